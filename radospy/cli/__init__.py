@@ -1,0 +1,1 @@
+"""The `radospy` command and its tools (crushtool, osdmaptool, ...)."""

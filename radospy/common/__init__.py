@@ -1,0 +1,1 @@
+"""Types, errors and configuration shared by every radospy package."""
