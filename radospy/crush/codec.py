@@ -117,11 +117,12 @@ class _Reader:
         return self.unpack(fmt, what)[0]
 
     def array(self, code: str, count: int, what: str) -> list[int]:
-        """`count` repetitions of the struct codes in `code`, bounds-checked first."""
-        fmt = struct.Struct(f"<{code * count}" if len(code) > 1 else f"<{count}{code}")
-        self.need(fmt.size, what)
-        values = list(fmt.unpack_from(self.buf, self.pos))
-        self.pos += fmt.size
+        """`count` repetitions of the (4-byte) struct codes in `code`, bounds-checked first."""
+        size = 4 * len(code) * count
+        self.need(size, what)
+        fmt = f"<{count}{code}" if len(code) == 1 else "<" + code * count
+        values = list(struct.unpack_from(fmt, self.buf, self.pos))
+        self.pos += size
         return values
 
     def count(self, min_entry_size: int, what: str) -> int:
@@ -158,6 +159,8 @@ class _Reader:
             length = self.one(_U32, f"{what} string length")
             if length == 0:
                 length = self.one(_U32, f"{what} string length")
+                if length == 0:
+                    raise self.fail(f"{what}: empty name for {key}")
             out[key] = self.string(length, f"{what} name of {key}")
         return out
 
@@ -243,8 +246,6 @@ def _decode_bucket(r: _Reader, slot: int) -> Bucket | None:
         raise r.fail(f"bucket {bucket_id}: algorithm {alg} disagrees with slot tag {tag}", start)
     if bucket_id != -1 - slot:
         raise r.fail(f"bucket id {bucket_id} does not belong in slot {slot}", start + 4)
-    if size * 4 > r.remaining:
-        raise r.fail(f"bucket {bucket_id} size {size} exceeds the {r.remaining} bytes left")
     items = r.array("i", size, f"bucket {bucket_id} items")
     bucket = Bucket(
         id=bucket_id,
@@ -284,8 +285,6 @@ def _decode_rule(r: _Reader, rule_id: int) -> Rule | None:
     length, ruleset, rule_type, min_size, max_size = r.unpack(_RULE_HEAD, "rule header")
     if ruleset != rule_id:
         raise r.fail(f"rule {rule_id} has ruleset {ruleset}; rulesets must equal rule ids", start)
-    if length * _STEP_SIZE > r.remaining:
-        raise r.fail(f"rule {rule_id} length {length} exceeds the {r.remaining} bytes left")
     steps_at = r.pos
     flat = r.array("Iii", length, f"rule {rule_id} steps")
     steps: list[RuleStep] = []
