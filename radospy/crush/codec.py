@@ -185,7 +185,8 @@ def decode(data: bytes) -> CrushMap:
     Raises CrushDecodeError (an InvalidArgument) for bad magic, truncation, impossible
     counts, unknown bucket algorithms or step opcodes, and for content the model cannot
     hold (a bucket whose id does not match its slot, a name for a missing bucket or rule,
-    choose_args for a missing bucket, trailing bytes).
+    choose_args for a missing bucket, trailing bytes). A bucket or rule that has no name
+    in the map gets the name "" (and `encode` writes no name for it).
     """
     r = _Reader(bytes(data))
     magic, max_buckets, max_rules, max_devices = r.unpack(_HEADER, "header")
@@ -370,7 +371,7 @@ def _decode_choose_args(r: _Reader, cmap: CrushMap) -> dict[int, dict[int, Choos
             what = f"choose_args {key} bucket {bucket_id}"
             weight_set = [
                 r.array("I", r.count(4, f"{what} weight set"), f"{what} weight set")
-                for _ in range(r.count(8, f"{what} positions"))
+                for _ in range(r.count(4, f"{what} positions"))
             ]
             ids_at = r.pos
             ids_size = r.count(4, f"{what} ids")
@@ -401,7 +402,9 @@ class _Writer:
 
     def array(self, code: str, values: list[int]) -> None:
         """`values` packed as repetitions of the struct codes in `code`."""
-        self.parts.append(struct.pack(f"<{code * (len(values) // len(code))}", *values))
+        count = len(values) // len(code)
+        fmt = f"<{count}{code}" if len(code) == 1 else "<" + code * count
+        self.parts.append(struct.pack(fmt, *values))
 
     def string(self, text: str) -> None:
         raw = text.encode("utf-8")
@@ -445,6 +448,8 @@ def encode(cmap: CrushMap) -> bytes:
         _encode_buckets(w, cmap)
         _encode_rules(w, cmap, max_rules)
         w.name_map(cmap.types.items(), "type_map")
+        if min(cmap.device_names, default=0) < 0:
+            raise CrushEncodeError("device ids must not be negative")
         names = list(cmap.device_names.items())
         names += ((b.id, b.name) for b in cmap.buckets.values() if b.name)
         w.name_map(names, "name_map")
@@ -546,14 +551,12 @@ def _encode_choose_args(w: _Writer, cmap: CrushMap) -> None:
     for key in sorted(cmap.choose_args):
         args = cmap.choose_args[key]
         # Ceph drops entries that override nothing rather than write them empty.
-        live = sorted(
-            ((bucket_id, arg) for bucket_id, arg in args.items() if arg.weight_set or arg.ids),
-            key=lambda entry: entry[0],
-        )
+        live = sorted((b for b, arg in args.items() if arg.weight_set or arg.ids), reverse=True)
         w.pack(_S64, key)
         w.pack(_U32, len(live))
-        # Sorting by descending bucket id walks the slots in ascending order.
-        for bucket_id, arg in reversed(live):
+        # Descending bucket ids are ascending slot indexes, the order Ceph writes.
+        for bucket_id in live:
+            arg = args[bucket_id]
             if bucket_id != arg.bucket_id:
                 raise CrushEncodeError(
                     f"choose_args {key}: bucket {arg.bucket_id} filed under {bucket_id}"
@@ -561,6 +564,11 @@ def _encode_choose_args(w: _Writer, cmap: CrushMap) -> None:
             if not -cmap.max_buckets <= bucket_id <= -1:
                 raise CrushEncodeError(
                     f"choose_args {key}: bucket {bucket_id} outside max_buckets {cmap.max_buckets}"
+                )
+            bucket = cmap.buckets.get(bucket_id)
+            if arg.ids and (bucket is None or len(arg.ids) != bucket.size):
+                raise CrushEncodeError(
+                    f"choose_args {key}: ids of bucket {bucket_id} do not match its items"
                 )
             w.pack(_U32, -1 - bucket_id)
             w.pack(_U32, len(arg.weight_set))

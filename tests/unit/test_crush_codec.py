@@ -227,6 +227,8 @@ def test_64_bit_name_keys_are_tolerated() -> None:
         (lambda m: setattr(m.tunables, "chooseleaf_vary_r", 256), "out of range"),
         (lambda m: setattr(m.buckets[-1], "straws", [1]), "straws"),
         (lambda m: m.choose_args[7].__setitem__(-9, ChooseArg(-9, [[1]])), "outside"),
+        (lambda m: setattr(m.choose_args[7][-2], "ids", [1]), "ids of bucket -2"),
+        (lambda m: m.device_names.__setitem__(-3, "x"), "device ids"),
     ],
 )
 def test_encode_rejects_unencodable_maps(
@@ -292,10 +294,11 @@ def test_decode_rejects_trailing_bytes_and_bad_choose_args() -> None:
     data = BINARIES["weight_set"]
     with pytest.raises(CrushDecodeError, match="trailing"):
         decode(data + b"\0")
-    cmap = decode(data)
-    cmap.choose_args[DEFAULT_CHOOSE_ARGS][-1].ids = [9] * (cmap.buckets[-1].size + 1)
-    with pytest.raises(CrushDecodeError, match="ids for a bucket of size"):
-        decode(encode(cmap))
+    scratch = encode(_scratch_map())
+    ids = struct.pack("<Iii", 2, 100, 101)
+    assert scratch.count(ids) == 1
+    with pytest.raises(CrushDecodeError, match="3 ids for a bucket of size 2"):
+        decode(scratch.replace(ids, struct.pack("<Iiii", 3, 100, 101, 102)))
 
 
 @pytest.mark.parametrize("name", NAMES)
