@@ -125,6 +125,8 @@ def _clone(
             shadow_id -= 1
     copy.id = add_bucket_slot(cmap, shadow_id)
     cmap.buckets[copy.id] = copy
+    # Ceph's class_map records the class of each shadow bucket too (it is encoded).
+    cmap.device_classes[copy.id] = class_id
     names[name] = copy.id
     cmap.class_buckets.setdefault(original_id, {})[class_id] = copy.id
     return copy.id

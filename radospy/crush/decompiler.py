@@ -87,9 +87,9 @@ def decompile(cmap: CrushMap) -> str:
         out += _rule(cmap, cmap.rules[rule_id])
     if cmap.choose_args:
         out.append("\n# choose_args\n")
-        # Ceph keys choose_args by uint64, so the compat set (-1) sorts last.
-        for key in sorted(cmap.choose_args, key=lambda k: k & 0xFFFFFFFFFFFFFFFF):
-            out += _choose_args(key, cmap.choose_args[key])
+        # Sorted as signed numbers (the compat set -1 first), printed as unsigned.
+        for key in sorted(cmap.choose_args):
+            out += _choose_args(cmap, key, cmap.choose_args[key])
     out.append("\n# end crush map\n")
     return "".join(out)
 
@@ -207,11 +207,14 @@ def _step(cmap: CrushMap, step: RuleStep) -> str:
     return "\tstep noop\n"
 
 
-def _choose_args(key: int, args: dict[int, ChooseArg]) -> list[str]:
+def _choose_args(cmap: CrushMap, key: int, args: dict[int, ChooseArg]) -> list[str]:
     lines = [f"choose_args {key & 0xFFFFFFFFFFFFFFFF} {{\n"]
     for bucket_id in sorted(args, reverse=True):
         arg = args[bucket_id]
-        if not arg.weight_set and not arg.ids:
+        bucket = cmap.buckets.get(bucket_id)
+        # Ceph drops the overrides of anything but straw2 buckets when it loads a map,
+        # so `crushtool -d` never prints them.
+        if bucket is None or bucket.alg != BucketAlg.STRAW2 or not (arg.weight_set or arg.ids):
             continue
         lines += ["  {\n", f"    bucket_id {bucket_id}\n"]
         if arg.weight_set:
