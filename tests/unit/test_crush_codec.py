@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from radospy.common.errors import InvalidArgument
 from radospy.crush import builder
 from radospy.crush.codec import CRUSH_MAGIC, CrushDecodeError, CrushEncodeError, decode, encode
+from radospy.crush.compiler import compile as compile_crushmap
 from radospy.crush.dump import from_dump, to_dump
 from radospy.crush.map import (
     ALL_BUCKET_ALGS,
@@ -30,6 +31,11 @@ from tests.conftest import VECTORS, crush_map_names, load_vector
 
 NAMES = crush_map_names()
 BINARIES = {name: (VECTORS / f"crush/{name}.bin").read_bytes() for name in NAMES}
+# crushtool's output for the text compiler's edge cases (shadow trees, reserved ids, ...).
+EDGE_BINARIES = {
+    f"text/{path.stem}": path.read_bytes() for path in sorted((VECTORS / "text").glob("*.bin"))
+}
+ALL_BINARIES = BINARIES | EDGE_BINARIES
 
 
 def _decode_or_error(data: bytes) -> CrushMap | None:
@@ -47,9 +53,9 @@ def _decode_or_error(data: bytes) -> CrushMap | None:
 # -- the Ceph vectors --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", sorted(ALL_BINARIES))
 def test_reencodes_byte_for_byte(name: str) -> None:
-    assert encode(decode(BINARIES[name])) == BINARIES[name]
+    assert encode(decode(ALL_BINARIES[name])) == ALL_BINARIES[name]
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -96,9 +102,21 @@ def test_weight_set_and_derived_bucket_data() -> None:
 
 @pytest.mark.parametrize("name", NAMES)
 def test_compile_of_source_encodes_to_the_binary(name: str) -> None:
-    compiler = pytest.importorskip("radospy.crush.compiler")
     text = (VECTORS / f"crush/{name}.txt").read_text()
-    assert encode(compiler.compile(text)) == BINARIES[name]
+    assert encode(compile_crushmap(text)) == BINARIES[name]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        m["map"]
+        for m in load_vector("manifest.json")["maps"]
+        if m["roundtrip"]["recompiled_binary_identical"]
+    ],
+)
+def test_compile_of_decompiled_text_encodes_to_the_binary(name: str) -> None:
+    text = (VECTORS / f"crush/{name}.decompiled.txt").read_text()
+    assert encode(compile_crushmap(text)) == BINARIES[name]
 
 
 # -- maps built here -----------------------------------------------------------------------
@@ -204,6 +222,27 @@ def test_legacy_map_without_optional_sections() -> None:
     assert legacy.choose_args == {}
 
 
+def test_choose_args_of_non_straw2_buckets_are_kept() -> None:
+    # crushtool -c writes them; Ceph drops them only when it loads the map, and the
+    # mapper never reads them, so keeping them is what makes re-encoding exact.
+    cmap = decode(EDGE_BINARIES["text/edge_classes"])
+    compat = cmap.choose_args[DEFAULT_CHOOSE_ARGS]
+    assert compat[-1].ids == [10, 11, 12]
+    assert cmap.buckets[-1].alg != BucketAlg.STRAW2
+
+
+def test_empty_rule_slots_after_the_last_rule_are_not_kept() -> None:
+    # What `crushtool --remove-rule` leaves behind: the model has no max_rules.
+    data = bytearray(encode(_scratch_map()))
+    struct.pack_into("<I", data, 8, 4)
+    rules_end = data.index(struct.pack("<IiI", 3, 0, 3) + b"osd")  # the type_map
+    widened = bytes(data[:rules_end]) + struct.pack("<I", 0) + bytes(data[rules_end:])
+    cmap = decode(widened)
+    assert sorted(cmap.rules) == [0, 2]
+    assert decode(encode(cmap)) == cmap
+    assert len(encode(cmap)) == len(widened) - 4
+
+
 def test_64_bit_name_keys_are_tolerated() -> None:
     cmap = _scratch_map()
     data = encode(cmap)
@@ -301,9 +340,9 @@ def test_decode_rejects_trailing_bytes_and_bad_choose_args() -> None:
         decode(scratch.replace(ids, struct.pack("<Iiii", 3, 100, 101, 102)))
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", sorted(ALL_BINARIES))
 def test_every_truncation_and_byte_flip(name: str) -> None:
-    data = BINARIES[name]
+    data = ALL_BINARIES[name]
     for cut in range(len(data)):
         _decode_or_error(data[:cut])
     for pos in range(len(data)):
@@ -321,7 +360,7 @@ _EXTREMES = st.sampled_from([0, 1, 0xFF, 0xFFFF, 0x7FFFFFFF, 0x80000000, 0xFFFFF
 
 @settings(max_examples=300, deadline=None)
 @given(
-    st.sampled_from(NAMES),
+    st.sampled_from(sorted(ALL_BINARIES)),
     st.lists(
         st.tuples(st.integers(0, 4000), st.one_of(_EXTREMES, st.integers(0, 0xFFFFFFFF))),
         min_size=1,
@@ -332,7 +371,7 @@ _EXTREMES = st.sampled_from([0, 1, 0xFF, 0xFFFF, 0x7FFFFFFF, 0x80000000, 0xFFFFF
 def test_fuzz_word_overwrites_and_truncation(
     name: str, words: list[tuple[int, int]], cut: int
 ) -> None:
-    data = bytearray(BINARIES[name])
+    data = bytearray(ALL_BINARIES[name])
     for pos, value in words:
         at = pos % (len(data) - 3)
         data[at : at + 4] = struct.pack("<I", value)
