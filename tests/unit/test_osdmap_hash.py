@@ -34,9 +34,7 @@ def test_pg_num_2_31_takes_the_signed_branch(obj: dict[str, str]) -> None:
 
 def test_names_are_hashed_as_utf8_bytes() -> None:
     name = "ünïcødé/🙂"
-    assert ceph_str_hash(StrHash.RJENKINS, name.encode()) == ceph_str_hash_rjenkins(
-        name.encode()
-    )
+    assert ceph_str_hash(StrHash.RJENKINS, name.encode()) == ceph_str_hash_rjenkins(name.encode())
 
 
 def test_linux_dcache_hash() -> None:

@@ -15,7 +15,15 @@ pg_nums = st.integers(min_value=1, max_value=1 << 16)
 
 def test_masks_match_calc_pg_masks() -> None:
     assert [pg_num_mask(n) for n in (1, 2, 3, 4, 5, 8, 12, 16, 100)] == [
-        0, 1, 3, 3, 7, 7, 15, 15, 127,
+        0,
+        1,
+        3,
+        3,
+        7,
+        7,
+        15,
+        15,
+        127,
     ]
 
 
