@@ -49,6 +49,9 @@ _LN_ONE = 0x1000000000000
 _CHUNK = 32768
 """Hash matrix elements per numpy pass: small enough for the temporaries to stay in cache."""
 
+_LANES = 1 << 18
+"""Inputs mapped together; larger batches are cut into runs of this many."""
+
 # How a (bucket, choose_args position) variant picks an item.
 _K_STRAW2 = 1
 """straw2: exact signed division of ln by each item's weight (crush_ln is not monotone,
@@ -270,12 +273,18 @@ class BatchMapper:
         vector (reweights), indexed by device id.
         """
         x = np.asarray(xs).astype(np.int64).astype(np.uint32)
-        run = _Run(self._plan, x, np.asarray(weights, dtype=np.int64))
-        results, lengths = run.do_rule(self.cmap, ruleno, result_max)
-        lanes = np.flatnonzero(run.fallback)
-        if lanes.size:
-            wlist = [int(w) for w in weights]
-            for lane in lanes:
+        wvec = np.asarray(weights, dtype=np.int64)
+        results = np.full((x.size, max(result_max, 0)), ITEM_NONE, dtype=np.int32)
+        lengths = np.zeros(x.size, dtype=np.int32)
+        wlist: list[int] | None = None
+        # Chunks bound the per-input state (a few hundred bytes per input) for huge batches.
+        for lo in range(0, x.size, _LANES):
+            hi = min(lo + _LANES, x.size)
+            run = _Run(self._plan, x[lo:hi], wvec)
+            results[lo:hi], lengths[lo:hi] = run.do_rule(self.cmap, ruleno, result_max)
+            for lane in np.flatnonzero(run.fallback) + lo:
+                if wlist is None:
+                    wlist = [int(w) for w in wvec]
                 got = mapper.do_rule(
                     self.cmap, ruleno, int(x[lane]), result_max, wlist, self.choose_args_key
                 )
