@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from radospy.common.errors import Exists, NotFound
 from radospy.crush.dump import from_dump, to_dump
@@ -248,3 +250,36 @@ def test_build_simple_crush_matches_osdmaptool() -> None:
     assert dump["rules"][0]["steps"][1]["type"] == "host"
     assert dump["tunables"]["profile"] == "jewel"
     assert [t["name"] for t in dump["types"]][-1] == "root"
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    down=st.sets(st.integers(0, 11), max_size=6),
+    out=st.sets(st.integers(0, 11), max_size=6),
+    affinity=st.dictionaries(st.integers(0, 11), st.integers(0, 0x10000), max_size=6),
+    seed=st.integers(0, 0xFFFFFFFF),
+)
+def test_placement_invariants(
+    down: set[int], out: set[int], affinity: dict[int, int], seed: int
+) -> None:
+    osdmap = erasure_cluster()
+    for osd in down:
+        osdmap.mark_down(osd)
+    for osd in out:
+        osdmap.mark_out(osd)
+    for osd, value in affinity.items():
+        osdmap.set_primary_affinity(osd, value)
+    for pool in osdmap.pools.values():
+        pg = PgId(pool.id, seed)
+        mapping = osdmap.pg_to_up_acting_osds(pg)
+        assert mapping == osdmap.pg_to_up_acting_osds(pg), "placement is deterministic"
+        members = [osd for osd in mapping.up if osd != ITEM_NONE]
+        assert len(set(members)) == len(members)
+        assert all(osdmap.is_up(osd) and osdmap.is_in(osd) for osd in members)
+        assert (mapping.acting, mapping.acting_primary) == (mapping.up, mapping.up_primary)
+        if pool.can_shift_osds():
+            assert len(mapping.up) <= pool.size
+            assert mapping.up_primary == (mapping.up[0] if mapping.up else -1)
+        else:
+            assert len(mapping.up) == pool.size
+            assert mapping.up_primary in [*members, -1]

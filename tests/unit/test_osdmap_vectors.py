@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from radospy.crush.dump import from_dump
-from radospy.osdmap.osdmap import OSD_STATE_NAMES, OSDMap
+from radospy.osdmap.osdmap import OSD_STATE_NAMES, MapFlag, OSDMap
 from radospy.osdmap.pg import PgId
 from radospy.osdmap.pool import Pool
 from tests.conftest import load_vector
@@ -151,4 +151,33 @@ def _normalised_print(text: str) -> str:
 def test_createsimple_print(name: str) -> None:
     scenario = load_vector(f"osdmap/{name}.json")
     osdmap = map_from_createsimple(name, scenario)
+    assert _normalised_print(osdmap.print_text()) == scenario["osdmap_print"]
+
+
+# What ceph-mon recorded beyond the vectors' `osdmap` section, read off `osdmap_print`:
+# crush_version, erasure stripe widths (k * 4096) and pgp_num targets.
+MON_EXTRAS = {
+    "mon_erasure_degraded": (13, {1: 16384}, {}),
+    "mon_pools_device_classes": (3, {3: 8192}, {2: 100}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MON_EXTRAS))
+def test_mon_print(name: str) -> None:
+    scenario = load_vector(f"osdmap/{name}.json")
+    osdmap = map_from_vector(scenario)
+    crush_version, stripe_widths, pgp_targets = MON_EXTRAS[name]
+    osdmap.fsid = "d1743484-0000-4000-8000-00000000c0de"
+    osdmap.flags = MapFlag.SORTBITWISE | MapFlag.RECOVERY_DELETES
+    osdmap.flags |= MapFlag.PURGED_SNAPDIRS | MapFlag.PGLOG_HARDLIMIT
+    osdmap.crush_version = crush_version
+    osdmap.full_ratio, osdmap.backfillfull_ratio, osdmap.nearfull_ratio = 0.95, 0.9, 0.85
+    osdmap.require_min_compat_client = "luminous"
+    osdmap.require_osd_release = "pacific"
+    for osd, info in enumerate(osdmap.osds):
+        info.uuid = f"00000000-0000-4000-8000-{osd:012d}"
+    for pool in osdmap.pools.values():
+        pool.autoscale_mode = "off"
+        pool.stripe_width = stripe_widths.get(pool.id, 0)
+        pool.pgp_num_target = pgp_targets.get(pool.id, pool.pgp_num)
     assert _normalised_print(osdmap.print_text()) == scenario["osdmap_print"]
