@@ -397,17 +397,9 @@ class OSDMap:
     def _pg_to_raw_osds(self, pool: Pool, pg: PgId) -> tuple[list[int], int]:
         """CRUSH's answer for a PG with nonexistent OSDs removed, and the placement seed."""
         pps = pool.raw_pg_to_pps(pg)
-        osds: list[int] = []
-        if pool.crush_rule >= 0 and pool.crush_rule in self.crush.rules:
-            osds = do_rule(
-                self.crush,
-                pool.crush_rule,
-                pps,
-                pool.size,
-                self.crush_weights(),
-                # CRUSH falls back to the compat weight set when the pool has none.
-                pg.pool,
-            )
+        # A missing rule maps to nothing; CRUSH falls back to the compat weight set
+        # when the pool has none of its own.
+        osds = do_rule(self.crush, pool.crush_rule, pps, pool.size, self.crush_weights(), pg.pool)
         return self._remove_nonexistent_osds(pool, osds), pps
 
     def _is_out_target(self, osd: int) -> bool:

@@ -113,9 +113,9 @@ class Pool:
     pg_num: int = 8
     pgp_num: int = 8
     pg_num_target: int | None = None
-    """Defaults to `pg_num` (the autoscaler's goal; printed only when it differs)."""
+    """Where `pg_num` is heading; None means it is there (printed only when it differs)."""
     pgp_num_target: int | None = None
-    """Defaults to `pgp_num`."""
+    """Where `pgp_num` is heading; None means it is there."""
     flags: int = PoolFlag.HASHPSPOOL
     erasure_code_profile: str = ""
     application_metadata: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -124,12 +124,6 @@ class Pool:
     quota_max_objects: int = 0
     last_change: int = 0
     autoscale_mode: str = "on"
-
-    def __post_init__(self) -> None:
-        if self.pg_num_target is None:
-            self.pg_num_target = self.pg_num
-        if self.pgp_num_target is None:
-            self.pgp_num_target = self.pgp_num
 
     @property
     def pg_num_mask(self) -> int:
@@ -199,9 +193,9 @@ class Pool:
             f"pg_num {self.pg_num}",
             f"pgp_num {self.pgp_num}",
         ]
-        if self.pg_num_target != self.pg_num:
+        if self.pg_num_target not in (None, self.pg_num):
             parts.append(f"pg_num_target {self.pg_num_target}")
-        if self.pgp_num_target != self.pgp_num:
+        if self.pgp_num_target not in (None, self.pgp_num):
             parts.append(f"pgp_num_target {self.pgp_num_target}")
         parts += [f"autoscale_mode {self.autoscale_mode}", f"last_change {self.last_change}"]
         if self.flags:
