@@ -519,24 +519,7 @@ class OSDMap:
         return "argonaut"
 
     def _client_features(self) -> int:
-        t = self.crush.tunables
-        features = 0
-        if (t.choose_local_tries, t.choose_local_fallback_tries, t.choose_total_tries) != (
-            2,
-            5,
-            19,
-        ):
-            features |= _Feature.TUNABLES
-        if t.chooseleaf_descend_once:
-            features |= _Feature.TUNABLES2
-        if t.chooseleaf_vary_r:
-            features |= _Feature.TUNABLES3
-        if t.chooseleaf_stable:
-            features |= _Feature.TUNABLES5
-        if any(b.alg == BucketAlg.STRAW2 for b in self.crush.buckets.values()):
-            features |= _Feature.CRUSH_V4
-        if self._has_incompat_choose_args():
-            features |= _Feature.CHOOSE_ARGS
+        features = self._crush_features()
         if self.pg_upmap or self.pg_upmap_items:
             features |= _Feature.PG_UPMAP
         for pool in self.pools.values():
@@ -550,6 +533,24 @@ class OSDMap:
                 features |= _Feature.TUNABLES5
         if any(info.primary_affinity != DEFAULT_PRIMARY_AFFINITY for info in self.osds):
             features |= _Feature.PRIMARY_AFFINITY
+        return features
+
+    def _crush_features(self) -> int:
+        t = self.crush.tunables
+        tries = (t.choose_local_tries, t.choose_local_fallback_tries, t.choose_total_tries)
+        features = 0
+        if tries != _LEGACY_TRIES:
+            features |= _Feature.TUNABLES
+        if t.chooseleaf_descend_once:
+            features |= _Feature.TUNABLES2
+        if t.chooseleaf_vary_r:
+            features |= _Feature.TUNABLES3
+        if t.chooseleaf_stable:
+            features |= _Feature.TUNABLES5
+        if any(b.alg == BucketAlg.STRAW2 for b in self.crush.buckets.values()):
+            features |= _Feature.CRUSH_V4
+        if self._has_incompat_choose_args():
+            features |= _Feature.CHOOSE_ARGS
         return features
 
     def _has_incompat_choose_args(self) -> bool:
@@ -737,6 +738,9 @@ class _Feature(enum.IntFlag):
     HASHPSPOOL = enum.auto()
     PRIMARY_AFFINITY = enum.auto()
 
+
+_LEGACY_TRIES = (2, 5, 19)
+"""choose_local_tries, choose_local_fallback_tries, choose_total_tries of argonaut."""
 
 _COMPAT_RELEASES: tuple[tuple[str, int], ...] = (
     ("luminous", _Feature.PG_UPMAP | _Feature.CHOOSE_ARGS),
