@@ -5,11 +5,12 @@ x. All inputs walk the rule in lock-step: every loop iteration makes one bucket 
 for each input that still has work, with per-input retry counters, collision checks and
 positions kept in arrays. The hot path (straw2 and straw buckets) is a vectorised
 rjenkins1 hash over an (inputs x bucket items) matrix followed by a row argmax, whose
-first-maximum rule is Ceph's tie-break (`i == 0 || draw > high_draw`).
+first-maximum rule is Ceph's tie-break (`i == 0 || draw > high_draw`). Uniform, list and
+tree buckets and the legacy permutation fallback are vectorised the same way.
 
-Inputs whose walk meets something not vectorised here (uniform, list and tree buckets,
-the legacy weight-blind permutation fallback, dangling bucket references) are set aside
-and mapped by the scalar `do_rule`, so the result is always identical to it.
+Inputs whose walk meets something Ceph leaves undefined or that is not vectorised here
+(a bucket hash other than rjenkins1, a bucket id with no bucket behind it) are set
+aside and mapped by the scalar `do_rule`, so the result is always identical to it.
 """
 
 from __future__ import annotations
@@ -53,13 +54,26 @@ _LANES = 1 << 18
 """Inputs mapped together; larger batches are cut into runs of this many."""
 
 # How a (bucket, choose_args position) variant picks an item.
+_K_SCALAR = 0
+"""Not vectorised (an unknown hash or algorithm): the input goes to the scalar mapper."""
 _K_STRAW2 = 1
 """straw2: exact signed division of ln by each item's weight (crush_ln is not monotone,
 so no shortcut through the raw hash is exact)."""
 _K_STRAW = 2
 """straw (v1): 16-bit hash times the item's straw length."""
-_K_SCALAR = 3
-"""Anything else: the input is handed to the scalar mapper."""
+_K_UNIFORM = 3
+"""uniform: the bucket's pseudo-random permutation of its items, entry r mod size."""
+_K_LIST = 4
+"""list: from the tail, the first item whose scaled hash falls under its weight."""
+_K_TREE = 5
+"""tree: weighted coin flips down the implicit binary tree."""
+_KIND_OF_ALG = {
+    BucketAlg.STRAW2: _K_STRAW2,
+    BucketAlg.STRAW: _K_STRAW,
+    BucketAlg.UNIFORM: _K_UNIFORM,
+    BucketAlg.LIST: _K_LIST,
+    BucketAlg.TREE: _K_TREE,
+}
 
 # -- vectorised rjenkins1 ---------------------------------------------------------------------
 
@@ -124,6 +138,24 @@ def _hash2_inplace(a: U32, b: U32) -> U32:
     return h
 
 
+def _hash4_inplace(a: U32, b: U32, c: U32, d: U32) -> U32:
+    """The hash of four uint32 arrays of one shape; clobbers all four."""
+    h = a ^ b
+    h ^= c
+    h ^= d
+    h ^= _SEED
+    x = np.full_like(a, _HASH_X)
+    y = np.full_like(a, _HASH_Y)
+    tmp = np.empty_like(a)
+    _mix(a, b, h, tmp)
+    _mix(c, d, h, tmp)
+    _mix(a, x, h, tmp)
+    _mix(y, b, h, tmp)
+    _mix(c, x, h, tmp)
+    _mix(y, d, h, tmp)
+    return h
+
+
 def _hash3_inplace(a: U32, b: U32, c: U32) -> U32:
     """The hash of three uint32 arrays of one shape; clobbers all three."""
     h = a ^ b
@@ -155,8 +187,10 @@ class _Plan:
     """The parts of a map (and one choose_args set) that placement reads, as arrays.
 
     A variant is a bucket as seen at one choose_args position: variant
-    `bucket_index * positions + min(position, positions - 1)`. Items, hash ids and
-    weights of all variants sit in flat arrays at `var_off`.
+    `bucket_index * positions + min(position, positions - 1)`. Items, hash ids, weights
+    and `aux` (straw lengths, list sums) of all variants sit in flat arrays at `var_off`;
+    `bucket_off` is each bucket's own segment (its items in order, its own ids), which
+    the permutation, list and tree choices use. Tree node weights are in `nodes`.
     """
 
     max_devices: int
@@ -165,13 +199,17 @@ class _Plan:
     bucket_type: I32
     bucket_size: I32
     bucket_exists: Bools
+    bucket_uniform: Bools
+    bucket_off: I64
+    node_off: I64
+    node_count: I64
     var_kind: npt.NDArray[np.int8]
-    var_size: I32
     var_off: I64
     items: I32
     ids: U32
     weights: I64
-    straws: npt.NDArray[np.uint64]
+    aux: I64
+    nodes: I64
 
 
 def _compile(cmap: CrushMap, args: dict[int, ChooseArg] | None) -> _Plan:
@@ -182,50 +220,52 @@ def _compile(cmap: CrushMap, args: dict[int, ChooseArg] | None) -> _Plan:
     bucket_type = np.full(nb, -1, dtype=np.int32)
     bucket_size = np.zeros(nb, dtype=np.int32)
     bucket_exists = np.zeros(nb, dtype=bool)
+    bucket_uniform = np.zeros(nb, dtype=bool)
+    bucket_off = np.zeros(nb, dtype=np.int64)
+    node_off = np.zeros(nb, dtype=np.int64)
+    node_count = np.zeros(nb, dtype=np.int64)
     var_kind = np.full(nb * positions, _K_SCALAR, dtype=np.int8)
-    var_size = np.zeros(nb * positions, dtype=np.int32)
     var_off = np.zeros(nb * positions, dtype=np.int64)
     items: list[int] = []
     ids: list[int] = []
     weights: list[int] = []
-    straws: list[int] = []
+    aux: list[int] = []
+    nodes: list[int] = []
+
+    def segment(hash_ids: list[int], item_weights: list[int], extra: list[int]) -> int:
+        off = len(items)
+        items.extend(bucket.items)
+        ids.extend(i & 0xFFFFFFFF for i in hash_ids)
+        weights.extend(item_weights)
+        aux.extend(extra or [0] * bucket.size)
+        return off
+
     for bid, bucket in cmap.buckets.items():
         b = -1 - bid
         bucket_type[b] = bucket.type_id
         bucket_size[b] = bucket.size
         bucket_exists[b] = True
+        bucket_uniform[b] = bucket.alg == BucketAlg.UNIFORM
+        extra = bucket.straws if bucket.alg == BucketAlg.STRAW else bucket.sum_weights
+        bucket_off[b] = segment(bucket.items, bucket.item_weights, extra)
+        node_off[b] = len(nodes)
+        node_count[b] = len(bucket.node_weights)
+        nodes.extend(bucket.node_weights)
+        kind = _KIND_OF_ALG.get(bucket.alg, _K_SCALAR)
+        if bucket.hash != HASH_RJENKINS1:
+            kind = _K_SCALAR
+        rows = slice(b * positions, (b + 1) * positions)
+        var_kind[rows] = kind
+        var_off[rows] = bucket_off[b]
         arg = args.get(bid) if args else None
-        # Positions past a weight set's last one reuse it, so share the segment.
-        segments: dict[int, int] = {}
+        if kind != _K_STRAW2 or arg is None:
+            continue
+        # A weight set's last position serves every later one; only straw2 reads them.
+        hash_ids = arg.ids if arg.ids is not None else bucket.items
+        sets = arg.weight_set or [bucket.item_weights]
+        offs = [segment(hash_ids, list(ws), []) for ws in sets]
         for pos in range(positions):
-            v = b * positions + pos
-            var_size[v] = bucket.size
-            if bucket.hash != HASH_RJENKINS1 or bucket.alg not in (
-                BucketAlg.STRAW2,
-                BucketAlg.STRAW,
-            ):
-                continue
-            use_ws = bucket.alg == BucketAlg.STRAW2 and arg is not None and len(arg.weight_set) > 0
-            seg = min(pos, len(arg.weight_set) - 1) if use_ws and arg is not None else -1
-            if seg in segments:
-                var_off[v], var_kind[v] = segments[seg], var_kind[b * positions]
-                if seg >= 0:
-                    var_kind[v] = var_kind[b * positions + seg]
-                continue
-            w = list(arg.weight_set[seg]) if seg >= 0 and arg is not None else bucket.item_weights
-            hid = (
-                arg.ids
-                if bucket.alg == BucketAlg.STRAW2 and arg is not None and arg.ids is not None
-                else bucket.items
-            )
-            off = len(items)
-            segments[seg] = off
-            var_off[v] = off
-            items.extend(bucket.items)
-            ids.extend(i & 0xFFFFFFFF for i in hid)
-            weights.extend(w)
-            straws.extend(bucket.straws if bucket.alg == BucketAlg.STRAW else [0] * bucket.size)
-            var_kind[v] = _K_STRAW if bucket.alg == BucketAlg.STRAW else _K_STRAW2
+            var_off[b * positions + pos] = offs[min(pos, len(offs) - 1)]
     return _Plan(
         max_devices=cmap.max_devices,
         max_buckets=cmap.max_buckets,
@@ -233,13 +273,17 @@ def _compile(cmap: CrushMap, args: dict[int, ChooseArg] | None) -> _Plan:
         bucket_type=bucket_type,
         bucket_size=bucket_size,
         bucket_exists=bucket_exists,
+        bucket_uniform=bucket_uniform,
+        bucket_off=bucket_off,
+        node_off=node_off,
+        node_count=node_count,
         var_kind=var_kind,
-        var_size=var_size,
         var_off=var_off,
         items=np.array(items, dtype=np.int32),
         ids=np.array(ids, dtype=np.uint32),
         weights=np.array(weights, dtype=np.int64),
-        straws=np.array(straws, dtype=np.uint64),
+        aux=np.array(aux, dtype=np.int64),
+        nodes=np.array(nodes, dtype=np.int64),
     )
 
 
@@ -444,7 +488,7 @@ class _Run:
                             choose_leaf_tries or 1,
                             leaf,
                             c,
-                            0,
+                            np.zeros(lanes.size, dtype=np.int64),
                         )
                         osize[lanes] += out_size.astype(np.int32)
                 if leaf:
@@ -470,7 +514,7 @@ class _Run:
         plan = self.plan
         var = bucket * plan.positions + np.minimum(position, plan.positions - 1)
         kind = plan.var_kind[var]
-        size = plan.var_size[var]
+        size = plan.bucket_size[bucket]
         items = np.full(lanes.size, ITEM_NONE, dtype=np.int64)
         scalar = kind == _K_SCALAR
         if scalar.any():
@@ -479,14 +523,30 @@ class _Run:
         groups = np.unique(key[~scalar])
         for g in groups:
             sel = slice(None) if groups.size == 1 and not scalar.any() else np.flatnonzero(key == g)
-            k, s = int(g >> 32), int(g & 0xFFFFFFFF)
-            off = plan.var_off[var[sel]]
-            rr = np.broadcast_to(r, lanes.shape)[sel]
-            items[sel] = self._bucket_kernel(k, s, self.x[lanes[sel]], rr, off)
+            k, sz = int(g >> 32), int(g & 0xFFFFFFFF)
+            x = self.x[lanes[sel]]
+            rr = r[sel]
+            if k == _K_UNIFORM:
+                items[sel] = self._perm_kernel(sz, x, rr, bucket[sel])
+            elif k == _K_LIST:
+                items[sel] = self._list_kernel(sz, x, rr, bucket[sel])
+            elif k == _K_TREE:
+                items[sel] = self._tree_kernel(x, rr, bucket[sel])
+            else:
+                items[sel] = self._straw_kernel(k, sz, x, rr, plan.var_off[var[sel]])
         return items
 
-    def _bucket_kernel(self, kind: int, size: int, x: U32, r: I64, off: I64) -> I64:
-        """The chosen item of `size`-item segments at `off` for each (x, r)."""
+    def _perm(self, lanes: npt.NDArray[np.intp], bucket: I64, r: I64) -> I64:
+        """bucket_perm_choose for each lane (legacy fallback after many local retries)."""
+        items = np.empty(lanes.size, dtype=np.int64)
+        size = self.plan.bucket_size[bucket]
+        for sz in np.unique(size):
+            sel = np.flatnonzero(size == sz)
+            items[sel] = self._perm_kernel(int(sz), self.x[lanes[sel]], r[sel], bucket[sel])
+        return items
+
+    def _straw_kernel(self, kind: int, size: int, x: U32, r: I64, off: I64) -> I64:
+        """straw2 / straw: the first item with the highest draw, per (x, r)."""
         plan = self.plan
         cols = np.arange(size, dtype=np.int64)
         out = np.empty(x.size, dtype=np.int64)
@@ -506,10 +566,67 @@ class _Run:
                 draw[wt == 0] = _S64_MIN
                 win = draw.reshape(hi - lo, size).argmax(axis=1)
             else:
-                draw_u = h.astype(np.uint64) * plan.straws[flat]
+                draw_u = h.astype(np.uint64) * plan.aux[flat].astype(np.uint64)
                 win = draw_u.reshape(hi - lo, size).argmax(axis=1)
             out[lo:hi] = plan.items[off[lo:hi] + win]
         return out
+
+    def _perm_kernel(self, size: int, x: U32, r: I64, bucket: I64) -> I64:
+        """Entry r mod size of each (bucket, x)'s permutation (bucket_perm_choose).
+
+        Ceph caches the permutation per call, computing a prefix lazily, but the entries
+        are a pure function of (bucket, x), so building each prefix afresh is identical.
+        """
+        plan = self.plan
+        m = x.size
+        pr = r % size
+        perm = np.tile(np.arange(size, dtype=np.int64), (m, 1))
+        rows = np.arange(m)
+        bid = (-1 - bucket).astype(np.uint32)
+        for p in range(min(int(pr.max(initial=0)) + 1, size - 1)):
+            i = _hash3_inplace(x.copy(), bid.copy(), np.full(m, p, dtype=np.uint32))
+            j = p + (i % np.uint32(size - p)).astype(np.int64)
+            swapped = perm[rows, j]
+            perm[rows, j] = perm[:, p]
+            perm[:, p] = swapped
+        return plan.items[plan.bucket_off[bucket] + perm[rows, pr]].astype(np.int64)
+
+    def _list_kernel(self, size: int, x: U32, r: I64, bucket: I64) -> I64:
+        """bucket_list_choose: the last item (from the tail) whose draw is under its weight."""
+        plan = self.plan
+        m = x.size
+        flat = (plan.bucket_off[bucket][:, None] + np.arange(size)).ravel()
+        h = _hash4_inplace(
+            np.repeat(x, size),
+            plan.items[flat].astype(np.uint32),
+            np.repeat(r.astype(np.uint32), size),
+            np.repeat((-1 - bucket).astype(np.uint32), size),
+        )
+        draw = ((h & np.uint32(0xFFFF)).astype(np.int64) * plan.aux[flat]) >> 16
+        under = (draw < plan.weights[flat]).reshape(m, size)[:, ::-1]
+        last = size - 1 - under.argmax(axis=1)
+        win = np.where(under.any(axis=1), last, 0)
+        return plan.items[plan.bucket_off[bucket] + win].astype(np.int64)
+
+    def _tree_kernel(self, x: U32, r: I64, bucket: I64) -> I64:
+        """bucket_tree_choose: weighted coin flips from the root node down to a leaf."""
+        plan = self.plan
+        base = plan.node_off[bucket]
+        n = plan.node_count[bucket] >> 1
+        ru = r.astype(np.uint32)
+        bid = (-1 - bucket).astype(np.uint32)
+        inner = np.flatnonzero((n & 1) == 0)
+        while inner.size:
+            ni = n[inner]
+            h = _hash4_inplace(x[inner], ni.astype(np.uint32), ru[inner], bid[inner])
+            t = (h.astype(np.uint64) * plan.nodes[base[inner] + ni].astype(np.uint64)) >> 32
+            half = (ni & -ni) >> 1
+            left = ni - half
+            n[inner] = np.where(
+                t < plan.nodes[base[inner] + left].astype(np.uint64), left, ni + half
+            )
+            inner = inner[(n[inner] & 1) == 0]
+        return plan.items[plan.bucket_off[bucket] + (n >> 1)].astype(np.int64)
 
     def _bucket_refs(
         self, lane: npt.NDArray[np.intp], item: I64, isb: Bools
@@ -586,13 +703,15 @@ class _Run:
             size = plan.bucket_size[bkt].astype(np.int64)
             r = rep[act] + parent_r[act] + ftotal[act]
             empty = size == 0
-            if local_fallback > 0:
-                fl = flocal[act]
-                perm = ~empty & (fl >= (size >> 1)) & (fl > local_fallback)
-                self.fallback[lane[perm]] = True
-            go = np.flatnonzero(~empty & ~self.fallback[lane])
             item = np.full(act.size, ITEM_NONE, dtype=np.int64)
+            # Legacy tunables: after many local failures, a weight-blind permutation.
+            perm = ~empty & (local_fallback > 0)
+            perm &= (flocal[act] >= (size >> 1)) & (flocal[act] > local_fallback)
+            go = np.flatnonzero(~empty & ~perm)
             item[go] = self._choose(lane[go], bkt[go], r[go], outpos[act[go]])
+            by_perm = np.flatnonzero(perm)
+            if by_perm.size:
+                item[by_perm] = self._perm(lane[by_perm], bkt[by_perm], r[by_perm])
             keep = ~self.fallback[lane]
             act, lane, bkt, size, r, empty, item = (
                 v[keep] for v in (act, lane, bkt, size, r, empty, item)
@@ -692,7 +811,7 @@ class _Run:
         recurse_tries: int,
         leaf: bool,
         out2: I32 | None,
-        parent_r: int,
+        parent_r: I64,
     ) -> None:
         """crush_choose_indep for each lane: fills positions [outpos, outpos + left)."""
         plan = self.plan
@@ -716,17 +835,18 @@ class _Run:
                 if not act.size:
                     continue
                 pending = True
-                # Uniform buckets (the only ones Ceph steps differently) go scalar.
-                r = rep + parent_r + numrep * ftotal
                 cur = start[act]
                 while act.size:
                     lane = lanes[act]
                     size = plan.bucket_size[cur]
                     live = size > 0
-                    act, cur, lane = act[live], cur[live], lane[live]
-                    item = self._choose(lane, cur, np.full(act.size, r, np.int64), outpos)
+                    act, cur, lane, size = act[live], cur[live], lane[live], size[live]
+                    # Uniform buckets whose size numrep divides step r by numrep + 1.
+                    wide = plan.bucket_uniform[cur] & (size % numrep == 0)
+                    r = rep + parent_r[act] + np.where(wide, numrep + 1, numrep) * ftotal
+                    item = self._choose(lane, cur, r, outpos)
                     keep = ~self.fallback[lane]
-                    act, cur, lane, item = act[keep], cur[keep], lane[keep], item[keep]
+                    act, cur, lane, item, r = (v[keep] for v in (act, cur, lane, item, r))
                     bad = item >= plan.max_devices
                     isb = item < 0
                     bidx, itype, dangling = self._bucket_refs(lane, item, isb)
@@ -752,7 +872,7 @@ class _Run:
                             endpos,
                             cols,
                             rep,
-                            r,
+                            r[hit],
                             numrep,
                             recurse_tries,
                             leaf,
@@ -784,7 +904,7 @@ class _Run:
         endpos: I64,
         cols: npt.NDArray[np.intp],
         rep: int,
-        r: int,
+        r: I64,
         numrep: int,
         recurse_tries: int,
         leaf: bool,
@@ -815,7 +935,7 @@ class _Run:
                     0,
                     False,
                     None,
-                    r,
+                    r[sub],
                 )
                 ok[sub] = out2[lane[sub], base[sa] + rep] != ITEM_NONE
                 ok[sub] &= ~self.fallback[lane[sub]]

@@ -144,7 +144,11 @@ _REWEIGHT = st.one_of(
 
 @st.composite
 def _hierarchy(draw: st.DrawFn, any_alg: bool) -> CrushMap:
-    """Devices grouped level by level into buckets of types 1, 2, ... under one root."""
+    """Devices grouped level by level into buckets of types 1, 2, ... under one root.
+
+    With `any_alg` some buckets use an unknown hash type, which the batch leaves to the
+    scalar mapper (Ceph's hash is then 0 for every input).
+    """
     tunables = Tunables(
         choose_local_tries=draw(st.integers(0, 2)),
         choose_local_fallback_tries=draw(st.integers(0, 5)),
@@ -179,6 +183,7 @@ def _hierarchy(draw: st.DrawFn, any_alg: bool) -> CrushMap:
                 alg=alg,
                 items=[item for item, _ in group],
                 item_weights=[weight for _, weight in group],
+                hash=draw(st.sampled_from([0] * 9 + [1])) if any_alg else 0,
             )
             builder.derive(bucket, tunables.straw_calc_version)
             cmap.buckets[bucket.id] = bucket
@@ -255,7 +260,7 @@ def test_random_straw2_hierarchies_equal_scalar(data: st.DataObject) -> None:
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
-def test_random_mixed_algs_fall_back_exactly(data: st.DataObject) -> None:
+def test_random_mixed_algs_equal_scalar(data: st.DataObject) -> None:
     cmap = data.draw(_hierarchy(any_alg=True))
     reweights = _reweights(data.draw, cmap.max_devices)
     xs = data.draw(st.lists(U32, min_size=1, max_size=20))
@@ -271,3 +276,16 @@ def test_whole_range_matches_scalar_on_a_large_map() -> None:
         for i in range(0, xs.size, 97):
             want = mapper.do_rule(cmap, rule, int(xs[i]), 4, weights)
             assert results[i, : lengths[i]].tolist() == want
+
+
+def test_unvectorised_inputs_go_to_the_scalar_mapper() -> None:
+    cmap = from_dump(load_vector("crush/two_level.dump.json"))
+    host = next(b for b in cmap.buckets.values() if b.type_id == 1)
+    host.hash = 1
+    mapper.invalidate(cmap)
+    weights = _test_weights(cmap, {})
+    xs = np.arange(300, dtype=np.uint32)
+    for rule in cmap.rules:
+        results, lengths = map_batch_with_lengths(cmap, rule, xs, 3, weights)
+        want = [mapper.do_rule(cmap, rule, int(x), 3, weights) for x in xs]
+        assert [results[i, : lengths[i]].tolist() for i in range(xs.size)] == want
