@@ -13,9 +13,10 @@ the same bucket is drawn from repeatedly.
 
 from __future__ import annotations
 
+from array import array
 from dataclasses import dataclass, field
 
-from radospy.crush.hash import rjenkins1_3, rjenkins1_4
+from radospy.crush.hash import Lanes, rjenkins1_3, rjenkins1_3_lanes, rjenkins1_4
 from radospy.crush.ln import crush_ln
 from radospy.crush.map import HASH_RJENKINS1, Bucket, BucketAlg, ChooseArg
 
@@ -188,11 +189,12 @@ class Straw2Chooser(Chooser):
     """Straw2 buckets: each item draws ln(u)/weight; the largest draw wins.
 
     `weight_sets` holds one weight tuple per output position (the bucket's own weights
-    when no choose_args apply; the last set serves all later positions) and `ids` the
-    ids fed to the hash (choose_args `ids`, else the items).
+    when no choose_args apply; the last set serves all later positions) and the hashed
+    ids are the choose_args `ids` if given, else the items. The ids are kept packed
+    for `rjenkins1_3_lanes`, which hashes all of them in one pass.
     """
 
-    __slots__ = ("ids", "weight_sets")
+    __slots__ = ("lanes", "packed_ids", "weight_sets")
 
     def __init__(self, bucket: Bucket, arg: ChooseArg | None = None) -> None:
         super().__init__(bucket)
@@ -204,23 +206,24 @@ class Straw2Chooser(Chooser):
             if arg.ids:
                 ids = arg.ids
         self.weight_sets = tuple(tuple(ws) for ws in weight_sets)
-        self.ids = tuple(ids)
+        self.lanes = Lanes.of(self.size)
+        self.packed_ids = self.lanes.pack(ids)
 
     def choose(self, x: int, r: int, position: int, work: Work) -> int:
         sets = self.weight_sets
         weights = sets[position] if position < len(sets) else sets[-1]
         neg_ln = _NEG_LN or neg_ln_table()
-        hashed = self.hash == HASH_RJENKINS1
+        if self.hash == HASH_RJENKINS1:
+            lanes = self.lanes
+            draws = lanes.unpack(rjenkins1_3_lanes(x, self.packed_ids, r, lanes))
+        else:
+            draws = array("Q", bytes(8 * self.size))
         # Maximising ln(u)/w (<= 0, C division truncates toward zero) is minimising
         # the non-negative quotient (2^48 - crush_ln(u)) // w; ties keep the first item.
         high = 0
         high_q = _NEVER + 1
-        for i, (item_id, w) in enumerate(zip(self.ids, weights, strict=True)):
-            if w:
-                u = rjenkins1_3(x, item_id, r) & 0xFFFF if hashed else 0
-                q = neg_ln[u] // w
-            else:
-                q = _NEVER
+        for i, w in enumerate(weights):
+            q = neg_ln[draws[i] & 0xFFFF] // w if w else _NEVER
             if q < high_q:
                 high, high_q = i, q
         return self.items[high]

@@ -12,13 +12,17 @@ from __future__ import annotations
 import math
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from radospy.crush.hash import (
+    Lanes,
     crush_hash32,
     crush_hash32_2,
     crush_hash32_3,
     crush_hash32_4,
     crush_hash32_5,
+    rjenkins1_3_lanes,
 )
 from radospy.crush.ln import crush_ln, straw2_draw
 from radospy.crush.ln_tables import LL, RH_LH
@@ -109,3 +113,14 @@ def test_straw2_draw_is_ln_over_weight_truncated_toward_zero(u: int, weight: int
     draw = straw2_draw(u, weight)
     assert draw <= 0
     assert abs(draw) * weight <= abs(ln) < (abs(draw) + 1) * weight
+
+
+@given(
+    st.integers(min_value=0, max_value=0xFFFFFFFF),
+    st.lists(st.integers(min_value=-(2**31), max_value=2**32 - 1), min_size=1, max_size=40),
+    st.integers(min_value=0, max_value=500),
+)
+def test_lane_hash_equals_scalar_hash(x: int, ids: list[int], r: int) -> None:
+    lanes = Lanes.of(len(ids))
+    packed = rjenkins1_3_lanes(x, lanes.pack(ids), r, lanes)
+    assert list(lanes.unpack(packed)) == [crush_hash32_3(RJ, x, i, r) for i in ids]
