@@ -86,9 +86,28 @@ def _build(cmap: CrushMap, key: int | None) -> PreparedMap:
 class _Run:
     """State shared by every choose step of one `do_rule` call."""
 
-    __slots__ = ("choosers", "max_buckets", "max_devices", "weight_max", "weights", "work", "x")
+    __slots__ = (
+        "choosers",
+        "max_buckets",
+        "max_devices",
+        "profile",
+        "total_tries",
+        "weight_max",
+        "weights",
+        "work",
+        "x",
+    )
 
-    def __init__(self, prepared: PreparedMap, x: int, weights: Sequence[int]) -> None:
+    def __init__(
+        self,
+        prepared: PreparedMap,
+        x: int,
+        weights: Sequence[int],
+        profile: list[int] | None,
+        total_tries: int,
+    ) -> None:
+        self.profile = profile
+        self.total_tries = total_tries
         self.choosers = prepared.choosers
         self.max_devices = prepared.max_devices
         self.max_buckets = prepared.max_buckets
@@ -108,6 +127,12 @@ class _Run:
         if w == 0:
             return True
         return (rjenkins1_2(self.x, item) & 0xFFFF) >= w
+
+    def count_tries(self, ftotal: int) -> None:
+        """Record how many retries a choice took (crushtool's --show-choose-tries)."""
+        profile = self.profile
+        if profile is not None and ftotal <= self.total_tries and ftotal < len(profile):
+            profile[ftotal] += 1
 
     def bucket_of(self, item: int) -> Chooser | None:
         """The bucket an item id names, None for devices and ids beyond the map."""
@@ -227,6 +252,7 @@ class _Run:
                 out[outpos] = item
                 outpos += 1
                 count -= 1
+                self.count_tries(ftotal)
             rep += 1
         return outpos
 
@@ -311,6 +337,7 @@ class _Run:
                 out[rep] = ITEM_NONE
             if out2 is not None and out2[rep] == ITEM_UNDEF:
                 out2[rep] = ITEM_NONE
+        self.count_tries(ftotal)
 
 
 # -- do_rule --------------------------------------------------------------------------------
@@ -379,6 +406,7 @@ def do_rule(
     result_max: int,
     weights: Sequence[int],
     choose_args_key: int | None = None,
+    choose_tries: list[int] | None = None,
 ) -> list[int]:
     """Map input `x` with rule `ruleno` to at most `result_max` items.
 
@@ -386,12 +414,15 @@ def do_rule(
     means out, >= 0x10000 in, between a per-x coin flip). `choose_args_key` selects a
     weight set: the map's set with that key, else the compat set (-1), else none;
     `None` uses the plain bucket weights. A rule that does not exist maps to [].
+    `choose_tries`, if given, is a retry histogram to add to as Ceph's choose_tries
+    profile does: entry n counts choices that succeeded after n retries (firstn) or
+    choose_indep calls that ran n rounds.
     """
     rule = cmap.rules.get(ruleno)
     if rule is None or result_max <= 0:
         return []
     prepared = prepare(cmap, choose_args_key)
-    run = _Run(prepared, x & 0xFFFFFFFF, weights)
+    run = _Run(prepared, x & 0xFFFFFFFF, weights, choose_tries, cmap.tunables.choose_total_tries)
     settings = _Settings.from_tunables(cmap.tunables)
     result: list[int] = []
     w: list[int] = []

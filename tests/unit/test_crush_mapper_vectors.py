@@ -79,13 +79,18 @@ def test_statistics_match_crushtool(name: str, index: int) -> None:
     num_rep = stats["num_rep"]
     sizes: Counter[str] = Counter()
     bad: dict[str, list[int]] = {}
+    profile = [0] * (cmap.tunables.choose_total_tries + 1)
     for x in range(stats["min_x"], stats["max_x"] + 1):
-        got = do_rule(cmap, stats["rule"], x, num_rep, weights, CRUSHTOOL_CHOOSE_ARGS)
+        got = do_rule(
+            cmap, stats["rule"], x, num_rep, weights, CRUSHTOOL_CHOOSE_ARGS, choose_tries=profile
+        )
         sizes[str(len(got))] += 1
         if len(got) < num_rep or ITEM_NONE in got:
             bad[str(x)] = got
     assert dict(sizes) == stats["result_size_counts"]
     assert bad == stats["bad_mappings"]
+    histogram = stats["choose_tries_histogram"]
+    assert profile[: len(histogram)] == histogram
 
 
 def test_every_map_has_cases() -> None:
