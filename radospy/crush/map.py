@@ -64,7 +64,9 @@ class Op(enum.IntEnum):
     SET_CHOOSELEAF_STABLE = 13
 
 
-LEGACY_ALLOWED_BUCKET_ALGS = (1 << BucketAlg.UNIFORM) | (1 << BucketAlg.LIST) | (1 << BucketAlg.STRAW)
+LEGACY_ALLOWED_BUCKET_ALGS = (
+    (1 << BucketAlg.UNIFORM) | (1 << BucketAlg.LIST) | (1 << BucketAlg.STRAW)
+)
 """allowed_bucket_algs of a map with legacy tunables (22)."""
 
 ALL_BUCKET_ALGS = LEGACY_ALLOWED_BUCKET_ALGS | (1 << BucketAlg.STRAW2)
@@ -162,6 +164,8 @@ class CrushMap:
     max_devices: int = 0
     max_buckets: int = 0
     """Size of Ceph's bucket array (grows by doubling in builder.c; encoded in binary)."""
+    max_rules: int = 0
+    """Size of Ceph's rule array; slots past the last rule survive a rule's removal."""
     types: dict[int, str] = field(default_factory=dict)
     class_names: dict[int, str] = field(default_factory=dict)
     """Device class id -> name."""
