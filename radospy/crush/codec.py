@@ -25,9 +25,8 @@ Everything from the tunables on is optional on decode, section by section, as Ce
 maps written by older releases; `encode` always writes every section.
 
 Ceph keeps a few things the model has no field for, so these binaries decode but do not
-re-encode byte for byte: rule slots left empty after the last rule (`max_rules` is
-re-derived from the highest rule id), the item weight of an empty uniform bucket, and
-name-map keys written as 64 bits by pre-Firefly releases.
+re-encode byte for byte: the item weight of an empty uniform bucket, and name-map keys
+written as 64 bits by pre-Firefly releases.
 """
 
 from __future__ import annotations
@@ -215,6 +214,8 @@ def decode(data: bytes) -> CrushMap:
         rule = _decode_rule(r, rule_id)
         if rule is not None:
             cmap.rules[rule_id] = rule
+    if max_rules > max(cmap.rules, default=-1) + 1:
+        cmap.max_rules = max_rules
 
     cmap.types = r.name_map("type_map")
     names_at = r.pos
@@ -442,7 +443,7 @@ def encode(cmap: CrushMap) -> bytes:
     with the items, an empty name, or a value too wide for its field.
     """
     w = _Writer()
-    max_rules = max(cmap.rules, default=-1) + 1
+    max_rules = max(cmap.max_rules, max(cmap.rules, default=-1) + 1)
     try:
         w.pack(_HEADER, CRUSH_MAGIC, cmap.max_buckets, max_rules, cmap.max_devices)
         _encode_buckets(w, cmap)

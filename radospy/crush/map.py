@@ -165,7 +165,8 @@ class CrushMap:
     max_buckets: int = 0
     """Size of Ceph's bucket array (grows by doubling in builder.c; encoded in binary)."""
     max_rules: int = 0
-    """Size of Ceph's rule array; slots past the last rule survive a rule's removal."""
+    """Size of Ceph's rule array when larger than the highest rule id + 1 (slots left
+    empty by removing the last rules survive in Ceph's encoding); 0 means just enough."""
     types: dict[int, str] = field(default_factory=dict)
     class_names: dict[int, str] = field(default_factory=dict)
     """Device class id -> name."""
