@@ -94,7 +94,11 @@ class ArgWalker:
 
     def withint(self, *names: str) -> int | None:
         """`witharg` whose value must be a 32-bit decimal integer."""
-        value = self.witharg(*names)
+        try:
+            value = self.witharg(*names)
+        except ArgError as e:
+            # the int variant's message reaches the user with one more newline
+            raise ArgError(f"{e}\n") from e
         return None if value is None else parse_int(value)
 
     def take(self) -> str | None:
