@@ -1,0 +1,236 @@
+"""Typed message bodies and the registry mapping wire type ids to them.
+
+Every message is a msgspec `Struct` subclass of `Message`, registered under a 16-bit type
+id with `@message(ID)`. A frame's body is decoded straight into the class its type id
+names, so a malformed body fails at the boundary with a `MalformedMessage` saying which
+field is wrong, instead of deep inside a daemon.
+
+Bodies are msgpack arrays (`array_like`): smaller and faster than maps, and still
+extensible because msgspec ignores trailing elements it does not know and fills missing
+trailing fields from their defaults, so new fields go at the end with a default. Bulk
+data fields should be typed `bytes` to send and may be typed `memoryview` to receive
+without a copy (the view then points into the frame's own buffer).
+
+Type id ranges (owners add their messages in their own modules):
+
+    0x0001-0x001f  messenger control frames (below; never seen by dispatchers)
+    0x0020-0x003f  generic messages (Ping, Pong, ErrorReply)
+    0x0100-0x01ff  monitor        0x0200-0x02ff  OSD
+    0x0300-0x03ff  auth           0x0400-0x04ff  client / gateways
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from errno import EBADMSG, EINVAL
+from typing import ClassVar, TypeVar
+
+import msgspec
+
+from radospy.common.errors import RadosError
+from radospy.msg.frame import BytesLike
+
+_U16 = 0xFFFF
+_ENTITY_RE = re.compile(r"(mon|osd|client|mds|mgr)\.[A-Za-z0-9_.-]+")
+
+PROTOCOL_VERSION = 1
+"""Bumped when the frame layout or the handshake changes incompatibly."""
+
+
+class Message(msgspec.Struct, array_like=True, frozen=True):
+    """Base class of every message body; `TYPE` is set by registration."""
+
+    TYPE: ClassVar[int] = 0
+
+
+class MalformedMessage(RadosError):
+    """A frame body does not match the schema of its type id (or the id is unknown)."""
+
+    errno = EBADMSG
+
+
+M = TypeVar("M", bound=type[Message])
+
+
+@dataclass
+class MessageRegistry:
+    """Type id ↔ message class, with one cached decoder per class."""
+
+    _classes: dict[int, type[Message]] = field(default_factory=dict)
+    _decoders: dict[int, msgspec.msgpack.Decoder[Message]] = field(default_factory=dict)
+    _encoder: msgspec.msgpack.Encoder = field(default_factory=msgspec.msgpack.Encoder)
+
+    def register(self, type_id: int, cls: type[Message]) -> None:
+        """Map `type_id` to `cls`; an id is registered once, by one class."""
+        if not 0 < type_id <= _U16:
+            raise RadosError(f"message type id {type_id} is not in 1..65535", EINVAL)
+        if type_id in self._classes and self._classes[type_id] is not cls:
+            other = self._classes[type_id].__name__
+            raise RadosError(f"message type id {type_id:#06x} already used by {other}", EINVAL)
+        if cls.TYPE not in (0, type_id):
+            raise RadosError(f"{cls.__name__} is already registered as {cls.TYPE:#06x}", EINVAL)
+        cls.TYPE = type_id
+        self._classes[type_id] = cls
+        self._decoders[type_id] = msgspec.msgpack.Decoder(cls)
+
+    def class_of(self, type_id: int) -> type[Message]:
+        """The class registered for `type_id`; raises MalformedMessage if none is."""
+        try:
+            return self._classes[type_id]
+        except KeyError:
+            raise MalformedMessage(f"unknown message type {type_id:#06x}") from None
+
+    def encode(self, msg: Message) -> tuple[int, bytes]:
+        """The type id and msgpack body of a registered message."""
+        type_id = type(msg).TYPE
+        if self._classes.get(type_id) is not type(msg):
+            raise RadosError(f"{type(msg).__name__} is not a registered message", EINVAL)
+        return type_id, self._encoder.encode(msg)
+
+    def decode(self, type_id: int, body: BytesLike) -> Message:
+        """Decode and validate a body; raises MalformedMessage on any mismatch."""
+        decoder = self._decoders.get(type_id)
+        if decoder is None:
+            raise MalformedMessage(f"unknown message type {type_id:#06x}")
+        try:
+            return decoder.decode(body)
+        except msgspec.DecodeError as exc:
+            name = self._classes[type_id].__name__
+            raise MalformedMessage(f"malformed {name} body: {exc}") from None
+
+
+REGISTRY = MessageRegistry()
+"""The process-wide registry every messenger uses unless given another."""
+
+
+def message(type_id: int, registry: MessageRegistry = REGISTRY) -> Callable[[M], M]:
+    """Class decorator: register a `Message` subclass under `type_id`."""
+
+    def register(cls: M) -> M:
+        registry.register(type_id, cls)
+        return cls
+
+    return register
+
+
+def valid_entity_name(name: str) -> bool:
+    """True for Ceph entity names: `mon.a`, `osd.3`, `client.admin`, `mgr.x`, `mds.a`."""
+    return _ENTITY_RE.fullmatch(name) is not None
+
+
+# Messenger control frames: handshake, acks and liveness.
+
+
+@message(0x0001)
+class Banner(Message):
+    """First frame each side sends after the preamble."""
+
+    protocol_version: int
+    entity_name: str
+
+
+@message(0x0002)
+class AuthRequest(Message):
+    """Client → server: one opaque step of the authenticator's exchange."""
+
+    payload: bytes
+
+
+@message(0x0003)
+class AuthReply(Message):
+    """Server → client: the authenticator needs another round."""
+
+    payload: bytes
+
+
+@message(0x0004)
+class AuthDone(Message):
+    """Server → client: authenticated; `payload` lets the client verify the server."""
+
+    payload: bytes
+
+
+@message(0x0005)
+class AuthFailed(Message):
+    """Server → client: authentication refused; the server closes the connection."""
+
+    errno: int
+    message: str
+
+
+@message(0x0006)
+class SessionConnect(Message):
+    """Client → server: open (cookie unknown to the server) or resume a session.
+
+    `in_seq` is the last sequence number the client received on this session; the
+    server resends everything after it.
+    """
+
+    cookie: int
+    in_seq: int
+
+
+@message(0x0007)
+class SessionReady(Message):
+    """Server → client: the session is open; `resumed` False means the server had no
+    state for the cookie (it restarted or expired the session), so the client starts
+    its sequence numbers afresh."""
+
+    resumed: bool
+    in_seq: int
+
+
+@message(0x0008)
+class Ack(Message):
+    """Carries only the header's ack field, when there is no other frame to carry it."""
+
+
+@message(0x0009)
+class Keepalive(Message):
+    """Liveness probe sent on an idle connection; answered with KeepaliveAck."""
+
+    stamp: float
+
+
+@message(0x000A)
+class KeepaliveAck(Message):
+    """Answer to Keepalive, echoing its stamp."""
+
+    stamp: float
+
+
+CONTROL_TYPES = range(0x0001, 0x0020)
+"""Type ids handled by the messenger itself."""
+
+
+# Generic messages any daemon may use.
+
+
+@message(0x0020)
+class Ping(Message):
+    """Application-level probe; the peer's dispatcher answers with Pong."""
+
+    stamp: float = 0.0
+    data: bytes = b""
+
+
+@message(0x0021)
+class Pong(Message):
+    """Answer to Ping."""
+
+    stamp: float = 0.0
+    data: bytes = b""
+
+
+@message(0x0022)
+class ErrorReply(Message):
+    """A failed request: Ceph errno (positive) and a one-line message."""
+
+    errno: int
+    message: str = ""
+
+    def to_error(self) -> RadosError:
+        """The exception `Connection.request` raises for this reply."""
+        return RadosError(self.message, self.errno)
