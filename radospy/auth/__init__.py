@@ -1,0 +1,1 @@
+"""cephx-style authentication and authorization: keyrings, tickets, capabilities."""
