@@ -55,7 +55,7 @@ class CryptoKey:
     def generate(cls, now: float) -> CryptoKey:
         """A fresh AES secret stamped with `now` (seconds since the epoch)."""
         sec = int(now)
-        nsec = int(round((now - sec) * 1e9)) % 1_000_000_000
+        nsec = round((now - sec) * 1e9) % 1_000_000_000
         return cls(CRYPTO_AES, sec, nsec, secrets.token_bytes(AES_KEY_LEN))
 
     @classmethod
