@@ -1,0 +1,206 @@
+"""Durable Raft state: hard state, log entries and the latest snapshot.
+
+Raft's safety rests on one rule: a node persists its hard state (term, vote, commit) and
+its new entries *before* it sends any message that depends on them — a vote, an append
+acknowledgement, an AppendEntries. :func:`save_ready` does the persisting half of a
+:class:`~radospy.raft.core.Ready` in one transaction, so a crash leaves either all of it
+or none of it on disk. :class:`SqliteStorage` is the real store (SQLite in WAL mode with
+``synchronous=FULL``: a commit is on stable storage when it returns);
+:class:`MemoryStorage` has the same contract and serves simulations and tests.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+import msgspec
+
+from radospy.raft.core import Ready
+from radospy.raft.messages import (
+    ConfState,
+    Entry,
+    EntryKind,
+    HardState,
+    PersistentState,
+    Snapshot,
+)
+
+
+class Storage(Protocol):
+    """What a Raft driver needs from durable storage."""
+
+    def load(self) -> PersistentState:
+        """Everything saved so far (an empty state for a new node)."""
+        ...
+
+    def save(
+        self,
+        *,
+        hard_state: HardState | None = None,
+        entries: Sequence[Entry] = (),
+        snapshot: Snapshot | None = None,
+        compaction: Snapshot | None = None,
+    ) -> None:
+        """Persist atomically, in this order: ``snapshot`` (replaces the whole log),
+        ``compaction`` (drops the entries it covers), ``entries`` (overwriting any stored
+        suffix from ``entries[0].index``), ``hard_state``."""
+        ...
+
+    def close(self) -> None:
+        """Release resources; everything saved stays saved."""
+        ...
+
+
+def save_ready(storage: Storage, rd: Ready) -> None:
+    """Persist the durable part of ``rd``; call before sending ``rd.messages``."""
+    if rd.hard_state or rd.entries or rd.snapshot or rd.compaction:
+        storage.save(
+            hard_state=rd.hard_state,
+            entries=rd.entries,
+            snapshot=rd.snapshot,
+            compaction=rd.compaction,
+        )
+
+
+class MemoryStorage:
+    """Storage kept in memory; survives a simulated crash, not a process exit."""
+
+    def __init__(self) -> None:
+        self._hard = HardState()
+        self._snapshot: Snapshot | None = None
+        self._entries: list[Entry] = []
+
+    def load(self) -> PersistentState:
+        """Everything saved so far."""
+        return PersistentState(self._hard, self._snapshot, tuple(self._entries))
+
+    def save(
+        self,
+        *,
+        hard_state: HardState | None = None,
+        entries: Sequence[Entry] = (),
+        snapshot: Snapshot | None = None,
+        compaction: Snapshot | None = None,
+    ) -> None:
+        """Persist atomically (see :meth:`Storage.save`)."""
+        log = list(self._entries)
+        snap = self._snapshot
+        if snapshot is not None:
+            log, snap = [], snapshot
+        if compaction is not None:
+            log, snap = [e for e in log if e.index > compaction.index], compaction
+        if entries:
+            first = entries[0].index
+            log = [e for e in log if e.index < first]
+            expected = log[-1].index + 1 if log else (snap.index + 1 if snap else 1)
+            if first != expected:
+                raise ValueError(f"entries start at {first}, expected {expected}")
+            log.extend(entries)
+        self._entries, self._snapshot = log, snap
+        if hard_state is not None:
+            self._hard = hard_state
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS hard_state (
+    id INTEGER PRIMARY KEY CHECK (id = 0),
+    term INTEGER NOT NULL, vote INTEGER NOT NULL, commit_index INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS entries (
+    idx INTEGER PRIMARY KEY, term INTEGER NOT NULL, kind INTEGER NOT NULL,
+    data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS snapshot (
+    id INTEGER PRIMARY KEY CHECK (id = 0),
+    idx INTEGER NOT NULL, term INTEGER NOT NULL, conf BLOB NOT NULL, data BLOB NOT NULL);
+"""
+
+
+class SqliteStorage:
+    """Raft state in one SQLite database (WAL, ``synchronous=FULL``)."""
+
+    def __init__(self, path: str | Path) -> None:
+        # Autocommit mode: transactions are opened explicitly with BEGIN IMMEDIATE.
+        self._db = sqlite3.connect(str(path), isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+
+    def load(self) -> PersistentState:
+        """Everything saved so far, checked for internal consistency."""
+        db = self._db
+        row = db.execute("SELECT term, vote, commit_index FROM hard_state").fetchone()
+        hard = HardState(*row) if row else HardState()
+        srow = db.execute("SELECT idx, term, conf, data FROM snapshot").fetchone()
+        snapshot = None
+        if srow:
+            conf = msgspec.msgpack.decode(srow[2], type=ConfState)
+            snapshot = Snapshot(srow[0], srow[1], conf, bytes(srow[3]))
+        entries = tuple(
+            Entry(term, idx, EntryKind(kind), bytes(data))
+            for idx, term, kind, data in db.execute(
+                "SELECT idx, term, kind, data FROM entries ORDER BY idx"
+            )
+        )
+        first = snapshot.index + 1 if snapshot else 1
+        for offset, e in enumerate(entries):
+            if e.index != first + offset:
+                raise ValueError(f"raft log has a hole before index {e.index}")
+        return PersistentState(hard, snapshot, entries)
+
+    def save(
+        self,
+        *,
+        hard_state: HardState | None = None,
+        entries: Sequence[Entry] = (),
+        snapshot: Snapshot | None = None,
+        compaction: Snapshot | None = None,
+    ) -> None:
+        """Persist atomically (see :meth:`Storage.save`); durable on return."""
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            if snapshot is not None:
+                db.execute("DELETE FROM entries")
+                self._put_snapshot(snapshot)
+            if compaction is not None:
+                db.execute("DELETE FROM entries WHERE idx <= ?", (compaction.index,))
+                self._put_snapshot(compaction)
+            if entries:
+                db.execute("DELETE FROM entries WHERE idx >= ?", (entries[0].index,))
+                self._check_follows(entries[0].index)
+                db.executemany(
+                    "INSERT INTO entries (idx, term, kind, data) VALUES (?, ?, ?, ?)",
+                    [(e.index, e.term, int(e.kind), e.data) for e in entries],
+                )
+            if hard_state is not None:
+                db.execute(
+                    "INSERT OR REPLACE INTO hard_state VALUES (0, ?, ?, ?)",
+                    (hard_state.term, hard_state.vote, hard_state.commit),
+                )
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def _check_follows(self, first: int) -> None:
+        (last,) = self._db.execute("SELECT max(idx) FROM entries").fetchone()
+        if last is None:
+            row = self._db.execute("SELECT idx FROM snapshot").fetchone()
+            last = row[0] if row else 0
+        if first != last + 1:
+            raise ValueError(f"entries start at {first}, expected {last + 1}")
+
+    def _put_snapshot(self, snap: Snapshot) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO snapshot VALUES (0, ?, ?, ?, ?)",
+            (snap.index, snap.term, msgspec.msgpack.encode(snap.conf), snap.data),
+        )
+
+    def close(self) -> None:
+        """Close the database."""
+        self._db.close()
