@@ -9,13 +9,14 @@ agree.
 
 from __future__ import annotations
 
-import inspect
 import math
 import struct
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from radospy.crush import mapper
+import numpy as np
+
+from radospy.crush import batch, mapper
 from radospy.crush.hash import crush_hash32_2
 from radospy.crush.map import (
     DEFAULT_CHOOSE_ARGS,
@@ -35,12 +36,8 @@ _TEST_CHOOSE_ARGS = 0
 ChooseTries = list[int]
 """Ceph's choose_tries profile: how many placements needed each number of retries."""
 
-MAPPER_COUNTS_TRIES = "choose_tries" in inspect.signature(mapper.do_rule).parameters
-"""Whether `mapper.do_rule` can fill a choose_tries profile (`--show-choose-tries`)."""
-
-
-class ChooseTriesUnsupported(RuntimeError):
-    """`--show-choose-tries` was asked for but the mapper keeps no retry profile."""
+BATCH_MIN_INPUTS = 64
+"""Below this many inputs the scalar mapper beats numpy's per-call overhead."""
 
 
 def _f32(value: float) -> float:
@@ -96,24 +93,26 @@ def map_range(
     pool_id: int = -1,
     choose_tries: ChooseTries | None = None,
 ) -> list[list[int]]:
-    """Map every x of `xs` with `rule`; the one loop a batch mapper may replace.
+    """Map every x of `xs` with `rule`.
 
     With `pool_id` >= 0 the CRUSH input is `crush_hash32_2(x, pool_id)` as for a
-    hashpspool pool. `choose_tries`, when given, accumulates Ceph's choose-tries profile.
+    hashpspool pool. `choose_tries`, when given, accumulates Ceph's choose-tries profile,
+    which only the scalar mapper keeps; otherwise long ranges go through the vectorised
+    mapper, whose results are identical.
     """
     key = choose_args_key(cmap, _TEST_CHOOSE_ARGS)
-    results = []
-    for x in xs:
-        real_x = x & 0xFFFFFFFF
-        if pool_id != -1:
-            real_x = crush_hash32_2(HASH_RJENKINS1, real_x, pool_id & 0xFFFFFFFF)
-        if choose_tries is None:
-            results.append(mapper.do_rule(cmap, rule, real_x, num_rep, weights, key))
-        else:
-            results.append(
-                mapper.do_rule(cmap, rule, real_x, num_rep, weights, key, choose_tries=choose_tries)
-            )
-    return results
+    inputs = [x & 0xFFFFFFFF for x in xs]
+    if pool_id != -1:
+        inputs = [crush_hash32_2(HASH_RJENKINS1, x, pool_id & 0xFFFFFFFF) for x in inputs]
+    if choose_tries is None and len(inputs) >= BATCH_MIN_INPUTS and rule in cmap.rules:
+        results, lengths = batch.map_batch_with_lengths(
+            cmap, rule, np.array(inputs, dtype=np.uint32), num_rep, weights, key
+        )
+        return [row[:n] for row, n in zip(results.tolist(), lengths.tolist(), strict=True)]
+    return [
+        mapper.do_rule(cmap, rule, x, num_rep, weights, key, choose_tries=choose_tries)
+        for x in inputs
+    ]
 
 
 @dataclass
@@ -216,8 +215,6 @@ class CrushTester:
             err.write(f"devices weights (hex): [{hexes}]\n")
         tries: ChooseTries | None = None
         if self.output_choose_tries:
-            if not MAPPER_COUNTS_TRIES:
-                raise ChooseTriesUnsupported("--show-choose-tries: the mapper keeps no profile")
             tries = [0] * (self.cmap.tunables.choose_total_tries + 1)
         max_rules = self._max_rules()
         r = self.min_rule

@@ -14,7 +14,6 @@ import pytest
 from radospy.crush import codec
 from radospy.crush.build import Layer, bucket_name, build
 from radospy.crush.tester import (
-    MAPPER_COUNTS_TRIES,
     CrushTester,
     cpp_double,
     device_weight_16_16,
@@ -60,7 +59,6 @@ def test_statistics_and_bad_mappings(binary: str, stats: dict[str, object]) -> N
     assert out.getvalue() == expected
 
 
-@pytest.mark.skipif(not MAPPER_COUNTS_TRIES, reason="mapper.do_rule keeps no choose_tries profile")
 @pytest.mark.parametrize("binary,stats", STATS, ids=[str(s["command"]) for _, s in STATS])
 def test_choose_tries_histogram(binary: str, stats: dict[str, object]) -> None:
     t = _tester(binary, stats)
