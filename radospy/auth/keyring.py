@@ -78,6 +78,11 @@ class Keyring:
                 keyring._apply_section(heading, lines)
         return keyring
 
+    @staticmethod
+    def parse_sections(text: str) -> dict[str, dict[str, str]]:
+        """The raw `[section] key = value` map of Ceph's config grammar (caps files)."""
+        return _ConfParser(text).parse()
+
     def _apply_section(self, heading: str, lines: dict[str, str]) -> None:
         try:
             name = EntityName.parse(heading)
