@@ -244,6 +244,12 @@ class Connection:
         return self._wire is not None
 
     @property
+    def dispatch_queue_bytes(self) -> int:
+        """Received bytes waiting for the dispatcher; reading pauses above
+        `ms_dispatch_throttle_bytes`, so this stays under it plus one read."""
+        return self._inbox_bytes
+
+    @property
     def is_closed(self) -> bool:
         """True once marked down; a closed connection never comes back."""
         return self._closed
