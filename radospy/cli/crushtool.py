@@ -16,6 +16,7 @@ from typing import Any, TextIO
 
 from radospy.cli._cephargs import ArgError, ArgWalker, atof, atoi, format_list
 from radospy.common.errors import RadosError
+from radospy.common.files import write_atomic
 from radospy.crush import builder, codec, compiler, decompiler, dump, treedump
 from radospy.crush.build import BuildError, Layer, build
 from radospy.crush.map import CrushMap
@@ -317,20 +318,6 @@ def _decode(path: str) -> CrushMap:
         raise ToolExit(1, f"{ME}: unable to decode {path}") from e
 
 
-def _write_atomic(path: str, data: bytes) -> None:
-    """Replace `path` with `data` all at once, so a failed write leaves nothing behind."""
-    directory = os.path.dirname(path) or "."
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.tmp{os.getpid()}")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except OSError:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def _layers(args: list[str]) -> list[Layer]:
     if len(args) % 3:
         raise ToolExit(
@@ -450,7 +437,7 @@ def _decompile(cmap: CrushMap, outfn: str, out: TextIO) -> None:
         out.write(text)
         return
     try:
-        _write_atomic(outfn, text.encode("utf-8", errors="surrogateescape"))
+        write_atomic(outfn, text.encode("utf-8", errors="surrogateescape"))
     except OSError as e:
         raise ToolExit(1, f"{ME}: error writing '{outfn}'", newline=False) from e
 
@@ -464,7 +451,7 @@ def _write_map(cmap: CrushMap, outfn: str, out: TextIO) -> None:
     except RadosError as e:
         raise ToolExit(1, f"{ME}: error encoding the map: {e}") from e
     try:
-        _write_atomic(outfn, data)
+        write_atomic(outfn, data)
     except OSError as e:
         code = e.errno or errno.EIO
         reason = f"({code}) {os.strerror(code)}"

@@ -20,6 +20,7 @@ from typing import TextIO
 
 from radospy.cli._cephargs import ArgError, ArgWalker
 from radospy.common.errors import RadosError
+from radospy.common.files import write_atomic
 from radospy.crush import builder, codec, treedump
 from radospy.crush.map import WEIGHT_ONE, CrushMap
 from radospy.crush.tester import cpp_double
@@ -218,19 +219,6 @@ def _read_map(fn: str) -> OSDMap:
         raise ToolExit(255, f"{ME}: error decoding osdmap '{fn}'") from e
 
 
-def _write_atomic(path: str, data: bytes) -> None:
-    directory = os.path.dirname(path) or "."
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.tmp{os.getpid()}")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except OSError:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def _now() -> str:
     """A timestamp as Ceph's utime_t prints it: `2026-11-28T14:36:50.486296+0000`."""
     return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+0000")
@@ -354,7 +342,7 @@ def _run(argv: list[str], out: TextIO, err: TextIO) -> int:
         out.write(f"{ME}: writing epoch {osdmap.epoch} to {fn}\n")
         data = json.dumps(osdmap.to_dict(), indent=1).encode()
         try:
-            _write_atomic(fn, data)
+            write_atomic(fn, data)
         except OSError as e:
             code = e.errno or errno.EIO
             raise ToolExit(1, f"{ME}: error writing to '{fn}': ({code}) {os.strerror(code)}") from e
@@ -412,7 +400,7 @@ def _import_crush(osdmap: OSDMap, path: str, out: TextIO) -> None:
 def _export_crush(osdmap: OSDMap, opts: Options, out: TextIO) -> None:
     path = opts.export_crush
     try:
-        _write_atomic(path, codec.encode(osdmap.crush))
+        write_atomic(path, codec.encode(osdmap.crush))
     except OSError as e:
         code = e.errno or errno.EIO
         # Ceph names the import file in this message
