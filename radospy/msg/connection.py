@@ -338,13 +338,11 @@ class Connection:
         wire.write_frame(out.type, out.flags, out.tid, out.seq, ack, out.payload)
 
     def _attach(self, wire: _Wire, peer_in_seq: int, resumed: bool) -> None:
-        """Let `wire` (handshake done) carry the session; resend what the peer lacks."""
-        if self._wire is not None and self._wire is not wire:
-            self._wire.conn = None
-            self._wire.abort()
-        if self._expiry is not None:
-            self._expiry.cancel()
-            self._expiry = None
+        """Let `wire` (handshake done) carry the session; resend what the peer lacks.
+
+        Raises SessionError (and changes nothing) if the peer claims to have received
+        messages that were never sent.
+        """
         if resumed:
             resend = self.session.resume(peer_in_seq)
         else:
@@ -358,6 +356,12 @@ class Connection:
                     self.session.cookie,
                     len(resend),
                 )
+        if self._wire is not None and self._wire is not wire:
+            self._wire.conn = None
+            self._wire.abort()
+        if self._expiry is not None:
+            self._expiry.cancel()
+            self._expiry = None
         self._wire = wire
         wire.conn = self
         if self._inbox_bytes > self._messenger.config.ms_dispatch_throttle_bytes:

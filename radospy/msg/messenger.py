@@ -44,7 +44,7 @@ from radospy.msg.messages import (
     SessionReady,
     valid_entity_name,
 )
-from radospy.msg.session import Session
+from radospy.msg.session import Session, SessionError
 
 log = logging.getLogger("radospy.msg")
 
@@ -188,6 +188,11 @@ class Messenger:
             wire.close()
             raise ConnectionClosed(f"connection to {conn.peer_name} was marked down")
         conn.caps, conn.global_id = result.caps, result.global_id
+        try:
+            conn._attach(wire, ready.in_seq, ready.resumed)
+        except SessionError:
+            wire.abort()
+            raise
         log.info(
             "%s: connected to %s@%s (session %#x %s)",
             self.entity_name,
@@ -196,7 +201,6 @@ class Messenger:
             conn.session.cookie,
             "resumed" if ready.resumed else "new",
         )
-        conn._attach(wire, ready.in_seq, ready.resumed)
 
     async def _accept(self, wire: _Wire) -> None:
         try:
@@ -212,7 +216,11 @@ class Messenger:
         if self._stopped or wire.closed:
             wire.abort()
             return
-        self._adopt(wire, result, connect)
+        try:
+            self._adopt(wire, result, connect)
+        except SessionError as exc:
+            log.warning("%s: refused resume from %s: %s", self.entity_name, wire.peer, exc)
+            wire.abort()
 
     def _adopt(self, wire: _Wire, result: AuthResult, connect: SessionConnect) -> None:
         key = (result.peer_name, connect.cookie)
