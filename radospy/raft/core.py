@@ -578,9 +578,7 @@ class RaftNode:
         moved = pr.maybe_update(m.index)
         if not moved and not (pr.state is ProgressState.PROBE and pr.match == m.index):
             return
-        snapshot_landed = (
-            pr.state is ProgressState.SNAPSHOT and pr.match >= pr.pending_snapshot
-        )
+        snapshot_landed = pr.state is ProgressState.SNAPSHOT and pr.match >= pr.pending_snapshot
         if pr.state is ProgressState.PROBE or snapshot_landed:
             pr.become_replicate()
         elif pr.state is ProgressState.REPLICATE:
