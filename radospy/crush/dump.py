@@ -272,9 +272,9 @@ def _dump_choose_args(args: dict[int, ChooseArg]) -> list[dict[str, Any]]:
 
 
 def _float_weight(weight: int) -> float:
-    """A 16.16 weight as Ceph prints it: a C float, formatted with `%g`."""
-    as_float32 = struct.unpack("<f", struct.pack("<f", float(weight)))[0] / 0x10000
-    return float(f"{as_float32:g}")
+    """A 16.16 weight as Ceph prints it: the exact value of the C float `weight / 0x10000`
+    (e.g. 8090 -> 0.123443603515625), which JSON then prints in full."""
+    return struct.unpack("<f", struct.pack("<f", weight / 0x10000))[0]
 
 
 # -- tunables and feature flags -----------------------------------------------------------

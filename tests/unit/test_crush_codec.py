@@ -376,3 +376,12 @@ def test_fuzz_word_overwrites_and_truncation(
         at = pos % (len(data) - 3)
         data[at : at + 4] = struct.pack("<I", value)
     _decode_or_error(bytes(data[: max(cut, 16)]))
+
+
+def test_dump_prints_weight_set_floats_exactly() -> None:
+    # crushtool --dump prints the C float weight/0x10000 in full, not rounded.
+    dump = load_vector("text/weight_set_fractional.dump.json")
+    cmap = decode(EDGE_BINARIES["text/weight_set_fractional"])
+    assert to_dump(cmap) == dump
+    first = dump["choose_args"]["-1"][0]["weight_set"][0]
+    assert first == [0.1233978271484375, 2.7182769775390625, 200.4927978515625]

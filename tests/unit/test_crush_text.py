@@ -18,7 +18,7 @@ from radospy.crush.map import BucketAlg, CrushMap
 from tests.conftest import VECTORS, crush_map_names, load_vector
 
 MAPS = crush_map_names()
-TEXT_MAPS = ["edge_classes", "uniform_classes"]
+TEXT_MAPS = ["edge_classes", "uniform_classes", "weight_set_fractional"]
 
 
 def _source(name: str) -> str:
