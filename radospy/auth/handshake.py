@@ -84,13 +84,15 @@ class Done(msgspec.Struct, tag="done", frozen=True):
 Frame = Hello | Authorizer | Challenge | Proof | Done
 
 _encoder = msgspec.msgpack.Encoder()
+# msgspec reports invalid UTF-8 in a str field as UnicodeDecodeError, not DecodeError.
+_DECODE_ERRORS = (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError)
 _frame_decoder = msgspec.msgpack.Decoder(Frame)
 
 
 def _decode_frame(data: bytes) -> Frame:
     try:
         return _frame_decoder.decode(data)
-    except (msgspec.DecodeError, msgspec.ValidationError) as e:
+    except _DECODE_ERRORS as e:
         raise AuthError("malformed auth frame") from e
 
 
@@ -216,7 +218,11 @@ def open_ticket(
     service_secret = rotating.get(secret_id)
     if service_secret is None:
         raise AuthError(_DENIED)
-    ticket = _ticket_decoder.decode(unseal(service_secret, blob, _ticket_aad(service, secret_id)))
+    try:
+        plain = unseal(service_secret, blob, _ticket_aad(service, secret_id))
+        ticket = _ticket_decoder.decode(plain)
+    except _DECODE_ERRORS as e:
+        raise AuthError(_DENIED) from e
     if ticket.service != service or ticket.expires <= now:
         raise AuthError(_DENIED)
     return ticket
@@ -351,6 +357,11 @@ class ClientSession:
         return ticket if ticket is not None and ticket.expires > now else None
 
 
+def _mon_identity(entity: str, want: Sequence[str]) -> bytes:
+    """Entity and wanted services, so tampering with either breaks the proofs."""
+    return hmac_sha256(b"radospy identity", entity.encode(), *(w.encode() for w in want))
+
+
 class MonAuthClient(_ClientBase):
     """Authenticate `entity` to a monitor with its secret and collect service tickets."""
 
@@ -374,7 +385,7 @@ class MonAuthClient(_ClientBase):
         return self._secret
 
     def _identity(self) -> bytes:
-        return self.entity.encode()
+        return _mon_identity(self.entity, self.want)
 
     def start(self) -> bytes:
         return _encoder.encode(Hello(self.entity, self._client_nonce, self.want))
@@ -383,7 +394,7 @@ class MonAuthClient(_ClientBase):
         done, session_key = self._finish_done(reply)
         try:
             payload = _done_decoder.decode(unseal(session_key, done.payload))
-        except (msgspec.DecodeError, msgspec.ValidationError) as e:
+        except _DECODE_ERRORS as e:
             raise AuthError("malformed auth frame") from e
         self.session.global_id = payload.global_id
         self.session.tickets.update({t.service: t for t in payload.tickets})
@@ -425,7 +436,8 @@ class MonAuthServer(_ServerBase):
         # An unknown entity gets a challenge keyed by a decoy, so nothing up to the final
         # refusal differs from a known entity with a wrong key.
         key = self._auth.key.secret if known and self._auth else self._decoy(hello.entity)
-        return self._begin(hello.entity.encode(), hello.client_nonce, key, known)
+        identity = _mon_identity(hello.entity, hello.want)
+        return self._begin(identity, hello.client_nonce, key, known)
 
     def _find(self, entity: str) -> EntityAuth | None:
         try:
@@ -498,12 +510,9 @@ class ServiceAuthServer(_ServerBase):
         hello = _expect(payload, Authorizer)
         if hello.service != self.service:
             raise AuthError(_DENIED)
-        try:
-            self._ticket = open_ticket(
-                self.service, self.rotating, hello.secret_id, hello.ticket, self.now
-            )
-        except (msgspec.DecodeError, msgspec.ValidationError) as e:
-            raise AuthError(_DENIED) from e
+        self._ticket = open_ticket(
+            self.service, self.rotating, hello.secret_id, hello.ticket, self.now
+        )
         return self._begin(hello.ticket, hello.client_nonce, self._ticket.session_key, True)
 
     def _accept(self, session_key: bytes) -> tuple[bytes, AuthResult]:
