@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 TOOLS: dict[str, tuple[str, str]] = {
     "crushtool": ("radospy.cli.crushtool", "compile, decompile and test CRUSH maps"),
     "osdmaptool": ("radospy.cli.osdmaptool", "create, inspect and test OSD maps"),
+    "ceph-authtool": ("radospy.cli.authtool", "create, list and edit keyrings"),
     "whatif": ("radospy.cli.whatif", "what-if: PGs moved by replacing an OSD"),
     "up": ("radospy.cli.up", "start a local cluster in the foreground"),
 }

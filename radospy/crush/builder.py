@@ -326,7 +326,17 @@ def reweight_bucket(cmap: CrushMap, bucket_id: int) -> None:
         if item < 0:
             reweight_bucket(cmap, item)
             bucket.item_weights[index] = cmap.buckets[item].weight
-    derive(bucket, scv)
+            if bucket.alg == BucketAlg.TREE:
+                bucket.node_weights[tree_node(index)] = bucket.item_weights[index]
+    total = 0
+    for weight in bucket.item_weights:
+        total = _checked_add(total, weight)
+    bucket.weight = total
+    # Ceph's reweight refreshes only the item (leaf) weights and the total: a list
+    # bucket keeps its old sum_weights and a tree its old interior nodes, and both
+    # drive placement, so they stay as they were here too.
+    if bucket.alg == BucketAlg.STRAW:
+        bucket.straws = calc_straws(bucket.item_weights, scv)
 
 
 def reweight_all(cmap: CrushMap) -> None:
