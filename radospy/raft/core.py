@@ -6,10 +6,11 @@ for each clock tick, :meth:`RaftNode.propose` and friends for local requests —
 carries out a :class:`Ready`, in this order::
 
     rd = node.ready()
-    storage.save_ready(rd)          # snapshot, entries, hard state: durably, atomically
-    send(rd.messages)               # only after they are on disk
-    apply(rd.snapshot, rd.committed_entries); serve(rd.read_states)
+    save_ready(storage, rd)         # snapshot, entries, hard state: durably, atomically
+    send(rd.messages)               # only once the above is on disk
+    apply(rd.snapshot, rd.committed_entries)
     node.advance(rd)
+    serve(rd.read_states)           # each once applied >= its index
 
 Design choices (see the thesis and etcd for the alternatives):
 

@@ -79,7 +79,7 @@ class SimConfig:
     pre_vote: bool = True
     check_quorum: bool = True
     crash_in_ready: float = 0.002
-    """Chance of crashing right after persisting a Ready, before sending any of it."""
+    """Chance of crashing in the middle of carrying out a Ready."""
     converge_ms: int = 6000
     """Liveness bound: time allowed, after healing, to commit and converge."""
 
@@ -255,12 +255,16 @@ class Sim:
         assert raft is not None
         self._check_persisted(raft, rd)
         save_ready(node.storage, rd)
-        if self.faults_on and self.cfg.crashes and self.rng.random() < self.cfg.crash_in_ready:
-            # Crash after persisting but before anything was sent or applied.
+        crash = self.faults_on and self.cfg.crashes and self.rng.random() < self.cfg.crash_in_ready
+        # Crash right after persisting, either before sending or before applying.
+        if crash and self.rng.random() < 0.5:
             self._crash(node)
             return
         for m in rd.messages:
             self._send(m)
+        if crash:
+            self._crash(node)
+            return
         if rd.snapshot is not None:
             node.restore(rd.snapshot)
             self._check_snapshot(rd.snapshot)
