@@ -28,7 +28,7 @@ soak: $(STAMP)
 	$(BIN)/pytest -m soak tests
 
 bench: $(STAMP)
-	$(BIN)/python bench/crush.py
+	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
