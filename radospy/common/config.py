@@ -752,6 +752,8 @@ def _take_identity(args: list[str], identity: dict[str, str], short_id: bool) ->
             else:
                 raise InvalidArgument(f"option {arg} requires an argument")
             if keys[flag] == "name":
+                # --name and --id both set the entity name; the later one wins
+                identity.pop("id", None)
                 parse_entity_name(value)
             identity[keys[flag]] = value
             i += used
