@@ -10,6 +10,7 @@ TOOLS: dict[str, tuple[str, str]] = {
     "crushtool": ("radospy.cli.crushtool", "compile, decompile and test CRUSH maps"),
     "osdmaptool": ("radospy.cli.osdmaptool", "create, inspect and test OSD maps"),
     "ceph-authtool": ("radospy.cli.authtool", "create, list and edit keyrings"),
+    "monmaptool": ("radospy.cli.monmaptool", "create, edit and print the initial monitor map"),
     "whatif": ("radospy.cli.whatif", "what-if: PGs moved by replacing an OSD"),
     "up": ("radospy.cli.up", "start a local cluster in the foreground"),
 }
