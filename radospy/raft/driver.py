@@ -117,11 +117,12 @@ class RaftDriver:
         storage: Storage,
         state_machine: StateMachine,
         transport: Transport,
-        config: DriverConfig = DriverConfig(),
+        config: DriverConfig | None = None,
         *,
         on_applied: Callable[[], None] | None = None,
         on_role_change: Callable[[Role, int], None] | None = None,
     ) -> None:
+        config = config if config is not None else DriverConfig()
         state = storage.load()
         if state.snapshot is not None:
             state_machine.restore(state.snapshot.data)
@@ -436,10 +437,7 @@ class _PeerLink:
             return None
         name, addr = target
         conn = self._conn
-        if conn is not None and not conn.is_closed and (conn.peer_name, conn.peer_addr) == (
-            name,
-            addr,
-        ):
+        if conn is not None and not conn.is_closed and (conn.peer_name, conn.peer_addr) == target:
             return conn
         if conn is not None:
             conn.mark_down()

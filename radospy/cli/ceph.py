@@ -1,0 +1,112 @@
+"""`radospy ceph`: send a monitor command the way Ceph's `ceph` tool does.
+
+    radospy ceph [-c CONF] [--id ID | -n TYPE.ID] [-m HOST:PORT] [--connect-timeout S]
+                 [--format json|json-pretty|plain] [-i INFILE] [-o OUTFILE] WORDS...
+
+The command's output goes to stdout (or OUTFILE), its status line to stderr; a failed
+command prints ``Error ENAME: message`` and exits with the errno, as Ceph's does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import errno
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from radospy.common.config import bootstrap
+from radospy.common.errors import RadosError
+from radospy.mon.client import MonClient, client_config
+from radospy.mon.commands import parse_argv
+
+FORMATS = ("plain", "json", "json-pretty", "xml", "xml-pretty")
+
+
+class _ArgumentParser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:
+        raise RadosError(message, errno.EINVAL)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _ArgumentParser(prog="radospy ceph", add_help=False, allow_abbrev=False)
+    p.add_argument("-h", "--help", action="store_true")
+    p.add_argument("--connect-timeout", type=float)
+    p.add_argument("-f", "--format", choices=FORMATS)
+    p.add_argument("-i", "--in-file", dest="infile")
+    p.add_argument("-o", "--out-file", dest="outfile")
+    p.add_argument("-s", "--status", action="store_true")
+    return p
+
+
+def _read_infile(path: str | None) -> bytes:
+    if path is None:
+        return b""
+    try:
+        if path == "-":
+            return sys.stdin.buffer.read()
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as exc:
+        raise RadosError(f"can't open {path}: {exc.strerror}", exc.errno or errno.EIO) from None
+
+
+def _write_outfile(path: str, data: bytes) -> None:
+    try:
+        if path == "-":
+            sys.stdout.buffer.write(data)
+            return
+        with open(path, "wb") as f:
+            f.write(data)
+    except OSError as exc:
+        raise RadosError(f"can't open {path}: {exc.strerror}", exc.errno or errno.EIO) from None
+
+
+def _run(argv: Sequence[str]) -> int:
+    # -c, --id, -n, -m, -k and --<option> VALUE are the config's (Ceph's CEPH_ARGS too).
+    boot = bootstrap(argv)
+    args, words = _parser().parse_known_args(boot.args)
+    if args.help:
+        print(__doc__.strip().split("\n\n")[1])
+        return 0
+    if args.status:
+        words = ["status", *words]
+    if not words:
+        raise RadosError("no command given (try 'radospy ceph status')", errno.EINVAL)
+    cmd = parse_argv(words)
+    if args.format:
+        cmd["format"] = args.format
+    inbuf = _read_infile(args.infile)
+    config = client_config(boot.config, args.connect_timeout)
+
+    async def go() -> tuple[int, bytes, str]:
+        async with MonClient(config) as client:
+            return await client.command(cmd, inbuf)
+
+    rc, outbuf, outs = asyncio.run(go())
+    if rc < 0:
+        name = errno.errorcode.get(-rc, f"E{-rc}")
+        print(f"Error {name}: {outs}", file=sys.stderr)
+        return -rc
+    if outs:
+        print(outs, file=sys.stderr)
+    if args.outfile:
+        _write_outfile(args.outfile, outbuf)
+        if args.outfile != "-":
+            print(f"wrote {len(outbuf)} bytes to {args.outfile}", file=sys.stderr)
+    elif outbuf:
+        sys.stdout.buffer.write(outbuf if outbuf.endswith(b"\n") else outbuf + b"\n")
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    """Entry point: exit status 0, or the errno of the failure."""
+    try:
+        return _run(argv)
+    except RadosError as exc:
+        print(f"[errno {exc.errno}] {exc}", file=sys.stderr)
+        return exc.errno
+    except KeyboardInterrupt:
+        print("Cluster connection aborted", file=sys.stderr)
+        return 1

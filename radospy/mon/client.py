@@ -1,0 +1,297 @@
+"""`MonClient`: how clients and daemons talk to the monitors.
+
+It keeps one authenticated session with one monitor, chosen from ``mon_host``; hunts for
+another when that one dies or is not the leader (following the leader hint in a reply),
+and resends a command there under the same (nonce, seq), which the monitors apply at
+most once. Everything gives up at a deadline (``client_mount_timeout`` by default) with
+one clear error instead of hanging.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import logging
+import random
+import re
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from errno import EACCES, ENOENT, EPROTO, ETIMEDOUT
+from typing import Any
+
+from radospy.auth.crypto import CryptoKey
+from radospy.auth.handshake import CephxClient
+from radospy.auth.keyring import EntityName, Keyring
+from radospy.common.addr import parse_addr
+from radospy.common.config import Config
+from radospy.common.errors import RadosError
+from radospy.mon.messages import MonCommand, MonCommandReply, MonMapData, MonSubscribe
+from radospy.msg.config import MessengerConfig
+from radospy.msg.connection import Connection, ConnectionClosed, RequestTimeout
+from radospy.msg.messages import Message
+from radospy.msg.messenger import Messenger
+
+log = logging.getLogger("radospy.monc")
+
+Addr = tuple[str, int]
+MapCallback = Callable[[int, bytes], None]
+
+_REACHED = re.compile(r"reached (mon\.\S+)$")
+_UNKNOWN_MON = "mon.noname"
+_STALL = 0.5
+"""Seconds a session may stay without a TCP connection before the client hunts."""
+_PER_TRY = 2.0
+"""Seconds one connection attempt to one monitor may take."""
+_RETRY_PAUSE = 0.1
+"""Pause before asking again when a monitor knows no leader."""
+
+
+@dataclass(frozen=True)
+class MonClientConfig:
+    """Who the client is and where the monitors are."""
+
+    entity: str
+    """``client.admin``, ``osd.3``, ..."""
+    key: CryptoKey = field(repr=False)
+    mon_addrs: tuple[Addr, ...]
+    timeout: float = 300.0
+    """``client_mount_timeout``: how long any one call may hunt for a working quorum."""
+    messenger: MessengerConfig = field(default_factory=MessengerConfig)
+
+
+class MonClientError(RadosError):
+    """Could not reach a monitor quorum, or the monitors refused us."""
+
+
+@dataclass
+class _Subscription:
+    next_epoch: int
+    callback: MapCallback
+
+
+class MonClient:
+    """A session with the monitor cluster (usable as an async context manager)."""
+
+    def __init__(self, config: MonClientConfig) -> None:
+        if not config.mon_addrs:
+            raise MonClientError("no monitors to connect to (set mon_host or use -m)", 22)
+        self.config = config
+        self._auth = CephxClient(config.entity, config.key, time.time)
+        self._msgr = Messenger(config.entity, config.messenger, self._auth, self)
+        self._conn: Connection | None = None
+        self._names: dict[Addr, str] = {}
+        self._preferred: Addr | None = None
+        self._nonce = secrets.randbits(63) | 1
+        self._seq = itertools.count(1)
+        self._subs: dict[str, _Subscription] = {}
+        self._hunt_lock = asyncio.Lock()
+        self._waited = config.timeout
+
+    async def __aenter__(self) -> MonClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    @property
+    def mon_name(self) -> str | None:
+        """The monitor this client currently talks to."""
+        return self._conn.peer_name if self._conn is not None else None
+
+    async def connect(self, timeout: float | None = None) -> None:
+        """Open an authenticated session with some monitor."""
+        await self._session(self._deadline(timeout))
+
+    async def close(self) -> None:
+        """End the session."""
+        await self._msgr.shutdown()
+        self._conn = None
+
+    async def command(
+        self, cmd: dict[str, Any], inbuf: bytes = b"", timeout: float | None = None
+    ) -> tuple[int, bytes, str]:
+        """Run a monitor command; returns (rc, outbuf, outs) with rc 0 or -errno.
+
+        Retried across monitors and failovers until the deadline, applied once.
+        """
+        deadline = self._deadline(timeout)
+        msg = MonCommand(json.dumps(cmd), inbuf, self._nonce, next(self._seq))
+        while True:
+            conn = await self._session(deadline)
+            try:
+                reply = await self._attempt(conn, msg, deadline)
+            except (ConnectionClosed, RequestTimeout, _Stalled) as exc:
+                log.info("command to %s interrupted (%s); hunting", conn.peer_name, exc)
+                self._drop(conn)
+                continue
+            except RadosError as exc:
+                return -exc.errno, b"", str(exc)
+            if not reply.retry:
+                return reply.rc, bytes(reply.outbuf), reply.outs
+            await self._follow(conn, reply, deadline)
+
+    def subscribe(self, what: str, start_epoch: int, callback: MapCallback) -> None:
+        """Receive every ``what`` map from ``start_epoch`` on, as (epoch, data), on this
+        and every later session; only newer epochs are passed on."""
+        self._subs[what] = _Subscription(start_epoch, callback)
+        if self._conn is not None and self._conn.is_ready:
+            asyncio.get_running_loop().create_task(self._send_subscriptions(self._conn))
+
+    async def handle(self, conn: Connection, msg: Message, tid: int) -> None:
+        """Messenger dispatcher: maps pushed by the monitor."""
+        if isinstance(msg, MonMapData):
+            sub = self._subs.get(msg.what)
+            if sub is not None and msg.epoch >= sub.next_epoch:
+                sub.next_epoch = msg.epoch + 1
+                sub.callback(msg.epoch, bytes(msg.data))
+
+    # --- internals ------------------------------------------------------------------
+
+    def _deadline(self, timeout: float | None) -> float:
+        self._waited = self.config.timeout if timeout is None else timeout
+        return asyncio.get_running_loop().time() + self._waited
+
+    async def _follow(self, conn: Connection, reply: MonCommandReply, deadline: float) -> None:
+        if reply.leader_addr:
+            leader = parse_addr(reply.leader_addr)
+            addr = (leader.host, leader.port)
+            self._names[addr] = reply.leader_name
+            if addr != conn.peer_addr:
+                self._preferred = addr
+                self._drop(conn)
+            return
+        # Nobody leads right now (an election is running, or there is no quorum).
+        if asyncio.get_running_loop().time() + _RETRY_PAUSE < deadline:
+            await asyncio.sleep(_RETRY_PAUSE)
+        self._drop(conn)
+
+    async def _attempt(self, conn: Connection, msg: MonCommand, deadline: float) -> MonCommandReply:
+        remaining = deadline - asyncio.get_running_loop().time()
+        if remaining <= 0:
+            raise _Stalled("deadline reached")
+        request = asyncio.ensure_future(conn.request(msg, remaining))
+        try:
+            stalled = 0.0
+            while not request.done():
+                await asyncio.wait([request], timeout=_STALL / 2)
+                # The messenger would wait for the monitor to come back; a dead leader
+                # will not, so a session without TCP for a while means: go elsewhere.
+                stalled = 0.0 if conn.is_ready else stalled + _STALL / 2
+                if stalled >= _STALL and not request.done():
+                    raise _Stalled(f"lost the connection to {conn.peer_name}")
+            reply = request.result()
+        finally:
+            request.cancel()
+        if not isinstance(reply, MonCommandReply):
+            raise RadosError(f"unexpected {type(reply).__name__} from {conn.peer_name}", EPROTO)
+        return reply
+
+    def _drop(self, conn: Connection) -> None:
+        conn.mark_down()
+        if self._conn is conn:
+            self._conn = None
+
+    async def _session(self, deadline: float) -> Connection:
+        async with self._hunt_lock:
+            conn = self._conn
+            if conn is not None and not conn.is_closed:
+                return conn
+            self._conn = await self._hunt(deadline)
+            await self._send_subscriptions(self._conn)
+            return self._conn
+
+    def _candidates(self) -> list[Addr]:
+        addrs = list(self.config.mon_addrs)
+        random.shuffle(addrs)
+        preferred, self._preferred = self._preferred, None
+        if preferred is not None:
+            addrs = [preferred, *(a for a in addrs if a != preferred)]
+        return addrs
+
+    async def _hunt(self, deadline: float) -> Connection:
+        loop = asyncio.get_running_loop()
+        errors: dict[Addr, str] = {}
+        while True:
+            for addr in self._candidates():
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    raise self._timeout_error(errors)
+                try:
+                    async with asyncio.timeout(min(remaining, _PER_TRY)):
+                        return await self._dial(addr)
+                except RadosError as exc:
+                    if exc.errno == EACCES:
+                        raise MonClientError(
+                            "RADOS permission denied (error connecting to the cluster)", EACCES
+                        ) from None
+                    errors[addr] = str(exc)
+                except (OSError, TimeoutError) as exc:
+                    errors[addr] = str(exc) or type(exc).__name__
+            if loop.time() + _RETRY_PAUSE >= deadline:
+                raise self._timeout_error(errors)
+            await asyncio.sleep(_RETRY_PAUSE)
+
+    def _timeout_error(self, errors: dict[Addr, str]) -> MonClientError:
+        tried = ", ".join(f"{h}:{p}" for h, p in self.config.mon_addrs)
+        return MonClientError(
+            f"RADOS timed out (error connecting to the cluster): no monitor quorum "
+            f"reachable within {self._waited:g}s (mon_host {tried})",
+            ETIMEDOUT,
+        )
+
+    async def _dial(self, addr: Addr) -> Connection:
+        name = self._names.get(addr, _UNKNOWN_MON)
+        try:
+            return await self._msgr.connect(addr, name)
+        except RadosError as exc:
+            # mon_host lists addresses only; the banner tells us who answers there.
+            match = _REACHED.search(str(exc)) if exc.errno == EPROTO else None
+            if match is None:
+                raise
+            self._names[addr] = match.group(1)
+            return await self._msgr.connect(addr, match.group(1))
+
+    async def _send_subscriptions(self, conn: Connection) -> None:
+        for what, sub in self._subs.items():
+            with contextlib.suppress(ConnectionClosed):
+                await conn.send(MonSubscribe(what, sub.next_epoch))
+
+
+class _Stalled(Exception):
+    """The current monitor stopped answering; try another."""
+
+
+def client_config(config: Config, timeout: float | None = None) -> MonClientConfig:
+    """A client's settings as Ceph's tools find them in ``config``: ``mon_host``, the
+    entity's key from the ``keyring`` files, ``client_mount_timeout`` (``timeout``
+    overrides it, as ``--connect-timeout`` does)."""
+    hosts = tuple(dict.fromkeys((a.host, a.port) for a in config.get_addrs("mon_host")))
+    if not hosts:
+        raise MonClientError("no monitors specified to connect to (set mon_host or use -m)", ENOENT)
+    wait = float(config.get_int("client_mount_timeout")) if timeout is None else timeout
+    return MonClientConfig(config.name, _find_key(config), hosts, wait)
+
+
+def _find_key(config: Config) -> CryptoKey:
+    entity = config.name
+    name = EntityName.parse(entity)
+    paths = [p.strip() for p in config.get_str("keyring").split(",") if p.strip()]
+    for path in paths:
+        try:
+            with open(path) as f:
+                found = Keyring.parse(f.read()).get(name)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise MonClientError(f"can't open keyring {path}: {exc.strerror}", EACCES) from None
+        if found is not None:
+            return found.key
+    raise MonClientError(
+        f"unable to find a keyring for {entity} on {','.join(paths) or '(no keyring set)'}: "
+        "(2) No such file or directory",
+        ENOENT,
+    )

@@ -1,0 +1,606 @@
+"""The monitor daemon: a thin asyncio shell around Raft and the monitor state.
+
+A monitor's data directory (``mon_data``) holds:
+
+    store.db   the Raft store (SQLite, WAL): hard state, log, snapshot
+    keyring    this monitor's ``mon.`` key (and whatever else mkfs was given)
+    monmap     the monmap mkfs was given: where to find peers before the log says
+    bootstrap  founders only: the founding state the first leader proposes
+    mon_info   name, fsid, address; written last, so its presence means mkfs finished
+
+Raft node ids are derived from monitor names (:func:`mon_node_id`), so they never
+change when ranks do. The monmap in the replicated state is the membership a leader
+steers Raft's voter set to (one single-server change at a time): ``mon add`` and
+``mon remove`` change the monmap, and the leader then adds or removes the voter.
+
+Commands go to the leader: a follower answers "retry there" with the leader's address.
+The leader serves each command after a ReadIndex barrier (linearizable), checks the
+client's caps in ``handle_command``, and replicates the change it returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import secrets
+import sqlite3
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from errno import EACCES, EAGAIN, EEXIST, EINVAL, ENOENT
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from radospy.auth.caps import MonCap
+from radospy.auth.handshake import MonAuthClient, MonAuthServer, RotatingSecrets
+from radospy.auth.keyring import EntityAuth, EntityName, Keyring
+from radospy.common.errors import InvalidArgument, RadosError
+from radospy.common.files import write_atomic
+from radospy.mon.commands import CommandContext, Propose, handle_command
+from radospy.mon.machine import BootstrapEntry, CommandEntry, ReplicatedMonState, encode_envelope
+from radospy.mon.messages import MonCommand, MonCommandReply, MonMapData, MonSubscribe
+from radospy.mon.monmap import MonMap
+from radospy.mon.state import CommandResult, MonState
+from radospy.msg.config import MessengerConfig
+from radospy.msg.connection import Connection, ConnectionClosed
+from radospy.msg.messages import Message
+from radospy.msg.messenger import Messenger
+from radospy.raft import (
+    ConfChange,
+    ConfChangeOp,
+    ConfChangePending,
+    HardState,
+    NotLeader,
+    ProposalError,
+    Role,
+    SqliteStorage,
+    bootstrap_entries,
+)
+from radospy.raft.driver import (
+    DriverConfig,
+    MessengerTransport,
+    ProposalDropped,
+    RaftDriver,
+    RaftMessage,
+    decode_raft,
+)
+
+log = logging.getLogger("radospy.mon")
+
+Addr = tuple[str, int]
+
+STORE = "store.db"
+KEYRING = "keyring"
+MONMAP = "monmap"
+BOOTSTRAP = "bootstrap"
+MON_INFO = "mon_info"
+
+COMMAND_TIMEOUT = 10.0
+"""Seconds the leader waits for a command's barrier and commit before giving up."""
+RECONCILE_INTERVAL = 0.5
+"""Seconds between a leader's checks that the voters match the monmap."""
+
+DAEMON_COMMANDS = {"mon stat", "quorum_status", "mon add", "mon remove", "mon rm"}
+"""Answered by the daemon itself: they need Raft's view, not only the state."""
+
+
+class MonError(RadosError):
+    """A monitor cannot be created or started; ``str()`` is the one-line reason."""
+
+
+def mon_node_id(name: str) -> int:
+    """The Raft node id of monitor ``name`` (``a``, not ``mon.a``): a 48-bit hash."""
+    digest = hashlib.blake2b(name.encode(), digest_size=6, person=b"radospy-mon").digest()
+    return int.from_bytes(digest, "big") or 1
+
+
+class MonInfo(msgspec.Struct, frozen=True):
+    """What mkfs records about the monitor it created."""
+
+    name: str
+    fsid: str
+    public_addr: str = ""
+
+
+# --- mkfs --------------------------------------------------------------------------
+
+
+def mkfs(
+    name: str,
+    data_dir: Path,
+    monmap: MonMap,
+    keyring: Keyring,
+    public_addr: Addr | None = None,
+) -> None:
+    """Create monitor ``name``'s data directory.
+
+    A monitor listed in a monmap that no cluster has changed yet (epoch 0, as
+    monmaptool makes it) is a founder: its Raft log starts with the founding voters, all of that
+    monmap's monitors. Any other monitor joins an existing cluster (``mon add``) and
+    learns everything from the leader.
+    """
+    mon_key = keyring.get(EntityName("mon", ""))
+    if mon_key is None:
+        raise MonError("the keyring has no 'mon.' key (create it with ceph-authtool)", EINVAL)
+    if (data_dir / MON_INFO).exists() or (data_dir / STORE).exists():
+        raise MonError(f"'{data_dir}' already holds a monitor store", EEXIST)
+    addrs = monmap_addrs(monmap)
+    founder = name in addrs and monmap.epoch == 0
+    if name not in addrs and public_addr is None:
+        raise MonError(f"mon.{name} is not in the monmap: give its --public-addr", EINVAL)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    storage = SqliteStorage(data_dir / STORE)
+    try:
+        if founder:
+            boot = bootstrap_entries(mon_node_id(m) for m in addrs)
+            storage.save(entries=boot, hard_state=HardState(term=1, commit=len(boot)))
+            state = MonState.bootstrap(monmap.fsid, monmap, keyring)
+            write_atomic(data_dir / BOOTSTRAP, state.snapshot())
+    finally:
+        storage.close()
+    write_atomic(data_dir / KEYRING, keyring.to_text().encode())
+    write_atomic(data_dir / MONMAP, monmap.encode())
+    addr = f"{public_addr[0]}:{public_addr[1]}" if public_addr else ""
+    info = MonInfo(name, monmap.fsid, addr)
+    write_atomic(data_dir / MON_INFO, msgspec.json.encode(info))
+
+
+def monmap_addrs(monmap: MonMap) -> dict[str, Addr]:
+    """Monitor name → (host, port)."""
+    return {name: (a.host, a.port) for name, a in monmap.mons.items()}
+
+
+# --- the daemon --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MonConfig:
+    """What a running monitor needs besides its data directory."""
+
+    name: str
+    data_dir: Path
+    public_addr: Addr | None = None
+    driver: DriverConfig = field(default_factory=DriverConfig)
+    messenger: MessengerConfig = field(
+        default_factory=lambda: MessengerConfig(ms_initial_backoff=0.1, ms_max_backoff=1.0)
+    )
+
+
+class MonDaemon:
+    """One running monitor: :meth:`open` the data directory, then :meth:`run`."""
+
+    def __init__(self, config: MonConfig) -> None:
+        self.config = config
+        self.name = config.name
+        self.entity = f"mon.{config.name}"
+        self.node_id = mon_node_id(config.name)
+        self.info, self.keyring, self.initial_monmap = _load_data_dir(config.data_dir)
+        if self.info.name != config.name:
+            raise MonError(
+                f"'{config.data_dir}' belongs to mon.{self.info.name}, not {self.entity}", EINVAL
+            )
+        mon_key = self.keyring.get(EntityName("mon", ""))
+        if mon_key is None:
+            raise MonError(f"'{config.data_dir / KEYRING}' has no 'mon.' key", EINVAL)
+        self.mon_key: EntityAuth = mon_key
+        self.machine = ReplicatedMonState()
+        self.storage = _open_store(config.data_dir)
+        self._stop = asyncio.Event()
+        self._subscribers: dict[Connection, dict[str, int]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._was_member = False
+        self.messenger: Messenger | None = None
+        self.driver: RaftDriver | None = None
+
+    # --- lifecycle ------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Ask :meth:`run` to shut down."""
+        self._stop.set()
+
+    async def run(self) -> None:
+        """Bind, join the quorum and serve until :meth:`stop`."""
+        messenger = Messenger(self.entity, self.config.messenger, _MonAuth(self), self)
+        transport = MessengerTransport(messenger, self._resolve)
+        driver = RaftDriver(
+            self.node_id,
+            self.storage,
+            self.machine,
+            transport,
+            self.config.driver,
+            on_applied=self._on_applied,
+            on_role_change=self._on_role_change,
+        )
+        self.messenger, self.driver = messenger, driver
+        addr = self._my_addr()
+        try:
+            await messenger.bind(*addr)
+        except OSError as exc:
+            raise MonError(f"cannot bind {addr[0]}:{addr[1]}: {exc.strerror}") from None
+        self._was_member = self.name in self._monmap_addrs()
+        log.info("%s: listening on %s:%d, fsid %s", self.entity, *addr, self.info.fsid)
+        raft_task = driver.start()
+        reconcile = asyncio.create_task(self._reconcile_loop())
+        stop_task = asyncio.create_task(self._stop.wait())
+        try:
+            done, _ = await asyncio.wait(
+                {raft_task, stop_task}, return_when=asyncio.FIRST_COMPLETED
+            )
+            if raft_task in done and raft_task.exception() is not None:
+                raise MonError(f"raft loop failed: {raft_task.exception()}")
+        finally:
+            for task in (reconcile, stop_task, *self._tasks):
+                task.cancel()
+            await driver.stop()
+            await transport.close()
+            await messenger.shutdown()
+            self.storage.close()
+            log.info("%s: stopped", self.entity)
+
+    # --- where everyone is ----------------------------------------------------------
+
+    def _monmap(self) -> MonMap:
+        if self.machine.bootstrapped:
+            return self.machine.state.monmap
+        return self.initial_monmap
+
+    def _monmap_addrs(self) -> dict[str, Addr]:
+        addrs = monmap_addrs(self.initial_monmap)
+        if self.machine.bootstrapped:
+            addrs.update(monmap_addrs(self.machine.state.monmap))
+        return addrs
+
+    def _my_addr(self) -> Addr:
+        addrs = self._monmap_addrs()
+        if self.config.public_addr is not None:
+            return self.config.public_addr
+        if self.name in addrs:
+            return addrs[self.name]
+        if self.info.public_addr:
+            host, _, port = self.info.public_addr.rpartition(":")
+            return host, int(port)
+        raise MonError(f"{self.entity} has no address: it is not in the monmap", EINVAL)
+
+    def _resolve(self, node_id: int) -> tuple[str, Addr] | None:
+        for name, addr in self._monmap_addrs().items():
+            if mon_node_id(name) == node_id:
+                return f"mon.{name}", addr
+        return None
+
+    def _name_of(self, node_id: int) -> str:
+        target = self._resolve(node_id)
+        return target[0].removeprefix("mon.") if target else f"{node_id:x}"
+
+    # --- dispatcher -----------------------------------------------------------------
+
+    async def handle(self, conn: Connection, msg: Message, tid: int) -> None:
+        """Messenger dispatcher."""
+        if isinstance(msg, RaftMessage):
+            self._step(conn, msg)
+        elif isinstance(msg, MonCommand):
+            self._spawn(self._serve_command(conn, msg, tid))
+        elif isinstance(msg, MonSubscribe):
+            await self._subscribe(conn, msg)
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _step(self, conn: Connection, msg: RaftMessage) -> None:
+        assert self.driver is not None
+        peer = conn.peer_name
+        if not peer.startswith("mon."):
+            raise RadosError(f"{peer} may not send raft messages", EACCES)
+        m = decode_raft(msg)
+        if m.frm != mon_node_id(peer.removeprefix("mon.")) or m.to != self.node_id:
+            raise RadosError(f"raft message {m.frm:x}->{m.to:x} from {peer} refused", EACCES)
+        self.driver.step(m)
+
+    # --- commands -------------------------------------------------------------------
+
+    async def _serve_command(self, conn: Connection, msg: MonCommand, tid: int) -> None:
+        try:
+            reply = await self._command(conn, msg)
+        except (NotLeader, ProposalDropped, ConfChangePending):
+            reply = self._retry_reply()
+        except RadosError as exc:
+            reply = MonCommandReply(-exc.errno, b"", str(exc))
+        with contextlib.suppress(ConnectionClosed):
+            await conn.reply(tid, reply)
+
+    def _retry_reply(self) -> MonCommandReply:
+        assert self.driver is not None
+        lead = self.driver.leader
+        if lead and lead != self.node_id and (target := self._resolve(lead)) is not None:
+            name, (host, port) = target
+            return MonCommandReply(-EAGAIN, b"", "not the leader", True, name, f"{host}:{port}")
+        return MonCommandReply(-EAGAIN, b"", "no leader elected yet", True)
+
+    async def _command(self, conn: Connection, msg: MonCommand) -> MonCommandReply:
+        assert self.driver is not None
+        cmd = _parse_cmd(msg.cmd)
+        if not self.driver.is_leader or not self.machine.bootstrapped:
+            return self._retry_reply()
+        await self.driver.read_barrier(COMMAND_TIMEOUT)
+        cached = self.machine.result_of(msg.nonce, msg.seq)
+        if cached is not None:
+            return _reply(cached)
+        prefix = cmd["prefix"]
+        caps = _mon_caps(conn)
+        if prefix in DAEMON_COMMANDS:
+            return await self._daemon_command(conn, prefix, cmd, caps, msg)
+        ctx = CommandContext(conn.peer_name, caps, time.time(), secrets.token_bytes)
+        result = handle_command(self.machine.state, cmd, ctx, bytes(msg.inbuf))
+        if isinstance(result, Propose):
+            result = await self._propose(result.entry, msg)
+        return _reply(result)
+
+    async def _propose(self, entry: bytes, msg: MonCommand) -> CommandResult:
+        assert self.driver is not None
+        data = encode_envelope(CommandEntry(msg.nonce, msg.seq, entry))
+        result = await self.driver.propose(data, COMMAND_TIMEOUT)
+        assert isinstance(result, CommandResult)
+        return result
+
+    async def _daemon_command(
+        self, conn: Connection, prefix: str, cmd: dict[str, Any], caps: MonCap, msg: MonCommand
+    ) -> MonCommandReply:
+        write = prefix in ("mon add", "mon remove", "mon rm")
+        if not caps.is_capable(conn.peer_name, "mon", prefix, read=True, write=write):
+            return MonCommandReply(-EACCES, b"", "access denied")
+        if write:
+            # handle_command validates and builds the monmap change; the voter change
+            # follows from the monmap (see _reconcile).
+            ctx = CommandContext(conn.peer_name, caps, time.time(), secrets.token_bytes)
+            result = handle_command(self.machine.state, cmd, ctx, bytes(msg.inbuf))
+            if isinstance(result, Propose):
+                result = await self._propose(result.entry, msg)
+            self._spawn(self._reconcile())
+            return _reply(result)
+        fmt = cmd.get("format", "plain")
+        if prefix == "quorum_status":
+            return _json_reply(self._quorum_status(), fmt if fmt != "plain" else "json")
+        return self._mon_stat(fmt)
+
+    def _quorum(self) -> list[str]:
+        """Names of the voters the leader heard from within an election timeout."""
+        assert self.driver is not None
+        loop_now = asyncio.get_running_loop().time()
+        cfg = self.config.driver
+        window = cfg.tick_interval * cfg.election_tick
+        alive = {self.node_id} | {
+            n for n, t in self.driver.last_heard.items() if loop_now - t <= window
+        }
+        names = {self._name_of(v) for v in self.driver.voters if v in alive}
+        return [n for n in self._monmap().ranks if n in names]
+
+    def _quorum_status(self) -> dict[str, Any]:
+        assert self.driver is not None
+        ranks = self._monmap().ranks
+        quorum = self._quorum()
+        age = asyncio.get_running_loop().time() - self.driver.leader_since
+        return {
+            "election_epoch": self.driver.term,
+            "quorum": [ranks.index(n) for n in quorum],
+            "quorum_names": quorum,
+            "quorum_leader_name": self.name,
+            "quorum_age": int(age),
+            "monmap": self._monmap().dump(),
+        }
+
+    def _mon_stat(self, fmt: str) -> MonCommandReply:
+        assert self.driver is not None
+        monmap, quorum = self._monmap(), self._quorum()
+        if fmt != "plain":
+            return _json_reply(monmap.stat_dict(self.name, quorum), fmt)
+        text = monmap.stat_line(self.driver.term, self.name, quorum) + "\n"
+        return MonCommandReply(0, text.encode(), "")
+
+    # --- membership -----------------------------------------------------------------
+
+    async def _reconcile_loop(self) -> None:
+        while True:
+            await asyncio.sleep(RECONCILE_INTERVAL)
+            await self._reconcile()
+
+    async def _reconcile(self) -> None:
+        """On the leader: one step of bringing Raft's voters to the monmap's monitors."""
+        driver = self.driver
+        if driver is None or not driver.is_leader:
+            return
+        if not self.machine.bootstrapped:
+            await self._propose_bootstrap()
+            return
+        wanted = {mon_node_id(n) for n in monmap_addrs(self.machine.state.monmap)}
+        voters = set(driver.voters)
+        change = None
+        if wanted - voters:
+            change = ConfChange(ConfChangeOp.ADD_VOTER, min(wanted - voters))
+        elif voters - wanted:
+            change = ConfChange(ConfChangeOp.REMOVE_VOTER, min(voters - wanted))
+        if change is None:
+            return
+        name = self._name_of(change.node_id)
+        try:
+            await driver.propose_conf_change(change, COMMAND_TIMEOUT)
+            log.info("%s: voter %s %s", self.entity, name, change.op.name.lower())
+        except (ProposalError, RadosError) as exc:
+            log.info("%s: voter change for %s deferred: %s", self.entity, name, exc)
+
+    async def _propose_bootstrap(self) -> None:
+        assert self.driver is not None
+        path = self.config.data_dir / BOOTSTRAP
+        if not path.exists():
+            return
+        data = encode_envelope(BootstrapEntry(path.read_bytes()))
+        with contextlib.suppress(ProposalError, RadosError):
+            await self.driver.propose(data, COMMAND_TIMEOUT)
+            log.info("%s: founding state committed", self.entity)
+
+    def _on_role_change(self, role: Role, lead: int) -> None:
+        if role is Role.LEADER:
+            self._spawn(self._reconcile())
+
+    # --- subscriptions --------------------------------------------------------------
+
+    async def _subscribe(self, conn: Connection, msg: MonSubscribe) -> None:
+        if msg.what != "osdmap":
+            raise RadosError(f"unknown subscription '{msg.what}'", EINVAL)
+        self._subscribers.setdefault(conn, {})[msg.what] = msg.start_epoch
+        await self._feed(conn)
+
+    def _on_applied(self) -> None:
+        if self.machine.bootstrapped:
+            member = self.name in monmap_addrs(self.machine.state.monmap)
+            if self._was_member and not member:
+                log.info("%s: removed from the monmap; shutting down", self.entity)
+                self._stop.set()
+            self._was_member = member
+        for conn in list(self._subscribers):
+            self._spawn(self._feed(conn))
+
+    async def _feed(self, conn: Connection) -> None:
+        if conn.is_closed:
+            self._subscribers.pop(conn, None)
+            return
+        subs = self._subscribers.get(conn, {})
+        want = subs.get("osdmap")
+        if want is None or not self.machine.bootstrapped:
+            return
+        state = self.machine.state
+        epoch = state.osdmap_epoch
+        if epoch < max(want, 1):
+            return
+        subs["osdmap"] = epoch + 1
+        with contextlib.suppress(ConnectionClosed):
+            await conn.send(MonMapData("osdmap", epoch, state.osdmap_bytes(epoch)))
+
+
+# --- helpers -----------------------------------------------------------------------
+
+
+class _MonAuth:
+    """cephx for a monitor: peers prove the shared ``mon.`` key, everyone else the key
+    the replicated auth database holds for them."""
+
+    def __init__(self, daemon: MonDaemon) -> None:
+        self._daemon = daemon
+        self._decoy_seed = secrets.token_bytes(32)
+
+    def _lookup(self, name: EntityName) -> EntityAuth | None:
+        d = self._daemon
+        if name.type == "mon":
+            return d.mon_key
+        if not d.machine.bootstrapped:
+            return None
+        return d.machine.state.auth.lookup(name)
+
+    def _rotating(self) -> Mapping[str, RotatingSecrets]:
+        d = self._daemon
+        return d.machine.state.auth.rotating if d.machine.bootstrapped else {}
+
+    def client(self, my_name: str, peer_name: str) -> MonAuthClient:
+        return MonAuthClient(my_name, self._daemon.mon_key.key, peer_name, ("mon",))
+
+    def server(self, my_name: str, peer_name: str) -> MonAuthServer:
+        return MonAuthServer(
+            self._lookup,
+            self._rotating(),
+            global_id=secrets.randbits(48) | 1,
+            decoy_seed=self._decoy_seed,
+            now=time.time(),
+        )
+
+
+def _load_data_dir(data_dir: Path) -> tuple[MonInfo, Keyring, MonMap]:
+    if not data_dir.is_dir():
+        raise MonError(
+            f"monitor data directory '{data_dir}' does not exist; run mon --mkfs", ENOENT
+        )
+    if not (data_dir / MON_INFO).exists() or not (data_dir / STORE).exists():
+        raise MonError(
+            f"monitor data directory '{data_dir}' is empty or incomplete; run mon --mkfs", ENOENT
+        )
+    try:
+        info = msgspec.json.decode((data_dir / MON_INFO).read_bytes(), type=MonInfo)
+        keyring = Keyring.parse((data_dir / KEYRING).read_text())
+        monmap = MonMap.decode((data_dir / MONMAP).read_bytes())
+    except (OSError, ValueError, RadosError, msgspec.DecodeError) as exc:
+        raise MonError(f"monitor data directory '{data_dir}' is corrupt: {exc}") from None
+    return info, keyring, monmap
+
+
+def _open_store(data_dir: Path) -> SqliteStorage:
+    path = data_dir / STORE
+    storage = None
+    try:
+        storage = SqliteStorage(path)
+        storage.load()
+    except (sqlite3.DatabaseError, ValueError, msgspec.DecodeError) as exc:
+        if storage is not None:
+            storage.close()
+        raise MonError(f"monitor store '{path}' is corrupt: {exc}") from None
+    return storage
+
+
+def check_data_dir(config: MonConfig) -> None:
+    """Raise MonError if ``config.data_dir`` is missing, incomplete, corrupt or another
+    monitor's."""
+    info, _, _ = _load_data_dir(config.data_dir)
+    if info.name != config.name:
+        raise MonError(f"'{config.data_dir}' belongs to mon.{info.name}, not mon.{config.name}")
+    _open_store(config.data_dir).close()
+
+
+def _parse_cmd(text: str) -> dict[str, Any]:
+    try:
+        cmd = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidArgument(f"command is not valid JSON: {exc}") from None
+    if not isinstance(cmd, dict) or not isinstance(cmd.get("prefix"), str):
+        raise InvalidArgument("command must be a JSON object with a 'prefix'")
+    return cmd
+
+
+def _mon_caps(conn: Connection) -> MonCap:
+    try:
+        return MonCap.parse(conn.caps.get("mon", ""))
+    except InvalidArgument:
+        return MonCap(())
+
+
+def _reply(result: CommandResult) -> MonCommandReply:
+    return MonCommandReply(result.rc, bytes(result.outbuf), result.outs)
+
+
+def _json_reply(value: Any, fmt: str) -> MonCommandReply:
+    if fmt == "json-pretty":
+        text = json.dumps(value, indent=4) + "\n"
+    else:
+        text = json.dumps(value, separators=(",", ":")) + "\n"
+    return MonCommandReply(0, text.encode(), "")
+
+
+def run_daemon(config: MonConfig) -> None:
+    """Run a monitor until SIGTERM/SIGINT (raises MonError on a bad data directory)."""
+    import signal
+
+    async def main() -> None:
+        daemon = MonDaemon(config)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, daemon.stop)
+        await daemon.run()
+
+    try:
+        import uvloop
+
+        uvloop.run(main())
+    except ImportError:
+        asyncio.run(main())

@@ -1,0 +1,120 @@
+"""The monitors' replicated state machine: `MonState` behind Raft, applied at most once.
+
+Every NORMAL Raft entry holds one :data:`Envelope`:
+
+* :class:`BootstrapEntry` — the founding state. ``mon --mkfs`` prepares it on every
+  founding monitor; the first leader proposes its own and later ones are ignored, so
+  founders need not have bootstrapped byte-identical states. Keeping it in the log
+  (not in a local file) lets a monitor added later rebuild the whole state by plain
+  replication.
+* :class:`CommandEntry` — a mutation made by ``handle_command``, tagged with the client's
+  (nonce, seq). The results of each client's recent commands are part of the replicated
+  state, so a command resent after a failover returns its first result instead of
+  running twice.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import msgspec
+
+from radospy.mon.state import CommandResult, MonState
+from radospy.raft.messages import Entry
+
+MAX_CLIENTS = 4096
+"""Clients whose recent results are remembered (least recently used forgotten first)."""
+MAX_RESULTS_PER_CLIENT = 64
+"""Results remembered per client: more than any client has in flight."""
+
+
+class BootstrapEntry(msgspec.Struct, tag="bootstrap", frozen=True):
+    """The founding state: ``MonState.snapshot()`` of a freshly bootstrapped state."""
+
+    state: bytes
+
+
+class CommandEntry(msgspec.Struct, tag="command", frozen=True):
+    """One state change from ``handle_command``, on behalf of client (nonce, seq)."""
+
+    nonce: int
+    seq: int
+    entry: bytes
+
+
+Envelope = BootstrapEntry | CommandEntry
+
+_envelope_decoder = msgspec.msgpack.Decoder(Envelope)
+
+
+class _Result(msgspec.Struct, array_like=True, frozen=True):
+    rc: int
+    outbuf: bytes
+    outs: str
+
+
+class _Snapshot(msgspec.Struct, frozen=True):
+    bootstrapped: bool
+    state: bytes
+    results: list[tuple[int, list[tuple[int, _Result]]]]
+
+
+def encode_envelope(envelope: Envelope) -> bytes:
+    """An entry's data."""
+    return msgspec.msgpack.encode(envelope)
+
+
+class ReplicatedMonState:
+    """The `StateMachine` the Raft driver applies entries to."""
+
+    def __init__(self, state: MonState | None = None) -> None:
+        self.state = state if state is not None else MonState()
+        self.bootstrapped = False
+        """Whether a BootstrapEntry was applied; commands wait until it is."""
+        self._results: OrderedDict[int, OrderedDict[int, _Result]] = OrderedDict()
+
+    def apply(self, entry: Entry) -> CommandResult | None:
+        """Apply one committed entry; the result of the command it carries."""
+        envelope = _envelope_decoder.decode(entry.data)
+        if isinstance(envelope, BootstrapEntry):
+            if not self.bootstrapped:
+                self.state = MonState.restore(envelope.state)
+                self.bootstrapped = True
+            return None
+        cached = self.result_of(envelope.nonce, envelope.seq)
+        if cached is not None:
+            return cached
+        result = self.state.apply(envelope.entry)
+        if envelope.nonce:
+            self._remember(envelope.nonce, envelope.seq, result)
+        return result
+
+    def result_of(self, nonce: int, seq: int) -> CommandResult | None:
+        """The result of client (nonce, seq)'s command if it was applied recently."""
+        seen = self._results.get(nonce)
+        found = seen.get(seq) if seen is not None else None
+        if found is None:
+            return None
+        return CommandResult(found.rc, found.outbuf, found.outs)
+
+    def _remember(self, nonce: int, seq: int, result: CommandResult) -> None:
+        seen = self._results.pop(nonce, None) or OrderedDict()
+        self._results[nonce] = seen
+        seen[seq] = _Result(result.rc, bytes(result.outbuf), result.outs)
+        while len(seen) > MAX_RESULTS_PER_CLIENT:
+            seen.popitem(last=False)
+        while len(self._results) > MAX_CLIENTS:
+            self._results.popitem(last=False)
+
+    def snapshot(self) -> bytes:
+        """The state and the remembered results."""
+        results = [(n, list(seen.items())) for n, seen in self._results.items()]
+        snap = _Snapshot(self.bootstrapped, self.state.snapshot(), results)
+        return msgspec.msgpack.encode(snap)
+
+    def restore(self, data: bytes) -> None:
+        """Replace everything with a :meth:`snapshot`."""
+        snap = msgspec.msgpack.decode(data, type=_Snapshot)
+        self.state = MonState.restore(snap.state)
+        self.bootstrapped = snap.bootstrapped
+        self._results = OrderedDict((n, OrderedDict(seen)) for n, seen in snap.results)
