@@ -626,7 +626,10 @@ class _Run:
                 t < plan.nodes[base[inner] + left].astype(np.uint64), left, ni + half
             )
             inner = inner[(n[inner] & 1) == 0]
-        return plan.items[plan.bucket_off[bucket] + (n >> 1)].astype(np.int64)
+        leaf = n >> 1
+        inside = leaf < plan.bucket_size[bucket]
+        found = plan.items[plan.bucket_off[bucket] + np.where(inside, leaf, 0)].astype(np.int64)
+        return np.where(inside, found, ITEM_NONE)
 
     def _bucket_refs(
         self, lane: npt.NDArray[np.intp], item: I64, isb: Bools

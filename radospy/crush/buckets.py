@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from radospy.crush.hash import Lanes, rjenkins1_3, rjenkins1_3_lanes, rjenkins1_4
 from radospy.crush.ln import crush_ln
-from radospy.crush.map import HASH_RJENKINS1, Bucket, BucketAlg, ChooseArg
+from radospy.crush.map import HASH_RJENKINS1, ITEM_NONE, Bucket, BucketAlg, ChooseArg
 
 _NEVER = 1 << 64
 """Straw2 quotient of a zero-weight item: larger than any real one (Ceph uses S64_MIN)."""
@@ -152,7 +152,10 @@ class TreeChooser(Chooser):
             half = (n & -n) >> 1  # 2^(height-1): distance to either child
             left = n - half
             n = left if t < nodes[left] else n + half
-        return self.items[n >> 1]
+        leaf = n >> 1
+        # Ceph's reweight leaves interior nodes stale, so a descent can end past the last
+        # item, where C reads out of bounds; answer "nothing here" instead.
+        return self.items[leaf] if leaf < self.size else ITEM_NONE
 
 
 class StrawChooser(Chooser):
