@@ -1,0 +1,170 @@
+"""`ceph health [detail]`, `ceph status` (`-s`) and `ceph fsid`, from what the monitor
+state knows (OSDMap flags, down OSDs, pools without redundancy); PG and usage figures
+come from the PG stats service, not from here, so `status` shows none."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from radospy.mon import osd_output
+from radospy.mon.cmdspec import Command, CommandContext, CommandResult, dump_json, reply
+from radospy.mon.state import MonState
+from radospy.osdmap.osdmap import MapFlag, OSDMap, OsdStateFlag, map_flags_string
+
+_WARN_FLAGS = (
+    MapFlag.FULL
+    | MapFlag.PAUSERD
+    | MapFlag.PAUSEWR
+    | MapFlag.NOUP
+    | MapFlag.NODOWN
+    | MapFlag.NOIN
+    | MapFlag.NOOUT
+    | MapFlag.NOBACKFILL
+    | MapFlag.NORECOVER
+    | MapFlag.NOREBALANCE
+    | MapFlag.NOSCRUB
+    | MapFlag.NODEEP_SCRUB
+    | MapFlag.NOTIERAGENT
+    | MapFlag.NOSNAPTRIM
+)
+"""The cluster flags OSDMAP_FLAGS warns about (`OSDMap::check_health`)."""
+
+
+@dataclass
+class HealthCheck:
+    summary: str
+    count: int
+    detail: list[str] = field(default_factory=list)
+    severity: str = "HEALTH_WARN"
+
+
+def health_checks(osdmap: OSDMap) -> dict[str, HealthCheck]:
+    """The failing checks by code, sorted by code as Ceph's map is."""
+    checks: dict[str, HealthCheck] = {}
+    flags = osdmap.flags & _WARN_FLAGS
+    if flags:
+        checks["OSDMAP_FLAGS"] = HealthCheck(
+            f"{map_flags_string(flags)} flag(s) set", bin(flags).count("1")
+        )
+    down = [
+        osd
+        for osd in range(osdmap.max_osd)
+        if osdmap.exists(osd)
+        and not osdmap.is_up(osd)
+        and not osdmap.osds[osd].state & OsdStateFlag.NEW
+    ]
+    if down:
+        checks["OSD_DOWN"] = HealthCheck(
+            f"{len(down)} osds down", len(down), [_down_detail(osdmap, osd) for osd in down]
+        )
+    single = [p for _, p in sorted(osdmap.pools.items()) if p.size == 1]
+    if single:
+        checks["POOL_NO_REDUNDANCY"] = HealthCheck(
+            f"{len(single)} pool(s) have no replicas configured",
+            len(single),
+            [f"pool '{p.name}' has no replicas configured" for p in single],
+        )
+    return dict(sorted(checks.items()))
+
+
+def _down_detail(osdmap: OSDMap, osd: int) -> str:
+    path = _crush_path(osdmap, osd)
+    where = " (" + ",".join(path) + ")" if path else ""
+    return f"osd.{osd}{where} is down"
+
+
+def _crush_path(osdmap: OSDMap, osd: int) -> list[str]:
+    """`TYPE=NAME` of the item's ancestors, root first (first parent found each level)."""
+    cmap = osdmap.crush
+    path: list[str] = []
+    item = osd
+    while True:
+        parent = next(
+            (
+                b
+                for b in sorted(cmap.buckets)
+                if item in cmap.buckets[b].items and not cmap.is_shadow(b)
+            ),
+            None,
+        )
+        if parent is None or len(path) > len(cmap.buckets):
+            return path
+        bucket = cmap.buckets[parent]
+        path.insert(0, f"{cmap.types.get(bucket.type_id, '')}={bucket.name}")
+        item = parent
+
+
+def _status(checks: dict[str, HealthCheck]) -> str:
+    return "HEALTH_WARN" if checks else "HEALTH_OK"
+
+
+def health_json(checks: dict[str, HealthCheck], detail: bool) -> dict[str, Any]:
+    body: dict[str, Any] = {}
+    for code, check in checks.items():
+        entry: dict[str, Any] = {
+            "severity": check.severity,
+            "summary": {"message": check.summary, "count": check.count},
+        }
+        if detail:
+            entry["detail"] = [{"message": m} for m in check.detail]
+        entry["muted"] = False
+        body[code] = entry
+    return {"status": _status(checks), "checks": body, "mutes": []}
+
+
+def health(state: MonState, cmd: dict, ctx: CommandContext, inbuf: bytes) -> CommandResult:
+    checks = health_checks(state.osdmap)
+    detail = cmd.get("detail") == "detail"
+    if cmd["format"] != "plain":
+        return reply(outbuf=dump_json(health_json(checks, detail), cmd["format"]))
+    line = _status(checks)
+    if checks:
+        line += " " + "; ".join(c.summary for c in checks.values())
+    lines = [line]
+    if detail:
+        for code, check in checks.items():
+            lines.append(f"[WRN] {code}: {check.summary}")
+            lines += [f"    {m}" for m in check.detail]
+    return reply(outbuf="".join(x + "\n" for x in lines))
+
+
+def status(state: MonState, cmd: dict, ctx: CommandContext, inbuf: bytes) -> CommandResult:
+    osdmap = state.osdmap
+    checks = health_checks(osdmap)
+    pools = len(osdmap.pools)
+    pgs = sum(p.pg_num for p in osdmap.pools.values())
+    if cmd["format"] != "plain":
+        body = {
+            "fsid": state.fsid,
+            "health": health_json(checks, detail=False),
+            "osdmap": osd_output.stat_json(state),
+            "pgmap": {"pgs_by_state": [], "num_pgs": pgs, "num_pools": pools},
+        }
+        return reply(outbuf=dump_json(body, cmd["format"]))
+    summary = osd_output.stat_summary(state, ctx.now).splitlines()
+    lines = ["  cluster:", f"    id:     {state.fsid}", f"    health: {_status(checks)}"]
+    lines += [f"            {c.summary}" for c in checks.values()]
+    lines += [" ", "  services:", f"    osd: {summary[0].split(';')[0]}"]
+    lines += [f"         {extra}" for extra in summary[1:]]
+    lines += [" ", "  data:", f"    pools:   {pools} pools, {pgs} pgs", " "]
+    return reply(outbuf="".join(x + "\n" for x in lines))
+
+
+def fsid(state: MonState, cmd: dict, ctx: CommandContext, inbuf: bytes) -> CommandResult:
+    if cmd["format"] != "plain":
+        return reply(outbuf=dump_json({"fsid": state.fsid}, cmd["format"]))
+    return reply(outbuf=state.fsid + "\n")
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("status", "show cluster status", "mon", "r", read=status),
+    Command(
+        "health name=detail,type=CephChoices,strings=detail,req=false",
+        "show cluster health",
+        "mon",
+        "r",
+        read=health,
+    ),
+    Command("fsid", "show cluster FSID/UUID", "mon", "r", read=fsid),
+)
