@@ -18,7 +18,7 @@ from typing import Any
 
 from radospy.common.config import bootstrap
 from radospy.common.errors import RadosError
-from radospy.mon.client import MonClient, client_config
+from radospy.mon.client import MonClient, client_config, mon_argv
 from radospy.mon.commands import parse_argv
 
 FORMATS = ("plain", "json", "json-pretty", "xml", "xml-pretty")
@@ -74,7 +74,7 @@ def _run(argv: Sequence[str]) -> int:
         words = ["status", *words]
     if not words:
         raise RadosError("no command given (try 'radospy ceph status')", errno.EINVAL)
-    cmd = parse_argv(words)
+    cmd = mon_argv(words) or parse_argv(words)
     if args.format:
         cmd["format"] = args.format
     inbuf = _read_infile(args.infile)

@@ -18,9 +18,9 @@ import random
 import re
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from errno import EACCES, ENOENT, EPROTO, ETIMEDOUT
+from errno import EACCES, EINVAL, ENOENT, EPROTO, ETIMEDOUT
 from typing import Any
 
 from radospy.auth.crypto import CryptoKey
@@ -259,6 +259,39 @@ class MonClient:
         for what, sub in self._subs.items():
             with contextlib.suppress(ConnectionClosed):
                 await conn.send(MonSubscribe(what, sub.next_epoch))
+
+
+_MON_WORDS: dict[tuple[str, ...], tuple[str, tuple[str, ...]]] = {
+    ("mon", "stat"): ("mon stat", ()),
+    ("mon", "dump"): ("mon dump", ()),
+    ("mon", "getmap"): ("mon getmap", ()),
+    ("quorum_status",): ("quorum_status", ()),
+    ("mon", "add"): ("mon add", ("name", "addr")),
+    ("mon", "remove"): ("mon remove", ("name",)),
+    ("mon", "rm"): ("mon remove", ("name",)),
+}
+
+
+def mon_argv(words: Sequence[str]) -> dict[str, Any] | None:
+    """The command dict of the monitor-membership commands the daemon answers itself
+    (``mon stat|dump|getmap|add|remove``, ``quorum_status``); None for other words."""
+    for n in (2, 1):
+        spec = _MON_WORDS.get(tuple(words[:n]))
+        if spec is None:
+            continue
+        prefix, names = spec
+        args = list(words[n:])
+        if (
+            prefix in ("mon dump", "mon getmap")
+            and len(args) <= 1
+            and all(a.isdigit() for a in args)
+        ):
+            return {"prefix": prefix, **({"epoch": int(args[0])} if args else {})}
+        if len(args) != len(names):
+            want = " ".join(f"<{a}>" for a in names)
+            raise RadosError(f"Invalid command: usage: {prefix} {want}".rstrip(), EINVAL)
+        return {"prefix": prefix, **dict(zip(names, args, strict=True))}
+    return None
 
 
 class _Stalled(Exception):

@@ -28,7 +28,7 @@ import logging
 import secrets
 import sqlite3
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from errno import EACCES, EAGAIN, EEXIST, EINVAL, ENOENT
 from pathlib import Path
@@ -41,11 +41,18 @@ from radospy.auth.handshake import MonAuthClient, MonAuthServer, RotatingSecrets
 from radospy.auth.keyring import EntityAuth, EntityName, Keyring
 from radospy.common.errors import InvalidArgument, RadosError
 from radospy.common.files import write_atomic
-from radospy.mon.commands import CommandContext, Propose, handle_command
-from radospy.mon.machine import BootstrapEntry, CommandEntry, ReplicatedMonState, encode_envelope
+from radospy.mon.cmdspec import CommandContext, CommandResult, Propose
+from radospy.mon.commands import handle_command
+from radospy.mon.machine import (
+    BootstrapEntry,
+    CommandEntry,
+    MonMapEntry,
+    ReplicatedMonState,
+    encode_envelope,
+)
 from radospy.mon.messages import MonCommand, MonCommandReply, MonMapData, MonSubscribe
-from radospy.mon.monmap import MonMap
-from radospy.mon.state import CommandResult, MonState
+from radospy.mon.monmap import MonMap, now_stamp
+from radospy.mon.state import MonState
 from radospy.msg.config import MessengerConfig
 from radospy.msg.connection import Connection, ConnectionClosed
 from radospy.msg.messages import Message
@@ -82,10 +89,12 @@ MON_INFO = "mon_info"
 
 COMMAND_TIMEOUT = 10.0
 """Seconds the leader waits for a command's barrier and commit before giving up."""
+WRITE_ATTEMPTS = 5
+"""Times a change refused with EAGAIN at apply time is validated and proposed again."""
 RECONCILE_INTERVAL = 0.5
 """Seconds between a leader's checks that the voters match the monmap."""
 
-DAEMON_COMMANDS = {"mon stat", "quorum_status", "mon add", "mon remove", "mon rm"}
+DAEMON_COMMANDS = {"mon stat", "mon dump", "mon getmap", "quorum_status", "mon add", "mon remove"}
 """Answered by the daemon itself: they need Raft's view, not only the state."""
 
 
@@ -139,8 +148,11 @@ def mkfs(
         if founder:
             boot = bootstrap_entries(mon_node_id(m) for m in addrs)
             storage.save(entries=boot, hard_state=HardState(term=1, commit=len(boot)))
-            state = MonState.bootstrap(monmap.fsid, monmap, keyring)
-            write_atomic(data_dir / BOOTSTRAP, state.snapshot())
+            state = MonState.bootstrap(monmap.fsid, time.time(), keyring)
+            founding = MonMap.decode(monmap.encode())
+            founding.epoch = 1
+            entry = BootstrapEntry(state.snapshot(), founding.encode())
+            write_atomic(data_dir / BOOTSTRAP, encode_envelope(entry))
     finally:
         storage.close()
     write_atomic(data_dir / KEYRING, keyring.to_text().encode())
@@ -194,6 +206,7 @@ class MonDaemon:
         self._subscribers: dict[Connection, dict[str, int]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._was_member = False
+        self._write_lock = asyncio.Lock()
         self.messenger: Messenger | None = None
         self.driver: RaftDriver | None = None
 
@@ -245,14 +258,12 @@ class MonDaemon:
     # --- where everyone is ----------------------------------------------------------
 
     def _monmap(self) -> MonMap:
-        if self.machine.bootstrapped:
-            return self.machine.state.monmap
-        return self.initial_monmap
+        return self.machine.monmap if self.machine.bootstrapped else self.initial_monmap
 
     def _monmap_addrs(self) -> dict[str, Addr]:
         addrs = monmap_addrs(self.initial_monmap)
         if self.machine.bootstrapped:
-            addrs.update(monmap_addrs(self.machine.state.monmap))
+            addrs.update(monmap_addrs(self.machine.monmap))
         return addrs
 
     def _my_addr(self) -> Addr:
@@ -338,35 +349,88 @@ class MonDaemon:
         ctx = CommandContext(conn.peer_name, caps, time.time(), secrets.token_bytes)
         result = handle_command(self.machine.state, cmd, ctx, bytes(msg.inbuf))
         if isinstance(result, Propose):
-            result = await self._propose(result.entry, msg)
+            result = await self._write(
+                lambda: handle_command(self.machine.state, cmd, ctx, bytes(msg.inbuf)),
+                lambda entry: CommandEntry(msg.nonce, msg.seq, entry),
+            )
         return _reply(result)
 
-    async def _propose(self, entry: bytes, msg: MonCommand) -> CommandResult:
+    async def _write(
+        self,
+        validate: Callable[[], CommandResult | Propose],
+        wrap: Callable[[bytes], CommandEntry | MonMapEntry],
+    ) -> CommandResult:
+        """Validate against the newest state and replicate, one change at a time: a
+        change validated against a state another change then moved is refused at apply
+        time (EAGAIN) and is validated again here."""
         assert self.driver is not None
-        data = encode_envelope(CommandEntry(msg.nonce, msg.seq, entry))
-        result = await self.driver.propose(data, COMMAND_TIMEOUT)
-        assert isinstance(result, CommandResult)
-        return result
+        async with self._write_lock:
+            for _ in range(WRITE_ATTEMPTS):
+                result = validate()
+                if not isinstance(result, Propose):
+                    return result
+                data = encode_envelope(wrap(result.entry))
+                applied = await self.driver.propose(data, COMMAND_TIMEOUT)
+                assert isinstance(applied, CommandResult)
+                if applied.rc != -EAGAIN:
+                    return applied
+        return applied
 
     async def _daemon_command(
         self, conn: Connection, prefix: str, cmd: dict[str, Any], caps: MonCap, msg: MonCommand
     ) -> MonCommandReply:
-        write = prefix in ("mon add", "mon remove", "mon rm")
+        write = prefix in ("mon add", "mon remove")
         if not caps.is_capable(conn.peer_name, "mon", prefix, read=True, write=write):
             return MonCommandReply(-EACCES, b"", "access denied")
-        if write:
-            # handle_command validates and builds the monmap change; the voter change
-            # follows from the monmap (see _reconcile).
-            ctx = CommandContext(conn.peer_name, caps, time.time(), secrets.token_bytes)
-            result = handle_command(self.machine.state, cmd, ctx, bytes(msg.inbuf))
-            if isinstance(result, Propose):
-                result = await self._propose(result.entry, msg)
-            self._spawn(self._reconcile())
-            return _reply(result)
         fmt = cmd.get("format", "plain")
+        if write:
+            result = await self._write(
+                lambda: self._monmap_change(prefix, cmd),
+                lambda data: MonMapEntry(msg.nonce, msg.seq, data),
+            )
+            if result.rc == 0:
+                self._spawn(self._reconcile())
+            return _reply(result)
         if prefix == "quorum_status":
             return _json_reply(self._quorum_status(), fmt if fmt != "plain" else "json")
+        if prefix == "mon dump":
+            monmap = self._monmap()
+            if fmt != "plain":
+                return _json_reply(monmap.dump(), fmt)
+            return MonCommandReply(
+                0, monmap.print_text().encode(), f"dumped monmap epoch {monmap.epoch}"
+            )
+        if prefix == "mon getmap":
+            monmap = self._monmap()
+            return MonCommandReply(0, monmap.encode(), f"got monmap epoch {monmap.epoch}")
         return self._mon_stat(fmt)
+
+    def _monmap_change(self, prefix: str, cmd: dict[str, Any]) -> CommandResult | Propose:
+        """``mon add NAME ADDR`` / ``mon remove NAME`` as the next monmap."""
+        new = MonMap.decode(self.machine.monmap.encode())
+        name = str(cmd.get("name", ""))
+        try:
+            if prefix == "mon add":
+                if name in new.mons:
+                    addr = new.mons[name]
+                    return CommandResult(
+                        0, b"", f"mon.{name} at {addr.entity_str()} already exists"
+                    )
+                new.add(name, str(cmd.get("addr", "")))
+                outs = f"adding mon.{name} at {new.mons[name].entity_str()}"
+            else:
+                if name not in new.mons:
+                    outs = f"mon.{name} does not exist or has already been removed"
+                    return CommandResult(0, b"", outs)
+                if len(new.mons) == 1:
+                    return CommandResult(-EINVAL, b"", "refusing to remove the last monitor")
+                new.remove(name)
+                outs = f"removing mon.{name}, there will be {len(new.mons)} monitors"
+        except RadosError as exc:
+            return CommandResult(-exc.errno, b"", str(exc))
+        new.epoch += 1
+        new.modified = now_stamp()
+        return Propose(new.encode(), prefix)
 
     def _quorum(self) -> list[str]:
         """Names of the voters the leader heard from within an election timeout."""
@@ -417,7 +481,7 @@ class MonDaemon:
         if not self.machine.bootstrapped:
             await self._propose_bootstrap()
             return
-        wanted = {mon_node_id(n) for n in monmap_addrs(self.machine.state.monmap)}
+        wanted = {mon_node_id(n) for n in monmap_addrs(self.machine.monmap)}
         voters = set(driver.voters)
         change = None
         if wanted - voters:
@@ -438,7 +502,7 @@ class MonDaemon:
         path = self.config.data_dir / BOOTSTRAP
         if not path.exists():
             return
-        data = encode_envelope(BootstrapEntry(path.read_bytes()))
+        data = path.read_bytes()
         with contextlib.suppress(ProposalError, RadosError):
             await self.driver.propose(data, COMMAND_TIMEOUT)
             log.info("%s: founding state committed", self.entity)
@@ -457,7 +521,7 @@ class MonDaemon:
 
     def _on_applied(self) -> None:
         if self.machine.bootstrapped:
-            member = self.name in monmap_addrs(self.machine.state.monmap)
+            member = self.name in monmap_addrs(self.machine.monmap)
             if self._was_member and not member:
                 log.info("%s: removed from the monmap; shutting down", self.entity)
                 self._stop.set()
@@ -474,12 +538,13 @@ class MonDaemon:
         if want is None or not self.machine.bootstrapped:
             return
         state = self.machine.state
-        epoch = state.osdmap_epoch
-        if epoch < max(want, 1):
+        epoch = state.osdmap.epoch
+        data = state.osdmap_bytes(epoch)
+        if epoch < max(want, 1) or data is None:
             return
         subs["osdmap"] = epoch + 1
         with contextlib.suppress(ConnectionClosed):
-            await conn.send(MonMapData("osdmap", epoch, state.osdmap_bytes(epoch)))
+            await conn.send(MonMapData("osdmap", epoch, data))
 
 
 # --- helpers -----------------------------------------------------------------------

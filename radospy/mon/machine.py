@@ -7,6 +7,8 @@ Every NORMAL Raft entry holds one :data:`Envelope`:
   founders need not have bootstrapped byte-identical states. Keeping it in the log
   (not in a local file) lets a monitor added later rebuild the whole state by plain
   replication.
+* :class:`MonMapEntry` — the next monmap (``mon add``/``mon remove``); the monmap is
+  kept here, beside ``MonState``, because Raft's voters follow it.
 * :class:`CommandEntry` — a mutation made by ``handle_command``, tagged with the client's
   (nonce, seq). The results of each client's recent commands are part of the replicated
   state, so a command resent after a failover returns its first result instead of
@@ -16,10 +18,14 @@ Every NORMAL Raft entry holds one :data:`Envelope`:
 from __future__ import annotations
 
 from collections import OrderedDict
+from errno import EAGAIN
 
 import msgspec
 
-from radospy.mon.state import CommandResult, MonState
+from radospy.common.config import ZERO_FSID
+from radospy.mon.cmdspec import CommandResult
+from radospy.mon.monmap import MonMap
+from radospy.mon.state import MonState
 from radospy.raft.messages import Entry
 
 MAX_CLIENTS = 4096
@@ -29,9 +35,19 @@ MAX_RESULTS_PER_CLIENT = 64
 
 
 class BootstrapEntry(msgspec.Struct, tag="bootstrap", frozen=True):
-    """The founding state: ``MonState.snapshot()`` of a freshly bootstrapped state."""
+    """The founding state: ``MonState.snapshot()`` of a freshly bootstrapped state and
+    the founding monmap (``MonMap.encode()``, epoch 1)."""
 
     state: bytes
+    monmap: bytes
+
+
+class MonMapEntry(msgspec.Struct, tag="monmap", frozen=True):
+    """The next monmap; applied only if its epoch follows the current one."""
+
+    nonce: int
+    seq: int
+    monmap: bytes
 
 
 class CommandEntry(msgspec.Struct, tag="command", frozen=True):
@@ -42,7 +58,7 @@ class CommandEntry(msgspec.Struct, tag="command", frozen=True):
     entry: bytes
 
 
-Envelope = BootstrapEntry | CommandEntry
+Envelope = BootstrapEntry | MonMapEntry | CommandEntry
 
 _envelope_decoder = msgspec.msgpack.Decoder(Envelope)
 
@@ -56,6 +72,7 @@ class _Result(msgspec.Struct, array_like=True, frozen=True):
 class _Snapshot(msgspec.Struct, frozen=True):
     bootstrapped: bool
     state: bytes
+    monmap: bytes
     results: list[tuple[int, list[tuple[int, _Result]]]]
 
 
@@ -68,7 +85,8 @@ class ReplicatedMonState:
     """The `StateMachine` the Raft driver applies entries to."""
 
     def __init__(self, state: MonState | None = None) -> None:
-        self.state = state if state is not None else MonState()
+        self.state = state if state is not None else MonState.bootstrap(ZERO_FSID)
+        self.monmap = MonMap()
         self.bootstrapped = False
         """Whether a BootstrapEntry was applied; commands wait until it is."""
         self._results: OrderedDict[int, OrderedDict[int, _Result]] = OrderedDict()
@@ -79,15 +97,26 @@ class ReplicatedMonState:
         if isinstance(envelope, BootstrapEntry):
             if not self.bootstrapped:
                 self.state = MonState.restore(envelope.state)
+                self.monmap = MonMap.decode(envelope.monmap)
                 self.bootstrapped = True
             return None
         cached = self.result_of(envelope.nonce, envelope.seq)
         if cached is not None:
             return cached
-        result = self.state.apply(envelope.entry)
-        if envelope.nonce:
+        if isinstance(envelope, MonMapEntry):
+            result = self._apply_monmap(MonMap.decode(envelope.monmap))
+        else:
+            result = self.state.apply(envelope.entry)
+        # EAGAIN changed nothing: the same command may be validated and proposed again.
+        if envelope.nonce and result.rc != -EAGAIN:
             self._remember(envelope.nonce, envelope.seq, result)
         return result
+
+    def _apply_monmap(self, monmap: MonMap) -> CommandResult:
+        if monmap.epoch != self.monmap.epoch + 1:
+            return CommandResult(-EAGAIN, b"", f"monmap is at epoch {self.monmap.epoch}; retry")
+        self.monmap = monmap
+        return CommandResult(0, b"", "")
 
     def result_of(self, nonce: int, seq: int) -> CommandResult | None:
         """The result of client (nonce, seq)'s command if it was applied recently."""
@@ -109,12 +138,13 @@ class ReplicatedMonState:
     def snapshot(self) -> bytes:
         """The state and the remembered results."""
         results = [(n, list(seen.items())) for n, seen in self._results.items()]
-        snap = _Snapshot(self.bootstrapped, self.state.snapshot(), results)
+        snap = _Snapshot(self.bootstrapped, self.state.snapshot(), self.monmap.encode(), results)
         return msgspec.msgpack.encode(snap)
 
     def restore(self, data: bytes) -> None:
         """Replace everything with a :meth:`snapshot`."""
         snap = msgspec.msgpack.decode(data, type=_Snapshot)
         self.state = MonState.restore(snap.state)
+        self.monmap = MonMap.decode(snap.monmap)
         self.bootstrapped = snap.bootstrapped
         self._results = OrderedDict((n, OrderedDict(seen)) for n, seen in snap.results)
