@@ -110,3 +110,7 @@ def main(argv: list[str]) -> int:
     except KeyboardInterrupt:
         print("Cluster connection aborted", file=sys.stderr)
         return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

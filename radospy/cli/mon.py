@@ -129,3 +129,7 @@ def main(argv: list[str]) -> int:
         return 1
     except KeyboardInterrupt:
         return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
