@@ -74,10 +74,11 @@ def _rows(config: dict[str, dict[str, str]], sections: list[str]) -> list[dict[s
     return rows
 
 
-def _table(rows: list[dict[str, Any]]) -> str:
+def _table(rows: list[dict[str, Any]], indent_sections: bool) -> str:
+    """The WHO/MASK/LEVEL/OPTION/VALUE/RO table; `config dump` indents sections by depth."""
     table = TextTable([Column(h, Align.LEFT, Align.LEFT) for h in _HEADINGS])
     for row in rows:
-        indent = "  " * _section_order(row["section"])[0]
+        indent = "  " * _section_order(row["section"])[0] if indent_sections else ""
         table.add_row(
             [
                 indent + row["section"],
@@ -95,7 +96,7 @@ def config_dump(state: MonState, cmd: dict, ctx: CommandContext, inbuf: bytes) -
     rows = _rows(state.config, list(state.config))
     if cmd["format"] != "plain":
         return reply(outbuf=dump_json(rows, cmd["format"]))
-    return reply(outbuf=_table(rows))
+    return reply(outbuf=_table(rows, indent_sections=True))
 
 
 def config_get(state: MonState, cmd: dict, ctx: CommandContext, inbuf: bytes) -> CommandResult:
@@ -108,7 +109,7 @@ def config_get(state: MonState, cmd: dict, ctx: CommandContext, inbuf: bytes) ->
         if cmd["format"] != "plain":
             body = {r["name"]: {k: v for k, v in r.items() if k != "name"} for r in rows}
             return reply(outbuf=dump_json(body, cmd["format"]))
-        return reply(outbuf=_table(rows))
+        return reply(outbuf=_table(rows, indent_sections=False))
     known = key in options.OPTIONS or any(key in s for s in state.config.values())
     if not known:
         raise NotFound(f"unrecognized key '{key}'")

@@ -326,6 +326,23 @@ def apply_osd_primary_affinity(state: MonState, cmd: dict, stamp: float) -> Outc
     return done(message)
 
 
+def apply_osd_boot(state: MonState, cmd: dict, stamp: float) -> Outcome:
+    """An OSD daemon reporting for duty: mark it up (`up_from` = the new epoch) and no
+    longer new. Ignored while `noup` is set, as Ceph's monitor does."""
+    osd = cmd["id"]
+    _existing(state.osdmap, osd)
+    if state.osdmap.flags & MapFlag.NOUP:
+        return unchanged(f"noup flag is set; osd.{osd} stays down")
+    if state.osdmap.is_up(osd):
+        return unchanged(f"osd.{osd} is already up")
+    osdmap = state.begin_osdmap(cmd)
+    info = osdmap.osds[osd]
+    info.state = (info.state | OsdStateFlag.UP) & ~OsdStateFlag.NEW
+    info.up_from = info.up_thru = osdmap.epoch + 1
+    state.commit_osdmap(osdmap, stamp)
+    return done(f"marked up osd.{osd}")
+
+
 # -- setcrushmap ------------------------------------------------------------------------
 
 
@@ -458,6 +475,13 @@ COMMANDS: tuple[Command, ...] = (
         "osd",
         "rw",
         apply=apply_osd_unset,
+    ),
+    Command(
+        "osd boot name=id,type=CephOsdName",
+        "mark osd <id> up (sent by the OSD daemon when it starts)",
+        "osd",
+        "rwx",
+        apply=apply_osd_boot,
     ),
     Command(
         "osd reweight name=id,type=CephOsdName type=CephFloat,name=weight,range=0.0|1.0",
