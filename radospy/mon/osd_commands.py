@@ -23,7 +23,7 @@ from radospy.mon.cmdspec import (
     reply,
     unchanged,
 )
-from radospy.mon.state import MonState, encode_osdmap
+from radospy.mon.state import MonState, decode_osdmap, encode_osdmap
 from radospy.osdmap.format import osd_map_line
 from radospy.osdmap.osdmap import (
     WEIGHT_IN,
@@ -33,6 +33,7 @@ from radospy.osdmap.osdmap import (
     OsdInfo,
     OSDMap,
     OsdStateFlag,
+    map_flags_string,
 )
 
 _FLAG_KEYS: dict[str, int] = {
@@ -60,8 +61,6 @@ _UNSETTABLE = "|".join(k for k in _FLAG_KEYS if k != "pglog_hardlimit")
 
 def _map_at(state: MonState, cmd: dict[str, Any]) -> OSDMap:
     """The current map, or the kept full map of `cmd["epoch"]` (ENOENT if not kept)."""
-    from radospy.mon.state import decode_osdmap
-
     epoch = cmd.get("epoch")
     if epoch is None or epoch == state.osdmap.epoch:
         return state.osdmap
@@ -263,15 +262,9 @@ def apply_osd_rm(state: MonState, cmd: dict, stamp: float) -> Outcome:
 # -- flags, weights ------------------------------------------------------------------------
 
 
-def _flag_names(bits: int) -> str:
-    from radospy.osdmap.osdmap import map_flags_string
-
-    return map_flags_string(bits)
-
-
 def apply_osd_set(state: MonState, cmd: dict, stamp: float) -> Outcome:
     bits = _FLAG_KEYS[cmd["key"]]
-    message = f"{_flag_names(bits)} is set"
+    message = f"{map_flags_string(bits)} is set"
     if state.osdmap.flags & bits == bits:
         return unchanged(message)
     osdmap = state.begin_osdmap(cmd)
@@ -282,7 +275,7 @@ def apply_osd_set(state: MonState, cmd: dict, stamp: float) -> Outcome:
 
 def apply_osd_unset(state: MonState, cmd: dict, stamp: float) -> Outcome:
     bits = _FLAG_KEYS[cmd["key"]]
-    message = f"{_flag_names(bits)} is unset"
+    message = f"{map_flags_string(bits)} is unset"
     if not state.osdmap.flags & bits:
         return unchanged(message)
     osdmap = state.begin_osdmap(cmd)

@@ -11,7 +11,13 @@ from typing import Any
 from radospy.crush import treedump
 from radospy.crush.map import WEIGHT_ONE
 from radospy.mon.state import MonState, PoolExtras, format_stamp
-from radospy.osdmap.osdmap import MAP_FLAG_NAMES, MapFlag, OSDMap, map_flags_string
+from radospy.osdmap.osdmap import (
+    MAP_FLAG_NAMES,
+    MapFlag,
+    OSDMap,
+    map_flags_string,
+    osd_state_names,
+)
 from radospy.osdmap.pool import Pool, pool_flags_string
 
 _SEMIHIDDEN_FLAGS = (
@@ -188,8 +194,6 @@ def dump_json(state: MonState, osdmap: OSDMap) -> dict[str, Any]:
 
 
 def _osd_json(osdmap: OSDMap, osd: int) -> dict[str, Any]:
-    from radospy.osdmap.osdmap import osd_state_names
-
     info = osdmap.osds[osd]
     return {
         "osd": osd,

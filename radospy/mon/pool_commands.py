@@ -179,8 +179,9 @@ def _erasure_pool_args(osdmap: OSDMap, cmd: dict, name: str) -> dict[str, Any]:
         osdmap.crush.rules[rule.id] = rule
         osdmap.crush_version += 1
         rule_id = rule.id
-    k = chunk_count(profile) - int(profile.get("m", "1"))
-    m = chunk_count(profile) - k
+    size = chunk_count(profile)
+    m = int(profile.get("m", "1"))
+    k = size - m
     return {
         "pool_type": PoolType.ERASURE,
         "crush_rule": rule_id,
