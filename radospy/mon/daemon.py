@@ -574,6 +574,10 @@ class _MonAuth:
         return MonAuthClient(my_name, self._daemon.mon_key.key, peer_name, ("mon",))
 
     def server(self, my_name: str, peer_name: str) -> MonAuthServer:
+        if not self._daemon.machine.bootstrapped and not peer_name.startswith("mon."):
+            # Hang up rather than refuse: the client tries again instead of reporting
+            # a key that will be valid in a moment as wrong.
+            raise RadosError("monitor state not bootstrapped yet", EAGAIN)
         return MonAuthServer(
             self._lookup,
             self._rotating(),
