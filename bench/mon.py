@@ -72,7 +72,7 @@ def _start_mons(root: Path) -> tuple[list[subprocess.Popen[bytes]], Path]:
         f"[global]\nmon_host = {hosts}\nkeyring = {root}/keyring\n"
         f"log_file = {root}/$name.log\n[mon]\nmon_data = {root}/mon.$id\n"
     )
-    mon = [sys.executable, "-m", "radospy.cli.mon", "-c", str(conf)]
+    mon = [sys.executable, "-m", "radospy.cli.main", "mon", "-c", str(conf)]
     for name in NAMES:
         subprocess.run(
             [*mon, "--mkfs", "-i", name, "--monmap", str(root / "monmap")],

@@ -9,6 +9,8 @@ from collections.abc import Callable, Sequence
 TOOLS: dict[str, tuple[str, str]] = {
     "crushtool": ("radospy.cli.crushtool", "compile, decompile and test CRUSH maps"),
     "osdmaptool": ("radospy.cli.osdmaptool", "create, inspect and test OSD maps"),
+    "ceph": ("radospy.cli.ceph", "send commands to the monitors"),
+    "mon": ("radospy.cli.mon", "create (--mkfs) or run a monitor"),
     "ceph-authtool": ("radospy.cli.authtool", "create, list and edit keyrings"),
     "monmaptool": ("radospy.cli.monmaptool", "create, edit and print the initial monitor map"),
     "whatif": ("radospy.cli.whatif", "what-if: PGs moved by replacing an OSD"),

@@ -1,10 +1,9 @@
 """Real monitor processes on 127.0.0.1 for integration tests.
 
 `MonCluster` writes a keyring, a monmap and a config file into a temporary directory,
-creates and starts monitors as `python -m radospy.cli.mon ...` processes (the module
-`radospy mon` dispatches to), kills
-them by PID with SIGKILL, and waits on conditions with deadlines (never sleeps as a
-means of synchronisation).
+creates and starts monitors as `radospy mon ...` processes, kills them by PID with
+SIGKILL, and waits on conditions with deadlines (never sleeps as a means of
+synchronisation).
 """
 
 from __future__ import annotations
@@ -93,7 +92,7 @@ class MonCluster:
     def run(self, tool: str, *args: str, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
         """Run ``radospy TOOL ARGS`` (``mon`` or ``ceph``) to completion."""
         return subprocess.run(
-            [sys.executable, "-m", f"radospy.cli.{tool}", *args],
+            [sys.executable, "-m", "radospy.cli.main", tool, *args],
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -119,7 +118,7 @@ class MonCluster:
         """Start monitor ``name`` in the foreground, logging to ``root/mon.NAME.log``."""
         log = open(self.root / f"mon.{name}.log", "ab")  # noqa: SIM115 (owned by the child)
         self.procs[name] = subprocess.Popen(
-            [sys.executable, "-m", "radospy.cli.mon", "-i", name,
+            [sys.executable, "-m", "radospy.cli.main", "mon", "-i", name,
              "-c", str(self.conf_path), "--foreground", *extra],
             stdout=log, stderr=log, cwd=self.root, env=self._env(),
         )  # fmt: skip
