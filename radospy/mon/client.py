@@ -15,7 +15,6 @@ import itertools
 import json
 import logging
 import random
-import re
 import secrets
 import time
 from collections.abc import Callable, Sequence
@@ -40,8 +39,7 @@ log = logging.getLogger("radospy.monc")
 Addr = tuple[str, int]
 MapCallback = Callable[[int, bytes], None]
 
-_REACHED = re.compile(r"reached (mon\.\S+)$")
-_UNKNOWN_MON = "mon.noname"
+_ANY_MON = "mon.*"
 _STALL = 0.5
 """Seconds a session may stay without a TCP connection before the client hunts."""
 _PER_TRY = 2.0
@@ -83,7 +81,6 @@ class MonClient:
         self._auth = CephxClient(config.entity, config.key, time.time)
         self._msgr = Messenger(config.entity, config.messenger, self._auth, self)
         self._conn: Connection | None = None
-        self._names: dict[Addr, str] = {}
         self._preferred: Addr | None = None
         self._nonce = secrets.randbits(63) | 1
         self._seq = itertools.count(1)
@@ -159,7 +156,6 @@ class MonClient:
         if reply.leader_addr:
             leader = parse_addr(reply.leader_addr)
             addr = (leader.host, leader.port)
-            self._names[addr] = reply.leader_name
             if addr != conn.peer_addr:
                 self._preferred = addr
                 self._drop(conn)
@@ -244,16 +240,9 @@ class MonClient:
         )
 
     async def _dial(self, addr: Addr) -> Connection:
-        name = self._names.get(addr, _UNKNOWN_MON)
-        try:
-            return await self._msgr.connect(addr, name)
-        except RadosError as exc:
-            # mon_host lists addresses only; the banner tells us who answers there.
-            match = _REACHED.search(str(exc)) if exc.errno == EPROTO else None
-            if match is None:
-                raise
-            self._names[addr] = match.group(1)
-            return await self._msgr.connect(addr, match.group(1))
+        # mon_host lists addresses only: dial whichever monitor answers there; once
+        # connected, the session's redials insist on that monitor's name.
+        return await self._msgr.connect(addr, _ANY_MON)
 
     async def _send_subscriptions(self, conn: Connection) -> None:
         for what, sub in self._subs.items():

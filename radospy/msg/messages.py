@@ -120,6 +120,25 @@ def valid_entity_name(name: str) -> bool:
     return _ENTITY_RE.fullmatch(name) is not None
 
 
+ANY_ID = "*"
+"""The id of a peer name that accepts any entity of its type (`mon.*`): what a client
+dials when it knows a monitor's address but not its name."""
+
+
+def entity_matches(expected: str, actual: str) -> bool:
+    """True when `actual` is `expected`, or of its type when `expected` is `TYPE.*`."""
+    kind, _, ident = expected.partition(".")
+    if ident == ANY_ID:
+        return actual.partition(".")[0] == kind
+    return actual == expected
+
+
+def valid_peer_name(name: str) -> bool:
+    """A name `connect` accepts: an entity name or a type wildcard such as `mon.*`."""
+    kind, _, ident = name.partition(".")
+    return valid_entity_name(name) or (ident == ANY_ID and valid_entity_name(f"{kind}.x"))
+
+
 # Messenger control frames: handshake, acks and liveness.
 
 

@@ -42,7 +42,9 @@ from radospy.msg.messages import (
     MessageRegistry,
     SessionConnect,
     SessionReady,
+    entity_matches,
     valid_entity_name,
+    valid_peer_name,
 )
 from radospy.msg.session import Session, SessionError
 
@@ -105,12 +107,14 @@ class Messenger:
     async def connect(self, addr: Addr, peer_name: str) -> Connection:
         """The session with `peer_name` at `addr`, dialled now if there is none.
 
-        Raises if the first dial or handshake fails; after that the connection redials
-        by itself until `mark_down`.
+        `peer_name` may be a type wildcard (`mon.*`) when only the address is known; the
+        connection then takes the name the peer's banner gives, and later redials insist
+        on that name. Raises if the first dial or handshake fails; after that the
+        connection redials by itself until `mark_down`.
         """
         if self._stopped:
             raise ConnectionClosed(f"{self.entity_name} is shut down")
-        if not valid_entity_name(peer_name):
+        if not valid_peer_name(peer_name):
             raise RadosError(f"invalid entity name {peer_name!r}", EINVAL)
         conn = self._outgoing.get((addr, peer_name))
         if conn is not None and not conn.is_closed:
@@ -267,7 +271,7 @@ def _check_banner(banner: Banner, expected: str | None) -> None:
         )
     if not valid_entity_name(banner.entity_name):
         raise RadosError(f"peer banner has invalid entity name {banner.entity_name!r}", EPROTO)
-    if expected is not None and banner.entity_name != expected:
+    if expected is not None and not entity_matches(expected, banner.entity_name):
         raise RadosError(f"expected {expected}, reached {banner.entity_name}", EPROTO)
 
 
@@ -284,7 +288,9 @@ async def _client_handshake(
     auth = messenger.authenticator.client(messenger.entity_name, conn.peer_name)
     wire.send_message(registry, Banner(PROTOCOL_VERSION, messenger.entity_name))
     wire.send_message(registry, AuthRequest(auth.start()))
-    _check_banner(await wire.expect(registry, Banner), conn.peer_name)
+    banner = await wire.expect(registry, Banner)
+    _check_banner(banner, conn.peer_name)
+    conn.peer_name = banner.entity_name
     while True:
         msg = await wire.expect(registry, AuthReply, AuthDone, AuthFailed)
         if isinstance(msg, AuthFailed):

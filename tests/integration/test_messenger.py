@@ -578,3 +578,21 @@ def test_mark_down_fails_pending_requests() -> None:
             await with_cleanup(client.shutdown, server.shutdown, proxy.close)
 
     run(scenario())
+
+
+def test_type_wildcard_peer_takes_the_name_of_whoever_answers() -> None:
+    async def scenario() -> None:
+        server, _, client = await pair()
+        try:
+            assert server.addr is not None
+            conn = await client.connect(server.addr, "osd.*")
+            assert conn.peer_name == "osd.0"
+            assert await conn.request(Ping(2.0, b"any"), DEADLINE) == Pong(2.0, b"any")
+            with pytest.raises(RadosError, match=r"expected mon\.\*, reached osd\.0"):
+                await client.connect(server.addr, "mon.*")
+            with pytest.raises(RadosError, match="invalid entity name"):
+                await client.connect(server.addr, "*.*")
+        finally:
+            await with_cleanup(client.shutdown, server.shutdown)
+
+    run(scenario())
