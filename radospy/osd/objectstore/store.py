@@ -1,0 +1,670 @@
+"""`ObjectStore`: one SQLite database in WAL mode per OSD.
+
+Tables:
+
+- `meta` store-wide keys: the format stamp, and whatever the OSD keeps (superblock).
+- `collections` one row per PG (`"1.4"`) with its PG info blob.
+- `objects` one row per (collection, namespace, name, snap): size, mtime, version and
+  the omap header; `id` is a small integer the other tables key on.
+- `extents` object data in 64 KiB extents, keyed `id << 20 | index` so that one object's
+  extents are one contiguous key range of the table's own B-tree. An extent holds at
+  most 64 KiB and never bytes past the object's size; a missing extent, or the part
+  of the object's range past an extent's data, reads as zeros (sparse objects,
+  truncate-up and zero cost nothing). Each extent carries the xxh3-64 of its bytes,
+  checked on every read.
+- `xattrs`, `omap` name/key-ordered rows per object id (`WITHOUT ROWID`, so a range
+  scan is one B-tree walk in byte order, which is omap's listing order).
+- `pglog` per-collection PG log entries keyed by eversion.
+
+Every `apply` is one SQLite transaction (`BEGIN IMMEDIATE` … `COMMIT`) with
+`synchronous=FULL`, so it returns only after the WAL is fsynced: one client op, one
+transaction, durable when acknowledged. A crash leaves the last committed state.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import xxhash
+
+from radospy.common.eversion import Eversion
+from radospy.osd.objectstore import transaction as tx
+from radospy.osd.objectstore.types import (
+    ChecksumError,
+    ObjectId,
+    ObjectInfo,
+    StatFs,
+    StoreError,
+    StoreNotFound,
+)
+
+EXTENT_SIZE = 64 * 1024
+_INDEX_BITS = 20
+# One object's extents live in keys [id << 20, (id + 1) << 20): 64 GiB per object.
+MAX_OBJECT_SIZE = EXTENT_SIZE << _INDEX_BITS
+DB_NAME = "store.db"
+FORMAT = b"radospy-objectstore 1"
+PAGE_SIZE = 16384
+# Omap and listing reads fetch this many rows per query, never a whole object's omap.
+_PAGE_ROWS = 256
+_SNAP_BIAS = 2**63
+
+_SCHEMA = """
+CREATE TABLE meta(key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE collections(cid TEXT PRIMARY KEY, info BLOB) WITHOUT ROWID;
+CREATE TABLE objects(
+    id INTEGER PRIMARY KEY,
+    cid TEXT NOT NULL, nspace TEXT NOT NULL, name TEXT NOT NULL, snap INTEGER NOT NULL,
+    size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
+    v_epoch INTEGER NOT NULL, v_version INTEGER NOT NULL,
+    omap_header BLOB);
+CREATE UNIQUE INDEX objects_by_key ON objects(cid, nspace, name, snap);
+CREATE TABLE extents(k INTEGER PRIMARY KEY, csum INTEGER NOT NULL, data BLOB NOT NULL);
+CREATE TABLE xattrs(id INTEGER, name TEXT, value BLOB NOT NULL, PRIMARY KEY(id, name))
+    WITHOUT ROWID;
+CREATE TABLE omap(id INTEGER, key TEXT, value BLOB NOT NULL, PRIMARY KEY(id, key))
+    WITHOUT ROWID;
+CREATE TABLE pglog(cid TEXT, epoch INTEGER, version INTEGER, entry BLOB NOT NULL,
+    PRIMARY KEY(cid, epoch, version)) WITHOUT ROWID;
+"""
+
+
+def checksum(data: bytes | memoryview) -> int:
+    """The extent checksum (xxh3-64) as SQLite's signed 64-bit integer."""
+    value = xxhash.xxh3_64_intdigest(data)
+    return value - 2**64 if value >= 2**63 else value
+
+
+def _key(object_id: int, index: int) -> int:
+    return (object_id << _INDEX_BITS) | index
+
+
+def _snap_to_db(snap: int) -> int:
+    # Biased so that SQLite's signed order is the unsigned snap order (head last).
+    return snap - _SNAP_BIAS
+
+
+def _oid_from_row(nspace: str, name: str, snap: int) -> ObjectId:
+    return ObjectId(name, nspace, snap + _SNAP_BIAS)
+
+
+class ObjectStore:
+    """A transactional store of objects, their xattrs and omap, PG logs and PG infos.
+
+    Create one with `mkfs`, open an existing one with `open` (`readonly=True` for an
+    offline look at a stopped OSD's data). Reads go straight to the database; changes
+    go through `apply(Transaction)`. Safe to share between threads (calls serialise).
+    """
+
+    def __init__(self, path: Path, db: sqlite3.Connection, readonly: bool) -> None:
+        self.path = path
+        self.readonly = readonly
+        self._db = db
+        self._lock = threading.RLock()
+
+    # --- lifecycle --------------------------------------------------------------------
+
+    @classmethod
+    def mkfs(cls, path: str | os.PathLike[str]) -> ObjectStore:
+        """Create a new, empty store in directory `path` (created if missing)."""
+        root = Path(path)
+        db_path = root / DB_NAME
+        if db_path.exists():
+            raise StoreError(f"an object store already exists in {root}")
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            db = _connect(str(db_path), readonly=False)
+            db.execute(f"PRAGMA page_size={PAGE_SIZE}")
+            db.execute("PRAGMA journal_mode=WAL")
+            # One transaction: a store without its format row is never left behind.
+            db.executescript(
+                f"BEGIN IMMEDIATE; {_SCHEMA}"
+                f" INSERT INTO meta VALUES ('format', X'{FORMAT.hex()}'); COMMIT;"
+            )
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot create an object store in {root}: {exc}") from exc
+        _tune(db)
+        return cls(root, db, readonly=False)
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], *, readonly: bool = False) -> ObjectStore:
+        """Open the store in directory `path`; a clear `StoreError` when it is missing
+        or is not a valid store."""
+        root = Path(path)
+        db_path = root / DB_NAME
+        if not root.is_dir():
+            raise StoreNotFound(f"object store directory {root} does not exist")
+        if not db_path.is_file():
+            raise StoreNotFound(f"no object store in {root} (missing {DB_NAME}; run mkfs)")
+        try:
+            db = _connect(str(db_path), readonly=readonly)
+            row = db.execute("SELECT value FROM meta WHERE key='format'").fetchone()
+        except sqlite3.Error as exc:
+            raise StoreError(f"object store in {root} is corrupt: {exc}") from exc
+        if row is None or bytes(row[0]) != FORMAT:
+            db.close()
+            raise StoreError(f"object store in {root} has an unknown format")
+        if not readonly:
+            _tune(db)
+        return cls(root, db, readonly=readonly)
+
+    def close(self) -> None:
+        """Close the database (a clean close also checkpoints the WAL)."""
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> ObjectStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # --- transactions -----------------------------------------------------------------
+
+    def apply(self, txn: tx.Transaction) -> None:
+        """Apply every step of `txn` atomically; return once it is durable.
+
+        On any error nothing of `txn` is applied and a `StoreError` says why.
+        """
+        if self.readonly:
+            raise StoreError(f"object store in {self.path} is open read-only")
+        with self._lock:
+            db = self._db
+            try:
+                db.execute("BEGIN IMMEDIATE")
+                apply = _Applier(db)
+                for op in txn.ops:
+                    apply(op)
+                db.execute("COMMIT")
+            except BaseException as exc:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise _store_error(self.path, exc) from exc
+                raise
+
+    # --- reads ------------------------------------------------------------------------
+
+    def list_collections(self) -> list[str]:
+        """Every collection id, sorted."""
+        return [r[0] for r in self._query("SELECT cid FROM collections ORDER BY cid")]
+
+    def collection_exists(self, cid: str) -> bool:
+        """Whether collection `cid` exists."""
+        return bool(self._query("SELECT 1 FROM collections WHERE cid=?", (cid,)))
+
+    def stat(self, cid: str, oid: ObjectId) -> ObjectInfo | None:
+        """Size, mtime and version of an object, or None when it does not exist."""
+        rows = self._query(
+            "SELECT size, mtime_ns, v_epoch, v_version FROM objects"
+            " WHERE cid=? AND nspace=? AND name=? AND snap=?",
+            (cid, oid.nspace, oid.name, _snap_to_db(oid.snap)),
+        )
+        if not rows:
+            return None
+        size, mtime_ns, epoch, version = rows[0]
+        return ObjectInfo(size, mtime_ns, Eversion(epoch, version))
+
+    def read(self, cid: str, oid: ObjectId, offset: int = 0, length: int | None = None) -> bytes:
+        """Up to `length` bytes at `offset` (to the end when None); short past the end.
+
+        Only the extents covering the range are loaded, and each one's checksum is
+        verified (`ChecksumError` names the object and the extent's offset).
+        """
+        object_id, size = self._require(cid, oid)
+        end = size if length is None else min(size, offset + length)
+        if offset >= end:
+            return b""
+        out = bytearray(end - offset)
+        first, last = offset // EXTENT_SIZE, (end - 1) // EXTENT_SIZE
+        rows = self._query(
+            "SELECT k, csum, data FROM extents WHERE k BETWEEN ? AND ? ORDER BY k",
+            (_key(object_id, first), _key(object_id, last)),
+        )
+        for k, csum, data in rows:
+            start = (k & ((1 << _INDEX_BITS) - 1)) * EXTENT_SIZE
+            if checksum(data) != csum:
+                raise ChecksumError(cid, oid, start)
+            lo, hi = max(offset, start), min(end, start + len(data))
+            if lo < hi:
+                out[lo - offset : hi - offset] = data[lo - start : hi - start]
+        return bytes(out)
+
+    def getxattr(self, cid: str, oid: ObjectId, name: str) -> bytes | None:
+        """One extended attribute, or None when unset."""
+        object_id, _ = self._require(cid, oid)
+        rows = self._query(
+            "SELECT value FROM xattrs WHERE id=? AND name=?", (object_id, name)
+        )
+        return bytes(rows[0][0]) if rows else None
+
+    def getxattrs(self, cid: str, oid: ObjectId) -> dict[str, bytes]:
+        """All extended attributes, by name in byte order."""
+        object_id, _ = self._require(cid, oid)
+        rows = self._query(
+            "SELECT name, value FROM xattrs WHERE id=? ORDER BY name", (object_id,)
+        )
+        return {name: bytes(value) for name, value in rows}
+
+    def omap_get_header(self, cid: str, oid: ObjectId) -> bytes:
+        """The omap header (empty when never set)."""
+        self._require(cid, oid)
+        rows = self._query(
+            "SELECT omap_header FROM objects WHERE cid=? AND nspace=? AND name=? AND snap=?",
+            (cid, oid.nspace, oid.name, _snap_to_db(oid.snap)),
+        )
+        header = rows[0][0]
+        return b"" if header is None else bytes(header)
+
+    def omap_iter(
+        self, cid: str, oid: ObjectId, start_after: str = "", prefix: str = ""
+    ) -> Iterator[tuple[str, bytes]]:
+        """Omap pairs with keys after `start_after` that start with `prefix`, in byte
+        order, fetched a page at a time (stop early and the rest is never read)."""
+        object_id, _ = self._require(cid, oid)
+        after, inclusive = (prefix, True) if prefix > start_after else (start_after, False)
+        while True:
+            op = ">=" if inclusive else ">"
+            rows = self._query(
+                f"SELECT key, value FROM omap WHERE id=? AND key {op} ? ORDER BY key LIMIT ?",
+                (object_id, after, _PAGE_ROWS),
+            )
+            for key, value in rows:
+                if not key.startswith(prefix):
+                    return
+                yield key, bytes(value)
+            if len(rows) < _PAGE_ROWS:
+                return
+            after, inclusive = rows[-1][0], False
+
+    def omap_get_vals_by_keys(
+        self, cid: str, oid: ObjectId, keys: list[str]
+    ) -> dict[str, bytes]:
+        """The pairs among `keys` that are set, in key order."""
+        object_id, _ = self._require(cid, oid)
+        found: dict[str, bytes] = {}
+        for key in sorted(set(keys)):
+            rows = self._query("SELECT value FROM omap WHERE id=? AND key=?", (object_id, key))
+            if rows:
+                found[key] = bytes(rows[0][0])
+        return found
+
+    def list_objects(
+        self,
+        cid: str,
+        *,
+        after: ObjectId | None = None,
+        limit: int = 1000,
+        nspace: str | None = None,
+    ) -> list[ObjectId]:
+        """Up to `limit` objects of a collection after the cursor `after`, ordered by
+        (namespace, name, snap); `nspace` restricts to one namespace (None: all).
+
+        Page by passing the last object of one page as `after` of the next.
+        """
+        if not self.collection_exists(cid):
+            raise StoreNotFound(f"collection {cid} does not exist")
+        where, args = ["cid=?"], [cid]
+        if nspace is not None:
+            where.append("nspace=?")
+            args.append(nspace)
+        if after is not None:
+            where.append("(nspace, name, snap) > (?, ?, ?)")
+            args += [after.nspace, after.name, _snap_to_db(after.snap)]
+        rows = self._query(
+            f"SELECT nspace, name, snap FROM objects WHERE {' AND '.join(where)}"
+            " ORDER BY nspace, name, snap LIMIT ?",
+            (*args, limit),
+        )
+        return [_oid_from_row(*row) for row in rows]
+
+    def pglog(self, cid: str) -> list[tuple[Eversion, bytes]]:
+        """The PG log entries of a collection, oldest first."""
+        rows = self._query(
+            "SELECT epoch, version, entry FROM pglog WHERE cid=? ORDER BY epoch, version",
+            (cid,),
+        )
+        return [(Eversion(e, v), bytes(entry)) for e, v, entry in rows]
+
+    def pginfo(self, cid: str) -> bytes | None:
+        """The PG info blob of a collection, or None when never set."""
+        rows = self._query("SELECT info FROM collections WHERE cid=?", (cid,))
+        if not rows:
+            raise StoreNotFound(f"collection {cid} does not exist")
+        return None if rows[0][0] is None else bytes(rows[0][0])
+
+    def get_meta(self, key: str) -> bytes | None:
+        """A store-wide key set with `Transaction.set_meta`, or None."""
+        rows = self._query("SELECT value FROM meta WHERE key=?", (key,))
+        return bytes(rows[0][0]) if rows else None
+
+    def statfs(self) -> StatFs:
+        """Capacity of the file system holding the store and what the store uses."""
+        vfs = os.statvfs(self.path)
+        page_size = self._query("PRAGMA page_size")[0][0]
+        pages = self._query("PRAGMA page_count")[0][0]
+        free = self._query("PRAGMA freelist_count")[0][0]
+        stored, count = self._query("SELECT coalesce(sum(size), 0), count(*) FROM objects")[0]
+        return StatFs(
+            total=vfs.f_blocks * vfs.f_frsize,
+            available=vfs.f_bavail * vfs.f_frsize,
+            used=(pages - free) * page_size,
+            stored=stored,
+            num_objects=count,
+        )
+
+    def fsck(self) -> list[str]:
+        """Check every object's extents against its size and checksums, and the
+        database's own integrity; returns the problems found (empty when sound)."""
+        problems = [
+            f"database: {row[0]}"
+            for row in self._query("PRAGMA integrity_check")
+            if row[0] != "ok"
+        ]
+        objects = self._query("SELECT id, cid, nspace, name, snap, size FROM objects")
+        sizes = {row[0]: row for row in objects}
+        for k, csum, data in self._query("SELECT k, csum, data FROM extents"):
+            object_id, index = k >> _INDEX_BITS, k & ((1 << _INDEX_BITS) - 1)
+            row = sizes.get(object_id)
+            if row is None:
+                problems.append(f"extent {index} of missing object id {object_id}")
+                continue
+            _, cid, nspace, name, snap, size = row
+            oid = _oid_from_row(nspace, name, snap)
+            start = index * EXTENT_SIZE
+            if start + len(data) > size or len(data) > EXTENT_SIZE:
+                problems.append(f"{cid}/{oid}: extent at {start} runs past size {size}")
+            if checksum(data) != csum:
+                problems.append(f"{cid}/{oid}: checksum mismatch at offset {start}")
+        for table in ("xattrs", "omap"):
+            orphans = self._query(
+                f"SELECT count(*) FROM {table} WHERE id NOT IN (SELECT id FROM objects)"
+            )[0][0]
+            if orphans:
+                problems.append(f"{orphans} {table} rows of missing objects")
+        return problems
+
+    # --- helpers ----------------------------------------------------------------------
+
+    def _query(self, sql: str, args: tuple[Any, ...] | list[Any] = ()) -> list[Any]:
+        with self._lock:
+            try:
+                return self._db.execute(sql, args).fetchall()
+            except sqlite3.Error as exc:
+                raise _store_error(self.path, exc) from exc
+
+    def _require(self, cid: str, oid: ObjectId) -> tuple[int, int]:
+        rows = self._query(
+            "SELECT id, size FROM objects WHERE cid=? AND nspace=? AND name=? AND snap=?",
+            (cid, oid.nspace, oid.name, _snap_to_db(oid.snap)),
+        )
+        if not rows:
+            raise StoreNotFound(f"object {oid} does not exist in collection {cid}")
+        return rows[0][0], rows[0][1]
+
+
+def _connect(db_path: str, *, readonly: bool) -> sqlite3.Connection:
+    uri = f"file:{db_path}?mode={'ro' if readonly else 'rw'}"
+    if not readonly and not os.path.exists(db_path):
+        uri = f"file:{db_path}?mode=rwc"
+    db = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+    db.execute("PRAGMA busy_timeout=10000")
+    return db
+
+
+def _tune(db: sqlite3.Connection) -> None:
+    # FULL makes each COMMIT fsync the WAL: an acknowledged transaction survives a crash.
+    db.execute("PRAGMA synchronous=FULL")
+    # Checkpoint every ~64 MiB of WAL rather than 4 MiB, and shrink it back afterwards.
+    db.execute("PRAGMA wal_autocheckpoint=4096")
+    db.execute(f"PRAGMA journal_size_limit={64 << 20}")
+    db.execute("PRAGMA cache_size=-16384")
+
+
+def _store_error(path: Path, exc: sqlite3.Error) -> StoreError:
+    full = getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+    return StoreError(f"object store in {path}: {exc}", errno.ENOSPC if full else None)
+
+
+class _Applier:
+    """Carries out transaction steps on a database inside an open SQL transaction."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+        self._handlers: dict[type, Callable[[Any], None]] = {
+            tx.MakeCollection: self._mkcoll,
+            tx.RemoveCollection: self._rmcoll,
+            tx.Touch: self._touch,
+            tx.WriteData: self._write,
+            tx.ZeroData: self._zero,
+            tx.TruncateData: self._truncate,
+            tx.RemoveObject: self._remove,
+            tx.SetAttrs: self._setattrs,
+            tx.RemoveAttr: self._rmattr,
+            tx.OmapSetKeys: self._omap_setkeys,
+            tx.OmapRemoveKeys: self._omap_rmkeys,
+            tx.OmapRemoveRange: self._omap_rmkeyrange,
+            tx.OmapClearAll: self._omap_clear,
+            tx.OmapSetHeader: self._omap_setheader,
+            tx.SetObjectInfo: self._set_object_info,
+            tx.PgLogAppend: self._pglog_append,
+            tx.PgLogTrim: self._pglog_trim,
+            tx.SetPgInfo: self._set_pginfo,
+            tx.SetMeta: self._set_meta,
+        }
+
+    def __call__(self, op: tx.AnyTxOp) -> None:
+        self._handlers[type(op)](op)
+
+    # --- lookups ----------------------------------------------------------------------
+
+    def _find(self, cid: str, oid: ObjectId) -> tuple[int, int] | None:
+        return self.db.execute(
+            "SELECT id, size FROM objects WHERE cid=? AND nspace=? AND name=? AND snap=?",
+            (cid, oid.nspace, oid.name, _snap_to_db(oid.snap)),
+        ).fetchone()
+
+    def _object(self, cid: str, oid: ObjectId) -> tuple[int, int]:
+        found = self._find(cid, oid)
+        if found is None:
+            raise StoreNotFound(f"object {oid} does not exist in collection {cid}")
+        return found
+
+    def _require_collection(self, cid: str) -> None:
+        if self.db.execute("SELECT 1 FROM collections WHERE cid=?", (cid,)).fetchone() is None:
+            raise StoreNotFound(f"collection {cid} does not exist")
+
+    def _extent(self, object_id: int, index: int, cid: str, oid: ObjectId) -> bytes:
+        row = self.db.execute(
+            "SELECT csum, data FROM extents WHERE k=?", (_key(object_id, index),)
+        ).fetchone()
+        if row is None:
+            return b""
+        if checksum(row[1]) != row[0]:
+            raise ChecksumError(cid, oid, index * EXTENT_SIZE)
+        return bytes(row[1])
+
+    def _put_extent(self, object_id: int, index: int, data: bytes | memoryview) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO extents VALUES (?, ?, ?)",
+            (_key(object_id, index), checksum(data), data),
+        )
+
+    def _set_size(self, object_id: int, size: int) -> None:
+        self.db.execute("UPDATE objects SET size=? WHERE id=?", (size, object_id))
+
+    def _drop_extents_from(self, object_id: int, index: int) -> None:
+        self.db.execute(
+            "DELETE FROM extents WHERE k BETWEEN ? AND ?",
+            (_key(object_id, index), _key(object_id, (1 << _INDEX_BITS) - 1)),
+        )
+
+    # --- collections ------------------------------------------------------------------
+
+    def _mkcoll(self, op: tx.MakeCollection) -> None:
+        self.db.execute("INSERT OR IGNORE INTO collections(cid) VALUES (?)", (op.cid,))
+
+    def _rmcoll(self, op: tx.RemoveCollection) -> None:
+        ids = [r[0] for r in self.db.execute("SELECT id FROM objects WHERE cid=?", (op.cid,))]
+        for object_id in ids:
+            self._drop_object(object_id)
+        self.db.execute("DELETE FROM pglog WHERE cid=?", (op.cid,))
+        self.db.execute("DELETE FROM collections WHERE cid=?", (op.cid,))
+
+    # --- objects ----------------------------------------------------------------------
+
+    def _touch(self, op: tx.Touch) -> None:
+        if self._find(op.cid, op.oid) is not None:
+            return
+        self._require_collection(op.cid)
+        self.db.execute(
+            "INSERT INTO objects(cid, nspace, name, snap, size, mtime_ns, v_epoch, v_version)"
+            " VALUES (?, ?, ?, ?, 0, 0, 0, 0)",
+            (op.cid, op.oid.nspace, op.oid.name, _snap_to_db(op.oid.snap)),
+        )
+
+    def _write(self, op: tx.WriteData) -> None:
+        object_id, size = self._object(op.cid, op.oid)
+        end = op.offset + len(op.data)
+        if end > MAX_OBJECT_SIZE:
+            raise StoreError(f"write past the largest object size {MAX_OBJECT_SIZE}")
+        data = memoryview(op.data)
+        for index in range(op.offset // EXTENT_SIZE, (end + EXTENT_SIZE - 1) // EXTENT_SIZE):
+            start = index * EXTENT_SIZE
+            lo, hi = max(op.offset, start), min(end, start + EXTENT_SIZE)
+            piece = data[lo - op.offset : hi - op.offset]
+            # An extent never holds bytes past the old size, so a piece that starts
+            # the extent and reaches the old end (or the extent's end) replaces it.
+            if lo == start and (hi - start == EXTENT_SIZE or hi >= size):
+                self._put_extent(object_id, index, piece)
+                continue
+            old = self._extent(object_id, index, op.cid, op.oid)
+            at = lo - start
+            merged = bytearray(old.ljust(at, b"\0"))
+            merged[at : at + len(piece)] = piece
+            self._put_extent(object_id, index, merged)
+        if end > size:
+            self._set_size(object_id, end)
+
+    def _zero(self, op: tx.ZeroData) -> None:
+        object_id, size = self._object(op.cid, op.oid)
+        end = min(size, op.offset + op.length)
+        if op.offset >= end:
+            return
+        for index in range(op.offset // EXTENT_SIZE, (end + EXTENT_SIZE - 1) // EXTENT_SIZE):
+            start = index * EXTENT_SIZE
+            lo, hi = max(op.offset, start), min(end, start + EXTENT_SIZE)
+            old = self._extent(object_id, index, op.cid, op.oid)
+            if lo == start and hi >= start + len(old):
+                self.db.execute("DELETE FROM extents WHERE k=?", (_key(object_id, index),))
+            elif lo - start < len(old):
+                merged = bytearray(old)
+                cut = min(hi - start, len(old))
+                merged[lo - start : cut] = bytes(cut - (lo - start))
+                self._put_extent(object_id, index, merged)
+
+    def _truncate(self, op: tx.TruncateData) -> None:
+        object_id, size = self._object(op.cid, op.oid)
+        if op.size > MAX_OBJECT_SIZE:
+            raise StoreError(f"truncate past the largest object size {MAX_OBJECT_SIZE}")
+        if op.size < size:
+            index, keep = divmod(op.size, EXTENT_SIZE)
+            if keep:
+                old = self._extent(object_id, index, op.cid, op.oid)
+                if len(old) > keep:
+                    self._put_extent(object_id, index, old[:keep])
+                index += 1
+            self._drop_extents_from(object_id, index)
+        self._set_size(object_id, op.size)
+
+    def _remove(self, op: tx.RemoveObject) -> None:
+        object_id, _ = self._object(op.cid, op.oid)
+        self._drop_object(object_id)
+
+    def _drop_object(self, object_id: int) -> None:
+        self._drop_extents_from(object_id, 0)
+        self.db.execute("DELETE FROM xattrs WHERE id=?", (object_id,))
+        self.db.execute("DELETE FROM omap WHERE id=?", (object_id,))
+        self.db.execute("DELETE FROM objects WHERE id=?", (object_id,))
+
+    def _set_object_info(self, op: tx.SetObjectInfo) -> None:
+        object_id, _ = self._object(op.cid, op.oid)
+        self.db.execute(
+            "UPDATE objects SET mtime_ns=?, v_epoch=?, v_version=? WHERE id=?",
+            (op.mtime_ns, op.version.epoch, op.version.version, object_id),
+        )
+
+    # --- xattrs and omap --------------------------------------------------------------
+
+    def _setattrs(self, op: tx.SetAttrs) -> None:
+        object_id, _ = self._object(op.cid, op.oid)
+        self.db.executemany(
+            "INSERT OR REPLACE INTO xattrs VALUES (?, ?, ?)",
+            [(object_id, name, value) for name, value in op.attrs.items()],
+        )
+
+    def _rmattr(self, op: tx.RemoveAttr) -> None:
+        object_id, _ = self._object(op.cid, op.oid)
+        self.db.execute("DELETE FROM xattrs WHERE id=? AND name=?", (object_id, op.name))
+
+    def _omap_setkeys(self, op: tx.OmapSetKeys) -> None:
+        object_id, _ = self._object(op.cid, op.oid)
+        self.db.executemany(
+            "INSERT OR REPLACE INTO omap VALUES (?, ?, ?)",
+            [(object_id, key, value) for key, value in op.entries.items()],
+        )
+
+    def _omap_rmkeys(self, op: tx.OmapRemoveKeys) -> None:
+        object_id, _ = self._object(op.cid, op.oid)
+        self.db.executemany(
+            "DELETE FROM omap WHERE id=? AND key=?", [(object_id, key) for key in op.keys]
+        )
+
+    def _omap_rmkeyrange(self, op: tx.OmapRemoveRange) -> None:
+        object_id, _ = self._object(op.cid, op.oid)
+        self.db.execute(
+            "DELETE FROM omap WHERE id=? AND key>=? AND key<?", (object_id, op.start, op.end)
+        )
+
+    def _omap_clear(self, op: tx.OmapClearAll) -> None:
+        object_id, _ = self._object(op.cid, op.oid)
+        self.db.execute("DELETE FROM omap WHERE id=?", (object_id,))
+        self.db.execute("UPDATE objects SET omap_header=NULL WHERE id=?", (object_id,))
+
+    def _omap_setheader(self, op: tx.OmapSetHeader) -> None:
+        object_id, _ = self._object(op.cid, op.oid)
+        self.db.execute("UPDATE objects SET omap_header=? WHERE id=?", (op.data, object_id))
+
+    # --- PG log, info, meta -----------------------------------------------------------
+
+    def _pglog_append(self, op: tx.PgLogAppend) -> None:
+        self._require_collection(op.cid)
+        self.db.execute(
+            "INSERT OR REPLACE INTO pglog VALUES (?, ?, ?, ?)",
+            (op.cid, op.version.epoch, op.version.version, op.entry),
+        )
+
+    def _pglog_trim(self, op: tx.PgLogTrim) -> None:
+        self.db.execute(
+            "DELETE FROM pglog WHERE cid=? AND (epoch, version) <= (?, ?)",
+            (op.cid, op.upto.epoch, op.upto.version),
+        )
+
+    def _set_pginfo(self, op: tx.SetPgInfo) -> None:
+        self._require_collection(op.cid)
+        self.db.execute("UPDATE collections SET info=? WHERE cid=?", (op.info, op.cid))
+
+    def _set_meta(self, op: tx.SetMeta) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (op.key, op.value))
