@@ -201,8 +201,8 @@ class RmXattr(Op, tag="rmxattr"):
 class CmpXattr(Op, tag="cmpxattr"):
     """Guard: `value <op> stored` must hold, else ECANCELED. An unset attribute is empty.
 
-    In STRING mode the bytes compare as C strings do; in U64 mode `value` is a decimal
-    number and the stored value is parsed as one (0 when unset or not a number).
+    In STRING mode the bytes compare byte-wise; in U64 mode `value` is a decimal number
+    and the stored value is read as one (`atoll`: 0 when unset or not a number).
     """
 
     name: str

@@ -245,17 +245,13 @@ class ObjectStore:
     def getxattr(self, cid: str, oid: ObjectId, name: str) -> bytes | None:
         """One extended attribute, or None when unset."""
         object_id, _ = self._require(cid, oid)
-        rows = self._query(
-            "SELECT value FROM xattrs WHERE id=? AND name=?", (object_id, name)
-        )
+        rows = self._query("SELECT value FROM xattrs WHERE id=? AND name=?", (object_id, name))
         return bytes(rows[0][0]) if rows else None
 
     def getxattrs(self, cid: str, oid: ObjectId) -> dict[str, bytes]:
         """All extended attributes, by name in byte order."""
         object_id, _ = self._require(cid, oid)
-        rows = self._query(
-            "SELECT name, value FROM xattrs WHERE id=? ORDER BY name", (object_id,)
-        )
+        rows = self._query("SELECT name, value FROM xattrs WHERE id=? ORDER BY name", (object_id,))
         return {name: bytes(value) for name, value in rows}
 
     def omap_get_header(self, cid: str, oid: ObjectId) -> bytes:
@@ -289,9 +285,7 @@ class ObjectStore:
                 return
             after, inclusive = rows[-1][0], False
 
-    def omap_get_vals_by_keys(
-        self, cid: str, oid: ObjectId, keys: list[str]
-    ) -> dict[str, bytes]:
+    def omap_get_vals_by_keys(self, cid: str, oid: ObjectId, keys: list[str]) -> dict[str, bytes]:
         """The pairs among `keys` that are set, in key order."""
         object_id, _ = self._require(cid, oid)
         found: dict[str, bytes] = {}
@@ -369,9 +363,7 @@ class ObjectStore:
         """Check every object's extents against its size and checksums, and the
         database's own integrity; returns the problems found (empty when sound)."""
         problems = [
-            f"database: {row[0]}"
-            for row in self._query("PRAGMA integrity_check")
-            if row[0] != "ok"
+            f"database: {row[0]}" for row in self._query("PRAGMA integrity_check") if row[0] != "ok"
         ]
         objects = self._query("SELECT id, cid, nspace, name, snap, size FROM objects")
         sizes = {row[0]: row for row in objects}

@@ -76,8 +76,7 @@ class ChecksumError(StoreError):
 
     def __init__(self, collection: str, oid: ObjectId, offset: int) -> None:
         super().__init__(
-            f"checksum mismatch in object {oid} of collection {collection} "
-            f"at offset {offset}"
+            f"checksum mismatch in object {oid} of collection {collection} at offset {offset}"
         )
         self.collection = collection
         self.oid = oid
