@@ -496,6 +496,7 @@ class PgLog:
         end = bisect.bisect_right(self._entries, to, key=_version_of)
         trimmed = self._entries[:end]
         del self._entries[:end]
+        self.tail = to
         new_dups: list[LogDup] = []
         for entry in trimmed:
             self._unindex(entry)
@@ -504,7 +505,6 @@ class PgLog:
                 self._add_dup(dup)
                 new_dups.append(dup)
         dropped = self._drop_dups(max(len(self._dups) - dups_tracked, 0))
-        self.tail = to
         return TrimResult(tuple(trimmed), tuple(new_dups), tuple(dropped))
 
     def merge_log(
