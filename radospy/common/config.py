@@ -135,6 +135,9 @@ OPTIONS: dict[str, Option] = {
              min=-1),
         _opt("osd_crush_update_on_start", _B, "true", "osd",
              "an OSD places itself in the CRUSH map when it starts"),
+        _opt("crush_location", _S, "", "osd",
+             "where an OSD places itself in the CRUSH map (`host=H rack=R`); "
+             "empty: host=<short host name>, root=default"),
         _opt("osd_heartbeat_interval", _I, "6", "osd",
              "seconds between pings to peer OSDs", min=1, max=60),
         _opt("osd_heartbeat_grace", _I, "20", "osd mon",

@@ -6,10 +6,13 @@ travel in the entry, so every monitor stores the same key.
 
 from __future__ import annotations
 
+import base64
 import errno
+import json
 
 from radospy.auth.crypto import AES_KEY_LEN, CRYPTO_AES, CryptoKey
 from radospy.auth.database import format_keyring, format_ls, validate_caps
+from radospy.auth.handshake import DEFAULT_TICKET_TTL, KEY_ROTATE_NUM
 from radospy.auth.keyring import EntityAuth, EntityName, Keyring
 from radospy.common.errors import InvalidArgument, NotFound, RadosError
 from radospy.mon.cmdspec import (
@@ -119,6 +122,42 @@ def apply_import(state: MonState, cmd: dict, stamp: float) -> Outcome:
     return done("imported keyring")
 
 
+ROTATING_SERVICES = ("osd",)
+"""Daemon types whose service secrets the monitors keep (see `auth get-rotating`)."""
+_SECRET_LEN = 32
+
+
+def prepare_rotating(state: MonState, cmd: dict, ctx: CommandContext, inbuf: bytes) -> dict:
+    """Fresh secrets for any rotation `apply_rotating` may have to do."""
+    fresh = [ctx.random_bytes(_SECRET_LEN) for _ in range(KEY_ROTATE_NUM)]
+    return {**cmd, "_secrets": fresh}
+
+
+def apply_rotating(state: MonState, cmd: dict, stamp: float) -> Outcome:
+    """`auth get-rotating SERVICE`: the service's rotating secrets as JSON (what a
+    daemon needs to check the tickets clients present), rotating first when the
+    current one expired or there are fewer than three (Ceph's `MAuth` rotating-keys
+    exchange, as a command). Answered without a Raft entry when nothing rotates."""
+    service = cmd["service"]
+    if service not in ROTATING_SERVICES:
+        raise InvalidArgument(f"no rotating secrets for service '{service}'")
+    changed = False
+    rotating = state.auth.rotating.get(service)
+    for secret in cmd["_secrets"]:
+        if rotating is not None and not rotating.needs_rotation(stamp):
+            break
+        state.auth.rotate(service, stamp, DEFAULT_TICKET_TTL, bytes(secret))
+        rotating = state.auth.rotating[service]
+        changed = True
+    assert rotating is not None
+    data = {
+        str(sid): {"secret": base64.b64encode(s.secret).decode(), "expires": s.expires}
+        for sid, s in rotating.secrets.items()
+    }
+    outbuf = json.dumps(data).encode()
+    return done(outbuf=outbuf) if changed else unchanged(outbuf=outbuf)
+
+
 def auth_get(state: MonState, cmd: dict, ctx: CommandContext, inbuf: bytes) -> CommandResult:
     name = _entity(cmd["entity"])
     auth = state.auth.get(name)
@@ -145,6 +184,14 @@ def auth_export(state: MonState, cmd: dict, ctx: CommandContext, inbuf: bytes) -
 
 
 COMMANDS: tuple[Command, ...] = (
+    Command(
+        "auth get-rotating name=service,type=CephChoices,strings=osd",
+        "rotating service secrets for daemons of type <service> (sent by daemons)",
+        "osd",
+        "rwx",
+        apply=apply_rotating,
+        prepare=prepare_rotating,
+    ),
     Command(
         f"auth get {_ENTITY}", "write keyring file with requested key", "auth", "rx", read=auth_get
     ),

@@ -250,6 +250,31 @@ class MonClient:
                 await conn.send(MonSubscribe(what, sub.next_epoch))
 
 
+async def refresh_tickets(messenger: Messenger, mon_addrs: Sequence[Addr], timeout: float) -> None:
+    """Authenticate to some monitor once more through ``messenger`` and hang up.
+
+    ``messenger``'s authenticator (a ``CephxClient``) collects fresh service tickets in
+    the exchange: what an entity that talks to OSDs does when it has no valid ``osd``
+    ticket (none was issued yet when it first met the monitors, or it expired).
+    Raises MonClientError when no monitor could be reached within ``timeout``.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    errors: list[str] = []
+    while loop.time() < deadline:
+        for addr in random.sample(list(mon_addrs), len(mon_addrs)):
+            try:
+                async with asyncio.timeout(min(_PER_TRY, max(deadline - loop.time(), 0.01))):
+                    conn = await messenger.connect(addr, _ANY_MON)
+            except (RadosError, OSError, TimeoutError) as exc:
+                errors.append(f"{addr[0]}:{addr[1]}: {exc or type(exc).__name__}")
+                continue
+            conn.mark_down()
+            return
+        await asyncio.sleep(_RETRY_PAUSE)
+    raise MonClientError(f"cannot refresh tickets: {'; '.join(errors[-3:])}", ETIMEDOUT)
+
+
 _MON_WORDS: dict[tuple[str, ...], tuple[str, tuple[str, ...]]] = {
     ("mon", "stat"): ("mon stat", ()),
     ("mon", "dump"): ("mon dump", ()),

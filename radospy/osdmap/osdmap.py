@@ -169,9 +169,16 @@ class OsdInfo:
     last_clean_end: int = 0
     lost_at: int = 0
     uuid: str = ZERO_UUID
+    public_addr: str = ""
+    """`HOST:PORT` the OSD serves clients and peers on, as its last boot reported it;
+    empty for an OSD that never booted (Ceph's `osd_addrs->client_addrs`)."""
 
     def to_dict(self, osd: int) -> dict[str, Any]:
-        return {"osd": osd, **{name: getattr(self, name) for name in _OSD_INFO_FIELDS}}
+        fields = {name: getattr(self, name) for name in _OSD_INFO_FIELDS}
+        # Omitted when unset, so maps without addresses encode as they always did.
+        if not self.public_addr:
+            del fields["public_addr"]
+        return {"osd": osd, **fields}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> OsdInfo:
@@ -189,6 +196,7 @@ _OSD_INFO_FIELDS = (
     "last_clean_end",
     "lost_at",
     "uuid",
+    "public_addr",
 )
 
 

@@ -1,0 +1,683 @@
+"""The OSD daemon: a thin asyncio shell around the object store, the op engine and the
+PG log.
+
+An OSD's data directory (``osd_data``) holds:
+
+    store/     the object store (SQLite, WAL): objects, PG logs and infos per collection
+    keyring    this OSD's ``osd.N`` key
+    osd_info   id, fsid and uuid; written last, so its presence means mkfs finished
+    pid        the running daemon's process id
+
+Start-up, as Ceph's ``ceph-osd`` does it: authenticate to the monitors, fetch the
+``osd`` service secrets (to check the tickets clients present), bind, place itself in
+the CRUSH map under its host (``osd_crush_update_on_start``), ``osd boot`` with its
+address, and follow the OSDMap from then on.
+
+PGs. For every PG whose acting set holds this OSD there is a collection (``POOL.SEED``)
+with the PG's log. The primary orders the ops of a PG one at a time (a per-PG lock),
+gives each write the next eversion (map epoch, version + 1), executes it with
+:func:`radospy.osd.ops.execute`, appends the log entry to the same transaction, commits
+it locally while sending it to the other acting OSDs as ``RepOp``, and answers the
+client once every acting OSD has committed. A write whose reqid the log already holds is
+answered from the log without being applied again.
+
+What this shell does about peering (the full protocol is issue 5's): a PG created or
+mapped here gets its collection, and its log is loaded from the store, so versions keep
+increasing across restarts and interval changes; an op waits while the acting set is
+smaller than the pool's ``min_size``; a replication in flight when the PG's acting set
+changes is abandoned and its client told to resend (the resend is answered from the log
+where it was logged). No recovery: an OSD that joins an acting set holds only the
+writes made after it joined, which is right for clean intervals — PGs created with all
+their OSDs up — and nothing more.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import logging
+import os
+import signal
+import socket
+import time
+import uuid as uuid_mod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from errno import EACCES, EAGAIN, EEXIST, EINVAL, ENOENT, EPERM
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from radospy.auth.caps import OSDCap
+from radospy.auth.crypto import CryptoKey
+from radospy.auth.handshake import (
+    CephxClient,
+    CephxServiceServer,
+    ExpiringSecret,
+    MonAuthClient,
+    RotatingSecrets,
+    ServiceAuthClient,
+    ServiceAuthServer,
+)
+from radospy.auth.keyring import EntityAuth, EntityName, Keyring
+from radospy.common.errors import InvalidArgument, RadosError
+from radospy.common.eversion import Eversion
+from radospy.common.files import write_atomic
+from radospy.common.osdop import Remove, is_write, may_write
+from radospy.common.types import ReqId
+from radospy.mon.client import MonClient, MonClientConfig, refresh_tickets
+from radospy.mon.state import decode_osdmap
+from radospy.msg.config import MessengerConfig
+from radospy.msg.connection import Connection, ConnectionClosed
+from radospy.msg.messages import Message
+from radospy.msg.messenger import Messenger
+from radospy.osd.messages import (
+    ListEntry,
+    OSDOp,
+    OSDOpReply,
+    OSDRetry,
+    PGList,
+    PGListReply,
+    RepOp,
+    RepOpReply,
+)
+from radospy.osd.objectstore import ObjectId, ObjectStore, StoreError, Transaction
+from radospy.osd.objectstore.transaction import PgLogTrim
+from radospy.osd.ops import OpContext, execute
+from radospy.osd.pglog import (
+    ZERO,
+    LogEntry,
+    LogOp,
+    PgInfo,
+    PgLog,
+    PgLogError,
+    calc_trim_to,
+    target_log_entries,
+)
+from radospy.osdmap.osdmap import OSDMap
+from radospy.osdmap.pg import PgId
+
+log = logging.getLogger("radospy.osd")
+
+Addr = tuple[str, int]
+
+STORE = "store"
+KEYRING = "keyring"
+OSD_INFO = "osd_info"
+PID_FILE = "pid"
+
+OSD_CAPS = {"mon": "allow profile osd", "mgr": "allow profile osd", "osd": "allow *"}
+"""The caps `--mkfs` gives a new OSD's key (what Ceph's deployment tools give)."""
+
+MAP_WAIT = 10.0
+"""Seconds an op from a client with a newer map waits for ours to catch up."""
+SECRET_REFRESH = 600.0
+"""Seconds between fetches of the rotating ``osd`` service secrets."""
+MON_TIMEOUT = 30.0
+"""Seconds start-up may spend reaching the monitors for each step."""
+TIB = float(1 << 40)
+MIN_CRUSH_WEIGHT = 0.00001
+"""Ceph's floor for a capacity-derived CRUSH weight, so a tiny disk still gets data."""
+
+
+class OsdError(RadosError):
+    """An OSD cannot be created or started; ``str()`` is the one-line reason."""
+
+
+class OsdInfo(msgspec.Struct, frozen=True):
+    """What mkfs records about the OSD it created."""
+
+    whoami: int
+    fsid: str
+    uuid: str
+
+
+# --- mkfs ------------------------------------------------------------------------------
+
+
+def mkfs(osd_id: int, data_dir: Path, fsid: str, osd_uuid: str, key: CryptoKey) -> None:
+    """Create OSD ``osd_id``'s data directory: an empty store and its key."""
+    if (data_dir / OSD_INFO).exists():
+        raise OsdError(f"'{data_dir}' already holds osd data", EEXIST)
+    try:
+        ObjectStore.mkfs(data_dir / STORE).close()
+    except StoreError as exc:
+        raise OsdError(str(exc), exc.errno) from None
+    keyring = Keyring({EntityName("osd", str(osd_id)): EntityAuth(key, {})})
+    write_atomic(data_dir / KEYRING, keyring.to_text().encode())
+    info = OsdInfo(osd_id, fsid, osd_uuid)
+    write_atomic(data_dir / OSD_INFO, msgspec.json.encode(info))
+
+
+def load_data_dir(osd_id: int, data_dir: Path) -> tuple[OsdInfo, CryptoKey]:
+    """The OSD's recorded identity and key; OsdError when missing, corrupt or another's."""
+    if not (data_dir / OSD_INFO).is_file():
+        raise OsdError(f"osd data directory '{data_dir}' is empty or missing; run --mkfs", ENOENT)
+    try:
+        info = msgspec.json.decode((data_dir / OSD_INFO).read_bytes(), type=OsdInfo)
+        keyring = Keyring.parse((data_dir / KEYRING).read_text())
+    except (OSError, ValueError, RadosError, msgspec.DecodeError) as exc:
+        raise OsdError(f"osd data directory '{data_dir}' is corrupt: {exc}") from None
+    if info.whoami != osd_id:
+        raise OsdError(f"'{data_dir}' belongs to osd.{info.whoami}, not osd.{osd_id}", EINVAL)
+    auth = keyring.get(EntityName("osd", str(osd_id)))
+    if auth is None:
+        raise OsdError(f"'{data_dir / KEYRING}' has no key for osd.{osd_id}", ENOENT)
+    return info, auth.key
+
+
+def new_uuid() -> str:
+    """A random OSD uuid, as ``ceph-osd --mkfs`` makes one."""
+    return str(uuid_mod.uuid4())
+
+
+def crush_weight(total_bytes: int) -> float:
+    """The CRUSH weight of a device of ``total_bytes``: its size in TiB, never 0."""
+    return max(MIN_CRUSH_WEIGHT, round(total_bytes / TIB, 5))
+
+
+def crush_location_args(location: str, host: str) -> list[str]:
+    """``osd crush add`` location words from ``crush_location`` (``host=a rack=b``),
+    defaulting to ``host=<host>`` under ``root=default``."""
+    words = location.replace(",", " ").split()
+    for word in words:
+        kind, eq, value = word.partition("=")
+        if not eq or not kind or not value:
+            raise InvalidArgument(f"crush_location: bad item '{word}' (expected TYPE=NAME)")
+    kinds = {w.partition("=")[0] for w in words}
+    if "host" not in kinds:
+        words.append(f"host={host}")
+    if "root" not in kinds:
+        words.append("root=default")
+    return words
+
+
+def pg_collection(pgid: PgId) -> str:
+    """The collection of a PG: ``POOL.SEED`` (seed in hex, as Ceph prints a pgid)."""
+    return str(pgid)
+
+
+# --- authentication --------------------------------------------------------------------
+
+
+@dataclass
+class _OsdAuth:
+    """cephx for an OSD: tickets from the monitors when it dials (monitors and peer
+    OSDs), the rotating ``osd`` service secrets when it accepts (clients and peers)."""
+
+    client_side: CephxClient
+    rotating: RotatingSecrets = field(default_factory=RotatingSecrets)
+
+    def client(self, my_name: str, peer_name: str) -> MonAuthClient | ServiceAuthClient:
+        return self.client_side.client(my_name, peer_name)
+
+    def server(self, my_name: str, peer_name: str) -> ServiceAuthServer:
+        return CephxServiceServer("osd", self.rotating, time.time).server(my_name, peer_name)
+
+    def load_secrets(self, data: Mapping[str, Any]) -> None:
+        """Replace the service secrets with what ``auth get-rotating osd`` returned."""
+        self.rotating.secrets = {
+            int(sid): ExpiringSecret(base64.b64decode(entry["secret"]), float(entry["expires"]))
+            for sid, entry in data.items()
+        }
+
+
+# --- PGs -------------------------------------------------------------------------------
+
+
+@dataclass
+class PG:
+    """One PG this OSD holds a copy of, and what its shell needs to order ops."""
+
+    pgid: PgId
+    cid: str
+    acting: list[int]
+    primary: int
+    interval_start: int
+    log: PgLog
+    info: PgInfo
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @property
+    def last_update(self) -> Eversion:
+        return self.info.last_update
+
+
+def load_pg(store: ObjectStore, pgid: PgId, cid: str) -> tuple[PgLog, PgInfo]:
+    """A PG's log and info as its store holds them (empty for a new collection)."""
+    raw_info = store.pginfo(cid)
+    info = PgInfo.decode(raw_info) if raw_info is not None else PgInfo(pgid)
+    entries = [LogEntry.decode(data) for _, data in store.pglog(cid)]
+    head = max(info.last_update, entries[-1].version if entries else ZERO)
+    pglog = PgLog(info.log_tail, head, entries)
+    return pglog, msgspec.structs.replace(info, last_update=head)
+
+
+def mapped_pgs(osdmap: OSDMap, osd: int) -> dict[PgId, tuple[list[int], int]]:
+    """The PGs whose acting set holds ``osd``: acting set and primary of each."""
+    mapped: dict[PgId, tuple[list[int], int]] = {}
+    for pool in osdmap.pools.values():
+        for seed in range(pool.pg_num):
+            pgid = PgId(pool.id, seed)
+            mapping = osdmap.pg_to_up_acting_osds(pgid)
+            if osd in mapping.acting:
+                mapped[pgid] = (mapping.acting, mapping.acting_primary)
+    return mapped
+
+
+def log_entry_for(
+    oid: ObjectId,
+    ops: list[Any],
+    version: Eversion,
+    prior: Eversion,
+    reqid: ReqId,
+    mtime_ns: int,
+) -> LogEntry:
+    """The PG log entry of a successful write request: a delete when the request ends
+    with the object removed, else a modify."""
+    removes = [i for i, op in enumerate(ops) if isinstance(op, Remove)]
+    deleted = bool(removes) and not any(may_write([op]) for op in ops[removes[-1] + 1 :])
+    return LogEntry(
+        LogOp.DELETE if deleted else LogOp.MODIFY,
+        oid,
+        version,
+        prior_version=prior if prior < version else ZERO,
+        reqid=reqid,
+        mtime_ns=mtime_ns,
+        user_version=version.version,
+    )
+
+
+# --- the daemon ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OsdConfig:
+    """What a running OSD needs besides its data directory."""
+
+    osd_id: int
+    data_dir: Path
+    mon_addrs: tuple[Addr, ...]
+    public_addr: Addr = ("127.0.0.1", 0)
+    crush_update_on_start: bool = True
+    crush_location: str = ""
+    host: str = field(default_factory=lambda: socket.gethostname().split(".")[0])
+    max_object_size: int = 128 << 20
+    messenger: MessengerConfig = field(
+        default_factory=lambda: MessengerConfig(ms_initial_backoff=0.1, ms_max_backoff=2.0)
+    )
+
+
+class OsdDaemon:
+    """One running OSD: construct, then :meth:`run` until :meth:`stop`."""
+
+    def __init__(self, config: OsdConfig) -> None:
+        self.config = config
+        self.whoami = config.osd_id
+        self.entity = f"osd.{config.osd_id}"
+        self.info, self.key = load_data_dir(config.osd_id, config.data_dir)
+        try:
+            self.store = ObjectStore.open(config.data_dir / STORE)
+        except StoreError as exc:
+            raise OsdError(str(exc), exc.errno) from None
+        self.auth = _OsdAuth(CephxClient(self.entity, self.key, time.time, ("mon", "osd")))
+        self.osdmap: OSDMap | None = None
+        self.pgs: dict[PgId, PG] = {}
+        self._map_changed = asyncio.Condition()
+        self._stop = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._maps: asyncio.Queue[tuple[int, bytes]] = asyncio.Queue()
+        self.messenger: Messenger | None = None
+        self.monc: MonClient | None = None
+
+    @property
+    def epoch(self) -> int:
+        return self.osdmap.epoch if self.osdmap is not None else 0
+
+    def stop(self) -> None:
+        """Ask :meth:`run` to shut down."""
+        self._stop.set()
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Boot and serve until :meth:`stop`."""
+        cfg = self.config
+        monc = MonClient(
+            MonClientConfig(self.entity, self.key, cfg.mon_addrs, MON_TIMEOUT, cfg.messenger)
+        )
+        self.monc = monc
+        messenger = Messenger(self.entity, cfg.messenger, self.auth, self)
+        self.messenger = messenger
+        pid_path = cfg.data_dir / PID_FILE
+        try:
+            await self._fetch_secrets()
+            try:
+                addr = await messenger.bind(*cfg.public_addr)
+            except OSError as exc:
+                raise OsdError(f"cannot bind {cfg.public_addr}: {exc.strerror}") from None
+            write_atomic(pid_path, f"{os.getpid()}\n".encode())
+            await refresh_tickets(messenger, cfg.mon_addrs, MON_TIMEOUT)
+            if cfg.crush_update_on_start:
+                await self._crush_add()
+            monc.subscribe("osdmap", 1, lambda e, data: self._maps.put_nowait((e, data)))
+            await self._mon("osd boot", id=self.whoami, addr=f"{addr[0]}:{addr[1]}")
+            log.info("%s: booted at %s:%d", self.entity, *addr)
+            self._spawn(self._map_loop())
+            self._spawn(self._secret_loop())
+            await self._stop.wait()
+        finally:
+            for task in list(self._tasks):
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            await messenger.shutdown()
+            await monc.close()
+            self.store.close()
+            with contextlib.suppress(FileNotFoundError):
+                pid_path.unlink()
+            log.info("%s: stopped", self.entity)
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _mon(self, prefix: str, **args: Any) -> tuple[bytes, str]:
+        assert self.monc is not None
+        rc, out, outs = await self.monc.command({"prefix": prefix, **args}, timeout=MON_TIMEOUT)
+        if rc < 0:
+            raise OsdError(f"'{prefix}' failed: {outs}", -rc)
+        return out, outs
+
+    async def _fetch_secrets(self) -> None:
+        out, _ = await self._mon("auth get-rotating", service="osd")
+        self.auth.load_secrets(json.loads(out))
+
+    async def _secret_loop(self) -> None:
+        while True:
+            await asyncio.sleep(SECRET_REFRESH)
+            try:
+                await self._fetch_secrets()
+            except RadosError as exc:
+                log.warning("%s: cannot refresh service secrets: %s", self.entity, exc)
+
+    async def _crush_add(self) -> None:
+        cfg = self.config
+        weight = crush_weight(self.store.statfs().total)
+        args = crush_location_args(cfg.crush_location, cfg.host)
+        _, outs = await self._mon("osd crush add", id=self.whoami, weight=weight, args=args)
+        log.info("%s: %s", self.entity, outs)
+
+    # --- maps ---------------------------------------------------------------------------
+
+    async def _map_loop(self) -> None:
+        while True:
+            epoch, data = await self._maps.get()
+            if epoch <= self.epoch:
+                continue
+            osdmap, _ = decode_osdmap(data)
+            # Placement of every PG costs CPU: computed off the loop, applied on it.
+            mapped = await asyncio.to_thread(mapped_pgs, osdmap, self.whoami)
+            self._advance_map(osdmap, mapped)
+            async with self._map_changed:
+                self._map_changed.notify_all()
+
+    def _advance_map(self, osdmap: OSDMap, mapped: dict[PgId, tuple[list[int], int]]) -> None:
+        """Take a new map: create the PGs mapped here, note interval changes, drop the
+        PGs of deleted pools."""
+        txn = Transaction()
+        for pgid in mapped:
+            if not self.store.collection_exists(pg_collection(pgid)):
+                txn.mkcoll(pg_collection(pgid))
+        for cid in self.store.list_collections():
+            pool_id = int(cid.partition(".")[0])
+            if pool_id not in osdmap.pools:
+                txn.rmcoll(cid)
+        if len(txn):
+            self.store.apply(txn)
+        pgs: dict[PgId, PG] = {}
+        for pgid, (acting, primary) in mapped.items():
+            pg = self.pgs.get(pgid)
+            if pg is None:
+                cid = pg_collection(pgid)
+                pglog, info = load_pg(self.store, pgid, cid)
+                pg = PG(pgid, cid, acting, primary, osdmap.epoch, pglog, info)
+            elif pg.acting != acting or pg.primary != primary:
+                pg.acting, pg.primary, pg.interval_start = acting, primary, osdmap.epoch
+            pgs[pgid] = pg
+        self.osdmap, self.pgs = osdmap, pgs
+
+    async def _wait_map(self, epoch: int, timeout: float) -> bool:
+        """Wait until our map is at least ``epoch``; False at the deadline."""
+        try:
+            async with asyncio.timeout(timeout), self._map_changed:
+                await self._map_changed.wait_for(lambda: self.epoch >= epoch)
+        except TimeoutError:
+            return False
+        return True
+
+    # --- dispatcher ---------------------------------------------------------------------
+
+    async def handle(self, conn: Connection, msg: Message, tid: int) -> None:
+        """Messenger dispatcher: ops run as tasks so one slow PG holds no connection up."""
+        if isinstance(msg, OSDOp):
+            self._spawn(self._answer(conn, tid, self._client_op(conn, msg)))
+        elif isinstance(msg, RepOp):
+            self._spawn(self._answer(conn, tid, self._rep_op(conn, msg)))
+        elif isinstance(msg, PGList):
+            self._spawn(self._answer(conn, tid, self._pg_list(conn, msg)))
+
+    async def _answer(self, conn: Connection, tid: int, work: Any) -> None:
+        try:
+            reply = await work
+        except RadosError as exc:
+            reply = OSDOpReply(-exc.errno, [])
+        with contextlib.suppress(ConnectionClosed):
+            await conn.reply(tid, reply)
+
+    async def _primary_pg(
+        self, map_epoch: int, pool_id: int, pg_seed: int, loc: tuple[str, str, str] | None
+    ) -> PG | OSDRetry:
+        """The PG an op addresses, if this OSD is its primary under the newer of the
+        two maps; else the answer that makes the client resend."""
+        if map_epoch > self.epoch:
+            await self._wait_map(map_epoch, MAP_WAIT)
+        osdmap = self.osdmap
+        if osdmap is None:
+            return OSDRetry(map_epoch, "no map yet")
+        if pool_id not in osdmap.pools:
+            raise RadosError(f"pool {pool_id} does not exist", ENOENT)
+        if loc is not None:
+            nspace, name, key = loc
+            pgid = osdmap.object_to_pg(pool_id, name, key, nspace)
+            if pgid.seed != pg_seed:
+                return OSDRetry(self.epoch, f"object is in pg {pgid}")
+        pg = self.pgs.get(PgId(pool_id, pg_seed))
+        if pg is None or pg.primary != self.whoami:
+            return OSDRetry(self.epoch, "not the primary")
+        return pg
+
+    async def _client_op(self, conn: Connection, msg: OSDOp) -> Message:
+        loc = msg.loc
+        target = await self._primary_pg(
+            msg.map_epoch, loc.pool, msg.pg_seed, (loc.nspace, loc.name, loc.key)
+        )
+        if isinstance(target, OSDRetry):
+            return target
+        pg = target
+        assert self.osdmap is not None
+        pool = self.osdmap.pools[loc.pool]
+        write = may_write(msg.ops)
+        read = not msg.ops or not all(is_write(op) for op in msg.ops)
+        if not _osd_capable(conn, pool.name, loc.nspace, loc.name, read, write):
+            raise RadosError("permission denied", EPERM)
+        # min_size gates I/O: wait for a map with enough acting OSDs.
+        async with self._map_changed:
+            await self._map_changed.wait_for(
+                lambda: pg.primary != self.whoami or len(pg.acting) >= pool.min_size
+            )
+        if pg.primary != self.whoami:
+            return OSDRetry(self.epoch, "not the primary any more")
+        oid = ObjectId(loc.name, loc.nspace)
+        async with pg.lock:
+            if pg.primary != self.whoami:
+                return OSDRetry(self.epoch, "not the primary any more")
+            if not write:
+                now = time.time_ns()
+                result = execute(self.store, pg.cid, oid, msg.ops, self._ctx(now, pg.last_update))
+                return OSDOpReply(result.rc, list(result.results))
+            return await self._write(pg, oid, msg)
+
+    def _ctx(self, mtime_ns: int, version: Eversion) -> OpContext:
+        return OpContext(mtime_ns, version, max_object_size=self.config.max_object_size)
+
+    async def _write(self, pg: PG, oid: ObjectId, msg: OSDOp) -> Message:
+        dup = pg.log.lookup_reqid(msg.reqid)
+        if dup is not None:
+            return OSDOpReply(dup.return_code, [], dup.version, dup.user_version)
+        version = Eversion(self.epoch, pg.last_update.version + 1)
+        mtime = time.time_ns()
+        result = execute(self.store, pg.cid, oid, msg.ops, self._ctx(mtime, version))
+        if result.txn is None:
+            return OSDOpReply(result.rc, list(result.results))
+        prior = self.store.stat(pg.cid, oid)
+        entry = log_entry_for(
+            oid, msg.ops, version, prior.version if prior else ZERO, msg.reqid, mtime
+        )
+        txn = result.txn
+        txn.pglog_append(pg.cid, version, entry.encode())
+        info = msgspec.structs.replace(
+            pg.info, last_update=version, last_complete=version, last_user_version=version.version
+        )
+        trim_to = calc_trim_to(pg.log, target_log_entries(len(self.pgs)), pg.last_update)
+        if trim_to is not None:
+            txn.pglog_trim(pg.cid, trim_to)
+            info = msgspec.structs.replace(info, log_tail=trim_to)
+        txn.set_pginfo(pg.cid, info.encode())
+        interval = pg.interval_start
+        replicas = [o for o in pg.acting if o != self.whoami]
+        repop = RepOp(pg.pgid.pool, pg.pgid.seed, self.epoch, version, txn.encode(), entry.encode())
+        await asyncio.gather(
+            asyncio.to_thread(self.store.apply, txn),
+            *(self._replicate(osd, repop, pg, interval) for osd in replicas),
+        )
+        pg.log.append(entry)
+        if trim_to is not None:
+            pg.log.trim(trim_to)
+        pg.info = info
+        if pg.interval_start != interval:
+            return OSDRetry(self.epoch, "acting set changed during replication")
+        return OSDOpReply(0, list(result.results), version, version.version)
+
+    async def _replicate(self, osd: int, repop: RepOp, pg: PG, interval: int) -> None:
+        """Send ``repop`` to ``osd`` and wait for its commit; give up (without error)
+        when the PG's interval changes, which the caller notices."""
+        while pg.interval_start == interval:
+            addr = self._osd_addr(osd)
+            if addr is None:
+                await self._wait_interval_change(pg, interval)
+                continue
+            try:
+                conn = await self._connect_osd(osd, addr)
+                reply = await conn.request(repop)
+            except (RadosError, OSError, TimeoutError) as exc:
+                log.warning("%s: replication to osd.%d failed: %s", self.entity, osd, exc)
+                await self._wait_interval_change(pg, interval, timeout=1.0)
+                continue
+            if isinstance(reply, RepOpReply) and reply.rc == 0:
+                return
+            raise OsdError(f"osd.{osd} could not commit {repop.version}", EAGAIN)
+
+    async def _wait_interval_change(self, pg: PG, interval: int, timeout: float = 3600.0) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout), self._map_changed:
+                await self._map_changed.wait_for(lambda: pg.interval_start != interval)
+
+    def _osd_addr(self, osd: int) -> Addr | None:
+        osdmap = self.osdmap
+        if osdmap is None or not osdmap.is_up(osd) or not osdmap.osds[osd].public_addr:
+            return None
+        host, _, port = osdmap.osds[osd].public_addr.rpartition(":")
+        return host, int(port)
+
+    async def _connect_osd(self, osd: int, addr: Addr) -> Connection:
+        assert self.messenger is not None
+        if self.auth.client_side.session.ticket_for("osd", time.time()) is None:
+            await refresh_tickets(self.messenger, self.config.mon_addrs, MON_TIMEOUT)
+        return await self.messenger.connect(addr, f"osd.{osd}")
+
+    async def _rep_op(self, conn: Connection, msg: RepOp) -> Message:
+        if not conn.peer_name.startswith("osd."):
+            raise RadosError(f"{conn.peer_name} may not replicate", EACCES)
+        if msg.map_epoch > self.epoch:
+            await self._wait_map(msg.map_epoch, MAP_WAIT)
+        pg = self.pgs.get(PgId(msg.pool, msg.pg_seed))
+        if pg is None:
+            raise RadosError(f"pg {msg.pool}.{msg.pg_seed:x} is not mapped here", ENOENT)
+        try:
+            txn = Transaction.decode(msg.txn)
+            entry = LogEntry.decode(msg.log_entry)
+        except (msgspec.DecodeError, msgspec.ValidationError, PgLogError) as exc:
+            raise RadosError(f"malformed replication op: {exc}", EINVAL) from None
+        async with pg.lock:
+            if entry.version <= pg.last_update:
+                # Already applied: the primary resent after a reconnect.
+                return RepOpReply(msg.pool, msg.pg_seed, msg.version)
+            await asyncio.to_thread(self.store.apply, txn)
+            pg.log.append(entry)
+            for op in txn.ops:
+                if isinstance(op, PgLogTrim):
+                    pg.log.trim(op.upto)
+            raw = self.store.pginfo(pg.cid)
+            pg.info = PgInfo.decode(raw) if raw is not None else pg.info
+        return RepOpReply(msg.pool, msg.pg_seed, msg.version)
+
+    async def _pg_list(self, conn: Connection, msg: PGList) -> Message:
+        target = await self._primary_pg(msg.map_epoch, msg.pool, msg.pg_seed, None)
+        if isinstance(target, OSDRetry):
+            return target
+        pg = target
+        assert self.osdmap is not None
+        pool = self.osdmap.pools[msg.pool]
+        if not _osd_capable(conn, pool.name, msg.nspace, "", True, False):
+            raise RadosError("permission denied", EPERM)
+        after = ObjectId(msg.after_name, msg.after_nspace) if msg.after_name else None
+        nspace = None if msg.all_nspaces else msg.nspace
+        async with pg.lock:
+            oids = self.store.list_objects(
+                pg.cid, after=after, limit=msg.max_entries, nspace=nspace
+            )
+        entries = [ListEntry(o.nspace, o.name) for o in oids]
+        return PGListReply(entries, len(oids) < msg.max_entries)
+
+
+def _osd_capable(
+    conn: Connection, pool: str, nspace: str, name: str, read: bool, write: bool
+) -> bool:
+    """Whether the peer's ``osd`` caps allow this op (clients' caps come in tickets)."""
+    try:
+        caps = OSDCap.parse(conn.caps.get("osd", ""))
+    except InvalidArgument:
+        return False
+    return caps.is_capable(pool, nspace, read=read, write=write, object_name=name)
+
+
+def run_daemon(config: OsdConfig) -> None:
+    """Run an OSD until SIGTERM/SIGINT."""
+
+    async def main() -> None:
+        daemon = OsdDaemon(config)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, daemon.stop)
+        await daemon.run()
+
+    try:
+        import uvloop
+
+        uvloop.run(main())
+    except ImportError:
+        asyncio.run(main())

@@ -1,0 +1,137 @@
+"""OSD wire messages (type ids 0x0200-0x02ff): client ops, replication, listing.
+
+A client sends `OSDOp` to what its map says is the PG's primary and gets `OSDOpReply`.
+The primary replicates a write to the other acting OSDs as `RepOp` (the store
+transaction it built plus the PG log entry) and answers the client once every
+`RepOpReply` says committed. An OSD that is not the primary under its map, or whose map
+is older than the client's, answers `OSDRetry` instead: the client refreshes its map to
+at least `map_epoch`, recomputes the placement and sends again under the same reqid, so
+the PG log recognises the op if it was applied after all.
+
+`PGList` pages through one PG's objects on its primary (librados' `pgls`): listing a
+pool is listing its PGs one after the other.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+
+from radospy.common.eversion import Eversion
+from radospy.common.osdop import AnyOpResult, OsdOp
+from radospy.common.types import ReqId
+from radospy.msg.messages import Message, message
+
+_U32 = Annotated[int, msgspec.Meta(ge=0, le=2**32 - 1)]
+_POOL = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
+
+OP_FLAG_RETRY = 0x1
+"""`OSDOp.flags`: this is a resend (after a map change or a reconnect)."""
+
+
+class ObjectLocator(msgspec.Struct, frozen=True, array_like=True):
+    """Where an object is: pool, namespace, name, and the locator key placement hashes
+    instead of the name when it is set (`object_locator_t` + name)."""
+
+    pool: _POOL
+    nspace: str
+    name: str
+    key: str = ""
+
+
+@message(0x0200)
+class OSDOp(Message):
+    """A client's ops on one object, executed in order and atomically by the primary.
+
+    `pg_seed` is the PG (folded into the pool's `pg_num`) the client computed;
+    `map_epoch` the epoch it computed it with. `snap_seq`/`snaps` are the write snap
+    context (self-managed or pool snapshots), newest first.
+    """
+
+    reqid: ReqId
+    pg_seed: _U32
+    loc: ObjectLocator
+    ops: list[OsdOp]
+    map_epoch: _U32
+    flags: int = 0
+    snap_seq: int = 0
+    snaps: list[int] = msgspec.field(default_factory=list)
+
+
+@message(0x0201)
+class OSDOpReply(Message):
+    """The outcome: `rc` 0 or the first failing op's negative errno, one result per op
+    (empty for a resent write answered from the PG log), and the version the write got
+    (`user_version` is what librados' `get_last_version` returns)."""
+
+    rc: int
+    results: list[AnyOpResult]
+    version: Eversion = Eversion()
+    user_version: int = 0
+
+
+@message(0x0202)
+class OSDRetry(Message):
+    """Not served here: refresh the map to at least `map_epoch` and send again.
+
+    Answers `OSDOp` and `PGList` sent to an OSD that is not the PG's primary, or with
+    a map older than the OSD's (`reason` says which, for logs)."""
+
+    map_epoch: _U32
+    reason: str = ""
+
+
+@message(0x0203)
+class RepOp(Message):
+    """Primary → replica: apply `txn` (an encoded store Transaction that also appends
+    the PG log entry) for PG `pool.pg_seed` at `version`, and say when it is durable."""
+
+    pool: _POOL
+    pg_seed: _U32
+    map_epoch: _U32
+    version: Eversion
+    txn: bytes
+    log_entry: bytes
+
+
+@message(0x0204)
+class RepOpReply(Message):
+    """Replica → primary: `rc` 0 once the transaction is committed durably."""
+
+    pool: _POOL
+    pg_seed: _U32
+    version: Eversion
+    rc: int = 0
+
+
+class ListEntry(msgspec.Struct, frozen=True, array_like=True):
+    """One object of a listing: namespace, name, locator key."""
+
+    nspace: str
+    name: str
+    key: str = ""
+
+
+@message(0x0205)
+class PGList(Message):
+    """List up to `max_entries` objects of PG `pool.pg_seed` after the cursor
+    (`after_nspace`, `after_name`; both empty to start), in namespace `nspace`, or in
+    every namespace when `all_nspaces`."""
+
+    pool: _POOL
+    pg_seed: _U32
+    map_epoch: _U32
+    nspace: str = ""
+    all_nspaces: bool = False
+    after_nspace: str = ""
+    after_name: str = ""
+    max_entries: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 1024
+
+
+@message(0x0206)
+class PGListReply(Message):
+    """A page of a PG listing; `done` when the PG has nothing after the last entry."""
+
+    entries: list[ListEntry]
+    done: bool
