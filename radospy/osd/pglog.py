@@ -516,7 +516,8 @@ class PgLog:
         the log its primary sends at activation. Entries of this log that `olog`
         does not have are divergent and thrown out; entries `olog` has beyond this
         log are appended and their objects become missing. Updates `missing` in
-        place. The logs must overlap (`needs_backfill` tells when they do not).
+        place; `olog` is only read. The logs must overlap (`needs_backfill` tells
+        when they do not).
         """
         if self.is_null() and olog.tail != ZERO:
             raise PgLogError(f"empty log cannot merge {olog!r}: backfill needed")

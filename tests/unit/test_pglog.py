@@ -528,7 +528,7 @@ class Cluster:
         truth = a.expected()
         p = self.osds[self.primary]
         if self.primary != auth:
-            result = p.log.merge_log(a.log.copy(), a.info, p.info, p.missing)
+            result = p.log.merge_log(a.log, a.info, p.info, p.missing)
             self.check_merged(p, result.remove, truth, a)
             p.info = result.info
         for r_id in self.acting:
