@@ -14,16 +14,18 @@ from radospy.common.eversion import Eversion
 NOSNAP = 2**64 - 2
 
 
-class ObjectId(msgspec.Struct, frozen=True, array_like=True, order=True):
+class ObjectId(msgspec.Struct, frozen=True, array_like=True):
     """An object within a collection: namespace, name and snapshot (`hobject_t` less
     the pool and hash, which the collection already fixes).
-
-    Ordered (namespace, name, snap), the order in which `list_objects` pages.
     """
 
     name: str
     nspace: str = ""
     snap: int = NOSNAP
+
+    def sort_key(self) -> tuple[str, str, int]:
+        """(namespace, name, snap): the order in which `list_objects` pages."""
+        return (self.nspace, self.name, self.snap)
 
     def __str__(self) -> str:
         text = f"{self.nspace}/{self.name}" if self.nspace else self.name
