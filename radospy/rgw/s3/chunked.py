@@ -157,6 +157,10 @@ class AwsChunkedDecoder:
         """Advance one framing element from `pos`; None when more input is needed."""
         if self._state is _State.DATA:
             return self._data(pos, out)
+        if self._state is _State.DONE:
+            if pos < len(self._buf):
+                raise InvalidRequest("Data after the end of the aws-chunked body")
+            return None
         line_end = self._buf.find(b"\r\n", pos)
         if line_end < 0:
             if len(self._buf) - pos > MAX_LINE:
@@ -169,10 +173,8 @@ class AwsChunkedDecoder:
             if line:
                 raise InvalidChunkSizeError("Chunk data longer than its declared size")
             self._state = _State.SIZE
-        elif self._state is _State.TRAILER:
-            self._trailer_line(line)
         else:
-            raise InvalidRequest("Data after the end of the aws-chunked body")
+            self._trailer_line(line)
         return line_end + 2
 
     def _data(self, pos: int, out: list[bytes]) -> int | None:
