@@ -106,13 +106,17 @@ def encode_token(marker: str) -> str:
 def decode_token(token: str) -> str:
     """The marker inside a continuation token; InvalidArgument if it is not one."""
     try:
-        return base64.urlsafe_b64decode(token.encode("ascii")).decode()
-    except (binascii.Error, UnicodeError, ValueError) as e:
+        marker = base64.urlsafe_b64decode(token.encode("ascii")).decode()
+    except (binascii.Error, UnicodeError, ValueError):
+        marker = None
+    # The decoder skips stray characters; only a token we could have issued is valid.
+    if marker is None or encode_token(marker) != token:
         raise InvalidArgument(
             "The continuation token provided is incorrect",
             ArgumentName="continuation-token",
             ArgumentValue=token,
-        ) from e
+        )
+    return marker
 
 
 def parse_max_keys(text: str | None, *, name: str = "max-keys") -> int:
