@@ -201,16 +201,12 @@ class Transaction(msgspec.Struct, array_like=True):
     ops: list[AnyTxOp] = msgspec.field(default_factory=list)
 
     def __len__(self) -> int:
+        """The number of steps (0: nothing to apply)."""
         return len(self.ops)
 
     def append(self, op: AnyTxOp) -> Transaction:
         """Add one step."""
         self.ops.append(op)
-        return self
-
-    def extend(self, other: Transaction) -> Transaction:
-        """Add every step of `other` after this one's."""
-        self.ops.extend(other.ops)
         return self
 
     def mkcoll(self, cid: str) -> Transaction:
