@@ -265,6 +265,7 @@ def test_list_objects_sorted_paged_and_by_namespace(store):
     while page := store.list_objects(C, after=cursor, limit=7):
         listed += page
         cursor = page[-1]
+    assert listed == sorted(oids)
     assert listed == sorted(oids, key=ObjectId.sort_key)
     assert listed.index(ObjectId("o000", "", 5)) < listed.index(ObjectId("o000", "", NOSNAP))
     in_ns1 = store.list_objects(C, nspace="ns1", limit=100)

@@ -17,6 +17,9 @@ NOSNAP = 2**64 - 2
 class ObjectId(msgspec.Struct, frozen=True, array_like=True):
     """An object within a collection: namespace, name and snapshot (`hobject_t` less
     the pool and hash, which the collection already fixes).
+
+    Ordered (namespace, name, snap), the order in which `list_objects` pages, so a
+    listing cursor (a backfill's progress, say) compares with `<`.
     """
 
     name: str
@@ -26,6 +29,18 @@ class ObjectId(msgspec.Struct, frozen=True, array_like=True):
     def sort_key(self) -> tuple[str, str, int]:
         """(namespace, name, snap): the order in which `list_objects` pages."""
         return (self.nspace, self.name, self.snap)
+
+    def __lt__(self, other: ObjectId) -> bool:
+        return self.sort_key() < other.sort_key()
+
+    def __le__(self, other: ObjectId) -> bool:
+        return self.sort_key() <= other.sort_key()
+
+    def __gt__(self, other: ObjectId) -> bool:
+        return self.sort_key() > other.sort_key()
+
+    def __ge__(self, other: ObjectId) -> bool:
+        return self.sort_key() >= other.sort_key()
 
     def __str__(self) -> str:
         text = f"{self.nspace}/{self.name}" if self.nspace else self.name
