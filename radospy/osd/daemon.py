@@ -45,7 +45,7 @@ import time
 import uuid as uuid_mod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from errno import EACCES, EAGAIN, EEXIST, EINVAL, ENOENT, EPERM
+from errno import EACCES, EAGAIN, EEXIST, EINVAL, EIO, ENOENT, EPERM
 from pathlib import Path
 from typing import Any
 
@@ -475,6 +475,9 @@ class OsdDaemon:
             reply = await work
         except RadosError as exc:
             reply = OSDOpReply(-exc.errno, [])
+        except Exception:
+            log.exception("%s: op failed", self.entity)
+            reply = OSDOpReply(-EIO, [])
         with contextlib.suppress(ConnectionClosed):
             await conn.reply(tid, reply)
 
@@ -574,7 +577,8 @@ class OsdDaemon:
 
     async def _replicate(self, osd: int, repop: RepOp, pg: PG, interval: int) -> None:
         """Send ``repop`` to ``osd`` and wait for its commit; give up (without error)
-        when the PG's interval changes, which the caller notices."""
+        when the PG's interval changes, which the caller notices. The messenger resends
+        across reconnects by itself, so one request covers a flapping connection."""
         while pg.interval_start == interval:
             addr = self._osd_addr(osd)
             if addr is None:
@@ -582,8 +586,23 @@ class OsdDaemon:
                 continue
             try:
                 conn = await self._connect_osd(osd, addr)
-                reply = await conn.request(repop)
             except (RadosError, OSError, TimeoutError) as exc:
+                log.warning("%s: cannot reach osd.%d: %s", self.entity, osd, exc)
+                await self._wait_interval_change(pg, interval, timeout=1.0)
+                continue
+            request = asyncio.ensure_future(conn.request(repop, None))  # type: ignore[arg-type]
+            changed = asyncio.ensure_future(self._wait_interval_change(pg, interval))
+            try:
+                await asyncio.wait({request, changed}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                changed.cancel()
+                if not request.done():
+                    request.cancel()
+            if not request.done() or request.cancelled():
+                return
+            try:
+                reply = request.result()
+            except (RadosError, OSError) as exc:
                 log.warning("%s: replication to osd.%d failed: %s", self.entity, osd, exc)
                 await self._wait_interval_change(pg, interval, timeout=1.0)
                 continue

@@ -57,6 +57,8 @@ class RadosCluster(MonCluster):
             self.mkfs(name)
             self.start(name)
         self.quorum(timeout=30)
+        rc, _, err = self.ceph("config", "set", "mon", "mon_allow_pool_delete", "true")
+        assert rc == 0, err
         for osd in range(self.num_osds):
             res = self.run_module(
                 "radospy.cli.osd", "--mkfs", "-i", str(osd), "-c", str(self.conf_path)

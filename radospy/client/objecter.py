@@ -1,0 +1,316 @@
+"""The objecter: sends object ops to the right OSD and keeps them going until answered.
+
+It follows the OSDMap through the monitors (``MonClient.subscribe``), computes each
+object's PG and acting primary with the same placement code the OSDs run, and sends the
+op there. An op is sent again — under the same reqid, which the PG log de-duplicates —
+when the primary it went to is no longer the primary in a newer map, when that OSD
+answers ``OSDRetry`` (our map is stale), or when no primary is up yet (it then waits for
+a map that has one). Every op gives up with ETIMEDOUT after ``rados_osd_op_timeout``
+seconds (0: never). Everything is a coroutine on the caller's loop; nothing blocks it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import secrets
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from errno import ENOENT, ETIMEDOUT
+from typing import TypeVar
+
+from radospy.auth.crypto import CryptoKey
+from radospy.auth.handshake import CephxClient
+from radospy.common.errors import RadosError
+from radospy.common.osdop import OsdOp
+from radospy.common.types import ReqId
+from radospy.mon.client import MonClient, refresh_tickets
+from radospy.mon.state import decode_osdmap
+from radospy.msg.config import MessengerConfig
+from radospy.msg.connection import Connection, ConnectionClosed, RequestTimeout
+from radospy.msg.messages import ErrorReply, Message
+from radospy.msg.messenger import Messenger
+from radospy.osd.messages import (
+    OP_FLAG_RETRY,
+    ListEntry,
+    ObjectLocator,
+    OSDOp,
+    OSDOpReply,
+    OSDRetry,
+    PGList,
+    PGListReply,
+)
+from radospy.osdmap.osdmap import OSDMap
+from radospy.osdmap.pg import PgId
+
+log = logging.getLogger("radospy.objecter")
+
+Addr = tuple[str, int]
+R = TypeVar("R", bound=Message)
+
+_TICKET_TIMEOUT = 30.0
+"""Seconds a refresh of the ``osd`` service ticket may take."""
+_REDIAL_PAUSE = 0.2
+"""Pause before sending again after a connection to an OSD failed, unless a new map
+arrives first."""
+
+
+class PoolNotFound(RadosError):
+    """The pool does not exist (in the newest map we have)."""
+
+    errno = ENOENT
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where an op goes under one map: the PG and its acting primary's name/address."""
+
+    epoch: int
+    pg_seed: int
+    primary: int
+    addr: Addr | None
+
+
+class Objecter:
+    """Object ops over the OSDs of one cluster, for one client entity."""
+
+    def __init__(
+        self,
+        monc: MonClient,
+        entity: str,
+        key: CryptoKey,
+        mon_addrs: Sequence[Addr],
+        op_timeout: float = 0.0,
+        messenger: MessengerConfig | None = None,
+    ) -> None:
+        self.monc = monc
+        self.entity = entity
+        self.mon_addrs = tuple(mon_addrs)
+        self.op_timeout = op_timeout
+        self.auth = CephxClient(entity, key, time.time, ("mon", "osd"))
+        config = messenger or MessengerConfig(ms_initial_backoff=0.1, ms_max_backoff=1.0)
+        self.messenger = Messenger(entity, config, self.auth, self)
+        self.osdmap: OSDMap | None = None
+        self._map_event = asyncio.Event()
+        self._inc = secrets.randbits(31)
+        self._tids = itertools.count(1)
+        self._ticket_lock = asyncio.Lock()
+
+    # --- maps ---------------------------------------------------------------------------
+
+    async def start(self, timeout: float) -> None:
+        """Subscribe to OSDMaps and wait for the first one."""
+        self.monc.subscribe("osdmap", 1, self._on_map)
+        await self.wait_for_epoch(1, timeout)
+
+    async def close(self) -> None:
+        await self.messenger.shutdown()
+
+    def _on_map(self, epoch: int, data: bytes) -> None:
+        if self.osdmap is not None and epoch <= self.osdmap.epoch:
+            return
+        self.osdmap, _ = decode_osdmap(data)
+        event, self._map_event = self._map_event, asyncio.Event()
+        event.set()
+
+    @property
+    def epoch(self) -> int:
+        return self.osdmap.epoch if self.osdmap is not None else 0
+
+    async def wait_for_epoch(self, epoch: int, timeout: float | None) -> OSDMap:
+        """The map once it is at least ``epoch``; ETIMEDOUT after ``timeout`` seconds."""
+        try:
+            async with asyncio.timeout(timeout):
+                while self.osdmap is None or self.osdmap.epoch < epoch:
+                    await self._map_event.wait()
+        except TimeoutError:
+            raise RadosError(f"timed out waiting for osdmap epoch {epoch}", ETIMEDOUT) from None
+        return self.osdmap
+
+    async def _next_map(self, than: int, deadline: float | None) -> None:
+        """Wait for a map newer than ``than`` (until ``deadline``, loop time)."""
+        loop = asyncio.get_running_loop()
+        timeout = None if deadline is None else max(deadline - loop.time(), 0)
+        await self.wait_for_epoch(than + 1, timeout)
+
+    # --- ops ----------------------------------------------------------------------------
+
+    def new_reqid(self) -> ReqId:
+        """A fresh reqid: one per op, kept across its resends."""
+        return ReqId(self.entity, self._inc, next(self._tids))
+
+    def locate(self, osdmap: OSDMap, pool: int, pg_seed: int) -> Target:
+        """The acting primary of PG ``pool.pg_seed`` under ``osdmap``."""
+        mapping = osdmap.pg_to_up_acting_osds(PgId(pool, pg_seed))
+        primary = mapping.acting_primary
+        addr = None
+        if primary >= 0 and osdmap.is_up(primary) and osdmap.osds[primary].public_addr:
+            host, _, port = osdmap.osds[primary].public_addr.rpartition(":")
+            addr = (host, int(port))
+        return Target(osdmap.epoch, pg_seed, primary, addr)
+
+    async def op(
+        self,
+        loc: ObjectLocator,
+        ops: list[OsdOp],
+        *,
+        flags: int = 0,
+        snap_seq: int = 0,
+        snaps: Sequence[int] = (),
+        timeout: float | None = None,
+    ) -> OSDOpReply:
+        """Run ``ops`` on one object; the reply (rc and per-op results)."""
+        reqid = self.new_reqid()
+
+        def seed_of(osdmap: OSDMap) -> int:
+            return osdmap.object_to_pg(loc.pool, loc.name, loc.key, loc.nspace).seed
+
+        def build(epoch: int, seed: int, resend: bool) -> Message:
+            retry = OP_FLAG_RETRY if resend else 0
+            return OSDOp(reqid, seed, loc, ops, epoch, flags | retry, snap_seq, list(snaps))
+
+        return await self._submit(loc.pool, seed_of, build, OSDOpReply, timeout)
+
+    async def list_pg(
+        self,
+        pool: int,
+        pg_seed: int,
+        *,
+        nspace: str,
+        all_nspaces: bool,
+        after: tuple[str, str],
+        max_entries: int,
+        timeout: float | None = None,
+    ) -> PGListReply:
+        """One page of PG ``pool.pg_seed``'s objects after ``after`` (nspace, name)."""
+
+        def build(epoch: int, seed: int, resend: bool) -> Message:
+            return PGList(pool, seed, epoch, nspace, all_nspaces, *after, max_entries)
+
+        return await self._submit(pool, lambda _: pg_seed, build, PGListReply, timeout)
+
+    async def list_objects(
+        self, pool: int, nspace: str, all_nspaces: bool, page: int = 1024
+    ) -> list[ListEntry]:
+        """Every object of a pool (in namespace ``nspace``, or all), PG by PG."""
+        osdmap = self._pool_map(pool)
+        found: list[ListEntry] = []
+        for seed in range(osdmap.pools[pool].pg_num):
+            after = ("", "")
+            while True:
+                reply = await self.list_pg(
+                    pool, seed, nspace=nspace, all_nspaces=all_nspaces, after=after,
+                    max_entries=page,
+                )  # fmt: skip
+                found += reply.entries
+                if reply.done or not reply.entries:
+                    break
+                last = reply.entries[-1]
+                after = (last.nspace, last.name)
+        return found
+
+    def _pool_map(self, pool: int) -> OSDMap:
+        osdmap = self.osdmap
+        if osdmap is None or pool not in osdmap.pools:
+            raise PoolNotFound(f"pool {pool} does not exist")
+        return osdmap
+
+    async def _submit(
+        self,
+        pool: int,
+        seed_of: Callable[[OSDMap], int],
+        build: Callable[[int, int, bool], Message],
+        reply_type: type[R],
+        timeout: float | None,
+    ) -> R:
+        loop = asyncio.get_running_loop()
+        limit = self.op_timeout if timeout is None else timeout
+        deadline = loop.time() + limit if limit > 0 else None
+        resend = False
+        while True:
+            if deadline is not None and loop.time() >= deadline:
+                raise RadosError("operation timed out", ETIMEDOUT)
+            osdmap = self._pool_map(pool)
+            target = self.locate(osdmap, pool, seed_of(osdmap))
+            if target.addr is None:
+                # No primary up: wait for a map that has one.
+                await self._next_map(target.epoch, deadline)
+                continue
+            reply = await self._send_once(target, build(target.epoch, target.pg_seed, resend),
+                                          seed_of, pool, deadline)  # fmt: skip
+            resend = True
+            if reply is None:
+                continue
+            if isinstance(reply, OSDRetry):
+                await self._next_map(max(reply.map_epoch, target.epoch + 1) - 1, deadline)
+                continue
+            if isinstance(reply, ErrorReply):
+                raise reply.to_error()
+            if isinstance(reply, OSDOpReply) and not isinstance(reply, reply_type):
+                # An error the OSD answered a listing with.
+                raise RadosError(f"osd.{target.primary}: error {reply.rc}", -reply.rc)
+            if not isinstance(reply, reply_type):
+                raise RadosError(f"unexpected {type(reply).__name__} from osd.{target.primary}")
+            return reply
+
+    async def _send_once(
+        self,
+        target: Target,
+        msg: Message,
+        seed_of: Callable[[OSDMap], int],
+        pool: int,
+        deadline: float | None,
+    ) -> Message | None:
+        """Send to the target and wait for the answer; None when the op must be sent
+        again (the connection failed, or a newer map moved the PG's primary)."""
+        assert target.addr is not None
+        loop = asyncio.get_running_loop()
+        try:
+            conn = await self._connect(target.primary, target.addr)
+        except (RadosError, OSError, TimeoutError) as exc:
+            log.info("cannot reach osd.%d: %s", target.primary, exc)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(_REDIAL_PAUSE):
+                    await self._map_event.wait()
+            return None
+        remaining = None if deadline is None else max(deadline - loop.time(), 0.001)
+        request = asyncio.ensure_future(conn.request(msg, remaining))  # type: ignore[arg-type]
+        try:
+            while True:
+                map_changed = asyncio.ensure_future(self._map_event.wait())
+                try:
+                    await asyncio.wait({request, map_changed}, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    map_changed.cancel()
+                if request.done():
+                    try:
+                        return request.result()
+                    except (ConnectionClosed, RequestTimeout) as exc:
+                        if isinstance(exc, RequestTimeout):
+                            raise RadosError("operation timed out", ETIMEDOUT) from None
+                        return None
+                osdmap = self.osdmap
+                if osdmap is None or pool not in osdmap.pools:
+                    raise PoolNotFound(f"pool {pool} does not exist")
+                now = self.locate(osdmap, pool, seed_of(osdmap))
+                if (now.primary, now.addr, now.pg_seed) != (
+                    target.primary,
+                    target.addr,
+                    target.pg_seed,
+                ):
+                    return None
+        finally:
+            request.cancel()
+
+    async def _connect(self, osd: int, addr: Addr) -> Connection:
+        if self.auth.session.ticket_for("osd", time.time()) is None:
+            async with self._ticket_lock:
+                if self.auth.session.ticket_for("osd", time.time()) is None:
+                    await refresh_tickets(self.messenger, self.mon_addrs, _TICKET_TIMEOUT)
+        return await self.messenger.connect(addr, f"osd.{osd}")
+
+    async def handle(self, conn: Connection, msg: Message, tid: int) -> None:
+        """Messenger dispatcher: OSDs send nothing unasked (yet)."""
