@@ -540,6 +540,16 @@ class Rados:
         self._core = AsyncRados(self.config)
         self._thread: _LoopThread | None = None
 
+    @classmethod
+    def from_config(cls, config: Config) -> Rados:
+        """A handle on an already built configuration (what the CLI tools parsed)."""
+        rados = cls.__new__(cls)
+        rados.config = config
+        rados.state = "configuring"
+        rados._core = AsyncRados(config)
+        rados._thread = None
+        return rados
+
     # --- life cycle ---------------------------------------------------------------------
 
     def _run(self, coro: Coroutine[Any, Any, T]) -> T:
