@@ -161,9 +161,14 @@ class Objecter:
         snap_seq: int = 0,
         snaps: Sequence[int] = (),
         timeout: float | None = None,
+        reqid: ReqId | None = None,
     ) -> OSDOpReply:
-        """Run ``ops`` on one object; the reply (rc and per-op results)."""
-        reqid = self.new_reqid()
+        """Run ``ops`` on one object; the reply (rc and per-op results).
+
+        ``reqid`` names the op across resends; a caller passes one only to send the
+        same op again itself (the OSD then answers from its PG log).
+        """
+        reqid = reqid or self.new_reqid()
 
         def seed_of(osdmap: OSDMap) -> int:
             return osdmap.object_to_pg(loc.pool, loc.name, loc.key, loc.nspace).seed
