@@ -11,6 +11,8 @@ TOOLS: dict[str, tuple[str, str]] = {
     "osdmaptool": ("radospy.cli.osdmaptool", "create, inspect and test OSD maps"),
     "ceph": ("radospy.cli.ceph", "send commands to the monitors"),
     "mon": ("radospy.cli.mon", "create (--mkfs) or run a monitor"),
+    "osd": ("radospy.cli.osd", "create (--mkfs) or run an OSD"),
+    "rados": ("radospy.cli.rados", "object-level commands against a pool"),
     "ceph-authtool": ("radospy.cli.authtool", "create, list and edit keyrings"),
     "monmaptool": ("radospy.cli.monmaptool", "create, edit and print the initial monitor map"),
     "whatif": ("radospy.cli.whatif", "what-if: PGs moved by replacing an OSD"),

@@ -1,9 +1,8 @@
 """A whole cluster of real processes on 127.0.0.1: monitors (from `MonCluster`) and OSDs.
 
 Each OSD gets its own CRUSH host (`crush_location = host=hN`), so pools of size 3 place
-their replicas on three OSDs of one machine. Processes are started as
-`python -m radospy.cli.osd`, stopped by the PIDs this module started, and waited on with
-deadlines.
+their replicas on three OSDs of one machine. Processes are started as `radospy osd`,
+stopped by the PIDs this module started, and waited on with deadlines.
 """
 
 from __future__ import annotations
@@ -37,12 +36,12 @@ class RadosCluster(MonCluster):
                 f"[osd]\nosd_data = {self.root}/osd.$id\n{osds}"
             )
 
-    def run_module(
-        self, module: str, *args: str, timeout: float = 60.0, stdin: bytes | None = None
+    def run_tool(
+        self, tool: str, *args: str, timeout: float = 60.0, stdin: bytes | None = None
     ) -> subprocess.CompletedProcess[bytes]:
-        """``python -m MODULE ARGS`` with this cluster's environment."""
+        """``radospy TOOL ARGS`` with this cluster's environment."""
         return subprocess.run(
-            [sys.executable, "-m", module, *args],
+            [sys.executable, "-m", "radospy.cli.main", tool, *args],
             capture_output=True,
             timeout=timeout,
             cwd=self.root,
@@ -60,9 +59,7 @@ class RadosCluster(MonCluster):
         rc, _, err = self.ceph("config", "set", "mon", "mon_allow_pool_delete", "true")
         assert rc == 0, err
         for osd in range(self.num_osds):
-            res = self.run_module(
-                "radospy.cli.osd", "--mkfs", "-i", str(osd), "-c", str(self.conf_path)
-            )
+            res = self.run_tool("osd", "--mkfs", "-i", str(osd), "-c", str(self.conf_path))
             assert res.returncode == 0, res.stderr.decode()
             self.start_osd(osd)
         self.wait_osds_up(self.num_osds)
@@ -71,7 +68,7 @@ class RadosCluster(MonCluster):
         """Start OSD ``osd`` in the foreground, logging to ``root/osd.N.log``."""
         log = open(self.root / f"osd.{osd}.log", "ab")  # noqa: SIM115 (owned by the child)
         self.osd_procs[osd] = subprocess.Popen(
-            [sys.executable, "-m", "radospy.cli.osd", "-i", str(osd),
+            [sys.executable, "-m", "radospy.cli.main", "osd", "-i", str(osd),
              "-c", str(self.conf_path), "--foreground"],
             stdout=log, stderr=log, cwd=self.root, env=self._env(),
         )  # fmt: skip
@@ -100,9 +97,7 @@ class RadosCluster(MonCluster):
 
     def rados(self, *args: str, stdin: bytes | None = None) -> tuple[int, bytes, str]:
         """``radospy rados -c CONF ARGS``: (exit code, stdout bytes, stderr)."""
-        res = self.run_module(
-            "radospy.cli.rados", "-c", str(self.conf_path), *args, stdin=stdin, timeout=90
-        )
+        res = self.run_tool("rados", "-c", str(self.conf_path), *args, stdin=stdin, timeout=90)
         return res.returncode, res.stdout, res.stderr.decode()
 
     def close(self) -> None:
