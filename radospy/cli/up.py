@@ -69,6 +69,7 @@ from radospy.cli._local_cluster import (
     status_screen,
     usage_lines,
 )
+from radospy.cli.down import STOP_TIMEOUT
 from radospy.common.config import Config
 from radospy.common.errors import RadosError
 from radospy.common.files import write_atomic
@@ -85,8 +86,6 @@ POLL = 0.25
 """Seconds between two checks of a condition being waited for."""
 REFRESH = 1.0
 """Seconds between two refreshes of the live status."""
-STOP_TIMEOUT = 15.0
-"""Seconds daemons get to exit after SIGTERM before SIGKILL."""
 _LAST_WORDS = 4096
 _PR_SET_PDEATHSIG = 1
 _CLEAR = "\x1b[H\x1b[2J"
@@ -125,6 +124,19 @@ def port_free(port: int) -> bool:
         except OSError:
             return False
     return True
+
+
+def say(text: str) -> None:
+    """Print a line now. If stdout went away (`radospy up | head`), carry on silently:
+    losing the output must never keep the daemons from being stopped."""
+    try:
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+    except OSError:
+        # Later writes, and the flush at exit, go to /dev/null instead of failing.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 # --- finding or creating the cluster -----------------------------------------------------
@@ -232,7 +244,6 @@ class Daemons:
 
     def __init__(self, plan: ClusterPlan, detach: bool) -> None:
         self.plan = plan
-        self.detach = detach
         self.children: list[Child] = []
         self._hook = None if detach else _die_with_parent()
 
@@ -300,6 +311,8 @@ class Daemons:
 async def mkfs_osds(plan: ClusterPlan) -> None:
     """`radospy osd --mkfs` for every OSD without a data directory, all at once."""
     todo = [o for o in plan.osds if not plan.osd_data(o.id).exists()]
+    if todo:
+        say(f"radospy up: creating {len(todo)} OSD stores")
     procs = [
         await asyncio.create_subprocess_exec(
             *osd_mkfs_argv(plan, sys.executable, o),
@@ -419,19 +432,6 @@ def _osd_note(plan: ClusterPlan, available: bool) -> str:
     return f"0 OSDs (the OSD daemon is not available yet; {len(plan.osds)} start once it is)"
 
 
-def say(text: str) -> None:
-    """Print a line now. If stdout went away (`radospy up | head`), carry on silently:
-    losing the output must never keep the daemons from being stopped."""
-    try:
-        sys.stdout.write(text + "\n")
-        sys.stdout.flush()
-    except OSError:
-        # Later writes, and the flush at exit, go to /dev/null instead of failing.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-
-
 def announce(plan: ClusterPlan, st: ClusterStatus, fresh: bool, note: str, detach: bool) -> None:
     """Say what runs where, and how to use it."""
     how = "created" if fresh else "restarted"
@@ -487,6 +487,7 @@ async def serve(plan: ClusterPlan, fresh: bool, detach: bool) -> int:
     left_running = False
     try:
         async with MonClient(client_config(config, QUERY_TIMEOUT)) as client:
+            say(f"radospy up: starting {len(plan.mons)} monitors ({','.join(plan.mons)})")
             daemons.start(daemon_specs(plan, sys.executable, with_osds=False))
             st = await wait_quorum(client, daemons)
             if fresh:
@@ -494,6 +495,7 @@ async def serve(plan: ClusterPlan, fresh: bool, detach: bool) -> int:
             if available and plan.osds:
                 await mkfs_osds(plan)
                 epoch = (await query(client, daemons)).osd_epoch
+                say(f"radospy up: starting {len(plan.osds)} OSDs")
                 daemons.start(daemon_specs(plan, sys.executable, True)[len(plan.mons) :])
                 await wait_osds_booted(client, daemons, epoch)
             if detach:
