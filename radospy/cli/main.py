@@ -17,6 +17,7 @@ TOOLS: dict[str, tuple[str, str]] = {
     "monmaptool": ("radospy.cli.monmaptool", "create, edit and print the initial monitor map"),
     "whatif": ("radospy.cli.whatif", "what-if: PGs moved by replacing an OSD"),
     "up": ("radospy.cli.up", "start a local cluster in the foreground"),
+    "down": ("radospy.cli.down", "stop a local cluster started with `up --daemon`"),
 }
 
 
