@@ -6,7 +6,8 @@ for each clock tick, :meth:`RaftNode.propose` and friends for local requests —
 carries out a :class:`Ready`, in this order::
 
     rd = node.ready()
-    save_ready(storage, rd)         # snapshot, entries, hard state: durably, atomically
+    save_ready(storage, rd)         # snapshot, entries, hard state: atomically, and
+                                    # durably when rd.must_sync
     send(rd.messages)               # only once the above is on disk
     apply(rd.snapshot, rd.committed_entries)
     node.advance(rd)
@@ -155,6 +156,11 @@ class Ready:
     messages: tuple[Message, ...] = ()
     committed_entries: tuple[Entry, ...] = ()
     read_states: tuple[ReadState, ...] = ()
+    must_sync: bool = False
+    """Whether persisting must reach stable storage before the messages go out: true
+    for new entries, a snapshot or compaction, or a new term or vote. A commit index
+    alone may be written lazily (etcd's ``MustSync``): a node that forgets how far it
+    had committed re-learns it from the leader, and nothing it said depended on it."""
 
 
 @dataclass
@@ -351,15 +357,18 @@ class RaftNode:
         if self._readying:
             raise RuntimeError("advance() the previous Ready before asking for another")
         soft, hard = self._soft_state(), self._hard_state()
+        entries = tuple(self.log.unstable_entries())
+        new_vote = (hard.term, hard.vote) != (self._prev_hard.term, self._prev_hard.vote)
         rd = Ready(
             soft_state=soft if soft != self._prev_soft else None,
             hard_state=hard if hard != self._prev_hard else None,
             snapshot=self.log.snapshot if self.log.snapshot_unstable else None,
             compaction=self._compaction,
-            entries=tuple(self.log.unstable_entries()),
+            entries=entries,
             messages=tuple(self._msgs),
             committed_entries=tuple(self.log.committed_to_apply()),
             read_states=tuple(self._read_states),
+            must_sync=bool(entries or self.log.snapshot_unstable or self._compaction or new_vote),
         )
         self._prev_soft = soft
         self._msgs.clear()

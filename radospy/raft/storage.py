@@ -4,8 +4,12 @@ Raft's safety rests on one rule: a node persists its hard state (term, vote, com
 its new entries *before* it sends any message that depends on them — a vote, an append
 acknowledgement, an AppendEntries. :func:`save_ready` does the persisting half of a
 :class:`~radospy.raft.core.Ready` in one transaction, so a crash leaves either all of it
-or none of it on disk. :class:`SqliteStorage` is the real store (SQLite in WAL mode with
-``synchronous=FULL``: a commit is on stable storage when it returns);
+or none of it on disk. A save with ``sync=False`` (a Ready that only moves the commit
+index) is atomic but may be lost by a crash, together with every later unsynced save and
+never without them: a synced save makes every earlier one durable too.
+:class:`SqliteStorage` is the real store (SQLite in WAL mode, ``synchronous=FULL`` for a
+synced save: a commit is on stable storage when it returns; ``NORMAL`` otherwise, which
+in WAL mode keeps transactions atomic and in order but skips the fsync);
 :class:`MemoryStorage` has the same contract and serves simulations and tests.
 """
 
@@ -43,10 +47,12 @@ class Storage(Protocol):
         entries: Sequence[Entry] = (),
         snapshot: Snapshot | None = None,
         compaction: Snapshot | None = None,
+        sync: bool = True,
     ) -> None:
         """Persist atomically, in this order: ``snapshot`` (replaces the whole log),
         ``compaction`` (drops the entries it covers), ``entries`` (overwriting any stored
-        suffix from ``entries[0].index``), ``hard_state``."""
+        suffix from ``entries[0].index``), ``hard_state``. Durable on return only with
+        ``sync``; otherwise once a later synced save returns."""
         ...
 
     def close(self) -> None:
@@ -62,16 +68,28 @@ def save_ready(storage: Storage, rd: Ready) -> None:
             entries=rd.entries,
             snapshot=rd.snapshot,
             compaction=rd.compaction,
+            sync=rd.must_sync,
         )
 
 
 class MemoryStorage:
-    """Storage kept in memory; survives a simulated crash, not a process exit."""
+    """Storage kept in memory; survives a simulated crash (:meth:`crash`), not a process
+    exit."""
 
     def __init__(self) -> None:
         self._hard = HardState()
         self._snapshot: Snapshot | None = None
         self._entries: list[Entry] = []
+        self._durable: tuple[HardState, Snapshot | None, list[Entry]] = (
+            self._hard,
+            None,
+            [],
+        )
+
+    def crash(self) -> None:
+        """Lose whatever unsynced saves came after the last synced one, as a power
+        failure may."""
+        self._hard, self._snapshot, self._entries = self._durable
 
     def load(self) -> PersistentState:
         """Everything saved so far."""
@@ -84,6 +102,7 @@ class MemoryStorage:
         entries: Sequence[Entry] = (),
         snapshot: Snapshot | None = None,
         compaction: Snapshot | None = None,
+        sync: bool = True,
     ) -> None:
         """Persist atomically (see :meth:`Storage.save`)."""
         log = list(self._entries)
@@ -102,6 +121,8 @@ class MemoryStorage:
         self._entries, self._snapshot = log, snap
         if hard_state is not None:
             self._hard = hard_state
+        if sync:
+            self._durable = (self._hard, self._snapshot, self._entries)
 
     def close(self) -> None:
         """Nothing to release."""
@@ -128,6 +149,7 @@ class SqliteStorage:
         self._db = sqlite3.connect(str(path), isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
+        self._sync = True
         self._db.executescript(_SCHEMA)
 
     def load(self) -> PersistentState:
@@ -159,9 +181,15 @@ class SqliteStorage:
         entries: Sequence[Entry] = (),
         snapshot: Snapshot | None = None,
         compaction: Snapshot | None = None,
+        sync: bool = True,
     ) -> None:
-        """Persist atomically (see :meth:`Storage.save`); durable on return."""
+        """Persist atomically (see :meth:`Storage.save`); durable on return if ``sync``."""
         db = self._db
+        if sync != self._sync:
+            # WAL frames reach the disk in commit order, so the fsync of a later FULL
+            # commit covers every NORMAL one before it.
+            db.execute(f"PRAGMA synchronous={'FULL' if sync else 'NORMAL'}")
+            self._sync = sync
         db.execute("BEGIN IMMEDIATE")
         try:
             if snapshot is not None:

@@ -3,8 +3,9 @@
 Virtual time is integer milliseconds. A single seeded RNG drives the network (loss,
 delay, duplication and therefore reordering), partitions (symmetric and one-way),
 crashes and restarts, membership changes and a client that proposes values and issues
-linearizable reads. A crashed node keeps exactly what its storage holds: the core is
-discarded and rebuilt from ``Storage.load()``.
+linearizable reads. A crashed node keeps exactly what its storage made durable (saves
+without sync since the last synced one are lost): the core is discarded and rebuilt
+from ``Storage.load()``.
 
 Invariants are checked as the run goes (each raises :class:`InvariantViolation`):
 
@@ -311,6 +312,8 @@ class Sim:
 
     def _crash(self, node: SimNode) -> None:
         node.raft = None
+        if isinstance(node.storage, MemoryStorage):
+            node.storage.crash()
         self.stats.crashes += 1
         if self.rng.random() < 0.5:
             # A quick reboot: the node is back while the election it voted in is on.
