@@ -258,6 +258,16 @@ class Connection:
         """Queue a one-way message; waits while the send queue is full."""
         await self._send(msg, 0, 0)
 
+    def try_send(self, msg: Message) -> bool:
+        """Queue a one-way message now, written to the socket before this returns when
+        a TCP connection carries the session; False (nothing queued) if the send queue
+        is full or the connection is closed."""
+        type_id, body = self._encode(msg)
+        if self._closed or not self.session.has_room():
+            return False
+        self._enqueue(type_id, 0, 0, body)
+        return True
+
     async def reply(self, tid: int, msg: Message) -> None:
         """Answer the request that arrived with `tid`."""
         await self._send(msg, FLAG_REPLY, tid)
@@ -318,17 +328,24 @@ class Connection:
         self._ready.set()
 
     async def _send(self, msg: Message, flags: int, tid: int) -> None:
+        type_id, body = self._encode(msg)
+        while not self.session.has_room() and not self._closed:
+            self._room.clear()
+            await self._room.wait()
+        if self._closed:
+            raise ConnectionClosed(f"connection to {self.peer_name} is closed")
+        self._enqueue(type_id, flags, tid, body)
+
+    def _encode(self, msg: Message) -> tuple[int, bytes]:
         type_id, body = self._messenger.registry.encode(msg)
         limit = self._messenger.config.ms_max_message_size
         if len(body) > limit:
             raise FrameTooLarge(
                 f"{type(msg).__name__} of {len(body)} bytes exceeds ms_max_message_size {limit}"
             )
-        while not self.session.has_room() and not self._closed:
-            self._room.clear()
-            await self._room.wait()
-        if self._closed:
-            raise ConnectionClosed(f"connection to {self.peer_name} is closed")
+        return type_id, body
+
+    def _enqueue(self, type_id: int, flags: int, tid: int, body: bytes) -> None:
         out = self.session.enqueue(type_id, flags, tid, body)
         if self._wire is not None:
             self._write(self._wire, out)

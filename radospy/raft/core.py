@@ -8,10 +8,12 @@ carries out a :class:`Ready`, in this order::
     rd = node.ready()
     save_ready(storage, rd)         # snapshot, entries, hard state: atomically, and
                                     # durably when rd.must_sync
-    send(rd.messages)               # only once the above is on disk
+    send(rd.messages)               # only once the above is on disk (but see send_first)
     apply(rd.snapshot, rd.committed_entries)
     node.advance(rd)
     serve(rd.read_states)           # each once applied >= its index
+
+and steps nothing into the node between ``ready()`` and the end of ``save_ready``.
 
 Design choices (see the thesis and etcd for the alternatives):
 
@@ -156,6 +158,14 @@ class Ready:
     messages: tuple[Message, ...] = ()
     committed_entries: tuple[Entry, ...] = ()
     read_states: tuple[ReadState, ...] = ()
+    send_first: bool = False
+    """Whether ``messages`` may go out before ``entries`` are persisted, so that the
+    followers write to their disks while the leader writes to its own (thesis
+    §10.2.1). True for a leader whose term and vote are already durable: its messages
+    (appends, heartbeats, snapshots, read answers) promise nothing about its own disk.
+    A follower acknowledges only what it persisted itself, and the leader counts its
+    own new entries toward a commit only when it handles an acknowledgement, which the
+    driver steps in only after this Ready is persisted."""
     must_sync: bool = False
     """Whether persisting must reach stable storage before the messages go out: true
     for new entries, a snapshot or compaction, or a new term or vote. A commit index
@@ -368,6 +378,7 @@ class RaftNode:
             messages=tuple(self._msgs),
             committed_entries=tuple(self.log.committed_to_apply()),
             read_states=tuple(self._read_states),
+            send_first=self.role is Role.LEADER and not new_vote,
             must_sync=bool(entries or self.log.snapshot_unstable or self._compaction or new_vote),
         )
         self._prev_soft = soft

@@ -6,13 +6,17 @@ drains every :class:`~radospy.raft.core.Ready` in the order Raft's safety needs:
 
     persist (SQLite, one transaction) → send → apply → advance → release reads
 
-All of it runs synchronously inside one loop turn, so no input interleaves with a Ready
-half carried out, and proposals that arrive while the disk is busy are persisted
-together in the next Ready (group commit for free).
+except that a leader sends first when the Ready allows it (``send_first``): its appends
+are then on their way to the followers, whose disks work in parallel with its own. All
+of it runs synchronously inside one loop turn, so no input interleaves with a Ready
+half carried out (in particular, no acknowledgement is counted before the leader's own
+write), and proposals that arrive while the disk is busy are persisted together in the
+next Ready (group commit for free).
 
 Peers are reached through a :class:`Transport`; :class:`MessengerTransport` carries
-Raft messages over the radospy messenger as :class:`RaftMessage` frames, dropping them
-when a peer is unreachable (Raft retransmits what matters).
+Raft messages over the radospy messenger as :class:`RaftMessage` frames, written to the
+socket at once when the peer's session is up (so that they really leave before the
+fsync that follows), dropped when a peer is unreachable (Raft retransmits what matters).
 """
 
 from __future__ import annotations
@@ -286,9 +290,12 @@ class RaftDriver:
     def _handle_ready(self, rd: Ready) -> None:
         if rd.soft_state is not None:
             self._role_changed(rd.soft_state.role, rd.soft_state.lead)
-        save_ready(self._storage, rd)
-        for msg in rd.messages:
-            self._transport.send(msg)
+        if rd.send_first:
+            self._send(rd)
+            save_ready(self._storage, rd)
+        else:
+            save_ready(self._storage, rd)
+            self._send(rd)
         if rd.snapshot is not None:
             self._sm.restore(rd.snapshot.data)
             self._snapshot_index = rd.snapshot.index
@@ -296,6 +303,10 @@ class RaftDriver:
             log.info("raft %x: restored snapshot at index %d", self.id, rd.snapshot.index)
         for entry in rd.committed_entries:
             self._apply(entry)
+
+    def _send(self, rd: Ready) -> None:
+        for msg in rd.messages:
+            self._transport.send(msg)
 
     def _apply(self, entry: Entry) -> None:
         result: object = None
@@ -409,6 +420,14 @@ class _PeerLink:
         self._task = asyncio.create_task(self._run())
 
     def push(self, msg: Message) -> None:
+        conn = self._conn
+        if (
+            not self._queue
+            and conn is not None
+            and conn.is_ready
+            and conn.try_send(RaftMessage(encode_message(msg)))
+        ):
+            return
         self._queue.append(msg)
         self._ready.set()
 

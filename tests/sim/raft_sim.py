@@ -255,14 +255,17 @@ class Sim:
         raft = node.raft
         assert raft is not None
         self._check_persisted(raft, rd)
-        save_ready(node.storage, rd)
         crash = self.faults_on and self.cfg.crashes and self.rng.random() < self.cfg.crash_in_ready
-        # Crash right after persisting, either before sending or before applying.
+        # Crash between persisting and sending (whichever comes first), or before
+        # applying.
+        first, then = save_ready, self._send_all
+        if rd.send_first:
+            first, then = then, first
+        first(node.storage, rd)
         if crash and self.rng.random() < 0.5:
             self._crash(node)
             return
-        for m in rd.messages:
-            self._send(m)
+        then(node.storage, rd)
         if crash:
             self._crash(node)
             return
@@ -275,6 +278,10 @@ class Sim:
         for rs in rd.read_states:
             self._serve_read(node, rs.ctx, rs.index)
         self._maybe_compact(node, raft)
+
+    def _send_all(self, _storage: Storage, rd: Ready) -> None:
+        for m in rd.messages:
+            self._send(m)
 
     def _send(self, m: Message) -> None:
         if self.rng.random() < self.loss:
