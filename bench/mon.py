@@ -3,8 +3,9 @@
 Each map change is one `osd pool set-quota bench max_objects N` with a new N every time
 (a new OSDMap epoch, one Raft entry, fsynced on a majority before the reply); the table
 counts the epochs the run actually made. One client sends them, first one at a
-time (latency), then with several in flight (throughput; the leader still validates and
-commits map changes one after another, as Ceph's monitors do). etcd, when `etcd` is on
+time (latency), then with several in flight (throughput; the leader validates each
+change against the ones accepted before it and, while one Raft entry is being committed,
+gathers the changes that arrive into the next, as Ceph's monitors do). etcd, when `etcd` is on
 PATH (Debian's `etcd-server`), runs as a 3-member cluster on loopback and takes the same
 number of puts from one client over its HTTP/JSON gateway with the same concurrency.
 

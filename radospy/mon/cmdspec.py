@@ -49,6 +49,10 @@ class Propose:
 
     entry: bytes
     prefix: str = ""
+    after: MonState | None = field(default=None, repr=False, compare=False)
+    """The dry run's result: the validated state with `entry` applied (a scratch copy
+    that keeps no encoded map epochs). The leader validates the next command against
+    it while this one is being committed."""
 
 
 @dataclass

@@ -245,10 +245,11 @@ def _propose(
     assert command.apply is not None
     prepared = command.prepare(state, dict(args), ctx, inbuf)
     prepared["_epoch"] = state.osdmap.epoch + 1
-    outcome = command.apply(state.scratch(), prepared, ctx.now)
+    after = state.scratch()
+    outcome = command.apply(after, prepared, ctx.now)
     if outcome.result.rc != 0 or not outcome.changed:
         return outcome.result
     entry = msgpack.packb(
         {"prefix": command.name, "cmd": prepared, "stamp": ctx.now}, use_bin_type=True
     )
-    return Propose(entry=bytes(entry), prefix=command.name)
+    return Propose(entry=bytes(entry), prefix=command.name, after=after)

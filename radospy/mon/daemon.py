@@ -14,8 +14,13 @@ steers Raft's voter set to (one single-server change at a time): ``mon add`` and
 ``mon remove`` change the monmap, and the leader then adds or removes the voter.
 
 Commands go to the leader: a follower answers "retry there" with the leader's address.
-The leader serves each command after a ReadIndex barrier (linearizable), checks the
-client's caps in ``handle_command``, and replicates the change it returns.
+The leader checks the client's caps in ``handle_command`` and answers a read-only
+command after a ReadIndex barrier (linearizable). A change is validated against the
+state every change already accepted leads to, and joins the next Raft entry: while one
+entry is being committed, the changes that arrive meanwhile accumulate into the next
+(group commit, as Ceph's monitors do), so a busy leader writes and fsyncs once for many
+commands. A change is acknowledged once its entry is committed and applied; an answer
+that changes nothing is given only from the committed state after a barrier.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ import logging
 import secrets
 import sqlite3
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from errno import EACCES, EAGAIN, EEXIST, EINVAL, ENOENT
 from pathlib import Path
@@ -42,8 +47,9 @@ from radospy.auth.keyring import EntityAuth, EntityName, Keyring
 from radospy.common.errors import InvalidArgument, RadosError
 from radospy.common.files import write_atomic
 from radospy.mon.cmdspec import CommandContext, CommandResult, Propose
-from radospy.mon.commands import handle_command
+from radospy.mon.commands import COMMANDS_BY_NAME, handle_command
 from radospy.mon.machine import (
+    BatchEntry,
     BootstrapEntry,
     CommandEntry,
     MonMapEntry,
@@ -91,6 +97,8 @@ COMMAND_TIMEOUT = 10.0
 """Seconds the leader waits for a command's barrier and commit before giving up."""
 WRITE_ATTEMPTS = 5
 """Times a change refused with EAGAIN at apply time is validated and proposed again."""
+MAX_BATCH = 256
+"""Changes carried by one Raft entry at most."""
 RECONCILE_INTERVAL = 0.5
 """Seconds between a leader's checks that the voters match the monmap."""
 
@@ -206,9 +214,9 @@ class MonDaemon:
         self._subscribers: dict[Connection, dict[str, int]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._was_member = False
-        self._write_lock = asyncio.Lock()
         self.messenger: Messenger | None = None
         self.driver: RaftDriver | None = None
+        self._pipeline: _WritePipeline | None = None
 
     # --- lifecycle ------------------------------------------------------------------
 
@@ -230,6 +238,7 @@ class MonDaemon:
             on_role_change=self._on_role_change,
         )
         self.messenger, self.driver = messenger, driver
+        self._pipeline = _WritePipeline(self.machine, driver.propose)
         addr = self._my_addr()
         try:
             await messenger.bind(*addr)
@@ -338,43 +347,65 @@ class MonDaemon:
         cmd = _parse_cmd(msg.cmd)
         if not self.driver.is_leader or not self.machine.bootstrapped:
             return self._retry_reply()
-        await self.driver.read_barrier(COMMAND_TIMEOUT)
-        cached = self.machine.result_of(msg.nonce, msg.seq)
-        if cached is not None:
-            return _reply(cached)
         prefix = cmd["prefix"]
         caps = _mon_caps(conn)
         if prefix in DAEMON_COMMANDS:
             return await self._daemon_command(conn, prefix, cmd, caps, msg)
         ctx = CommandContext(conn.peer_name, caps, time.time(), secrets.token_bytes)
-        result = handle_command(self.machine.state, cmd, ctx, bytes(msg.inbuf))
-        if isinstance(result, Propose):
-            result = await self._write(
-                lambda: handle_command(self.machine.state, cmd, ctx, bytes(msg.inbuf)),
-                lambda entry: CommandEntry(msg.nonce, msg.seq, entry),
-            )
+        inbuf = bytes(msg.inbuf)
+        command = COMMANDS_BY_NAME.get(prefix)
+        if command is not None and command.read is not None:
+            await self.driver.read_barrier(COMMAND_TIMEOUT)
+            return _reply(handle_command(self.machine.state, cmd, ctx, inbuf))
+        result = await self._write(
+            msg,
+            lambda state: handle_command(state, cmd, ctx, inbuf),
+            lambda entry: CommandEntry(msg.nonce, msg.seq, entry),
+        )
         return _reply(result)
 
     async def _write(
         self,
-        validate: Callable[[], CommandResult | Propose],
+        msg: MonCommand,
+        validate: Callable[[MonState], CommandResult | Propose],
         wrap: Callable[[bytes], CommandEntry | MonMapEntry],
     ) -> CommandResult:
-        """Validate against the newest state and replicate, one change at a time: a
-        change validated against a state another change then moved is refused at apply
-        time (EAGAIN) and is validated again here."""
-        assert self.driver is not None
-        async with self._write_lock:
-            for _ in range(WRITE_ATTEMPTS):
-                result = validate()
+        """Validate and replicate client (nonce, seq)'s command.
+
+        A change is validated against the state the changes accepted before it lead to
+        and joins the write pipeline; one refused with EAGAIN at apply time (validated
+        against a change that did not happen as expected) is validated again. An answer
+        without a change must not reflect changes that may never commit, nor miss one
+        committed by a newer leader: it is given only from the committed state, once
+        everything accepted before it is applied and a ReadIndex barrier confirmed this
+        monitor still leads.
+        """
+        assert self.driver is not None and self._pipeline is not None
+        pipeline = self._pipeline
+        settled = False
+        result: CommandResult | Propose = CommandResult(-EAGAIN, b"", "monitor busy; retry")
+        for _ in range(WRITE_ATTEMPTS):
+            cached = self.machine.result_of(msg.nonce, msg.seq)
+            if cached is not None:
+                return cached
+            if settled:
+                result = validate(self.machine.state)
                 if not isinstance(result, Propose):
                     return result
-                data = encode_envelope(wrap(result.entry))
-                applied = await self.driver.propose(data, COMMAND_TIMEOUT)
-                assert isinstance(applied, CommandResult)
-                if applied.rc != -EAGAIN:
-                    return applied
-        return applied
+                if pipeline.state is not self.machine.state:
+                    result = validate(pipeline.state)
+            else:
+                result = validate(pipeline.state)
+            if isinstance(result, Propose):
+                result = await pipeline.submit(wrap(result.entry), result.after)
+                if result.rc != -EAGAIN:
+                    return result
+                settled = False
+                continue
+            await pipeline.drained()
+            await self.driver.read_barrier(COMMAND_TIMEOUT)
+            settled = True
+        return result if isinstance(result, CommandResult) else CommandResult(-EAGAIN)
 
     async def _daemon_command(
         self, conn: Connection, prefix: str, cmd: dict[str, Any], caps: MonCap, msg: MonCommand
@@ -385,12 +416,15 @@ class MonDaemon:
         fmt = cmd.get("format", "plain")
         if write:
             result = await self._write(
-                lambda: self._monmap_change(prefix, cmd),
+                msg,
+                lambda _state: self._monmap_change(prefix, cmd),
                 lambda data: MonMapEntry(msg.nonce, msg.seq, data),
             )
             if result.rc == 0:
                 self._spawn(self._reconcile())
             return _reply(result)
+        assert self.driver is not None
+        await self.driver.read_barrier(COMMAND_TIMEOUT)
         if prefix == "quorum_status":
             return _json_reply(self._quorum_status(), fmt if fmt != "plain" else "json")
         if prefix == "mon dump":
@@ -545,6 +579,91 @@ class MonDaemon:
         subs["osdmap"] = epoch + 1
         with contextlib.suppress(ConnectionClosed):
             await conn.send(MonMapData("osdmap", epoch, data))
+
+
+# --- the write pipeline ------------------------------------------------------------
+
+
+class _WritePipeline:
+    """Group commit on the leader: one Raft entry in flight, the next one filling up.
+
+    Each change was validated against :attr:`state`, the committed state with every
+    change accepted before it applied (the dry runs' results, chained), so a batch is
+    valid in order. If a change does not come out of its commit as validated, or an
+    entry fails (leadership lost, timeout), the changes queued behind it are answered
+    EAGAIN or fail the same way, to be validated again against the committed state.
+    """
+
+    def __init__(
+        self,
+        machine: ReplicatedMonState,
+        propose: Callable[[bytes, float], Awaitable[object]],
+    ) -> None:
+        self._machine = machine
+        self._propose = propose
+        self._spec: MonState | None = None
+        self._queue: list[tuple[MonMapEntry | CommandEntry, asyncio.Future[CommandResult]]] = []
+        self._last: asyncio.Future[CommandResult] | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def state(self) -> MonState:
+        """What the next change is validated against."""
+        return self._spec if self._spec is not None else self._machine.state
+
+    async def submit(
+        self, change: MonMapEntry | CommandEntry, after: MonState | None
+    ) -> CommandResult:
+        """Queue ``change`` (``after``: the state it leads to, if it changes MonState);
+        its result once committed and applied."""
+        future: asyncio.Future[CommandResult] = asyncio.get_running_loop().create_future()
+        self._queue.append((change, future))
+        self._last = future
+        if after is not None:
+            self._spec = after
+        if self._task is None:
+            self._task = asyncio.create_task(self._run())
+        return await future
+
+    async def drained(self) -> None:
+        """Return once every change submitted so far is applied or failed."""
+        if self._last is not None and not self._last.done():
+            await asyncio.wait([self._last])
+
+    async def _run(self) -> None:
+        try:
+            while self._queue:
+                batch = self._queue[:MAX_BATCH]
+                del self._queue[:MAX_BATCH]
+                data = encode_envelope(BatchEntry([change for change, _ in batch]))
+                try:
+                    results = await self._propose(data, COMMAND_TIMEOUT)
+                except (ProposalError, RadosError) as exc:
+                    self._fail(batch + self._queue, exc)
+                    continue
+                assert isinstance(results, list) and len(results) == len(batch)
+                for (_, future), result in zip(batch, results, strict=True):
+                    if not future.done():
+                        future.set_result(result)
+                if any(r.rc != 0 for r in results) and self._queue:
+                    stale = CommandResult(-EAGAIN, b"", "validated against a change that failed")
+                    for _, future in self._queue:
+                        if not future.done():
+                            future.set_result(stale)
+                    self._queue.clear()
+        finally:
+            self._task = None
+            self._spec = None
+
+    def _fail(
+        self,
+        waiting: list[tuple[MonMapEntry | CommandEntry, asyncio.Future[CommandResult]]],
+        exc: Exception,
+    ) -> None:
+        for _, future in waiting:
+            if not future.done():
+                future.set_exception(exc)
+        self._queue.clear()
 
 
 # --- helpers -----------------------------------------------------------------------

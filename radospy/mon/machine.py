@@ -13,6 +13,10 @@ Every NORMAL Raft entry holds one :data:`Envelope`:
   (nonce, seq). The results of each client's recent commands are part of the replicated
   state, so a command resent after a failover returns its first result instead of
   running twice.
+* :class:`BatchEntry` — several of the above, which the leader validated one after
+  another (each against the state the ones before it leave) while an earlier entry was
+  being committed: group commit, as Ceph's monitors accumulate changes while a Paxos
+  round is in flight. They are applied in order, each with its own result.
 """
 
 from __future__ import annotations
@@ -58,7 +62,13 @@ class CommandEntry(msgspec.Struct, tag="command", frozen=True):
     entry: bytes
 
 
-Envelope = BootstrapEntry | MonMapEntry | CommandEntry
+class BatchEntry(msgspec.Struct, tag="batch", frozen=True):
+    """Changes applied one after another, as if each were an entry of its own."""
+
+    changes: list[MonMapEntry | CommandEntry]
+
+
+Envelope = BootstrapEntry | MonMapEntry | CommandEntry | BatchEntry
 
 _envelope_decoder = msgspec.msgpack.Decoder(Envelope)
 
@@ -91,8 +101,9 @@ class ReplicatedMonState:
         """Whether a BootstrapEntry was applied; commands wait until it is."""
         self._results: OrderedDict[int, OrderedDict[int, _Result]] = OrderedDict()
 
-    def apply(self, entry: Entry) -> CommandResult | None:
-        """Apply one committed entry; the result of the command it carries."""
+    def apply(self, entry: Entry) -> CommandResult | list[CommandResult] | None:
+        """Apply one committed entry; the result of the command it carries (a list of
+        them, in order, for a batch)."""
         envelope = _envelope_decoder.decode(entry.data)
         if isinstance(envelope, BootstrapEntry):
             if not self.bootstrapped:
@@ -100,6 +111,11 @@ class ReplicatedMonState:
                 self.monmap = MonMap.decode(envelope.monmap)
                 self.bootstrapped = True
             return None
+        if isinstance(envelope, BatchEntry):
+            return [self._apply_change(change) for change in envelope.changes]
+        return self._apply_change(envelope)
+
+    def _apply_change(self, envelope: MonMapEntry | CommandEntry) -> CommandResult:
         cached = self.result_of(envelope.nonce, envelope.seq)
         if cached is not None:
             return cached
