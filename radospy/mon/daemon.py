@@ -383,7 +383,6 @@ class MonDaemon:
         assert self.driver is not None and self._pipeline is not None
         pipeline = self._pipeline
         settled = False
-        result: CommandResult | Propose = CommandResult(-EAGAIN, b"", "monitor busy; retry")
         for _ in range(WRITE_ATTEMPTS):
             cached = self.machine.result_of(msg.nonce, msg.seq)
             if cached is not None:
@@ -397,15 +396,15 @@ class MonDaemon:
             else:
                 result = validate(pipeline.state)
             if isinstance(result, Propose):
-                result = await pipeline.submit(wrap(result.entry), result.after)
-                if result.rc != -EAGAIN:
-                    return result
+                applied = await pipeline.submit(wrap(result.entry), result.after)
+                if applied.rc != -EAGAIN:
+                    return applied
                 settled = False
                 continue
             await pipeline.drained()
             await self.driver.read_barrier(COMMAND_TIMEOUT)
             settled = True
-        return result if isinstance(result, CommandResult) else CommandResult(-EAGAIN)
+        return CommandResult(-EAGAIN, b"", "the monitors' state kept changing; retry")
 
     async def _daemon_command(
         self, conn: Connection, prefix: str, cmd: dict[str, Any], caps: MonCap, msg: MonCommand

@@ -94,6 +94,27 @@ def test_leader_killed_during_writes_loses_nothing(mons3: MonCluster) -> None:
     assert set(acked) <= set(_osd_ids(mons3))
 
 
+async def _concurrent_writes(cluster: MonCluster) -> list[tuple[int, bytes, str]]:
+    """32 ``osd create`` and 4 identical ``osd pool create`` in flight at once."""
+    async with MonClient(cluster.client_config(timeout=30.0)) as client:
+        creates = [client.command({"prefix": "osd create"}) for _ in range(32)]
+        pool = {"prefix": "osd pool create", "pool": "same", "pg_num": 8}
+        pools = [client.command(pool) for _ in range(4)]
+        return await asyncio.gather(*creates, *pools)
+
+
+def test_concurrent_commands_share_entries_and_apply_once(mons3: MonCluster) -> None:
+    mons3.quorum()
+    results = asyncio.run(_concurrent_writes(mons3))
+    assert all(rc == 0 for rc, _, _ in results), results
+    # Validated one after another although committed in batches: distinct ids, in order.
+    assert sorted(int(out) for _, out, _ in results[:32]) == list(range(32))
+    assert sorted(_osd_ids(mons3)) == list(range(32))
+    # One creation; the others answer from the committed state, after it.
+    outs = sorted(outs for _, _, outs in results[32:])
+    assert outs == ["pool 'same' already exists"] * 3 + ["pool 'same' created"]
+
+
 def test_five_monitors_survive_two_losses_and_refuse_with_three(mons5: MonCluster) -> None:
     mons5.quorum()
     mons5.kill("a")
