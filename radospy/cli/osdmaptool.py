@@ -21,12 +21,13 @@ from typing import TextIO
 from radospy.cli._cephargs import ArgError, ArgWalker
 from radospy.common.errors import RadosError
 from radospy.common.files import write_atomic
-from radospy.crush import builder, codec, treedump
+from radospy.crush import builder, codec
 from radospy.crush.map import WEIGHT_ONE, CrushMap
 from radospy.crush.tester import cpp_double
 from radospy.osdmap.format import osd_list
 from radospy.osdmap.osdmap import OSDMap
 from radospy.osdmap.pg import PgId
+from radospy.osdmap.tree import tree_text
 
 ME = "osdmaptool"
 
@@ -337,7 +338,7 @@ def _run(argv: list[str], out: TextIO, err: TextIO) -> int:
     if opts.print_map:
         out.write(osdmap.print_text())
     if opts.tree:
-        out.write(osd_tree(osdmap))
+        out.write(tree_text(osdmap))
     if modified:
         out.write(f"{ME}: writing epoch {osdmap.epoch} to {fn}\n")
         data = json.dumps(osdmap.to_dict(), indent=1).encode()
@@ -514,51 +515,6 @@ def _pg_stats(osdmap: OSDMap, count: list[int], first: list[int], primary: list[
     if max_osd >= 0:
         lines.append(f" max osd.{max_osd} {count[max_osd]}")
     return "".join(line + "\n" for line in lines)
-
-
-def osd_tree(osdmap: OSDMap) -> str:
-    """`osdmaptool --tree` / `ceph osd tree`: CRUSH tree plus status, reweight, affinity."""
-    cmap = osdmap.crush
-    names = {pid: pool.name for pid, pool in osdmap.pools.items()}
-    columns = treedump.base_columns(cmap, names)
-    columns += [
-        treedump.Column("STATUS", treedump.Align.LEFT, treedump.Align.RIGHT),
-        treedump.Column("REWEIGHT", treedump.Align.LEFT, treedump.Align.RIGHT),
-        treedump.Column("PRI-AFF", treedump.Align.LEFT, treedump.Align.RIGHT),
-    ]
-    table = treedump.TextTable(columns)
-    keys = sorted(cmap.choose_args)
-    touched = set()
-    for item in treedump.walk(cmap, show_shadow=False):
-        touched.add(item.id)
-        table.add_row(_tree_row(osdmap, item, keys))
-    for osd in range(osdmap.max_osd):
-        if osdmap.exists(osd) and osd not in touched:
-            table.add_row(_tree_row(osdmap, treedump.Item(osd, 0, 0, 0), keys))
-    return table.render()
-
-
-def _tree_row(osdmap: OSDMap, item: treedump.Item, keys: list[int]) -> list[str]:
-    cmap = osdmap.crush
-    cells = [
-        str(item.id),
-        treedump.class_cell(cmap, item.id),
-        treedump.weightf(item.weight),
-        *treedump.choose_args_cells(cmap, item, keys),
-        treedump.type_name_cell(cmap, item),
-    ]
-    if item.id >= 0:
-        if not osdmap.exists(item.id):
-            cells += ["DNE", "0"]
-        else:
-            info = osdmap.osds[item.id]
-            status = "up" if osdmap.is_up(item.id) else "down"
-            cells += [
-                status,
-                treedump.weightf_float(info.weight / WEIGHT_ONE),
-                treedump.weightf_float(info.primary_affinity / WEIGHT_ONE),
-            ]
-    return cells
 
 
 def main(argv: list[str]) -> int:

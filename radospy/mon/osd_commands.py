@@ -35,6 +35,7 @@ from radospy.osdmap.osdmap import (
     OsdStateFlag,
     map_flags_string,
 )
+from radospy.osdmap.tree import tree_text
 
 _FLAG_KEYS: dict[str, int] = {
     "full": MapFlag.FULL,
@@ -87,7 +88,7 @@ def osd_tree(state: MonState, cmd: dict, ctx: CommandContext, inbuf: bytes) -> C
     osdmap = _map_at(state, cmd)
     if cmd["format"] != "plain":
         return reply(outbuf=dump_json(osd_output.tree_json(osdmap), cmd["format"]))
-    return reply(outbuf=osd_output.tree_text(osdmap))
+    return reply(outbuf=tree_text(osdmap))
 
 
 def osd_ls(state: MonState, cmd: dict, ctx: CommandContext, inbuf: bytes) -> CommandResult:

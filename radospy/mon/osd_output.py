@@ -19,6 +19,7 @@ from radospy.osdmap.osdmap import (
     osd_state_names,
 )
 from radospy.osdmap.pool import Pool, pool_flags_string
+from radospy.osdmap.tree import tree_items
 
 _SEMIHIDDEN_FLAGS = (
     MapFlag.SORTBITWISE
@@ -261,62 +262,12 @@ def stat_json(state: MonState) -> dict[str, Any]:
 # -- osd tree ------------------------------------------------------------------------------
 
 
-def tree_text(osdmap: OSDMap) -> str:
-    """`ceph osd tree`: the CRUSH hierarchy plus STATUS, REWEIGHT and PRI-AFF, then the
-    OSDs CRUSH does not place (strays) at depth 0."""
-    cmap = osdmap.crush
-    names = {pid: pool.name for pid, pool in osdmap.pools.items()}
-    columns = treedump.base_columns(cmap, names)
-    columns += [
-        treedump.Column(heading, treedump.Align.LEFT, treedump.Align.RIGHT)
-        for heading in ("STATUS", "REWEIGHT", "PRI-AFF")
-    ]
-    table = treedump.TextTable(columns)
-    keys = sorted(cmap.choose_args)
-    for item in _tree_items(osdmap):
-        table.add_row(_tree_row(osdmap, item, keys))
-    return table.render()
-
-
-def _tree_items(osdmap: OSDMap) -> list[treedump.Item]:
-    items = list(treedump.walk(osdmap.crush, show_shadow=False))
-    placed = {item.id for item in items}
-    items += [
-        treedump.Item(osd, 0, 0, 0)
-        for osd in range(osdmap.max_osd)
-        if osdmap.exists(osd) and osd not in placed
-    ]
-    return items
-
-
-def _tree_row(osdmap: OSDMap, item: treedump.Item, keys: list[int]) -> list[str]:
-    cmap = osdmap.crush
-    cells = [
-        str(item.id),
-        treedump.class_cell(cmap, item.id),
-        treedump.weightf(item.weight),
-        *treedump.choose_args_cells(cmap, item, keys),
-        treedump.type_name_cell(cmap, item),
-    ]
-    if item.id >= 0:
-        if not osdmap.exists(item.id):
-            cells += ["DNE", "0"]
-        else:
-            info = osdmap.osds[item.id]
-            cells += [
-                "up" if osdmap.is_up(item.id) else "down",
-                treedump.weightf_float(info.weight / WEIGHT_ONE),
-                treedump.weightf_float(info.primary_affinity / WEIGHT_ONE),
-            ]
-    return cells
-
-
 def tree_json(osdmap: OSDMap) -> dict[str, Any]:
     """`ceph osd tree -f json`: `nodes` in tree order, `stray` for unplaced OSDs."""
     cmap = osdmap.crush
     nodes: list[dict[str, Any]] = []
     stray: list[dict[str, Any]] = []
-    for item in _tree_items(osdmap):
+    for item in tree_items(osdmap):
         if item.id < 0:
             bucket = cmap.buckets[item.id]
             node: dict[str, Any] = {
