@@ -46,6 +46,7 @@ from radospy.auth.handshake import MonAuthClient, MonAuthServer, RotatingSecrets
 from radospy.auth.keyring import EntityAuth, EntityName, Keyring
 from radospy.common.errors import InvalidArgument, RadosError
 from radospy.common.files import write_atomic
+from radospy.common.service import run_service
 from radospy.mon.cmdspec import CommandContext, CommandResult, Propose
 from radospy.mon.commands import COMMANDS_BY_NAME, handle_command
 from radospy.mon.machine import (
@@ -776,18 +777,4 @@ def _json_reply(value: Any, fmt: str) -> MonCommandReply:
 
 def run_daemon(config: MonConfig) -> None:
     """Run a monitor until SIGTERM/SIGINT (raises MonError on a bad data directory)."""
-    import signal
-
-    async def main() -> None:
-        daemon = MonDaemon(config)
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, daemon.stop)
-        await daemon.run()
-
-    try:
-        import uvloop
-
-        uvloop.run(main())
-    except ImportError:
-        asyncio.run(main())
+    run_service(lambda: MonDaemon(config))

@@ -39,7 +39,6 @@ import contextlib
 import json
 import logging
 import os
-import signal
 import socket
 import time
 import uuid as uuid_mod
@@ -67,6 +66,7 @@ from radospy.common.errors import InvalidArgument, RadosError
 from radospy.common.eversion import Eversion
 from radospy.common.files import write_atomic
 from radospy.common.osdop import Remove, is_write, may_write
+from radospy.common.service import run_service
 from radospy.common.types import ReqId
 from radospy.mon.client import MonClient, MonClientConfig, refresh_tickets
 from radospy.mon.state import decode_osdmap
@@ -686,17 +686,4 @@ def _osd_capable(
 
 def run_daemon(config: OsdConfig) -> None:
     """Run an OSD until SIGTERM/SIGINT."""
-
-    async def main() -> None:
-        daemon = OsdDaemon(config)
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, daemon.stop)
-        await daemon.run()
-
-    try:
-        import uvloop
-
-        uvloop.run(main())
-    except ImportError:
-        asyncio.run(main())
+    run_service(lambda: OsdDaemon(config))
