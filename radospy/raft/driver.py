@@ -36,6 +36,7 @@ import msgspec
 
 from radospy.common.errors import RadosError
 from radospy.msg.connection import Connection
+from radospy.msg.frame import FrameTooLarge
 from radospy.msg.messages import Message as WireMessage
 from radospy.msg.messages import message
 from radospy.msg.messenger import Messenger
@@ -421,13 +422,15 @@ class _PeerLink:
 
     def push(self, msg: Message) -> None:
         conn = self._conn
-        if (
-            not self._queue
-            and conn is not None
-            and conn.is_ready
-            and conn.try_send(RaftMessage(encode_message(msg)))
-        ):
-            return
+        if not self._queue and conn is not None and conn.is_ready:
+            try:
+                if conn.try_send(RaftMessage(encode_message(msg))):
+                    return
+            except FrameTooLarge as exc:
+                # Called from the Raft loop, which must not end over one message (nor
+                # this peer's sender task, below).
+                log.warning("raft: dropping %s to %x: %s", type(msg).__name__, self._id, exc)
+                return
         self._queue.append(msg)
         self._ready.set()
 
@@ -448,7 +451,11 @@ class _PeerLink:
                 self._queue.clear()
                 continue
             while self._queue:
-                await conn.send(RaftMessage(encode_message(self._queue.popleft())))
+                msg = self._queue.popleft()
+                try:
+                    await conn.send(RaftMessage(encode_message(msg)))
+                except RadosError as exc:  # too large, or the connection closed meanwhile
+                    log.warning("raft: dropping %s to %x: %s", type(msg).__name__, self._id, exc)
 
     async def _connection(self) -> Connection | None:
         target = self._t._resolve(self._id)
