@@ -46,7 +46,7 @@ def remove_item(cmap: CrushMap, item: int) -> None:
             raise InvalidArgument(f"bucket '{bucket.name}' is not empty")
     elif item not in cmap.device_names:
         raise NotFound(f"device osd.{item} does not exist")
-    _unlink_everywhere(cmap, item)
+    unlink_item(cmap, item)
     if item < 0:
         del cmap.buckets[item]
     else:
@@ -55,15 +55,20 @@ def remove_item(cmap: CrushMap, item: int) -> None:
     rebuild_shadow_trees(cmap)
 
 
-def _unlink_everywhere(cmap: CrushMap, item: int) -> None:
+def unlink_item(cmap: CrushMap, item: int, scope: set[int] | None = None) -> bool:
+    """Take `item` out of every bucket (or every bucket of `scope`), carrying the weight
+    change up the tree; True if it was linked anywhere. Shadow trees are not rebuilt."""
     scv = cmap.tunables.straw_calc_version
-    for bucket_id in sorted(cmap.buckets, reverse=True):
+    found = False
+    for bucket_id in sorted(cmap.buckets if scope is None else scope, reverse=True):
         bucket = cmap.buckets[bucket_id]
         if cmap.is_shadow(bucket_id) or item not in bucket.items:
             continue
         builder.bucket_adjust_item_weight(bucket, item, 0, scv)
         builder.bucket_remove_item(bucket, item, scv)
         builder.adjust_item_weight(cmap, bucket_id, bucket.weight)
+        found = True
+    return found
 
 
 def reweight_item(cmap: CrushMap, item: int, weight: int) -> None:
@@ -96,30 +101,19 @@ def insert_device(
     if weight < 0:
         raise InvalidArgument("weight must be non-negative")
     levels = _location_levels(cmap, location)
-    _check_placeable(cmap, levels)
+    check_linkable(cmap, device, levels)
     cmap.device_names[device] = f"osd.{device}"
     cmap.max_devices = max(cmap.max_devices, device + 1)
     if device_class is not None:
         cmap.device_classes[device] = classes.get_or_create_class_id(cmap, device_class)
-    scv = cmap.tunables.straw_calc_version
-    child, child_weight = device, weight
-    for type_id, name in levels:
-        existing = _bucket_by_name(cmap, name)
-        if existing is not None:
-            builder.bucket_add_item(existing, child, child_weight, scv)
-            builder.adjust_item_weight(cmap, existing.id, existing.weight)
-            break
-        bucket = Bucket(id=0, name=name, type_id=type_id, alg=BucketAlg.STRAW2)
-        builder.bucket_add_item(bucket, child, child_weight, scv)
-        bucket.id = classes.add_bucket_slot(cmap, classes.next_free_bucket_id(cmap))
-        cmap.buckets[bucket.id] = bucket
-        child, child_weight = bucket.id, bucket.weight
+    link_item(cmap, device, weight, levels)
     rebuild_shadow_trees(cmap)
 
 
-def _check_placeable(cmap: CrushMap, levels: list[tuple[int, str]]) -> None:
-    """Refuse a location before anything changes: it must name some level, and the
-    first bucket it names that exists must be of the type the location gives it."""
+def check_linkable(cmap: CrushMap, item: int, levels: list[tuple[int, str]]) -> None:
+    """Refuse a location before anything changes: it must name some level, and the first
+    bucket it names that exists must be of the type the location gives it and must not
+    hold `item` already."""
     if not levels:
         raise InvalidArgument("location names no bucket type")
     for type_id, name in levels:
@@ -127,7 +121,29 @@ def _check_placeable(cmap: CrushMap, levels: list[tuple[int, str]]) -> None:
         if existing is not None:
             if existing.type_id != type_id:
                 raise InvalidArgument(f"bucket '{name}' is not of type {cmap.types[type_id]}")
+            if item in existing.items:
+                raise Exists(f"item {cmap.name_of(item)} is already in bucket '{name}'")
             return
+
+
+def link_item(cmap: CrushMap, item: int, weight: int, levels: list[tuple[int, str]]) -> None:
+    """Add `item` with `weight` at `levels` ((type id, bucket name) from the lowest up),
+    creating missing buckets (straw2) up to the first existing one, whose ancestors get
+    the new weight (`CrushWrapper::insert_item`). Call `check_linkable` first; shadow
+    trees are not rebuilt."""
+    scv = cmap.tunables.straw_calc_version
+    child, child_weight = item, weight
+    for type_id, name in levels:
+        existing = _bucket_by_name(cmap, name)
+        if existing is not None:
+            builder.bucket_add_item(existing, child, child_weight, scv)
+            builder.adjust_item_weight(cmap, existing.id, existing.weight)
+            return
+        bucket = Bucket(id=0, name=name, type_id=type_id, alg=BucketAlg.STRAW2)
+        builder.bucket_add_item(bucket, child, child_weight, scv)
+        bucket.id = classes.add_bucket_slot(cmap, 0)
+        cmap.buckets[bucket.id] = bucket
+        child, child_weight = bucket.id, bucket.weight
 
 
 def _location_levels(cmap: CrushMap, location: Mapping[str, str]) -> list[tuple[int, str]]:

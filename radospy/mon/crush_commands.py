@@ -9,7 +9,7 @@ from __future__ import annotations
 import errno
 from typing import Any
 
-from radospy.common.errors import Exists, InvalidArgument, NotFound, RadosError
+from radospy.common.errors import InvalidArgument, NotFound, RadosError
 from radospy.crush import builder, classes, edit, treedump
 from radospy.crush.dump import _dump_rule, to_dump
 from radospy.crush.map import (
@@ -102,44 +102,15 @@ def link_at(cmap: CrushMap, item: int, weight: int, loc: dict[str, str]) -> None
     levels = _levels(cmap, loc, _item_type(cmap, item))
     if not levels:
         raise InvalidArgument(f"location {loc_text(loc)} names no bucket above the item")
-    for type_id, name in levels:
-        existing = _bucket_named(cmap, name)
-        if existing is not None:
-            if existing.type_id != type_id:
-                raise InvalidArgument(f"bucket '{name}' is not of type {cmap.types[type_id]}")
-            break
-    scv = cmap.tunables.straw_calc_version
-    child, child_weight = item, weight
-    for type_id, name in levels:
-        existing = _bucket_named(cmap, name)
-        if existing is not None:
-            if child in existing.items:
-                raise Exists(f"item {cmap.name_of(child)} is already in bucket '{name}'")
-            builder.bucket_add_item(existing, child, child_weight, scv)
-            builder.adjust_item_weight(cmap, existing.id, existing.weight)
-            break
-        bucket = Bucket(id=0, name=name, type_id=type_id, alg=BucketAlg.STRAW2)
-        builder.bucket_add_item(bucket, child, child_weight, scv)
-        bucket.id = classes.add_bucket_slot(cmap, 0)
-        cmap.buckets[bucket.id] = bucket
-        child, child_weight = bucket.id, bucket.weight
+    edit.check_linkable(cmap, item, levels)
+    edit.link_item(cmap, item, weight, levels)
     edit.rebuild_shadow_trees(cmap)
 
 
 def unlink(cmap: CrushMap, item: int, within: int | None = None) -> bool:
     """Take `item` out of every bucket (or every bucket under `within`); True if it was
     linked anywhere."""
-    scope = _subtree(cmap, within) if within is not None else set(cmap.buckets)
-    scv = cmap.tunables.straw_calc_version
-    found = False
-    for bucket_id in sorted(scope, reverse=True):
-        bucket = cmap.buckets[bucket_id]
-        if cmap.is_shadow(bucket_id) or item not in bucket.items:
-            continue
-        builder.bucket_adjust_item_weight(bucket, item, 0, scv)
-        builder.bucket_remove_item(bucket, item, scv)
-        builder.adjust_item_weight(cmap, bucket_id, bucket.weight)
-        found = True
+    found = edit.unlink_item(cmap, item, _subtree(cmap, within) if within is not None else None)
     edit.rebuild_shadow_trees(cmap)
     return found
 
