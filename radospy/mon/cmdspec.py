@@ -26,6 +26,7 @@ from radospy.auth.caps import MonCap
 from radospy.common.errors import InvalidArgument, RadosError
 
 if TYPE_CHECKING:
+    from radospy.mon.quorum import QuorumView
     from radospy.mon.state import MonState
 
 FORMATS = ("plain", "json", "json-pretty")
@@ -63,6 +64,8 @@ class CommandContext:
     caps: MonCap
     now: float
     random_bytes: Callable[[int], bytes]
+    quorum: QuorumView | None = None
+    """The monitors' quorum, for `status` and `health` (None where no daemon runs)."""
 
 
 @dataclass

@@ -59,6 +59,7 @@ from radospy.mon.machine import (
 )
 from radospy.mon.messages import MonCommand, MonCommandReply, MonMapData, MonSubscribe
 from radospy.mon.monmap import MonMap, now_stamp
+from radospy.mon.quorum import QuorumTracker, QuorumView, election_epoch
 from radospy.mon.state import MonState
 from radospy.msg.config import MessengerConfig
 from radospy.msg.connection import Connection, ConnectionClosed
@@ -218,6 +219,7 @@ class MonDaemon:
         self.messenger: Messenger | None = None
         self.driver: RaftDriver | None = None
         self._pipeline: _WritePipeline | None = None
+        self._quorum_since = QuorumTracker()
 
     # --- lifecycle ------------------------------------------------------------------
 
@@ -352,7 +354,9 @@ class MonDaemon:
         caps = _mon_caps(conn)
         if prefix in DAEMON_COMMANDS:
             return await self._daemon_command(conn, prefix, cmd, caps, msg)
-        ctx = CommandContext(conn.peer_name, caps, time.time(), secrets.token_bytes)
+        ctx = CommandContext(
+            conn.peer_name, caps, time.time(), secrets.token_bytes, self._quorum_view()
+        )
         inbuf = bytes(msg.inbuf)
         command = COMMANDS_BY_NAME.get(prefix)
         if command is not None and command.read is not None:
@@ -426,7 +430,8 @@ class MonDaemon:
         assert self.driver is not None
         await self.driver.read_barrier(COMMAND_TIMEOUT)
         if prefix == "quorum_status":
-            return _json_reply(self._quorum_status(), fmt if fmt != "plain" else "json")
+            view = self._quorum_view()
+            return _json_reply(view.quorum_status(), fmt if fmt != "plain" else "json")
         if prefix == "mon dump":
             monmap = self._monmap()
             if fmt != "plain":
@@ -466,8 +471,9 @@ class MonDaemon:
         new.modified = now_stamp()
         return Propose(new.encode(), prefix)
 
-    def _quorum(self) -> list[str]:
-        """Names of the voters the leader heard from within an election timeout."""
+    def _quorum_view(self) -> QuorumView:
+        """The quorum as this leader sees it: the voters it heard from within an
+        election timeout (followers answer every heartbeat)."""
         assert self.driver is not None
         loop_now = asyncio.get_running_loop().time()
         cfg = self.config.driver
@@ -476,28 +482,17 @@ class MonDaemon:
             n for n, t in self.driver.last_heard.items() if loop_now - t <= window
         }
         names = {self._name_of(v) for v in self.driver.voters if v in alive}
-        return [n for n in self._monmap().ranks if n in names]
-
-    def _quorum_status(self) -> dict[str, Any]:
-        assert self.driver is not None
-        ranks = self._monmap().ranks
-        quorum = self._quorum()
-        age = asyncio.get_running_loop().time() - self.driver.leader_since
-        return {
-            "election_epoch": self.driver.term,
-            "quorum": [ranks.index(n) for n in quorum],
-            "quorum_names": quorum,
-            "quorum_leader_name": self.name,
-            "quorum_age": int(age),
-            "monmap": self._monmap().dump(),
-        }
+        monmap = self._monmap()
+        quorum = tuple(n for n in monmap.ranks if n in names)
+        epoch = election_epoch(self.driver.term, settled=self.driver.leader != 0)
+        since = self._quorum_since.update(epoch, quorum, self.driver.leader_since, loop_now)
+        return QuorumView(monmap, quorum, self.name, epoch, loop_now - since)
 
     def _mon_stat(self, fmt: str) -> MonCommandReply:
-        assert self.driver is not None
-        monmap, quorum = self._monmap(), self._quorum()
+        view = self._quorum_view()
         if fmt != "plain":
-            return _json_reply(monmap.stat_dict(self.name, quorum), fmt)
-        text = monmap.stat_line(self.driver.term, self.name, quorum) + "\n"
+            return _json_reply(view.monmap.stat_dict(self.name, view.quorum), fmt)
+        text = view.monmap.stat_line(view.election_epoch, self.name, view.quorum) + "\n"
         return MonCommandReply(0, text.encode(), "")
 
     # --- membership -----------------------------------------------------------------
@@ -505,6 +500,8 @@ class MonDaemon:
     async def _reconcile_loop(self) -> None:
         while True:
             await asyncio.sleep(RECONCILE_INTERVAL)
+            if self.driver is not None and self.driver.is_leader:
+                self._quorum_view()  # notice a monitor leaving or joining when it does
             await self._reconcile()
 
     async def _reconcile(self) -> None:

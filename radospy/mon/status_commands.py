@@ -1,5 +1,6 @@
 """`ceph health [detail]`, `ceph status` (`-s`) and `ceph fsid`, from what the monitor
-state knows (OSDMap flags, down OSDs, pools without redundancy); PG and usage figures
+state knows (OSDMap flags, down OSDs, pools without redundancy) and the quorum the
+leader sees (monitors down); PG and usage figures
 come from the PG stats service, not from here, so `status` shows none."""
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from typing import Any
 
 from radospy.mon import osd_output
 from radospy.mon.cmdspec import Command, CommandContext, CommandResult, dump_json, reply
+from radospy.mon.quorum import QuorumView
 from radospy.mon.state import MonState
 from radospy.osdmap.osdmap import MapFlag, OSDMap, OsdStateFlag, map_flags_string
 
@@ -39,9 +41,13 @@ class HealthCheck:
     severity: str = "HEALTH_WARN"
 
 
-def health_checks(osdmap: OSDMap) -> dict[str, HealthCheck]:
+def health_checks(osdmap: OSDMap, quorum: QuorumView | None = None) -> dict[str, HealthCheck]:
     """The failing checks by code, sorted by code as Ceph's map is."""
     checks: dict[str, HealthCheck] = {}
+    mon_down = quorum.mon_down() if quorum is not None else None
+    if mon_down is not None:
+        summary, detail = mon_down
+        checks["MON_DOWN"] = HealthCheck(summary, len(detail), detail)
     flags = osdmap.flags & _WARN_FLAGS
     if flags:
         checks["OSDMAP_FLAGS"] = HealthCheck(
@@ -114,7 +120,7 @@ def health_json(checks: dict[str, HealthCheck], detail: bool) -> dict[str, Any]:
 
 
 def health(state: MonState, cmd: dict, ctx: CommandContext, inbuf: bytes) -> CommandResult:
-    checks = health_checks(state.osdmap)
+    checks = health_checks(state.osdmap, ctx.quorum)
     detail = cmd.get("detail") == "detail"
     if cmd["format"] != "plain":
         return reply(outbuf=dump_json(health_json(checks, detail), cmd["format"]))
@@ -131,13 +137,14 @@ def health(state: MonState, cmd: dict, ctx: CommandContext, inbuf: bytes) -> Com
 
 def status(state: MonState, cmd: dict, ctx: CommandContext, inbuf: bytes) -> CommandResult:
     osdmap = state.osdmap
-    checks = health_checks(osdmap)
+    checks = health_checks(osdmap, ctx.quorum)
     pools = len(osdmap.pools)
     pgs = sum(p.pg_num for p in osdmap.pools.values())
     if cmd["format"] != "plain":
         body = {
             "fsid": state.fsid,
             "health": health_json(checks, detail=False),
+            **(ctx.quorum.status_json() if ctx.quorum is not None else {}),
             "osdmap": osd_output.stat_json(state),
             "pgmap": {"pgs_by_state": [], "num_pgs": pgs, "num_pools": pools},
         }
@@ -145,7 +152,10 @@ def status(state: MonState, cmd: dict, ctx: CommandContext, inbuf: bytes) -> Com
     summary = osd_output.stat_summary(state, ctx.now).splitlines()
     lines = ["  cluster:", f"    id:     {state.fsid}", f"    health: {_status(checks)}"]
     lines += [f"            {c.summary}" for c in checks.values()]
-    lines += [" ", "  services:", f"    osd: {summary[0].split(';')[0]}"]
+    lines += [" ", "  services:"]
+    if ctx.quorum is not None:
+        lines.append(f"    mon: {ctx.quorum.services_line()}")
+    lines.append(f"    osd: {summary[0].split(';')[0]}")
     lines += [f"         {extra}" for extra in summary[1:]]
     lines += [" ", "  data:", f"    pools:   {pools} pools, {pgs} pgs", " "]
     return reply(outbuf="".join(x + "\n" for x in lines))

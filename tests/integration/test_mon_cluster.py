@@ -7,6 +7,7 @@ import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -113,6 +114,38 @@ def test_concurrent_commands_share_entries_and_apply_once(mons3: MonCluster) -> 
     # One creation; the others answer from the committed state, after it.
     outs = sorted(outs for _, _, outs in results[32:])
     assert outs == ["pool 'same' already exists"] * 3 + ["pool 'same' created"]
+
+
+def test_a_killed_monitor_is_mon_down_until_it_is_back(mons3: MonCluster) -> None:
+    status = mons3.quorum()
+    ranks = [m["name"] for m in status["monmap"]["mons"]]
+    victim = next(n for n in ranks if n != status["quorum_leader_name"])
+    rc, out, _ = mons3.ceph("status")
+    assert rc == 0 and f"    mon: 3 daemons, quorum {','.join(ranks)} (age " in out, out
+    mons3.kill(victim)
+
+    def health() -> dict[str, Any] | None:
+        rc, out, _ = mons3.ceph("health", "detail", "--format", "json", timeout=5.0)
+        return json.loads(out) if rc == 0 else None
+
+    def mon_down() -> dict[str, Any] | None:
+        found = health()
+        return found["checks"].get("MON_DOWN") if found else None
+
+    check = wait_for(mon_down, 30, "MON_DOWN")
+    rest = ",".join(n for n in ranks if n != victim)
+    assert check["summary"]["message"] == f"1/3 mons down, quorum {rest}"
+    addr = f"v2:127.0.0.1:{mons3.ports[victim]}/0"
+    line = f"mon.{victim} (rank {ranks.index(victim)}) addr {addr} is down (out of quorum)"
+    assert check["detail"] == [{"message": line}]
+    rc, out, _ = mons3.ceph("-s")
+    assert f"quorum {rest} (age " in out and f"out of quorum: {victim}\n" in out, out
+    assert f"1/3 mons down, quorum {rest}" in out
+
+    mons3.start(victim)
+    wait_for(lambda: (h := health()) is not None and h["status"] == "HEALTH_OK", 30, "HEALTH_OK")
+    body = json.loads(mons3.ceph("status", "--format", "json")[1])
+    assert body["quorum_names"] == ranks and body["election_epoch"] % 2 == 0
 
 
 def test_five_monitors_survive_two_losses_and_refuse_with_three(mons5: MonCluster) -> None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from radospy.auth.caps import MonCap
 from radospy.mon.commands import CommandContext, CommandResult, Propose, handle_command, parse_argv
+from radospy.mon.quorum import QuorumView
 from radospy.mon.state import MonState
 
 FSID = "87e61e46-58bb-4013-9cb7-8989654c4c9b"
@@ -20,12 +21,13 @@ class Mon:
     now: float = 2_000.0
     seed: int = 1
     entries: list[bytes] = field(default_factory=list)
+    quorum: QuorumView | None = None
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
 
     def ctx(self, caps: str = "allow *", entity: str = "client.admin") -> CommandContext:
-        return CommandContext(entity, MonCap.parse(caps), self.now, self.rng.randbytes)
+        return CommandContext(entity, MonCap.parse(caps), self.now, self.rng.randbytes, self.quorum)
 
     def cmd(self, cmd: dict, caps: str = "allow *", inbuf: bytes = b"") -> CommandResult:
         """Handle a command dict; a proposal is applied at once, as a commit would."""
