@@ -1,0 +1,490 @@
+"""PG peering, as a pure core: past intervals, the prior set, the authoritative log,
+each member's missing set, log recovery or backfill, and the PG state Ceph would print.
+
+This follows Ceph's doc/dev/peering.rst and ``PeeringState`` for replicated pools:
+
+* An *interval* is a run of OSDMap epochs in which a PG's up set, acting set, primaries,
+  size and min_size stay the same (``is_new_interval``). ``PastIntervals`` records the
+  closed ones. An interval *may have gone read-write* when its acting set reached
+  ``min_size`` (and, when the map says so, its primary's ``up_thru`` covered it): only
+  such an interval can hold acknowledged writes.
+* The *prior set* (``build_prior_set``) is every OSD of those intervals that is up now,
+  plus the current up and acting sets: peering must hear from them. When an interval
+  that may have gone read-write has no member up, acknowledged writes may exist only on
+  down OSDs: the PG is ``down`` until one returns.
+* ``peer`` takes what the prior set answered (each member's info, log and missing set),
+  chooses the authoritative log with ``find_best_info`` (the newest ``last_update``
+  among the OSDs that went active in the newest interval that did), merges it into the
+  primary's log (divergent entries rolled back, their objects marked missing or
+  removed), and decides per acting member: nothing to do, log recovery of exactly the
+  objects its missing set names, or backfill when its log does not overlap the
+  authoritative one (or an earlier backfill did not finish). Too few complete members
+  for ``min_size``, or no usable log at all, is ``incomplete``.
+
+No I/O here: the OSD shell (``radospy.osd.recovery``) gathers the inputs and carries out
+the plan; tests drive the same functions through seeded simulations.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import msgspec
+
+from radospy.common.eversion import Eversion
+from radospy.osd.objectstore.types import ObjectId
+from radospy.osd.pglog import (
+    PgInfo,
+    PgLog,
+    PgMissing,
+    catch_up_missing,
+    find_best_info,
+    last_complete_for,
+    needs_backfill,
+    proc_replica_log,
+)
+
+BACKFILL_START = ObjectId("", "", 0)
+"""``last_backfill`` of a copy that backfill has not started: it covers no object."""
+
+
+class PgState(enum.IntFlag):
+    """PG state bits (``PG_STATE_*`` of Ceph's osd_types.h, same values)."""
+
+    CREATING = 1 << 0
+    ACTIVE = 1 << 1
+    CLEAN = 1 << 2
+    DOWN = 1 << 4
+    RECOVERY_UNFOUND = 1 << 5
+    BACKFILL_UNFOUND = 1 << 6
+    PREMERGE = 1 << 7
+    SCRUBBING = 1 << 8
+    DEGRADED = 1 << 10
+    INCONSISTENT = 1 << 11
+    PEERING = 1 << 12
+    REPAIR = 1 << 13
+    RECOVERING = 1 << 14
+    BACKFILL_WAIT = 1 << 15
+    INCOMPLETE = 1 << 16
+    STALE = 1 << 17
+    REMAPPED = 1 << 18
+    DEEP_SCRUB = 1 << 19
+    BACKFILLING = 1 << 20
+    BACKFILL_TOOFULL = 1 << 21
+    RECOVERY_WAIT = 1 << 22
+    UNDERSIZED = 1 << 23
+    ACTIVATING = 1 << 24
+    PEERED = 1 << 25
+
+
+# The order in which ``pg_state_string`` prints the bits.
+_STATE_ORDER: tuple[tuple[PgState, str], ...] = (
+    (PgState.STALE, "stale"),
+    (PgState.CREATING, "creating"),
+    (PgState.ACTIVE, "active"),
+    (PgState.ACTIVATING, "activating"),
+    (PgState.CLEAN, "clean"),
+    (PgState.RECOVERY_WAIT, "recovery_wait"),
+    (PgState.RECOVERING, "recovering"),
+    (PgState.DOWN, "down"),
+    (PgState.RECOVERY_UNFOUND, "recovery_unfound"),
+    (PgState.BACKFILL_UNFOUND, "backfill_unfound"),
+    (PgState.UNDERSIZED, "undersized"),
+    (PgState.DEGRADED, "degraded"),
+    (PgState.REMAPPED, "remapped"),
+    (PgState.PREMERGE, "premerge"),
+    (PgState.SCRUBBING, "scrubbing"),
+    (PgState.DEEP_SCRUB, "deep"),
+    (PgState.INCONSISTENT, "inconsistent"),
+    (PgState.PEERING, "peering"),
+    (PgState.REPAIR, "repair"),
+    (PgState.BACKFILL_WAIT, "backfill_wait"),
+    (PgState.BACKFILLING, "backfilling"),
+    (PgState.BACKFILL_TOOFULL, "backfill_toofull"),
+    (PgState.INCOMPLETE, "incomplete"),
+    (PgState.PEERED, "peered"),
+)
+
+
+def pg_state_string(state: PgState) -> str:
+    """``active+undersized+degraded``: the bits set, joined in Ceph's order."""
+    names = [name for bit, name in _STATE_ORDER if state & bit]
+    return "+".join(names) if names else "unknown"
+
+
+@dataclass(frozen=True)
+class PgView:
+    """What one OSDMap epoch says about a PG."""
+
+    epoch: int
+    up: tuple[int, ...]
+    up_primary: int
+    acting: tuple[int, ...]
+    primary: int
+    size: int
+    min_size: int
+
+    @property
+    def can_serve(self) -> bool:
+        """Whether the acting set is large enough for I/O (``min_size``)."""
+        return self.primary >= 0 and len(self.acting) >= self.min_size
+
+
+def is_new_interval(old: PgView, new: PgView) -> bool:
+    """Whether ``new`` starts a new interval after ``old`` (``PastIntervals::is_new_interval``
+    for a replicated pool whose pg_num does not change)."""
+    return (
+        old.acting != new.acting
+        or old.up != new.up
+        or old.primary != new.primary
+        or old.up_primary != new.up_primary
+        or old.size != new.size
+        or old.min_size != new.min_size
+    )
+
+
+class PastInterval(msgspec.Struct, frozen=True, array_like=True):
+    """A closed interval: epochs ``first..last`` with these sets."""
+
+    first: int
+    last: int
+    up: tuple[int, ...]
+    acting: tuple[int, ...]
+    primary: int
+    maybe_went_rw: bool
+
+
+class PastIntervals:
+    """The closed intervals of a PG, oldest first, and the one in progress.
+
+    Feed it every map the OSD sees with ``note``. ``trim`` forgets intervals the PG
+    has since been clean after (they cannot hold anything the clean copies lack).
+    """
+
+    __slots__ = ("current", "current_start", "intervals")
+
+    def __init__(self) -> None:
+        self.intervals: list[PastInterval] = []
+        self.current: PgView | None = None
+        self.current_start = 0
+
+    def note(self, view: PgView, primary_up_thru: int | None = None) -> bool:
+        """Take the PG's view at a new epoch; True when it starts a new interval.
+
+        ``primary_up_thru`` is the closing interval's primary's ``up_thru`` in the last
+        map of that interval, when the maps record it; without it an interval whose
+        acting set reached ``min_size`` is assumed to have gone read-write.
+        """
+        old = self.current
+        if old is not None and view.epoch <= old.epoch:
+            return False
+        if old is None:
+            self.current, self.current_start = view, view.epoch
+            return True
+        if not is_new_interval(old, view):
+            self.current = view
+            return False
+        went_rw = old.can_serve and (
+            primary_up_thru is None or primary_up_thru >= self.current_start
+        )
+        self.intervals.append(
+            PastInterval(
+                self.current_start, view.epoch - 1, old.up, old.acting, old.primary, went_rw
+            )
+        )
+        self.current, self.current_start = view, view.epoch
+        return True
+
+    def trim(self, last_epoch_clean: int) -> None:
+        """Forget the intervals that ended before the PG was last clean."""
+        self.intervals = [iv for iv in self.intervals if iv.last >= last_epoch_clean]
+
+    def merge(self, others: Iterable[PastInterval]) -> None:
+        """Add intervals a peer recorded that this OSD did not see."""
+        known = {(iv.first, iv.last) for iv in self.intervals}
+        for iv in others:
+            if (iv.first, iv.last) not in known and iv.last < self.current_start:
+                self.intervals.append(iv)
+                known.add((iv.first, iv.last))
+        self.intervals.sort(key=lambda iv: iv.first)
+
+
+@dataclass(frozen=True)
+class PriorSet:
+    """Who peering must hear from, and whether it can at all.
+
+    ``probe``: OSDs up now that may hold the newest writes. ``down``: members of
+    read-write intervals that are down now. ``pg_down``: some read-write interval has
+    no member up (``blocked_by`` names its members), so peering must wait.
+    """
+
+    probe: frozenset[int]
+    down: frozenset[int]
+    pg_down: bool
+    blocked_by: frozenset[int]
+
+
+def build_prior_set(
+    intervals: Sequence[PastInterval],
+    current: PgView,
+    is_up: Callable[[int], bool],
+    last_epoch_started: int = 0,
+) -> PriorSet:
+    """The prior set (``PastIntervals::PriorSet``) for peering in ``current``.
+
+    Intervals that ended before ``last_epoch_started`` are skipped: a later interval
+    went active, so its members already hold everything acknowledged before it.
+    """
+    probe = {o for o in (*current.acting, *current.up) if o >= 0 and is_up(o)}
+    down: set[int] = set()
+    blocked: set[int] = set()
+    pg_down = False
+    for iv in intervals:
+        if not iv.maybe_went_rw or iv.last < last_epoch_started:
+            continue
+        up_now = [o for o in iv.acting if is_up(o)]
+        gone = [o for o in iv.acting if not is_up(o)]
+        probe.update(up_now)
+        down.update(gone)
+        if not up_now:
+            pg_down = True
+            blocked.update(gone)
+    return PriorSet(frozenset(probe), frozenset(down), pg_down, frozenset(blocked))
+
+
+class Recovery(enum.Enum):
+    """How an acting member is brought up to date."""
+
+    NONE = "none"
+    LOG = "log"
+    BACKFILL = "backfill"
+
+
+@dataclass(frozen=True)
+class PeerReport:
+    """What one OSD answered to the primary's query: its info, log and missing set."""
+
+    info: PgInfo
+    log: PgLog
+    missing: PgMissing = field(default_factory=PgMissing)
+
+
+@dataclass
+class MemberPlan:
+    """How to bring one acting member (the primary included) up to date.
+
+    ``info`` is the member's info once it has merged the authoritative log; ``missing``
+    the objects it must then receive (empty for backfill, which copies everything).
+    """
+
+    osd: int
+    recovery: Recovery
+    info: PgInfo
+    missing: PgMissing
+
+
+@dataclass
+class PeeringResult:
+    """The outcome of peering, for the primary to carry out.
+
+    When ``state`` has ``ACTIVE`` set (well, is about to: ``activate`` sets it), ``log``
+    and ``info`` are the primary's merged log and info, ``remove`` the objects the
+    primary must delete from its store, ``members`` the plan per acting member, and
+    ``sources`` for each object the primary misses the OSDs that hold it at the needed
+    version. Otherwise peering is stuck (``down`` or ``incomplete``) and only ``state``
+    and ``blocked_by`` are meaningful.
+    """
+
+    state: PgState
+    auth: int | None = None
+    log: PgLog | None = None
+    info: PgInfo | None = None
+    remove: frozenset[ObjectId] = frozenset()
+    members: dict[int, MemberPlan] = field(default_factory=dict)
+    sources: dict[ObjectId, list[int]] = field(default_factory=dict)
+    blocked_by: frozenset[int] = frozenset()
+    want_acting: tuple[int, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """Whether the PG can activate."""
+        return self.log is not None
+
+
+def peer(
+    me: int, view: PgView, prior: PriorSet, reports: Mapping[int, PeerReport], epoch: int
+) -> PeeringResult:
+    """Peer as primary ``me`` of ``view`` with what the prior set answered.
+
+    ``reports`` must hold the primary's own report; OSDs of the prior set missing from
+    it did not answer. ``epoch`` is the epoch activation happens in: it becomes every
+    complete member's ``last_epoch_started``.
+    """
+    if prior.pg_down:
+        return PeeringResult(PgState.DOWN | PgState.PEERING, blocked_by=prior.blocked_by)
+    mine = reports[me]
+    auth = find_best_info({o: r.info for o, r in reports.items()}, me)
+    if auth is None:
+        return PeeringResult(PgState.INCOMPLETE | PgState.PEERING, blocked_by=prior.down)
+    auth_report = reports[auth]
+    members: dict[int, MemberPlan] = {}
+    remove: frozenset[ObjectId] = frozenset()
+    if auth != me and needs_backfill(auth_report.log.tail, mine.info):
+        log = auth_report.log.copy()
+        info = _backfill_info(auth_report.info, mine.info)
+        missing = PgMissing()
+        members[me] = MemberPlan(me, Recovery.BACKFILL, info, missing)
+    else:
+        log = mine.log.copy()
+        missing = mine.missing.copy()
+        info = mine.info
+        if auth != me:
+            merged = log.merge_log(auth_report.log, auth_report.info, info, missing)
+            info, remove = merged.info, merged.remove
+        kind = Recovery.LOG if len(missing) else Recovery.NONE
+        members[me] = MemberPlan(me, kind, info, missing)
+    for osd in dict.fromkeys((*view.acting, *view.up)):
+        if osd == me or osd < 0:
+            continue
+        members[osd] = _member_plan(osd, reports.get(osd), log, info)
+    complete = [o for o in view.acting if o == me or members[o].recovery is not Recovery.BACKFILL]
+    remapped = PgState.REMAPPED if view.up != view.acting else PgState(0)
+    if len(complete) < view.min_size:
+        want = _want_acting(me, view, complete, members, reports, log)
+        if len(want) >= view.min_size:
+            return PeeringResult(PgState.PEERING | PgState.REMAPPED, auth, want_acting=want)
+        return PeeringResult(PgState.INCOMPLETE | PgState.PEERING, blocked_by=prior.down)
+    sources = _sources(me, missing, log, reports, auth)
+    for plan in members.values():
+        plan.info = _activated(plan.info, epoch)
+    return PeeringResult(
+        PgState.PEERING | remapped, auth, log, members[me].info, remove, members, sources
+    )
+
+
+def _member_plan(osd: int, report: PeerReport | None, log: PgLog, info: PgInfo) -> MemberPlan:
+    """How a member other than the primary catches up with the merged ``log``."""
+    if report is None or needs_backfill(log.tail, report.info):
+        base = report.info if report is not None else PgInfo(info.pgid)
+        return MemberPlan(osd, Recovery.BACKFILL, _backfill_info(info, base), PgMissing())
+    peer_view = proc_replica_log(log, report.info, report.log, report.missing)
+    peer_missing = catch_up_missing(log, peer_view.info, peer_view.missing)
+    kind = Recovery.LOG if len(peer_missing) else Recovery.NONE
+    peer_info = msgspec.structs.replace(
+        report.info,
+        last_update=log.head,
+        last_complete=last_complete_for(log, log.head, peer_missing),
+        log_tail=log.tail,
+        last_user_version=info.last_user_version,
+    )
+    return MemberPlan(osd, kind, peer_info, peer_missing)
+
+
+def _want_acting(
+    me: int,
+    view: PgView,
+    complete: list[int],
+    members: Mapping[int, MemberPlan],
+    reports: Mapping[int, PeerReport],
+    log: PgLog,
+) -> tuple[int, ...]:
+    """The acting set to ask for with ``pg_temp`` when too few acting members are
+    complete: the primary, the complete acting and up members, then other OSDs whose
+    copy can be caught up from the log, up to the pool size (``choose_acting``)."""
+    want = [me, *(o for o in complete if o != me)]
+    candidates = [o for o in view.up if o in members]
+    candidates += sorted(o for o in reports if o not in members)
+    for osd in candidates:
+        if len(want) >= view.size:
+            break
+        if osd in want:
+            continue
+        plan = members.get(osd) or _member_plan(osd, reports[osd], log, reports[me].info)
+        if plan.recovery is not Recovery.BACKFILL:
+            want.append(osd)
+    return tuple(want)
+
+
+def _backfill_info(auth_info: PgInfo, old: PgInfo) -> PgInfo:
+    """The info of a copy about to be backfilled: the authoritative log, no objects."""
+    return msgspec.structs.replace(
+        auth_info,
+        last_complete=auth_info.last_update,
+        last_backfill=BACKFILL_START,
+        history=auth_info.history.merge(old.history),
+    )
+
+
+def _activated(info: PgInfo, epoch: int) -> PgInfo:
+    history = msgspec.structs.replace(
+        info.history,
+        last_epoch_started=max(info.history.last_epoch_started, epoch),
+    )
+    return msgspec.structs.replace(info, last_epoch_started=epoch, history=history)
+
+
+def _sources(
+    me: int, missing: PgMissing, log: PgLog, reports: Mapping[int, PeerReport], auth: int
+) -> dict[ObjectId, list[int]]:
+    """For each object the primary misses, the OSDs holding it at the needed version:
+    those whose log reaches that version, that do not miss it themselves, and whose
+    copy covers it; the authoritative OSD first."""
+    sources: dict[ObjectId, list[int]] = {}
+    order = [auth, *sorted(o for o in reports if o not in (auth, me))]
+    for oid, item in missing.items().items():
+        holders = []
+        for osd in order:
+            report = reports[osd]
+            if (
+                report.info.covers(oid)
+                and oid not in report.missing
+                and _holds(report, oid, item.need)
+            ):
+                holders.append(osd)
+        sources[oid] = holders
+    return sources
+
+
+def _holds(report: PeerReport, oid: ObjectId, need: Eversion) -> bool:
+    """Whether a peer's stored copy of ``oid`` is at ``need``: its newest change of the
+    object is that version (not a divergent later one), or predates its log."""
+    latest = report.log.latest(oid)
+    if latest is None:
+        return need <= report.log.tail
+    return latest.version == need
+
+
+def pg_state(
+    *,
+    active: bool,
+    acting: int,
+    size: int,
+    missing: int,
+    backfill_targets: int,
+    recovering: bool = False,
+    backfilling: bool = False,
+    remapped: bool = False,
+) -> PgState:
+    """The state bits of an active PG from its recovery progress.
+
+    ``missing`` counts objects missing on any acting member, ``backfill_targets`` the
+    members still being backfilled; ``recovering``/``backfilling`` whether that work is
+    running now rather than waiting for a reservation.
+    """
+    state = PgState.ACTIVE if active else PgState.PEERING
+    if acting < size:
+        state |= PgState.UNDERSIZED | PgState.DEGRADED
+    if missing:
+        state |= PgState.DEGRADED
+        state |= PgState.RECOVERING if recovering else PgState.RECOVERY_WAIT
+    elif backfill_targets:
+        state |= PgState.BACKFILLING if backfilling else PgState.BACKFILL_WAIT
+    if backfill_targets:
+        state |= PgState.DEGRADED
+    if remapped:
+        state |= PgState.REMAPPED
+    if active and acting >= size and not missing and not backfill_targets and not remapped:
+        state |= PgState.CLEAN
+    return state

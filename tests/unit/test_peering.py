@@ -1,0 +1,149 @@
+"""The peering core's pieces one by one: state strings, intervals, the prior set, and
+small peering cases whose outcome is known (the simulation in tests/sim covers the
+random ones)."""
+
+from __future__ import annotations
+
+from radospy.common.eversion import Eversion
+from radospy.osd.objectstore.types import ObjectId
+from radospy.osd.peering import (
+    BACKFILL_START,
+    PastIntervals,
+    PeerReport,
+    PgState,
+    PgView,
+    Recovery,
+    build_prior_set,
+    peer,
+    pg_state,
+    pg_state_string,
+)
+from radospy.osd.pglog import ZERO, LogEntry, LogOp, PgInfo, PgLog, PgMissing
+from radospy.osdmap.pg import PgId
+
+PGID = PgId(1, 0)
+A, B = ObjectId("a"), ObjectId("b")
+
+
+def view(epoch: int, acting: tuple[int, ...], up: tuple[int, ...] | None = None) -> PgView:
+    up = acting if up is None else up
+    return PgView(epoch, up, up[0] if up else -1, acting, acting[0] if acting else -1, 3, 2)
+
+
+def report(entries: list[LogEntry], tail: Eversion = ZERO, les: int = 0) -> PeerReport:
+    log = PgLog(tail, None, entries)
+    info = PgInfo(PGID, log.head, log.head, tail, last_epoch_started=les)
+    return PeerReport(info, log, PgMissing())
+
+
+def mod(oid: ObjectId, epoch: int, version: int, prior: Eversion = ZERO) -> LogEntry:
+    return LogEntry(LogOp.MODIFY, oid, Eversion(epoch, version), prior)
+
+
+def test_state_strings_follow_cephs_order() -> None:
+    assert pg_state_string(PgState.ACTIVE | PgState.CLEAN) == "active+clean"
+    state = PgState.DEGRADED | PgState.UNDERSIZED | PgState.ACTIVE
+    assert pg_state_string(state) == "active+undersized+degraded"
+    state = PgState.ACTIVE | PgState.REMAPPED | PgState.BACKFILL_WAIT | PgState.DEGRADED
+    assert pg_state_string(state) == "active+degraded+remapped+backfill_wait"
+    assert pg_state_string(PgState.DOWN | PgState.PEERING) == "down+peering"
+    assert pg_state_string(PgState.INCOMPLETE | PgState.PEERING) == "peering+incomplete"
+    assert pg_state_string(PgState(0)) == "unknown"
+
+
+def test_pg_state_from_progress() -> None:
+    def s(**kw: int | bool) -> str:
+        args: dict[str, int | bool] = {"active": True, "acting": 3, "size": 3, "missing": 0}
+        args["backfill_targets"] = 0
+        args.update(kw)
+        return pg_state_string(pg_state(**args))  # type: ignore[arg-type]
+
+    assert s() == "active+clean"
+    assert s(acting=2) == "active+undersized+degraded"
+    assert s(missing=3) == "active+recovery_wait+degraded"
+    assert s(missing=3, recovering=True) == "active+recovering+degraded"
+    assert s(backfill_targets=1, backfilling=True) == "active+degraded+backfilling"
+    assert s(backfill_targets=1, remapped=True) == "active+degraded+remapped+backfill_wait"
+
+
+def test_intervals_close_on_acting_change_and_note_rw() -> None:
+    past = PastIntervals()
+    assert past.note(view(1, (0, 1, 2)))
+    assert not past.note(view(2, (0, 1, 2)))
+    assert past.note(view(3, (0, 1)))
+    assert past.note(view(4, (0,)))
+    assert past.note(view(6, (0, 1, 2)))
+    assert [(iv.first, iv.last, iv.acting, iv.maybe_went_rw) for iv in past.intervals] == [
+        (1, 2, (0, 1, 2), True),
+        (3, 3, (0, 1), True),
+        (4, 5, (0,), False),
+    ]
+    assert past.current_start == 6
+    past.trim(3)
+    assert [iv.first for iv in past.intervals] == [3, 4]
+
+
+def test_up_thru_decides_whether_an_interval_went_rw() -> None:
+    past = PastIntervals()
+    past.note(view(5, (0, 1, 2)))
+    past.note(view(7, (0, 1)), primary_up_thru=4)
+    assert not past.intervals[0].maybe_went_rw
+
+
+def test_prior_set_and_down() -> None:
+    past = PastIntervals()
+    past.note(view(1, (0, 1, 2)))
+    past.note(view(2, (3, 4)))
+    past.note(view(3, (0, 1, 2)))
+    up = {0, 1, 2}.__contains__
+    prior = build_prior_set(past.intervals, view(3, (0, 1, 2)), up)
+    assert prior.pg_down and prior.blocked_by == {3, 4}
+    prior = build_prior_set(past.intervals, view(3, (0, 1, 2)), {0, 1, 2, 4}.__contains__)
+    assert not prior.pg_down and prior.probe == {0, 1, 2, 4} and prior.down == {3}
+
+
+def test_peer_takes_the_newest_log_and_plans_log_recovery() -> None:
+    base = [mod(A, 1, 1), mod(B, 1, 2)]
+    newer = [*base, mod(A, 2, 3, Eversion(1, 1))]
+    reports = {0: report(base, les=1), 1: report(newer, les=1), 2: report(base, les=1)}
+    result = peer(0, view(3, (0, 1, 2)), build_prior_set([], view(3, (0, 1, 2)), bool), reports, 3)
+    assert result.ok and result.auth == 1
+    assert result.log is not None and result.log.head == Eversion(2, 3)
+    assert result.members[0].recovery is Recovery.LOG
+    assert list(result.members[0].missing) == [A]
+    assert result.sources[A] == [1]
+    assert result.members[1].recovery is Recovery.NONE
+    assert list(result.members[2].missing) == [A]
+    assert all(m.info.last_epoch_started == 3 for m in result.members.values())
+
+
+def test_peer_backfills_a_member_behind_the_log_tail() -> None:
+    entries = [mod(A, 1, 5, Eversion(1, 1)), mod(B, 1, 6)]
+    trimmed = report(entries, tail=Eversion(1, 4), les=1)
+    old = report([mod(A, 1, 1)], les=1)
+    reports = {0: trimmed, 1: trimmed, 2: old}
+    v = view(3, (0, 1, 2))
+    result = peer(0, v, build_prior_set([], v, bool), reports, 3)
+    assert result.ok
+    assert result.members[2].recovery is Recovery.BACKFILL
+    assert result.members[2].info.last_backfill == BACKFILL_START
+
+
+def test_peer_asks_for_pg_temp_when_the_up_set_cannot_serve() -> None:
+    entries = [mod(A, 1, 5, Eversion(1, 1))]
+    full = report(entries, tail=Eversion(1, 4), les=1)
+    empty = PeerReport(PgInfo(PGID), PgLog(), PgMissing())
+    reports = {0: full, 3: empty, 4: empty, 1: full}
+    v = view(3, (0, 3, 4))
+    result = peer(0, v, build_prior_set([], v, bool), reports, 3)
+    assert not result.ok and result.want_acting == (0, 1)
+    assert pg_state_string(result.state) == "remapped+peering"
+
+
+def test_peer_is_incomplete_without_enough_complete_copies() -> None:
+    entries = [mod(A, 1, 5, Eversion(1, 1))]
+    full = report(entries, tail=Eversion(1, 4), les=1)
+    empty = PeerReport(PgInfo(PGID), PgLog(), PgMissing())
+    v = view(3, (0, 3, 4))
+    result = peer(0, v, build_prior_set([], v, bool), {0: full, 3: empty, 4: empty}, 3)
+    assert not result.ok and pg_state_string(result.state) == "peering+incomplete"
