@@ -6,9 +6,9 @@
 Commands: ``lspools``, ``mkpool``/``rmpool``, ``df``, ``put``, ``get``, ``append``,
 ``rm``, ``ls``, ``stat``, ``truncate``, ``cp``, ``listxattr``, ``getxattr``,
 ``setxattr``, ``rmxattr``, ``listomapkeys``, ``listomapvals``, ``getomapval``,
-``setomapval``, ``rmomapkey``. A file argument of ``-`` is stdin or stdout. Output and
-errors are worded as Ceph's tool words them (``error getting mytest/obj: (2) No such
-file or directory``); a failure exits with status 1.
+``setomapval``, ``rmomapkey``, ``bench``, ``cleanup`` (`rados_bench`). A file argument
+of ``-`` is stdin or stdout. Output and errors are worded as Ceph's tool words them
+(``error getting mytest/obj: (2) No such file or directory``); a failure exits with 1.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from typing import Any, BinaryIO
 
+from radospy.cli import rados_bench
 from radospy.client.rados import (
     LIBRADOS_ALL_NSPACES,
     Error,
@@ -59,6 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--yes-i-really-really-mean-it", dest="sure", action="store_true")
     p.add_argument("--omap-key-file")
     p.add_argument("-h", "--help", action="store_true")
+    rados_bench.add_arguments(p)
     p.add_argument("words", nargs="*")
     return p
 
@@ -483,6 +485,14 @@ class _Tool:
         except Error as exc:
             raise _fail(f"removing omap key {self.obj(name)}", exc) from None
 
+    # --- benchmarks (radospy.cli.rados_bench) -----------------------------------------
+
+    def bench(self, words: list[str]) -> None:
+        rados_bench.bench(self.ioctx, self.args, words)
+
+    def cleanup(self, words: list[str]) -> None:
+        rados_bench.cleanup(self.ioctx, self.args, words)
+
 
 def _size(n: int) -> str:
     """Ceph's ``byte_u_t``: ``0 B``, ``12 KiB``, ``3.5 MiB``."""
@@ -518,6 +528,8 @@ COMMANDS: dict[str, Callable[[_Tool, list[str]], None]] = {
     "getomapval": _Tool.getomapval,
     "setomapval": _Tool.setomapval,
     "rmomapkey": _Tool.rmomapkey,
+    "bench": _Tool.bench,
+    "cleanup": _Tool.cleanup,
 }
 
 
@@ -547,7 +559,7 @@ def main(argv: list[str]) -> int:
         finally:
             cluster.shutdown()
         return 0
-    except CliError as exc:
+    except (CliError, rados_bench.BenchError) as exc:
         if str(exc):
             print(str(exc), file=sys.stderr)
         return 1
