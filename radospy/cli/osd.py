@@ -41,6 +41,7 @@ from radospy.osd.daemon import (
     new_uuid,
     run_daemon,
 )
+from radospy.osd.recovery import Throttle
 
 _NO_NAME = "osd.-"
 _ADMIN = "client.admin"
@@ -155,6 +156,17 @@ def _run(argv: list[str]) -> int:
         crush_update_on_start=config.get_bool("osd_crush_update_on_start"),
         crush_location=config.get_str("crush_location"),
         max_object_size=config.get_int("osd_max_object_size"),
+        throttle=Throttle(
+            config.get_int("osd_max_backfills"),
+            # Our stores are not rotational disks as Ceph knows them: take the _ssd value.
+            config.get_int("osd_recovery_max_active")
+            or config.get_int("osd_recovery_max_active_ssd"),
+            config.get_float("osd_recovery_sleep"),
+        ),
+        min_pg_log_entries=config.get_int("osd_min_pg_log_entries"),
+        max_pg_log_entries=config.get_int("osd_max_pg_log_entries"),
+        target_pg_log_entries_per_osd=config.get_int("osd_target_pg_log_entries_per_osd"),
+        pg_log_trim_min=config.get_int("osd_pg_log_trim_min"),
     )
     log_file = config.get_str("log_file")
     if not args.foreground:

@@ -21,14 +21,13 @@ it locally while sending it to the other acting OSDs as ``RepOp``, and answers t
 client once every acting OSD has committed. A write whose reqid the log already holds is
 answered from the log without being applied again.
 
-What this shell does about peering (the full protocol is issue 5's): a PG created or
-mapped here gets its collection, and its log is loaded from the store, so versions keep
-increasing across restarts and interval changes; an op waits while the acting set is
-smaller than the pool's ``min_size``; a replication in flight when the PG's acting set
-changes is abandoned and its client told to resend (the resend is answered from the log
-where it was logged). No recovery: an OSD that joins an acting set holds only the
-writes made after it joined, which is right for clean intervals — PGs created with all
-their OSDs up — and nothing more.
+Peering and recovery live in :mod:`radospy.osd.recovery`: a PG created or mapped here
+gets its collection, its log is loaded from the store (and its missing set rebuilt), and
+on every interval change its primary peers with the prior set, activates the members and
+recovers or backfills them in the background. Client ops wait until the PG is active
+(which implies ``min_size``); an op on an object still missing on some member recovers
+that object first. A replication in flight when the PG's acting set changes is abandoned
+and its client told to resend (the resend is answered from the log where it was logged).
 """
 
 from __future__ import annotations
@@ -79,25 +78,38 @@ from radospy.osd.messages import (
     OSDOp,
     OSDOpReply,
     OSDRetry,
+    PGActivate,
+    PGBackfillDone,
     PGList,
     PGListReply,
+    PGPull,
+    PGPush,
+    PGQuery,
+    PGScan,
     RepOp,
     RepOpReply,
 )
 from radospy.osd.objectstore import ObjectId, ObjectStore, StoreError, Transaction
-from radospy.osd.objectstore.transaction import PgLogTrim
+from radospy.osd.objectstore.transaction import PgLogTrim, SetPgInfo
 from radospy.osd.ops import OpContext, execute
+from radospy.osd.peering import PastIntervals, PgState, PgView
 from radospy.osd.pglog import (
+    OSD_MAX_PG_LOG_ENTRIES,
+    OSD_MIN_PG_LOG_ENTRIES,
+    OSD_PG_LOG_TRIM_MIN,
+    OSD_TARGET_PG_LOG_ENTRIES_PER_OSD,
     ZERO,
     LogEntry,
     LogOp,
     PgInfo,
     PgLog,
     PgLogError,
+    PgMissing,
     calc_trim_to,
     target_log_entries,
 )
-from radospy.osdmap.osdmap import OSDMap
+from radospy.osd.recovery import Recovery, Throttle, load_missing, replica_info
+from radospy.osdmap.osdmap import OSDMap, PgMapping
 from radospy.osdmap.pg import PgId
 
 log = logging.getLogger("radospy.osd")
@@ -239,6 +251,15 @@ class PG:
     interval_start: int
     log: PgLog
     info: PgInfo
+    view: PgView
+    missing: PgMissing = field(default_factory=PgMissing)
+    past: PastIntervals = field(default_factory=PastIntervals)
+    # Primary only: what each member misses, and how far each backfill got.
+    peer_missing: dict[int, PgMissing] = field(default_factory=dict)
+    backfill: dict[int, ObjectId] = field(default_factory=dict)
+    active: bool = False
+    state: PgState = PgState.PEERING
+    task: asyncio.Task[None] | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property
@@ -256,16 +277,30 @@ def load_pg(store: ObjectStore, pgid: PgId, cid: str) -> tuple[PgLog, PgInfo]:
     return pglog, msgspec.structs.replace(info, last_update=head)
 
 
-def mapped_pgs(osdmap: OSDMap, osd: int) -> dict[PgId, tuple[list[int], int]]:
-    """The PGs whose acting set holds ``osd``: acting set and primary of each."""
-    mapped: dict[PgId, tuple[list[int], int]] = {}
+def mapped_pgs(osdmap: OSDMap, osd: int) -> dict[PgId, PgMapping]:
+    """The PGs whose acting set holds ``osd``, with their up and acting sets."""
+    mapped: dict[PgId, PgMapping] = {}
     for pool in osdmap.pools.values():
         for seed in range(pool.pg_num):
             pgid = PgId(pool.id, seed)
             mapping = osdmap.pg_to_up_acting_osds(pgid)
             if osd in mapping.acting:
-                mapped[pgid] = (mapping.acting, mapping.acting_primary)
+                mapped[pgid] = mapping
     return mapped
+
+
+def pg_view(osdmap: OSDMap, pgid: PgId, mapping: PgMapping) -> PgView:
+    """What ``osdmap`` says about a PG, for peering."""
+    pool = osdmap.pools[pgid.pool]
+    return PgView(
+        osdmap.epoch,
+        tuple(mapping.up),
+        mapping.up_primary,
+        tuple(mapping.acting),
+        mapping.acting_primary,
+        pool.size,
+        pool.min_size,
+    )
 
 
 def log_entry_for(
@@ -306,6 +341,11 @@ class OsdConfig:
     crush_location: str = ""
     host: str = field(default_factory=lambda: socket.gethostname().split(".")[0])
     max_object_size: int = 128 << 20
+    throttle: Throttle = field(default_factory=Throttle)
+    min_pg_log_entries: int = OSD_MIN_PG_LOG_ENTRIES
+    max_pg_log_entries: int = OSD_MAX_PG_LOG_ENTRIES
+    target_pg_log_entries_per_osd: int = OSD_TARGET_PG_LOG_ENTRIES_PER_OSD
+    pg_log_trim_min: int = OSD_PG_LOG_TRIM_MIN
     messenger: MessengerConfig = field(
         default_factory=lambda: MessengerConfig(ms_initial_backoff=0.1, ms_max_backoff=2.0)
     )
@@ -332,6 +372,7 @@ class OsdDaemon:
         self._maps: asyncio.Queue[tuple[int, bytes]] = asyncio.Queue()
         self.messenger: Messenger | None = None
         self.monc: MonClient | None = None
+        self.recovery = Recovery(self, config.throttle)
 
     @property
     def epoch(self) -> int:
@@ -425,7 +466,7 @@ class OsdDaemon:
             async with self._map_changed:
                 self._map_changed.notify_all()
 
-    def _advance_map(self, osdmap: OSDMap, mapped: dict[PgId, tuple[list[int], int]]) -> None:
+    def _advance_map(self, osdmap: OSDMap, mapped: dict[PgId, PgMapping]) -> None:
         """Take a new map: create the PGs mapped here, note interval changes, drop the
         PGs of deleted pools."""
         txn = Transaction()
@@ -439,16 +480,29 @@ class OsdDaemon:
         if len(txn):
             self.store.apply(txn)
         pgs: dict[PgId, PG] = {}
-        for pgid, (acting, primary) in mapped.items():
+        changed: list[PG] = []
+        for pgid, mapping in mapped.items():
+            acting, primary = mapping.acting, mapping.acting_primary
+            view = pg_view(osdmap, pgid, mapping)
             pg = self.pgs.get(pgid)
             if pg is None:
                 cid = pg_collection(pgid)
                 pglog, info = load_pg(self.store, pgid, cid)
-                pg = PG(pgid, cid, acting, primary, osdmap.epoch, pglog, info)
-            elif pg.acting != acting or pg.primary != primary:
+                missing = load_missing(self.store, cid, pglog, info)
+                pg = PG(pgid, cid, acting, primary, osdmap.epoch, pglog, info, view, missing)
+                pg.past.note(view)
+                changed.append(pg)
+            elif pg.past.note(view):
                 pg.acting, pg.primary, pg.interval_start = acting, primary, osdmap.epoch
+                changed.append(pg)
+            pg.view = view
             pgs[pgid] = pg
+        for pgid, pg in self.pgs.items():
+            if pgid not in pgs:
+                self.recovery.stop(pg)
         self.osdmap, self.pgs = osdmap, pgs
+        for pg in changed:
+            self.recovery.interval_changed(pg)
 
     async def _wait_map(self, epoch: int, timeout: float) -> bool:
         """Wait until our map is at least ``epoch``; False at the deadline."""
@@ -469,6 +523,34 @@ class OsdDaemon:
             self._spawn(self._answer(conn, tid, self._rep_op(conn, msg)))
         elif isinstance(msg, PGList):
             self._spawn(self._answer(conn, tid, self._pg_list(conn, msg)))
+        elif isinstance(msg, PEERING_MESSAGES):
+            if not conn.peer_name.startswith("osd."):
+                self._spawn(self._answer(conn, tid, _refuse(conn)))
+                return
+            self._spawn(self._answer(conn, tid, self._peering_message(msg)))
+
+    async def _peering_message(self, msg: Message) -> Message:
+        rec = self.recovery
+        if isinstance(msg, PGQuery):
+            return await rec.handle_query(msg)
+        if isinstance(msg, PGActivate):
+            return await rec.handle_activate(msg)
+        if isinstance(msg, PGPull):
+            return await rec.handle_pull(msg)
+        if isinstance(msg, PGPush):
+            return await rec.handle_push(msg)
+        if isinstance(msg, PGScan):
+            return await rec.handle_scan(msg)
+        assert isinstance(msg, PGBackfillDone)
+        return await rec.handle_backfill_done(msg)
+
+    async def osd_request(self, osd: int, msg: Message, timeout: float) -> Message:
+        """Send ``msg`` to OSD ``osd`` and return its answer (errors raised)."""
+        addr = self._osd_addr(osd)
+        if addr is None:
+            raise RadosError(f"osd.{osd} is down", EAGAIN)
+        conn = await self._connect_osd(osd, addr)
+        return await conn.request(msg, timeout)
 
     async def _answer(self, conn: Connection, tid: int, work: Any) -> None:
         try:
@@ -517,17 +599,18 @@ class OsdDaemon:
         read = not msg.ops or not all(is_write(op) for op in msg.ops)
         if not _osd_capable(conn, pool.name, loc.nspace, loc.name, read, write):
             raise RadosError("permission denied", EPERM)
-        # min_size gates I/O: wait for a map with enough acting OSDs.
+        # Ops wait for peering; an active PG has at least min_size acting OSDs.
         async with self._map_changed:
             await self._map_changed.wait_for(
-                lambda: pg.primary != self.whoami or len(pg.acting) >= pool.min_size
+                lambda: pg.primary != self.whoami or (pg.active and len(pg.acting) >= pool.min_size)
             )
         if pg.primary != self.whoami:
             return OSDRetry(self.epoch, "not the primary any more")
         oid = ObjectId(loc.name, loc.nspace)
         async with pg.lock:
-            if pg.primary != self.whoami:
+            if pg.primary != self.whoami or not pg.active:
                 return OSDRetry(self.epoch, "not the primary any more")
+            await self.recovery.recover_object(pg, oid)
             if not write:
                 now = time.time_ns()
                 result = execute(self.store, pg.cid, oid, msg.ops, self._ctx(now, pg.last_update))
@@ -555,7 +638,16 @@ class OsdDaemon:
         info = msgspec.structs.replace(
             pg.info, last_update=version, last_complete=version, last_user_version=version.version
         )
-        trim_to = calc_trim_to(pg.log, target_log_entries(len(self.pgs)), pg.last_update)
+        # A member still recovering needs the log it recovers by: no trim until then.
+        limit = ZERO if self.recovery.degraded(pg) else pg.last_update
+        cfg = self.config
+        target = target_log_entries(
+            len(self.pgs),
+            cfg.target_pg_log_entries_per_osd,
+            cfg.min_pg_log_entries,
+            cfg.max_pg_log_entries,
+        )
+        trim_to = calc_trim_to(pg.log, target, limit, trim_min=cfg.pg_log_trim_min)
         if trim_to is not None:
             txn.pglog_trim(pg.cid, trim_to)
             info = msgspec.structs.replace(info, log_tail=trim_to)
@@ -563,9 +655,14 @@ class OsdDaemon:
         interval = pg.interval_start
         replicas = [o for o in pg.acting if o != self.whoami]
         repop = RepOp(pg.pgid.pool, pg.pgid.seed, self.epoch, version, txn.encode(), entry.encode())
+        repops = {osd: repop for osd in replicas}
+        for osd in replicas:
+            partial = self.recovery.repop_for(pg, osd, txn, oid)
+            if partial is not None:
+                repops[osd] = msgspec.structs.replace(repop, txn=partial.encode())
         await asyncio.gather(
             asyncio.to_thread(self.store.apply, txn),
-            *(self._replicate(osd, repop, pg, interval) for osd in replicas),
+            *(self._replicate(osd, repops[osd], pg, interval) for osd in replicas),
         )
         pg.log.append(entry)
         if trim_to is not None:
@@ -645,13 +742,22 @@ class OsdDaemon:
             if entry.version <= pg.last_update:
                 # Already applied: the primary resent after a reconnect.
                 return RepOpReply(msg.pool, msg.pg_seed, msg.version)
+            # The primary's info, less what is this copy's own (missing, backfill).
+            info = pg.info
+            for i, op in enumerate(txn.ops):
+                if isinstance(op, SetPgInfo):
+                    try:
+                        primary_info = PgInfo.decode(op.info)
+                    except PgLogError as exc:
+                        raise RadosError(f"malformed replication op: {exc}", EINVAL) from None
+                    info = replica_info(primary_info, pg.info, pg.missing)
+                    txn.ops[i] = SetPgInfo(pg.cid, info.encode())
             await asyncio.to_thread(self.store.apply, txn)
             pg.log.append(entry)
             for op in txn.ops:
                 if isinstance(op, PgLogTrim):
                     pg.log.trim(op.upto)
-            raw = self.store.pginfo(pg.cid)
-            pg.info = PgInfo.decode(raw) if raw is not None else pg.info
+            pg.info = info
         return RepOpReply(msg.pool, msg.pg_seed, msg.version)
 
     async def _pg_list(self, conn: Connection, msg: PGList) -> Message:
@@ -671,6 +777,13 @@ class OsdDaemon:
             )
         entries = [ListEntry(o.nspace, o.name) for o in oids]
         return PGListReply(entries, len(oids) < msg.max_entries)
+
+
+PEERING_MESSAGES = (PGQuery, PGActivate, PGPull, PGPush, PGScan, PGBackfillDone)
+
+
+async def _refuse(conn: Connection) -> Message:
+    raise RadosError(f"{conn.peer_name} may not take part in peering", EACCES)
 
 
 def _osd_capable(

@@ -10,6 +10,11 @@ the PG log recognises the op if it was applied after all.
 
 `PGList` pages through one PG's objects on its primary (librados' `pgls`): listing a
 pool is listing its PGs one after the other.
+
+Peering and recovery (see `radospy.osd.recovery`): the primary asks each OSD of the
+prior set `PGQuery` (answered `PGNotify`), activates each member with `PGActivate`
+(answered with the member's missing set), pulls what it misses itself with `PGPull`,
+pushes objects with `PGPush`, and backfills itself from another OSD with `PGScan`.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ from radospy.common.eversion import Eversion
 from radospy.common.osdop import AnyOpResult, OsdOp
 from radospy.common.types import ReqId
 from radospy.msg.messages import Message, message
+from radospy.osd.objectstore.types import ObjectId
+from radospy.osd.peering import PastInterval
 
 _U32 = Annotated[int, msgspec.Meta(ge=0, le=2**32 - 1)]
 _POOL = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
@@ -135,3 +142,117 @@ class PGListReply(Message):
 
     entries: list[ListEntry]
     done: bool
+
+
+# --- peering and recovery (primary ↔ the other OSDs of a PG) ----------------------------
+
+
+@message(0x0210)
+class PGQuery(Message):
+    """Primary → OSD: what do you hold of PG `pool.pg_seed`? (GetInfo + GetLog +
+    GetMissing in one round.)"""
+
+    pool: _POOL
+    pg_seed: _U32
+    map_epoch: _U32
+
+
+@message(0x0211)
+class PGNotify(Message):
+    """The answer to `PGQuery`: the OSD's encoded `PgInfo`, `PgLog` and `PgMissing`
+    (all empty when it has no copy of the PG) and the past intervals it recorded."""
+
+    info: bytes = b""
+    log: bytes = b""
+    missing: bytes = b""
+    past_intervals: list[PastInterval] = msgspec.field(default_factory=list)
+
+
+@message(0x0212)
+class PGActivate(Message):
+    """Primary → member after peering: adopt the authoritative `log` and `info`
+    (encoded). A log-recovery member merges the log into its own; a backfill member
+    (`backfill`) drops its objects and starts over empty."""
+
+    pool: _POOL
+    pg_seed: _U32
+    map_epoch: _U32
+    info: bytes
+    log: bytes
+    backfill: bool = False
+
+
+@message(0x0213)
+class PGActivateReply(Message):
+    """The member's missing set once it merged the log (encoded `PgMissing`)."""
+
+    missing: bytes
+
+
+class ObjectState(msgspec.Struct, frozen=True, array_like=True):
+    """An object's whole content, as recovery copies it."""
+
+    data: bytes
+    xattrs: dict[str, bytes]
+    omap: dict[str, bytes]
+    omap_header: bytes
+    version: Eversion
+    mtime_ns: int
+
+
+@message(0x0214)
+class PGPull(Message):
+    """Primary → OSD holding an object the primary misses: send it (`PGPush` back)."""
+
+    pool: _POOL
+    pg_seed: _U32
+    map_epoch: _U32
+    oid: ObjectId
+
+
+@message(0x0215)
+class PGPush(Message):
+    """An object's content (`state`, or None: the object does not exist) for PG
+    `pool.pg_seed`: the answer to `PGPull`, or primary → member recovering it."""
+
+    pool: _POOL
+    pg_seed: _U32
+    map_epoch: _U32
+    oid: ObjectId
+    state: ObjectState | None
+
+
+@message(0x0217)
+class PGScan(Message):
+    """Primary backfilling itself → the authoritative OSD: the next `max_entries`
+    objects of the PG after `after` (None: from the start), in object order."""
+
+    pool: _POOL
+    pg_seed: _U32
+    map_epoch: _U32
+    after: ObjectId | None = None
+    max_entries: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 256
+
+
+@message(0x0218)
+class PGScanReply(Message):
+    """A page of `PGScan`: the objects, and `done` when nothing follows."""
+
+    objects: list[ObjectId]
+    done: bool
+
+
+@message(0x0219)
+class PGBackfillDone(Message):
+    """Primary → backfill target: every object up to `last_backfill` is copied (None:
+    all of them; the copy is complete)."""
+
+    pool: _POOL
+    pg_seed: _U32
+    map_epoch: _U32
+    last_backfill: ObjectId | None = None
+
+
+@message(0x021A)
+class PGAck(Message):
+    """A member's plain acknowledgement of a peering or recovery message."""

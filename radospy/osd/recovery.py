@@ -1,0 +1,641 @@
+"""Peering and recovery in the OSD: the asyncio shell around ``radospy.osd.peering``.
+
+On every interval change of a PG whose primary it is, an OSD peers (``Recovery.peer``):
+
+1. **GetInfo/GetLog/GetMissing** — ``PGQuery`` to the prior set and to every other up
+   OSD (an OSD restarted since the PG was last clean has lost the past intervals it
+   saw, so asking everyone that may hold a copy is what keeps acknowledged writes
+   safe); each answers ``PGNotify`` with its info, log, missing set and the intervals
+   it recorded, which the primary merges into its own.
+2. **Choose** — ``peering.peer`` picks the authoritative log and plans each member.
+   ``down``/``incomplete`` leave the PG inactive; it peers again every few seconds
+   and on the next interval change.
+3. **Primary first** — the primary merges the authoritative log (divergent objects
+   removed) and pulls the objects it misses (``PGPull``), or, when its own copy is
+   too old, backfills itself from the authoritative OSD (``PGScan`` + ``PGPull``).
+4. **Activate** — each member gets the log (``PGActivate``): it merges it and says
+   what it misses, or, when it needs backfill, drops its objects and starts empty.
+   The PG is active from here: client ops flow.
+5. **Recover** — in the background, throttled by ``osd_recovery_max_active`` and
+   ``osd_recovery_sleep``, the primary pushes (``PGPush``) what each member misses,
+   oldest need first; then backfills its targets object by object in order
+   (``osd_max_backfills`` at a time). A client op on an object still missing anywhere
+   recovers that object first, under the PG's op lock, and waits for nothing else.
+   A write to an object a backfill has not reached yet sends that target the log
+   entry only (as Ceph does): the object arrives whole when the backfill gets there.
+   ``norecover``/``nobackfill``/``norebalance`` pause the work until cleared.
+
+Stores stay consistent across crashes: a member's ``last_complete`` lags its
+``last_update`` while it misses objects, and ``load_missing`` rebuilds the missing
+set at start-up by comparing the log with the stored versions; a backfill target
+keeps ``last_backfill`` set until the backfill completes, so a crash mid-way restarts
+it rather than trusting a partial copy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from errno import EAGAIN, EINVAL, ENOENT
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from radospy.common.errors import RadosError
+from radospy.common.eversion import Eversion
+from radospy.osd.messages import (
+    ObjectState,
+    PGAck,
+    PGActivate,
+    PGActivateReply,
+    PGBackfillDone,
+    PGNotify,
+    PGPull,
+    PGPush,
+    PGQuery,
+    PGScan,
+    PGScanReply,
+)
+from radospy.osd.objectstore import ObjectId, ObjectStore, Transaction
+from radospy.osd.objectstore.transaction import PgLogAppend, PgLogTrim, SetPgInfo
+from radospy.osd.peering import (
+    BACKFILL_START,
+    PeerReport,
+    PgState,
+    build_prior_set,
+    peer,
+    pg_state,
+    pg_state_string,
+)
+from radospy.osd.peering import (
+    Recovery as Plan,
+)
+from radospy.osd.pglog import ZERO, PgInfo, PgLog, PgLogError, PgMissing
+from radospy.osdmap.osdmap import MapFlag
+from radospy.osdmap.pg import PgId
+
+if TYPE_CHECKING:
+    from radospy.osd.daemon import PG, OsdDaemon
+
+log = logging.getLogger("radospy.osd.recovery")
+
+LOG_END = Eversion(2**31 - 1, 2**62)
+"""Past any version: trimming to it empties a PG's stored log before a rewrite."""
+PEER_RETRY = 3.0
+"""Seconds between peering attempts of a PG that is down, incomplete or unanswered."""
+QUERY_TIMEOUT = 15.0
+"""Seconds a peer has to answer a peering or recovery message."""
+SCAN_BATCH = 64
+"""Objects per backfill step."""
+
+
+# --- pure helpers ------------------------------------------------------------------------
+
+
+def read_object(store: ObjectStore, cid: str, oid: ObjectId) -> ObjectState | None:
+    """An object's whole content, or None when it does not exist."""
+    stat = store.stat(cid, oid)
+    if stat is None:
+        return None
+    return ObjectState(
+        store.read(cid, oid),
+        store.getxattrs(cid, oid),
+        dict(store.omap_iter(cid, oid)),
+        store.omap_get_header(cid, oid),
+        stat.version,
+        stat.mtime_ns,
+    )
+
+
+def put_object(
+    txn: Transaction, cid: str, oid: ObjectId, state: ObjectState | None, exists: bool
+) -> Transaction:
+    """Steps that make ``oid`` exactly ``state`` (None: absent), whatever it was."""
+    if exists:
+        txn.remove(cid, oid)
+    if state is None:
+        return txn
+    txn.touch(cid, oid)
+    if state.data:
+        txn.write(cid, oid, 0, state.data)
+    if state.xattrs:
+        txn.setattrs(cid, oid, dict(state.xattrs))
+    if state.omap:
+        txn.omap_setkeys(cid, oid, dict(state.omap))
+    if state.omap_header:
+        txn.omap_setheader(cid, oid, state.omap_header)
+    return txn.set_object_info(cid, oid, state.version, state.mtime_ns)
+
+
+def write_log(txn: Transaction, cid: str, pglog: PgLog, info: PgInfo) -> Transaction:
+    """Steps that replace a PG's stored log and info with ``pglog`` and ``info``."""
+    txn.pglog_trim(cid, LOG_END)
+    for entry in pglog.entries:
+        txn.pglog_append(cid, entry.version, entry.encode())
+    return txn.set_pginfo(cid, info.encode())
+
+
+def rebuild_missing(
+    pglog: PgLog, info: PgInfo, stored: Callable[[ObjectId], Eversion | None]
+) -> PgMissing:
+    """The missing set of a copy from its log and what its store holds (as Ceph's
+    ``read_log_and_missing``): every object the log changed after ``last_complete``
+    whose stored version is not the newest logged one."""
+    missing = PgMissing()
+    if info.last_complete >= info.last_update:
+        return missing
+    newest: dict[ObjectId, Any] = {}
+    for entry in pglog.entries_after(info.last_complete):
+        if not entry.is_error:
+            newest[entry.oid] = entry
+    for oid, entry in newest.items():
+        if entry.is_delete or not info.covers(oid):
+            continue
+        have = stored(oid)
+        if have != entry.version:
+            missing.add(oid, entry.version, have or ZERO)
+    return missing
+
+
+def load_missing(store: ObjectStore, cid: str, pglog: PgLog, info: PgInfo) -> PgMissing:
+    """``rebuild_missing`` against the store."""
+
+    def stored(oid: ObjectId) -> Eversion | None:
+        stat = store.stat(cid, oid)
+        return stat.version if stat is not None else None
+
+    return rebuild_missing(pglog, info, stored)
+
+
+def log_only(txn: Transaction) -> Transaction:
+    """The PG log and info steps of a replicated transaction, without the object's:
+    what a backfill target gets for an object the backfill has not reached."""
+    return Transaction(
+        [op for op in txn.ops if isinstance(op, PgLogAppend | PgLogTrim | SetPgInfo)]
+    )
+
+
+def replica_info(primary_info: PgInfo, own: PgInfo, missing: PgMissing) -> PgInfo:
+    """A member's info after applying a replicated write: the primary's, but its own
+    ``last_complete`` while it still misses objects and its own ``last_backfill``."""
+    last_complete = own.last_complete if len(missing) else primary_info.last_complete
+    return msgspec.structs.replace(
+        primary_info, last_complete=last_complete, last_backfill=own.last_backfill
+    )
+
+
+@dataclass
+class Throttle:
+    """The OSD's recovery throttles (``osd_max_backfills``, ``osd_recovery_max_active``,
+    ``osd_recovery_sleep``)."""
+
+    max_backfills: int = 1
+    recovery_max_active: int = 3
+    recovery_sleep: float = 0.0
+
+
+# --- the shell ---------------------------------------------------------------------------
+
+
+class Recovery:
+    """Peering, activation, recovery and backfill for the PGs of one OSD."""
+
+    def __init__(self, osd: OsdDaemon, throttle: Throttle) -> None:
+        self.osd = osd
+        self.throttle = throttle
+        self._backfills = asyncio.Semaphore(max(throttle.max_backfills, 1))
+        self._active = asyncio.Semaphore(max(throttle.recovery_max_active, 1))
+
+    # --- map changes --------------------------------------------------------------------
+
+    def interval_changed(self, pg: PG) -> None:
+        """The PG entered a new interval: stop serving, and peer if primary here."""
+        pg.active = False
+        pg.peer_missing.clear()
+        pg.backfill.clear()
+        if pg.task is not None:
+            pg.task.cancel()
+            pg.task = None
+        if pg.primary == self.osd.whoami:
+            pg.state = PgState.PEERING
+            pg.task = asyncio.create_task(self._peer_loop(pg, pg.interval_start))
+        else:
+            pg.state = PgState(0)
+
+    def stop(self, pg: PG) -> None:
+        """The PG left this OSD: stop its peering and recovery."""
+        if pg.task is not None:
+            pg.task.cancel()
+            pg.task = None
+
+    def degraded(self, pg: PG) -> bool:
+        """Whether some member still misses objects or is being backfilled."""
+        return bool(pg.backfill) or any(len(m) for m in pg.peer_missing.values())
+
+    # --- primary: peering -----------------------------------------------------------------
+
+    async def _peer_loop(self, pg: PG, interval: int) -> None:
+        while pg.interval_start == interval:
+            try:
+                if await self._peer_once(pg, interval):
+                    break
+            except (RadosError, OSError, TimeoutError, PgLogError) as exc:
+                log.warning("%s: pg %s peering failed: %s", self.osd.entity, pg.pgid, exc)
+            await self.osd._wait_interval_change(pg, interval, timeout=PEER_RETRY)
+        if pg.interval_start == interval and pg.active:
+            await self._recover(pg, interval)
+
+    async def _peer_once(self, pg: PG, interval: int) -> bool:
+        osd = self.osd
+        osdmap = osd.osdmap
+        assert osdmap is not None
+        view = pg.view
+        me = osd.whoami
+        others = [o for o in range(osdmap.max_osd) if o != me and osdmap.is_up(o)]
+        query = PGQuery(pg.pgid.pool, pg.pgid.seed, osd.epoch)
+        answers = await asyncio.gather(
+            *(osd.osd_request(o, query, QUERY_TIMEOUT) for o in others), return_exceptions=True
+        )
+        reports = {me: PeerReport(pg.info, pg.log.copy(), pg.missing.copy())}
+        for o, answer in zip(others, answers, strict=True):
+            if isinstance(answer, PGNotify):
+                # An OSD without a copy is an empty one: a log from 0'0 catches it up.
+                reports[o] = _decode_report(answer) if answer.info else _empty(pg.pgid)
+                pg.past.merge(answer.past_intervals)
+            elif o in view.acting:
+                log.info("%s: pg %s: osd.%d did not answer: %s", osd.entity, pg.pgid, o, answer)
+                return False
+        prior = build_prior_set(pg.past.intervals, view, osdmap.is_up)
+        result = peer(me, view, prior, reports, osd.epoch)
+        if not result.ok:
+            self._set_state(pg, result.state)
+            log.info(
+                "%s: pg %s is %s%s",
+                osd.entity,
+                pg.pgid,
+                pg_state_string(result.state),
+                f" (blocked by {sorted(result.blocked_by)})" if result.blocked_by else "",
+            )
+            return False
+        assert result.log is not None and result.info is not None
+        async with pg.lock:
+            if pg.interval_start != interval:
+                return True
+            mine = result.members[me]
+            if mine.recovery is Plan.BACKFILL:
+                assert result.auth is not None
+                await self._backfill_self(pg, result.log, result.info, result.auth)
+            else:
+                await self._merge_own(
+                    pg, result.log, result.info, result.remove, mine.missing, result.sources
+                )
+            for member, plan in result.members.items():
+                if member == me:
+                    continue
+                backfill = plan.recovery is Plan.BACKFILL
+                reply = await osd.osd_request(
+                    member,
+                    PGActivate(
+                        pg.pgid.pool,
+                        pg.pgid.seed,
+                        osd.epoch,
+                        plan.info.encode(),
+                        pg.log.encode(),
+                        backfill,
+                    ),
+                    QUERY_TIMEOUT,
+                )
+                if not isinstance(reply, PGActivateReply):
+                    raise RadosError(f"osd.{member} answered {type(reply).__name__}", EAGAIN)
+                if backfill:
+                    pg.backfill[member] = BACKFILL_START
+                else:
+                    pg.peer_missing[member] = PgMissing.decode(reply.missing)
+            pg.active = True
+            self._update_state(pg)
+        async with osd._map_changed:
+            osd._map_changed.notify_all()
+        log.info("%s: pg %s activated: %s", osd.entity, pg.pgid, pg_state_string(pg.state))
+        return True
+
+    async def _merge_own(
+        self,
+        pg: PG,
+        pglog: PgLog,
+        info: PgInfo,
+        remove: frozenset[ObjectId],
+        missing: PgMissing,
+        sources: dict[ObjectId, list[int]],
+    ) -> None:
+        """Adopt the merged log, drop divergent objects, pull what the primary misses."""
+        store, cid = self.osd.store, pg.cid
+        txn = Transaction()
+        for oid in remove:
+            if store.stat(cid, oid) is not None:
+                txn.remove(cid, oid)
+        write_log(txn, cid, pglog, info)
+        await asyncio.to_thread(store.apply, txn)
+        pg.log, pg.info, pg.missing = pglog, info, missing
+        for oid, item in missing.by_need():
+            state = await self._pull(pg, oid, item.need, sources.get(oid, []))
+            txn = put_object(Transaction(), cid, oid, state, store.stat(cid, oid) is not None)
+            pg.missing.rm(oid)
+            if not len(pg.missing):
+                pg.info = msgspec.structs.replace(pg.info, last_complete=pg.info.last_update)
+                txn.set_pginfo(cid, pg.info.encode())
+            await asyncio.to_thread(store.apply, txn)
+        if pg.info.last_complete != pg.info.last_update:
+            pg.info = msgspec.structs.replace(pg.info, last_complete=pg.info.last_update)
+            await asyncio.to_thread(store.apply, Transaction().set_pginfo(cid, pg.info.encode()))
+
+    async def _pull(
+        self, pg: PG, oid: ObjectId, need: Eversion, sources: list[int]
+    ) -> ObjectState | None:
+        for source in sources:
+            try:
+                reply = await self.osd.osd_request(
+                    source, PGPull(pg.pgid.pool, pg.pgid.seed, self.osd.epoch, oid), QUERY_TIMEOUT
+                )
+            except (RadosError, OSError, TimeoutError) as exc:
+                log.warning(
+                    "%s: pull of %s from osd.%d failed: %s", self.osd.entity, oid, source, exc
+                )
+                continue
+            if (
+                isinstance(reply, PGPush)
+                and reply.state is not None
+                and reply.state.version == need
+            ):
+                return reply.state
+        raise RadosError(f"pg {pg.pgid}: object {oid} {need} is unfound", EAGAIN)
+
+    async def _backfill_self(self, pg: PG, pglog: PgLog, info: PgInfo, auth: int) -> None:
+        """Copy every object of the PG from ``auth``, the primary's copy being too old."""
+        osd, store, cid = self.osd, self.osd.store, pg.cid
+        partial = msgspec.structs.replace(info, last_backfill=BACKFILL_START)
+        txn = Transaction().rmcoll(cid).mkcoll(cid)
+        await asyncio.to_thread(store.apply, write_log(txn, cid, pglog, partial))
+        pg.log, pg.info, pg.missing = pglog, partial, PgMissing()
+        after: ObjectId | None = None
+        while True:
+            scan = await osd.osd_request(
+                auth,
+                PGScan(pg.pgid.pool, pg.pgid.seed, osd.epoch, after, SCAN_BATCH),
+                QUERY_TIMEOUT,
+            )
+            if not isinstance(scan, PGScanReply):
+                raise RadosError(f"osd.{auth} answered {type(scan).__name__}", EAGAIN)
+            for oid in scan.objects:
+                reply = await osd.osd_request(
+                    auth, PGPull(pg.pgid.pool, pg.pgid.seed, osd.epoch, oid), QUERY_TIMEOUT
+                )
+                if isinstance(reply, PGPush) and reply.state is not None:
+                    await asyncio.to_thread(
+                        store.apply, put_object(Transaction(), cid, oid, reply.state, False)
+                    )
+            if scan.done or not scan.objects:
+                break
+            after = scan.objects[-1]
+        pg.info = msgspec.structs.replace(info, last_backfill=None)
+        await asyncio.to_thread(store.apply, Transaction().set_pginfo(cid, pg.info.encode()))
+        log.info("%s: pg %s backfilled itself from osd.%d", osd.entity, pg.pgid, auth)
+
+    # --- primary: recovery and backfill --------------------------------------------------
+
+    async def _recover(self, pg: PG, interval: int) -> None:
+        osd = self.osd
+        while pg.interval_start == interval and any(len(m) for m in pg.peer_missing.values()):
+            await self._wait_flag(pg, interval, MapFlag.NORECOVER)
+            async with self._active:
+                self._update_state(pg, recovering=True)
+                async with pg.lock:
+                    if pg.interval_start != interval:
+                        return
+                    pending = [m for m in pg.peer_missing.values() if len(m)]
+                    if pending:
+                        oid = min((m.by_need()[0] for m in pending), key=lambda kv: kv[1].need)[0]
+                        await self.recover_object(pg, oid)
+            if self.throttle.recovery_sleep:
+                await asyncio.sleep(self.throttle.recovery_sleep)
+        while pg.interval_start == interval and pg.backfill:
+            flag = MapFlag.NOREBALANCE if pg.view.acting == pg.view.up else MapFlag.NOBACKFILL
+            await self._wait_flag(pg, interval, MapFlag.NOBACKFILL | flag)
+            async with self._backfills:
+                self._update_state(pg, backfilling=True)
+                target = min(pg.backfill)
+                await self._backfill(pg, interval, target)
+        if pg.interval_start == interval:
+            self._update_state(pg)
+            if pg.state & PgState.CLEAN:
+                pg.past.trim(pg.interval_start)
+            log.info("%s: pg %s is %s", osd.entity, pg.pgid, pg_state_string(pg.state))
+
+    async def _wait_flag(self, pg: PG, interval: int, flags: MapFlag) -> None:
+        osd = self.osd
+        async with osd._map_changed:
+            await osd._map_changed.wait_for(
+                lambda: (
+                    pg.interval_start != interval
+                    or osd.osdmap is None
+                    or not osd.osdmap.flags & flags
+                )
+            )
+
+    async def _backfill(self, pg: PG, interval: int, target: int) -> None:
+        """Copy the primary's objects to ``target`` in object order, a batch at a time."""
+        osd, store = self.osd, self.osd.store
+        while pg.interval_start == interval and target in pg.backfill:
+            async with pg.lock:
+                if pg.interval_start != interval:
+                    return
+                cursor = pg.backfill[target]
+                batch = store.list_objects(pg.cid, after=cursor, limit=SCAN_BATCH)
+                for oid in batch:
+                    state = read_object(store, pg.cid, oid)
+                    await self._push(pg, target, oid, state)
+                    pg.backfill[target] = oid
+                if len(batch) < SCAN_BATCH:
+                    reply = await osd.osd_request(
+                        target,
+                        PGBackfillDone(pg.pgid.pool, pg.pgid.seed, osd.epoch, None),
+                        QUERY_TIMEOUT,
+                    )
+                    if not isinstance(reply, PGAck):
+                        raise RadosError(f"osd.{target} answered {type(reply).__name__}", EAGAIN)
+                    del pg.backfill[target]
+                    log.info("%s: pg %s backfilled osd.%d", osd.entity, pg.pgid, target)
+            if self.throttle.recovery_sleep:
+                await asyncio.sleep(self.throttle.recovery_sleep)
+
+    async def _push(self, pg: PG, target: int, oid: ObjectId, state: ObjectState | None) -> None:
+        msg = PGPush(pg.pgid.pool, pg.pgid.seed, self.osd.epoch, oid, state)
+        reply = await self.osd.osd_request(target, msg, QUERY_TIMEOUT)
+        if not isinstance(reply, PGAck):
+            raise RadosError(f"osd.{target} answered {type(reply).__name__}", EAGAIN)
+
+    async def recover_object(self, pg: PG, oid: ObjectId) -> None:
+        """Bring ``oid`` up to date on every member that misses it; call holding the
+        PG's op lock, before an op on the object."""
+        targets = [o for o, m in pg.peer_missing.items() if oid in m]
+        if not targets:
+            return
+        state = read_object(self.osd.store, pg.cid, oid)
+        for target in targets:
+            await self._push(pg, target, oid, state)
+            pg.peer_missing[target].rm(oid)
+        self._update_state(pg, recovering=True)
+
+    def repop_for(self, pg: PG, osd: int, txn: Transaction, oid: ObjectId) -> Transaction | None:
+        """The transaction member ``osd`` applies for a write of ``oid``: log only when
+        a backfill has not reached the object; None when it is the full one."""
+        cursor = pg.backfill.get(osd)
+        if cursor is None or oid <= cursor:
+            return None
+        return log_only(txn)
+
+    def _update_state(self, pg: PG, recovering: bool = False, backfilling: bool = False) -> None:
+        view = pg.view
+        missing = sum(len(m) for m in pg.peer_missing.values())
+        state = pg_state(
+            active=pg.active,
+            acting=len(view.acting),
+            size=view.size,
+            missing=missing,
+            backfill_targets=len(pg.backfill),
+            recovering=recovering and bool(missing),
+            backfilling=backfilling,
+            remapped=view.acting != view.up,
+        )
+        self._set_state(pg, state)
+
+    def _set_state(self, pg: PG, state: PgState) -> None:
+        if state != pg.state:
+            log.debug("%s: pg %s %s", self.osd.entity, pg.pgid, pg_state_string(state))
+        pg.state = state
+
+    # --- any OSD: answering the primary -------------------------------------------------
+
+    async def _pg_for(self, pool: int, seed: int, map_epoch: int) -> PG | None:
+        osd = self.osd
+        if map_epoch > osd.epoch:
+            await osd._wait_map(map_epoch, QUERY_TIMEOUT)
+        return osd.pgs.get(PgId(pool, seed))
+
+    async def handle_query(self, msg: PGQuery) -> PGNotify:
+        """GetInfo/GetLog/GetMissing: what this OSD holds of the PG, mapped here or not."""
+        pg = await self._pg_for(msg.pool, msg.pg_seed, msg.map_epoch)
+        if pg is not None:
+            if pg.info.is_empty and not len(pg.log):
+                return PGNotify(past_intervals=list(pg.past.intervals))
+            return PGNotify(
+                pg.info.encode(), pg.log.encode(), pg.missing.encode(), list(pg.past.intervals)
+            )
+        from radospy.osd.daemon import load_pg, pg_collection
+
+        pgid = PgId(msg.pool, msg.pg_seed)
+        cid = pg_collection(pgid)
+        store = self.osd.store
+        if not store.collection_exists(cid):
+            return PGNotify()
+        pglog, info = load_pg(store, pgid, cid)
+        if info.is_empty:
+            return PGNotify()
+        missing = load_missing(store, cid, pglog, info)
+        return PGNotify(info.encode(), pglog.encode(), missing.encode())
+
+    async def handle_activate(self, msg: PGActivate) -> PGActivateReply:
+        """Adopt the primary's log: merge it (log recovery) or start empty (backfill)."""
+        pg = await self._require_pg(msg.pool, msg.pg_seed, msg.map_epoch)
+        try:
+            olog = PgLog.decode(msg.log)
+            oinfo = PgInfo.decode(msg.info)
+        except PgLogError as exc:
+            raise RadosError(f"malformed activation: {exc}", EINVAL) from None
+        store, cid = self.osd.store, pg.cid
+        async with pg.lock:
+            if msg.backfill:
+                info = msgspec.structs.replace(oinfo, last_backfill=BACKFILL_START)
+                txn = write_log(Transaction().rmcoll(cid).mkcoll(cid), cid, olog, info)
+                await asyncio.to_thread(store.apply, txn)
+                pg.log, pg.info, pg.missing = olog, info, PgMissing()
+                return PGActivateReply(PgMissing().encode())
+            mylog, missing = pg.log.copy(), pg.missing.copy()
+            merged = mylog.merge_log(olog, oinfo, pg.info, missing)
+            info = msgspec.structs.replace(
+                merged.info,
+                last_epoch_started=oinfo.last_epoch_started,
+                history=oinfo.history,
+                last_backfill=pg.info.last_backfill,
+            )
+            txn = Transaction()
+            for oid in merged.remove:
+                if store.stat(cid, oid) is not None:
+                    txn.remove(cid, oid)
+            await asyncio.to_thread(store.apply, write_log(txn, cid, mylog, info))
+            pg.log, pg.info, pg.missing = mylog, info, missing
+        return PGActivateReply(missing.encode())
+
+    async def handle_pull(self, msg: PGPull) -> PGPush:
+        """Send an object of the PG as this OSD stores it."""
+        from radospy.osd.daemon import pg_collection
+
+        if msg.map_epoch > self.osd.epoch:
+            await self.osd._wait_map(msg.map_epoch, QUERY_TIMEOUT)
+        cid = pg_collection(PgId(msg.pool, msg.pg_seed))
+        if not self.osd.store.collection_exists(cid):
+            raise RadosError(f"pg {msg.pool}.{msg.pg_seed:x} is not here", ENOENT)
+        state = await asyncio.to_thread(read_object, self.osd.store, cid, msg.oid)
+        return PGPush(msg.pool, msg.pg_seed, self.osd.epoch, msg.oid, state)
+
+    async def handle_push(self, msg: PGPush) -> PGAck:
+        """Store a recovered object and take it off the missing set."""
+        pg = await self._require_pg(msg.pool, msg.pg_seed, msg.map_epoch)
+        store, cid = self.osd.store, pg.cid
+        async with pg.lock:
+            exists = store.stat(cid, msg.oid) is not None
+            txn = put_object(Transaction(), cid, msg.oid, msg.state, exists)
+            pg.missing.rm(msg.oid)
+            if not len(pg.missing) and pg.info.last_complete != pg.info.last_update:
+                pg.info = msgspec.structs.replace(pg.info, last_complete=pg.info.last_update)
+                txn.set_pginfo(cid, pg.info.encode())
+            await asyncio.to_thread(store.apply, txn)
+        return PGAck()
+
+    async def handle_scan(self, msg: PGScan) -> PGScanReply:
+        """The next objects of the PG in object order, for a primary backfilling itself."""
+        from radospy.osd.daemon import pg_collection
+
+        cid = pg_collection(PgId(msg.pool, msg.pg_seed))
+        if not self.osd.store.collection_exists(cid):
+            raise RadosError(f"pg {msg.pool}.{msg.pg_seed:x} is not here", ENOENT)
+        oids = self.osd.store.list_objects(cid, after=msg.after, limit=msg.max_entries)
+        return PGScanReply(oids, len(oids) < msg.max_entries)
+
+    async def handle_backfill_done(self, msg: PGBackfillDone) -> PGAck:
+        """The backfill into this copy finished (or reached ``last_backfill``)."""
+        pg = await self._require_pg(msg.pool, msg.pg_seed, msg.map_epoch)
+        async with pg.lock:
+            pg.info = msgspec.structs.replace(pg.info, last_backfill=msg.last_backfill)
+            txn = Transaction().set_pginfo(pg.cid, pg.info.encode())
+            await asyncio.to_thread(self.osd.store.apply, txn)
+        return PGAck()
+
+    async def _require_pg(self, pool: int, seed: int, map_epoch: int) -> PG:
+        pg = await self._pg_for(pool, seed, map_epoch)
+        if pg is None:
+            raise RadosError(f"pg {pool}.{seed:x} is not mapped here", ENOENT)
+        if map_epoch < pg.interval_start:
+            raise RadosError(f"pg {pool}.{seed:x}: message from an older interval", EAGAIN)
+        return pg
+
+
+def _empty(pgid: PgId) -> PeerReport:
+    return PeerReport(PgInfo(pgid), PgLog(), PgMissing())
+
+
+def _decode_report(answer: PGNotify) -> PeerReport:
+    return PeerReport(
+        PgInfo.decode(answer.info), PgLog.decode(answer.log), PgMissing.decode(answer.missing)
+    )
