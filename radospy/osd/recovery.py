@@ -221,6 +221,9 @@ class Recovery:
         if pg.primary == self.osd.whoami:
             pg.state = PgState.PEERING
             pg.task = asyncio.create_task(self._peer_loop(pg, pg.interval_start))
+            # The daemon cancels its tasks when it stops.
+            self.osd._tasks.add(pg.task)
+            pg.task.add_done_callback(self.osd._tasks.discard)
         else:
             pg.state = PgState(0)
 
@@ -405,7 +408,26 @@ class Recovery:
     # --- primary: recovery and backfill --------------------------------------------------
 
     async def _recover(self, pg: PG, interval: int) -> None:
+        """Recover, then backfill, until done or the interval ends; a member that fails
+        to answer is retried every few seconds (a map change ends the attempt)."""
         osd = self.osd
+        while pg.interval_start == interval:
+            try:
+                await self._recover_missing(pg, interval)
+                await self._backfill_targets(pg, interval)
+                break
+            except (RadosError, OSError, TimeoutError) as exc:
+                log.warning("%s: pg %s recovery stalled: %s", osd.entity, pg.pgid, exc)
+                await osd._wait_interval_change(pg, interval, timeout=PEER_RETRY)
+        if pg.interval_start == interval:
+            self._update_state(pg)
+            if pg.state & PgState.CLEAN:
+                pg.past.trim(pg.interval_start)
+            log.info("%s: pg %s is %s", osd.entity, pg.pgid, pg_state_string(pg.state))
+
+    async def _recover_missing(self, pg: PG, interval: int) -> None:
+        """Push what members miss, oldest need first, ``osd_recovery_max_active`` objects
+        at a time across the OSD's PGs."""
         while pg.interval_start == interval and any(len(m) for m in pg.peer_missing.values()):
             await self._wait_flag(pg, interval, MapFlag.NORECOVER)
             async with self._active:
@@ -419,18 +441,17 @@ class Recovery:
                         await self.recover_object(pg, oid)
             if self.throttle.recovery_sleep:
                 await asyncio.sleep(self.throttle.recovery_sleep)
+
+    async def _backfill_targets(self, pg: PG, interval: int) -> None:
+        """Backfill each target in turn, ``osd_max_backfills`` PGs at a time."""
         while pg.interval_start == interval and pg.backfill:
-            flag = MapFlag.NOREBALANCE if pg.view.acting == pg.view.up else MapFlag.NOBACKFILL
-            await self._wait_flag(pg, interval, MapFlag.NOBACKFILL | flag)
+            # norebalance holds back only a backfill that restores no redundancy.
+            misplaced_only = not set(pg.backfill) & set(pg.view.acting)
+            flags = MapFlag.NOBACKFILL | (MapFlag.NOREBALANCE if misplaced_only else 0)
+            await self._wait_flag(pg, interval, flags)
             async with self._backfills:
                 self._update_state(pg, backfilling=True)
-                target = min(pg.backfill)
-                await self._backfill(pg, interval, target)
-        if pg.interval_start == interval:
-            self._update_state(pg)
-            if pg.state & PgState.CLEAN:
-                pg.past.trim(pg.interval_start)
-            log.info("%s: pg %s is %s", osd.entity, pg.pgid, pg_state_string(pg.state))
+                await self._backfill(pg, interval, min(pg.backfill))
 
     async def _wait_flag(self, pg: PG, interval: int, flags: MapFlag) -> None:
         osd = self.osd

@@ -1,0 +1,124 @@
+"""The store-side pieces of recovery against a real object store: copying an object
+whole, rewriting a PG log, rebuilding a missing set after a crash, and what a backfill
+target or a recovering replica keeps of a replicated write."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import msgspec
+
+from radospy.common.eversion import Eversion
+from radospy.osd.objectstore import ObjectId, ObjectStore, Transaction
+from radospy.osd.objectstore.transaction import PgLogAppend, SetPgInfo, WriteData
+from radospy.osd.peering import BACKFILL_START
+from radospy.osd.pglog import ZERO, LogEntry, LogOp, PgInfo, PgLog, PgMissing
+from radospy.osd.recovery import (
+    load_missing,
+    log_only,
+    put_object,
+    read_object,
+    rebuild_missing,
+    replica_info,
+    write_log,
+)
+from radospy.osdmap.pg import PgId
+
+CID = "1.0"
+PGID = PgId(1, 0)
+A, B, C = ObjectId("a"), ObjectId("b"), ObjectId("c", "ns")
+
+
+def ev(epoch: int, version: int) -> Eversion:
+    return Eversion(epoch, version)
+
+
+def store_at(path: Path) -> ObjectStore:
+    store = ObjectStore.mkfs(path)
+    store.apply(Transaction().mkcoll(CID))
+    return store
+
+
+def test_an_object_is_copied_whole(tmp_path: Path) -> None:
+    src = store_at(tmp_path / "src")
+    dst = store_at(tmp_path / "dst")
+    txn = Transaction().touch(CID, A).write(CID, A, 0, b"x" * 70000)
+    txn.setattrs(CID, A, {"user.k": b"v"}).omap_setkeys(CID, A, {"k1": b"1", "k2": b"2"})
+    txn.omap_setheader(CID, A, b"hdr").set_object_info(CID, A, ev(3, 7), 123)
+    src.apply(txn)
+    # The destination holds an older, different copy: it is replaced, not merged.
+    old = Transaction().touch(CID, A).write(CID, A, 0, b"old" * 40000)
+    dst.apply(old.setattrs(CID, A, {"user.stale": b"1"}).omap_setkeys(CID, A, {"k0": b"0"}))
+    state = read_object(src, CID, A)
+    assert state is not None
+    dst.apply(put_object(Transaction(), CID, A, state, exists=True))
+    assert read_object(dst, CID, A) == state
+    assert dst.stat(CID, A) == src.stat(CID, A)
+    # A deleted object is copied as its absence.
+    assert read_object(src, CID, B) is None
+    dst.apply(put_object(Transaction(), CID, A, None, exists=True))
+    assert dst.stat(CID, A) is None
+
+
+def test_write_log_replaces_the_stored_log(tmp_path: Path) -> None:
+    store = store_at(tmp_path / "s")
+    first = PgLog(
+        entries=[LogEntry(LogOp.MODIFY, A, ev(1, 1)), LogEntry(LogOp.MODIFY, B, ev(1, 2))]
+    )
+    store.apply(write_log(Transaction(), CID, first, PgInfo(PGID, ev(1, 2), ev(1, 2))))
+    second = PgLog(
+        entries=[LogEntry(LogOp.MODIFY, A, ev(1, 1)), LogEntry(LogOp.MODIFY, C, ev(2, 2))]
+    )
+    info = PgInfo(PGID, ev(2, 2), ev(1, 1))
+    store.apply(write_log(Transaction(), CID, second, info))
+    assert [v for v, _ in store.pglog(CID)] == [ev(1, 1), ev(2, 2)]
+    assert store.pginfo(CID) == info.encode()
+
+
+def test_missing_set_is_rebuilt_from_log_and_store(tmp_path: Path) -> None:
+    store = store_at(tmp_path / "s")
+    store.apply(Transaction().touch(CID, A).set_object_info(CID, A, ev(1, 1), 0))
+    store.apply(Transaction().touch(CID, B).set_object_info(CID, B, ev(1, 4), 0))
+    entries = [
+        LogEntry(LogOp.MODIFY, A, ev(1, 1)),
+        LogEntry(LogOp.MODIFY, A, ev(1, 2), ev(1, 1)),
+        LogEntry(LogOp.MODIFY, C, ev(1, 3)),
+        LogEntry(LogOp.MODIFY, B, ev(1, 4)),
+        LogEntry(LogOp.DELETE, ObjectId("gone"), ev(1, 5), ev(1, 3)),
+    ]
+    pglog = PgLog(entries=entries)
+    info = PgInfo(PGID, ev(1, 5), ev(1, 1))
+    missing = load_missing(store, CID, pglog, info)
+    found = {oid: (item.need, item.have) for oid, item in missing.items().items()}
+    assert found == {A: (ev(1, 2), ev(1, 1)), C: (ev(1, 3), ZERO)}
+    # Complete copies miss nothing; objects a backfill has not reached are not missing.
+    assert not len(
+        rebuild_missing(
+            pglog, msgspec.structs.replace(info, last_complete=ev(1, 5)), lambda o: None
+        )
+    )
+    partial = msgspec.structs.replace(info, last_backfill=BACKFILL_START)
+    assert not len(rebuild_missing(pglog, partial, lambda o: None))
+
+
+def test_backfill_targets_get_only_the_log_of_objects_not_reached() -> None:
+    entry = LogEntry(LogOp.MODIFY, A, ev(2, 3))
+    txn = Transaction().write(CID, A, 0, b"data").pglog_append(CID, ev(2, 3), entry.encode())
+    txn.set_pginfo(CID, PgInfo(PGID, ev(2, 3), ev(2, 3)).encode())
+    kept = log_only(txn)
+    assert [type(op) for op in kept.ops] == [PgLogAppend, SetPgInfo]
+    assert not any(isinstance(op, WriteData) for op in kept.ops)
+
+
+def test_replicas_keep_their_own_recovery_progress() -> None:
+    primary = PgInfo(PGID, ev(2, 9), ev(2, 9), ev(1, 1))
+    own = PgInfo(PGID, ev(2, 8), ev(2, 5), ev(1, 1), last_backfill=ObjectId("m"))
+    missing = PgMissing()
+    missing.add(A, ev(2, 6))
+    info = replica_info(primary, own, missing)
+    assert (info.last_update, info.last_complete, info.last_backfill) == (
+        ev(2, 9),
+        ev(2, 5),
+        ObjectId("m"),
+    )
+    assert replica_info(primary, PgInfo(PGID), PgMissing()) == primary
