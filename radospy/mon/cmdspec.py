@@ -148,6 +148,7 @@ _USAGE = {
     "CephPoolname": "<poolname>",
     "CephObjectname": "<objectname>",
     "CephUUID": "<uuid>",
+    "CephPgid": "<pgid>",
     "CephName": "<name (type.id)>",
 }
 
@@ -219,6 +220,23 @@ def _validate_osdname(arg: Arg, word: str) -> int:
     return value
 
 
+def _validate_pgid(arg: Arg, word: str) -> str:
+    pool, dot, seed = word.partition(".")
+    if not dot:
+        raise ArgError("pgid has no .")
+    try:
+        pool_id = int(pool)
+    except ValueError:
+        raise ArgError(f"pool {pool} not integer") from None
+    if pool_id < 0:
+        raise ArgError(f"pool {pool_id} < 0")
+    try:
+        int(seed, 16)
+    except ValueError:
+        raise ArgError(f"pgnum {seed} not hex integer") from None
+    return word
+
+
 def _validate_name(arg: Arg, word: str) -> str:
     if word == "*":
         return word
@@ -250,6 +268,7 @@ _WORD_VALIDATORS: dict[str, Callable[[Arg, str], Any]] = {
     "CephOsdName": _validate_osdname,
     "CephName": _validate_name,
     "CephUUID": _validate_uuid,
+    "CephPgid": _validate_pgid,
 }
 
 

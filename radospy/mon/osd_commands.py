@@ -35,6 +35,7 @@ from radospy.osdmap.osdmap import (
     OsdStateFlag,
     map_flags_string,
 )
+from radospy.osdmap.pg import PgId
 from radospy.osdmap.tree import tree_text
 
 _FLAG_KEYS: dict[str, int] = {
@@ -239,6 +240,39 @@ _MARKS: dict[str, dict[str, Any]] = {
 }
 
 
+def apply_pg_temp(state: MonState, cmd: dict, stamp: float) -> Outcome:
+    """`osd pg-temp PGID [ID...]`: set (or, without ids, clear) a PG's temporary acting
+    set; OSDs ask for it while a new up set is backfilled."""
+    osdmap = state.begin_osdmap(cmd)
+    try:
+        pgid = PgId.parse(cmd["pgid"])
+    except InvalidArgument:
+        raise InvalidArgument(f"invalid pgid '{cmd['pgid']}'") from None
+    pool = osdmap.pools.get(pgid.pool)
+    if pool is None or pgid.seed >= pool.pg_num:
+        raise NotFound(f"pg {pgid} does not exist")
+    ids = [int(i) for i in cmd.get("id", [])]
+    if not ids:
+        if pgid not in osdmap.pg_temp:
+            return unchanged(f"done cleaning up pg_temp of {pgid}")
+        del osdmap.pg_temp[pgid]
+        state.commit_osdmap(osdmap, stamp)
+        return done(f"done cleaning up pg_temp of {pgid}")
+    for osd in ids:
+        if not osdmap.exists(osd):
+            raise NotFound(f"osd.{osd} does not exist")
+    if len(ids) < pool.min_size:
+        raise InvalidArgument(f"num of osds ({len(ids)}) < pool min size ({pool.min_size})")
+    if len(ids) > pool.size:
+        raise InvalidArgument(f"num of osds ({len(ids)}) > pool size ({pool.size})")
+    shown = "[" + ",".join(str(i) for i in ids) + "]"
+    if osdmap.pg_temp.get(pgid) == ids:
+        return unchanged(f"set {pgid} pg_temp mapping to {shown}")
+    osdmap.pg_temp[pgid] = ids
+    state.commit_osdmap(osdmap, stamp)
+    return done(f"set {pgid} pg_temp mapping to {shown}")
+
+
 def apply_osd_rm(state: MonState, cmd: dict, stamp: float) -> Outcome:
     """`osd rm IDS`: forget down OSDs (their CRUSH entries stay, as in Ceph)."""
     osdmap = state.begin_osdmap(cmd)
@@ -423,6 +457,13 @@ COMMANDS: tuple[Command, ...] = (
         "osd",
         "r",
         read=osd_map,
+    ),
+    Command(
+        "osd pg-temp name=pgid,type=CephPgid name=id,type=CephOsdName,n=N,req=false",
+        "set pg_temp mapping pgid:[<id> [<id>...]] (developers only)",
+        "osd",
+        "rw",
+        apply=apply_pg_temp,
     ),
     Command(
         "osd create name=uuid,type=CephUUID,req=false name=id,type=CephOsdName,req=false",

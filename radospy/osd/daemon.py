@@ -266,6 +266,11 @@ class PG:
     def last_update(self) -> Eversion:
         return self.info.last_update
 
+    @property
+    def members(self) -> list[int]:
+        """The acting set, then up members outside it: every OSD a write goes to."""
+        return list(dict.fromkeys(o for o in (*self.acting, *self.view.up) if o >= 0))
+
 
 def load_pg(store: ObjectStore, pgid: PgId, cid: str) -> tuple[PgLog, PgInfo]:
     """A PG's log and info as its store holds them (empty for a new collection)."""
@@ -278,13 +283,14 @@ def load_pg(store: ObjectStore, pgid: PgId, cid: str) -> tuple[PgLog, PgInfo]:
 
 
 def mapped_pgs(osdmap: OSDMap, osd: int) -> dict[PgId, PgMapping]:
-    """The PGs whose acting set holds ``osd``, with their up and acting sets."""
+    """The PGs whose acting or up set holds ``osd``, with their up and acting sets (an
+    up member outside the acting set is being backfilled while ``pg_temp`` serves)."""
     mapped: dict[PgId, PgMapping] = {}
     for pool in osdmap.pools.values():
         for seed in range(pool.pg_num):
             pgid = PgId(pool.id, seed)
             mapping = osdmap.pg_to_up_acting_osds(pgid)
-            if osd in mapping.acting:
+            if osd in mapping.acting or osd in mapping.up:
                 mapped[pgid] = mapping
     return mapped
 
@@ -653,7 +659,7 @@ class OsdDaemon:
             info = msgspec.structs.replace(info, log_tail=trim_to)
         txn.set_pginfo(pg.cid, info.encode())
         interval = pg.interval_start
-        replicas = [o for o in pg.acting if o != self.whoami]
+        replicas = [o for o in pg.members if o != self.whoami]
         repop = RepOp(pg.pgid.pool, pg.pgid.seed, self.epoch, version, txn.encode(), entry.encode())
         repops = {osd: repop for osd in replicas}
         for osd in replicas:

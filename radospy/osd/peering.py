@@ -349,12 +349,20 @@ def peer(
         if osd == me or osd < 0:
             continue
         members[osd] = _member_plan(osd, reports.get(osd), log, info)
-    complete = [o for o in view.acting if o == me or members[o].recovery is not Recovery.BACKFILL]
+    me_backfill = members[me].recovery is Recovery.BACKFILL
+    complete = [o for o in view.acting if o != me and members[o].recovery is not Recovery.BACKFILL]
     remapped = PgState.REMAPPED if view.up != view.acting else PgState(0)
-    if len(complete) < view.min_size:
-        want = _want_acting(me, view, complete, members, reports, log)
-        if len(want) >= view.min_size:
+    if me_backfill or len(complete) + 1 < len(view.acting):
+        # Someone in the acting set needs backfill: ask for complete OSDs to serve
+        # meanwhile (pg_temp) if that gives more complete copies than we have, with
+        # the authoritative OSD as primary if our own copy is the one to backfill.
+        head = auth if me_backfill else me
+        want = _want_acting(head, view, [o for o in complete if o != head], members, reports, log)
+        have = len(complete) + (0 if me_backfill else 1)
+        if want != view.acting and len(want) >= view.min_size and len(want) > have:
             return PeeringResult(PgState.PEERING | PgState.REMAPPED, auth, want_acting=want)
+    # Without better OSDs the primary backfills itself first, so it counts as complete.
+    if len(complete) + 1 < view.min_size:
         return PeeringResult(PgState.INCOMPLETE | PgState.PEERING, blocked_by=prior.down)
     sources = _sources(me, missing, log, reports, auth)
     for plan in members.values():
@@ -383,25 +391,25 @@ def _member_plan(osd: int, report: PeerReport | None, log: PgLog, info: PgInfo) 
 
 
 def _want_acting(
-    me: int,
+    head: int,
     view: PgView,
     complete: list[int],
     members: Mapping[int, MemberPlan],
     reports: Mapping[int, PeerReport],
     log: PgLog,
 ) -> tuple[int, ...]:
-    """The acting set to ask for with ``pg_temp`` when too few acting members are
-    complete: the primary, the complete acting and up members, then other OSDs whose
-    copy can be caught up from the log, up to the pool size (``choose_acting``)."""
-    want = [me, *(o for o in complete if o != me)]
+    """The acting set to ask for with ``pg_temp`` (``choose_acting``): ``head`` as
+    primary, the complete acting members, then up members and other OSDs that answered
+    whose copy can be caught up from the log, up to the pool size."""
+    want = [head, *complete]
     candidates = [o for o in view.up if o in members]
     candidates += sorted(o for o in reports if o not in members)
     for osd in candidates:
         if len(want) >= view.size:
             break
-        if osd in want:
+        if osd in want or osd not in reports:
             continue
-        plan = members.get(osd) or _member_plan(osd, reports[osd], log, reports[me].info)
+        plan = members.get(osd) or _member_plan(osd, reports[osd], log, reports[head].info)
         if plan.recovery is not Recovery.BACKFILL:
             want.append(osd)
     return tuple(want)

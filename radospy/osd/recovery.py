@@ -272,6 +272,12 @@ class Recovery:
                 return False
         prior = build_prior_set(pg.past.intervals, view, osdmap.is_up)
         result = peer(me, view, prior, reports, osd.epoch)
+        if result.want_acting:
+            self._set_state(pg, result.state)
+            want = list(result.want_acting)
+            log.info("%s: pg %s asks for pg_temp %s", osd.entity, pg.pgid, want)
+            await osd._mon("osd pg-temp", pgid=str(pg.pgid), id=want)
+            return False
         if not result.ok:
             self._set_state(pg, result.state)
             log.info(
@@ -424,6 +430,22 @@ class Recovery:
             if pg.state & PgState.CLEAN:
                 pg.past.trim(pg.interval_start)
             log.info("%s: pg %s is %s", osd.entity, pg.pgid, pg_state_string(pg.state))
+            await self._release_pg_temp(pg, interval)
+
+    async def _release_pg_temp(self, pg: PG, interval: int) -> None:
+        """The up set is complete: hand the PG back to it by clearing ``pg_temp``."""
+        osd = self.osd
+        while pg.interval_start == interval and osd.osdmap is not None:
+            if pg.pgid not in osd.osdmap.pg_temp:
+                return
+            # Logged first: the map change it brings ends this task.
+            log.info("%s: pg %s releases its pg_temp", osd.entity, pg.pgid)
+            try:
+                await osd._mon("osd pg-temp", pgid=str(pg.pgid))
+                return
+            except RadosError as exc:
+                log.warning("%s: pg %s cannot clear pg_temp: %s", osd.entity, pg.pgid, exc)
+            await osd._wait_interval_change(pg, interval, timeout=PEER_RETRY)
 
     async def _recover_missing(self, pg: PG, interval: int) -> None:
         """Push what members miss, oldest need first, ``osd_recovery_max_active`` objects

@@ -8,7 +8,8 @@ A size-3 pool lives on osd.0-2 (osd.3 starts out). The tests, in order:
 2. backfill of a stale OSD — osd.2 is killed while enough is written that the PG
    logs are trimmed past its last update; restarted, it is backfilled;
 3. backfill of a new OSD — osd.3 comes in and osd.0 goes out: the PGs that move to
-   osd.3 are copied there (some with osd.3 as primary, which backfills itself).
+   osd.3 are served by a ``pg_temp`` acting set that keeps osd.0 (``remapped``) while
+   osd.3 is backfilled, then handed back to the new up set.
 
 After each, every acknowledged object (content, xattrs, omap) and every delete is
 checked on the store of every OSD that must hold the pool: read while the OSDs run
@@ -216,6 +217,15 @@ def test_backfill_of_a_new_osd(cluster: RadosCluster, ioctx: radospy.Ioctx) -> N
     for i in range(8):
         MODEL.write(ioctx, f"late{i}", f"during backfill {i}".encode())
     wait_consistent(cluster, [1, 2, 3])
+
+    # osd.0 kept serving (pg_temp) while osd.3 was backfilled, then gave the PGs back.
+    def pg_temp_released() -> bool:
+        rc, out, _ = cluster.ceph("osd", "dump", "--format", "json", timeout=10)
+        return rc == 0 and not json.loads(out)["pg_temp"]
+
+    wait_for(pg_temp_released, 120, "pg_temp entries to be cleared")
+    logs = "".join((cluster.root / f"osd.{o}.log").read_text() for o in range(4))
+    assert "asks for pg_temp" in logs and "releases its pg_temp" in logs
 
 
 def test_every_acknowledged_write_is_on_every_store_offline(cluster: RadosCluster) -> None:
