@@ -16,6 +16,8 @@ TOOLS: dict[str, tuple[str, str]] = {
     "ceph-authtool": ("radospy.cli.authtool", "create, list and edit keyrings"),
     "monmaptool": ("radospy.cli.monmaptool", "create, edit and print the initial monitor map"),
     "whatif": ("radospy.cli.whatif", "what-if: PGs moved by replacing an OSD"),
+    "rgw": ("radospy.cli.rgw", "run the S3 gateway (radosgw)"),
+    "radosgw-admin": ("radospy.cli.radosgw_admin", "manage gateway users, keys and buckets"),
     "up": ("radospy.cli.up", "start a local cluster in the foreground"),
     "down": ("radospy.cli.down", "stop a local cluster started with `up --daemon`"),
 }

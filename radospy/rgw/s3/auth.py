@@ -51,3 +51,24 @@ def authenticate(
     if v2_query:
         return sigv2.verify_presigned(req, lookup, now, bucket=bucket)
     return None
+
+
+def claimed_access_key(req: RequestParts) -> str | None:
+    """The access key id a request claims to be signed with (before any check), so
+    its secret can be fetched ahead of `authenticate`; None for an anonymous one."""
+    authorization = (req.header("authorization") or "").strip()
+    scheme, _, rest = authorization.partition(" ")
+    if scheme == sigv4.ALGORITHM:
+        for field in rest.split(","):
+            name, _, value = field.strip().partition("=")
+            if name == "Credential":
+                return value.split("/", 1)[0]
+        return None
+    if scheme == "AWS":
+        return rest.strip().rpartition(":")[0] or None
+    for name, value in req.query_params():
+        if name == "X-Amz-Credential":
+            return value.split("/", 1)[0]
+        if name == "AWSAccessKeyId":
+            return value
+    return None

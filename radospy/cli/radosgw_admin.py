@@ -1,0 +1,345 @@
+"""`radospy radosgw-admin`: gateway users, keys and buckets, as Ceph's radosgw-admin.
+
+    radospy radosgw-admin [-c CONF] user create --uid U --display-name N
+                          [--email E] [--access-key K --secret S] [--max-buckets N]
+    radospy radosgw-admin user info|rm|suspend|enable --uid U
+    radospy radosgw-admin user modify --uid U [--display-name N] [--email E] [--max-buckets N]
+    radospy radosgw-admin user list
+    radospy radosgw-admin key create --uid U [--access-key K] [--secret S]
+    radospy radosgw-admin key rm --uid U --access-key K
+    radospy radosgw-admin bucket list [--uid U] | stats --bucket B | rm --bucket B [--purge-objects]
+
+Output is Ceph's JSON (4-space indent); errors are Ceph's lines on stderr with the
+errno as the exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime
+import errno
+import json
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from radospy.client.rados import AsyncRados
+from radospy.common.config import bootstrap
+from radospy.common.errors import RadosError
+from radospy.rgw.s3.errors import S3Error
+from radospy.rgw.store.index import shard_oids
+from radospy.rgw.store.records import BucketInfo, UserInfo
+from radospy.rgw.store.store import Store
+from radospy.rgw.store.users import UserError
+
+
+class AdminError(Exception):
+    """A failed command: the stderr line and the exit status (an errno)."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class _ArgumentParser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:
+        raise AdminError(message, errno.EINVAL)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _ArgumentParser(prog="radospy radosgw-admin", add_help=False, allow_abbrev=False)
+    p.add_argument("--uid")
+    p.add_argument("--display-name")
+    p.add_argument("--email")
+    p.add_argument("--access-key")
+    p.add_argument("--secret", "--secret-key", dest="secret")
+    p.add_argument("--gen-access-key", action="store_true")
+    p.add_argument("--gen-secret", action="store_true")
+    p.add_argument("--key-type", default="s3")
+    p.add_argument("--max-buckets", type=int)
+    p.add_argument("--bucket")
+    p.add_argument("--purge-objects", action="store_true")
+    p.add_argument("--purge-data", action="store_true")
+    p.add_argument("--format", choices=("json", "json-pretty"), default="json-pretty")
+    p.add_argument("-h", "--help", action="store_true")
+    p.add_argument("words", nargs="*")
+    return p
+
+
+_QUOTA = {"enabled": False, "check_on_raw": False, "max_size": -1, "max_size_kb": 0,
+          "max_objects": -1}
+
+
+def user_json(info: UserInfo) -> dict[str, Any]:
+    """`radosgw-admin user info`'s document."""
+    return {
+        "user_id": info.user_id,
+        "display_name": info.display_name,
+        "email": info.email,
+        "suspended": info.suspended,
+        "max_buckets": info.max_buckets,
+        "subusers": [],
+        "keys": [{"user": k.user, "access_key": k.access_key, "secret_key": k.secret_key}
+                 for k in info.keys],
+        "swift_keys": [],
+        "caps": [],
+        "op_mask": info.op_mask,
+        "default_placement": "",
+        "default_storage_class": "",
+        "placement_tags": [],
+        "bucket_quota": dict(_QUOTA),
+        "user_quota": dict(_QUOTA),
+        "temp_url_keys": [],
+        "type": info.type,
+        "mfa_ids": [],
+    }
+
+
+def bucket_stats_json(info: BucketInfo, objects: int, size: int) -> dict[str, Any]:
+    """`radosgw-admin bucket stats`'s document for one bucket."""
+    kb = -(-size // 1024)
+    return {
+        "bucket": info.bucket,
+        "num_shards": info.num_shards,
+        "tenant": "",
+        "zonegroup": info.zonegroup,
+        "placement_rule": info.placement_rule,
+        "explicit_placement": {"data_pool": "", "data_extra_pool": "", "index_pool": ""},
+        "id": info.marker,
+        "marker": info.marker,
+        "index_type": "Normal",
+        "owner": info.owner,
+        "creation_time": _iso(info.creation_time),
+        "usage": {"rgw.main": {
+            "size": size, "size_actual": size, "size_utilized": size,
+            "size_kb": kb, "size_kb_actual": kb, "size_kb_utilized": kb,
+            "num_objects": objects,
+        }} if objects else {},
+        "bucket_quota": dict(_QUOTA),
+    }
+
+
+def _iso(epoch: float) -> str:
+    moment = datetime.datetime.fromtimestamp(epoch, datetime.UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f") + "Z"
+
+
+class _Admin:
+    def __init__(self, store: Store, args: argparse.Namespace) -> None:
+        self.store = store
+        self.args = args
+        self.out: Any = None
+
+    def _uid(self) -> str:
+        if not self.args.uid:
+            raise AdminError("user id was not specified", errno.EINVAL)
+        return str(self.args.uid)
+
+    async def _user(self) -> UserInfo:
+        info = await self.store.users.get(self._uid())
+        if info is None:
+            raise AdminError("could not fetch user info: no user info saved", errno.ENOENT)
+        return info
+
+    async def user_create(self) -> None:
+        uid = self._uid()
+        if not self.args.display_name:
+            raise AdminError("display-name was not specified", errno.EINVAL)
+        try:
+            info = await self.store.users.create(
+                uid, self.args.display_name, email=self.args.email or "",
+                access_key=self.args.access_key, secret_key=self.args.secret,
+                max_buckets=1000 if self.args.max_buckets is None else self.args.max_buckets)
+        except UserError as exc:
+            raise AdminError(f"could not create user: unable to create user, {exc}",
+                             exc.errno) from None
+        self.out = user_json(info)
+
+    async def user_info(self) -> None:
+        self.out = user_json(await self._user())
+
+    async def user_list(self) -> None:
+        self.out = await self.store.users.list()
+
+    async def user_rm(self) -> None:
+        info = await self._user()
+        owned = await self.store.users.bucket_names(info.user_id)
+        if owned and not self.args.purge_data:
+            raise AdminError("could not remove user: unable to remove user, user has "
+                             "buckets (use --purge-data)", errno.ENOTEMPTY)
+        for bucket in owned:
+            await self._remove_bucket(bucket, purge=True)
+        await self.store.users.remove(info.user_id)
+
+    async def user_modify(self) -> None:
+        await self._user()
+        args = self.args
+
+        def change(user: UserInfo) -> None:
+            if args.display_name:
+                user.display_name = args.display_name
+            if args.email is not None:
+                user.email = args.email
+            if args.max_buckets is not None:
+                user.max_buckets = args.max_buckets
+
+        self.out = user_json(await self.store.users.update(self._uid(), change))
+
+    async def _suspend(self, value: int) -> None:
+        await self._user()
+
+        def change(user: UserInfo) -> None:
+            user.suspended = value
+
+        self.out = user_json(await self.store.users.update(self._uid(), change))
+
+    async def user_suspend(self) -> None:
+        await self._suspend(1)
+
+    async def user_enable(self) -> None:
+        await self._suspend(0)
+
+    async def key_create(self) -> None:
+        await self._user()
+        if self.args.key_type != "s3":
+            raise AdminError("only s3 keys are supported", errno.EINVAL)
+        try:
+            info = await self.store.users.add_key(self._uid(), self.args.access_key,
+                                                  self.args.secret)
+        except UserError as exc:
+            raise AdminError(f"could not create key: unable to add access key, {exc}",
+                             exc.errno) from None
+        self.out = user_json(info)
+
+    async def key_rm(self) -> None:
+        await self._user()
+        if not self.args.access_key:
+            raise AdminError("access key was not specified", errno.EINVAL)
+        try:
+            info = await self.store.users.remove_key(self._uid(), self.args.access_key)
+        except UserError as exc:
+            raise AdminError(f"could not remove key: unable to parse request, {exc}",
+                             exc.errno) from None
+        self.out = user_json(info)
+
+    async def bucket_list(self) -> None:
+        if self.args.uid:
+            await self._user()
+            self.out = sorted(await self.store.users.bucket_names(self._uid()))
+        else:
+            self.out = await self.store.buckets.list_all()
+
+    async def _bucket(self) -> BucketInfo:
+        if not self.args.bucket:
+            raise AdminError("bucket name was not specified", errno.EINVAL)
+        try:
+            return await self.store.buckets.get(self.args.bucket)
+        except S3Error:
+            raise AdminError("failure: (2) No such file or directory", errno.ENOENT) from None
+
+    async def bucket_stats(self) -> None:
+        if not self.args.bucket:
+            stats = []
+            for name in await self.store.buckets.list_all():
+                self.args.bucket = name
+                info = await self._bucket()
+                objects, size = await self.store.buckets.index(info).count()
+                stats.append(bucket_stats_json(info, objects, size))
+            self.out = stats
+            return
+        info = await self._bucket()
+        objects, size = await self.store.buckets.index(info).count()
+        self.out = bucket_stats_json(info, objects, size)
+
+    async def bucket_rm(self) -> None:
+        info = await self._bucket()
+        await self._remove_bucket(info.bucket, purge=self.args.purge_objects)
+
+    async def _remove_bucket(self, bucket: str, *, purge: bool) -> None:
+        info = await self.store.buckets.get(bucket)
+        index = self.store.buckets.index(info)
+        if purge:
+            for oid in shard_oids(info):
+                after = ""
+                while True:
+                    entries, more = await index.page(oid, after)
+                    for entry in entries:
+                        await self.store.objects.delete(info, index, entry.key)
+                    if not more or not entries:
+                        break
+                    after = entries[-1].key
+            for upload in await self.store.uploads.list(info):
+                await self.store.uploads.claim(info, upload.key, upload.upload_id)
+                await self.store.uploads.finish(info, upload.key, upload.upload_id)
+        try:
+            await self.store.buckets.delete(info)
+        except S3Error as exc:
+            if exc.code == "BucketNotEmpty":
+                raise AdminError("ERROR: could not remove non-empty bucket " + bucket,
+                                 errno.ENOTEMPTY) from None
+            raise
+
+
+COMMANDS: dict[tuple[str, str], Callable[[_Admin], Awaitable[None]]] = {
+    ("user", "create"): _Admin.user_create,
+    ("user", "info"): _Admin.user_info,
+    ("user", "list"): _Admin.user_list,
+    ("user", "rm"): _Admin.user_rm,
+    ("user", "modify"): _Admin.user_modify,
+    ("user", "suspend"): _Admin.user_suspend,
+    ("user", "enable"): _Admin.user_enable,
+    ("key", "create"): _Admin.key_create,
+    ("key", "rm"): _Admin.key_rm,
+    ("bucket", "list"): _Admin.bucket_list,
+    ("bucket", "stats"): _Admin.bucket_stats,
+    ("bucket", "rm"): _Admin.bucket_rm,
+}
+
+
+def usage() -> str:
+    return "usage: radosgw-admin <cmd> [options...]\ncommands:\n" + "".join(
+        f"  {a} {b}\n" for a, b in COMMANDS)
+
+
+async def _run(config: Any, handler: Callable[[_Admin], Awaitable[None]],
+               args: argparse.Namespace) -> Any:
+    rados = AsyncRados(config)
+    await rados.connect()
+    try:
+        store = await Store(rados).open(create=True)
+        admin = _Admin(store, args)
+        await handler(admin)
+        return admin.out
+    finally:
+        await rados.shutdown()
+
+
+def main(argv: list[str]) -> int:
+    """Entry point: 0, or the errno with Ceph's error line on stderr."""
+    try:
+        boot = bootstrap(argv)
+        args = _parser().parse_intermixed_args(boot.args)
+        if args.help or len(args.words) < 2:
+            print(usage(), file=sys.stdout if args.help else sys.stderr)
+            return 0 if args.help else 1
+        handler = COMMANDS.get((args.words[0], args.words[1]))
+        if handler is None or len(args.words) > 2:
+            raise AdminError("ERROR: unrecognized arg " + " ".join(args.words), errno.EINVAL)
+        out = asyncio.run(_run(boot.config, handler, args))
+        if out is not None:
+            indent = 4 if args.format == "json-pretty" else None
+            print(json.dumps(out, indent=indent))
+        return 0
+    except AdminError as exc:
+        print(str(exc), file=sys.stderr)
+        return exc.code
+    except RadosError as exc:
+        print(f"couldn't init storage provider: ({exc.errno}) {os.strerror(exc.errno)}",
+              file=sys.stderr)
+        return exc.errno or 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

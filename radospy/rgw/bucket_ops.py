@@ -1,0 +1,160 @@
+"""S3 operations on the service and on buckets: ListBuckets, CreateBucket,
+DeleteBucket, HeadBucket, GetBucketLocation, ListObjects v1/v2,
+ListMultipartUploads, and the read-only views of versioning and ACLs."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+
+from radospy.rgw.body import Body
+from radospy.rgw.context import Context, empty, xml_response
+from radospy.rgw.s3 import listing
+from radospy.rgw.s3 import xml as s3xml
+from radospy.rgw.s3.errors import S3Error
+from radospy.rgw.store import names
+from radospy.rgw.store.records import BucketInfo, IndexEntry
+
+LOCATIONS = ("", "default", "us-east-1")
+"""LocationConstraints a bucket may be created with: the zonegroup's names."""
+
+
+async def list_buckets(ctx: Context) -> web.Response:
+    """ListBuckets: the requester's buckets by name."""
+    buckets = await ctx.store.users.bucket_names(ctx.user.user_id)
+    entries = [s3xml.BucketEntry(name, created) for name, created in sorted(buckets.items())]
+    return xml_response(s3xml.list_buckets_result(ctx.owner, entries))
+
+
+async def create_bucket(ctx: Context) -> web.Response:
+    """CreateBucket, with an optional CreateBucketConfiguration."""
+    if not names.valid_bucket_name(ctx.bucket_name):
+        raise S3Error(code="InvalidBucketName", BucketName=ctx.bucket_name)
+    await ctx.expect_continue()
+    body = await Body(ctx.request.content, ctx.parts, ctx.auth).read_all(s3xml.MAX_BODY)
+    location = s3xml.parse_create_bucket(body) or ""
+    if location not in LOCATIONS:
+        raise S3Error(code="InvalidLocationConstraint")
+    acl = ctx.header("x-amz-acl")
+    if acl is not None:
+        s3xml.canned_acl(acl, ctx.owner)
+    await ctx.store.buckets.create(ctx.bucket_name, ctx.user, location)
+    return empty(headers={"Location": "/" + ctx.bucket_name})
+
+
+async def delete_bucket(ctx: Context) -> web.Response:
+    """DeleteBucket: only an empty one (BucketNotEmpty)."""
+    info = await ctx.bucket()
+    for upload in await ctx.store.uploads.list(info):
+        await ctx.store.uploads.claim(info, upload.key, upload.upload_id)
+        await ctx.store.uploads.finish(info, upload.key, upload.upload_id)
+    await ctx.store.buckets.delete(info)
+    return empty(204)
+
+
+async def head_bucket(ctx: Context) -> web.Response:
+    """HeadBucket."""
+    info = await ctx.bucket()
+    return empty(headers={"x-amz-bucket-region": info.location or "us-east-1"})
+
+
+async def get_location(ctx: Context) -> web.Response:
+    """GetBucketLocation."""
+    info = await ctx.bucket()
+    return xml_response(s3xml.location_constraint(info.location or None))
+
+
+async def get_versioning(ctx: Context) -> web.Response:
+    """GetBucketVersioning: never enabled."""
+    await ctx.bucket()
+    return xml_response(s3xml.versioning(s3xml.VersioningConfiguration()))
+
+
+async def get_acl(ctx: Context) -> web.Response:
+    """GetBucketAcl / GetObjectAcl: the owner's full control."""
+    info = await ctx.bucket()
+    if ctx.target.key is not None and await ctx.store.objects.head(info, ctx.key) is None:
+        raise S3Error(code="NoSuchKey", Key=ctx.key)
+    return xml_response(s3xml.access_control_policy(s3xml.canned_acl("private", ctx.owner)))
+
+
+def _entry(entry: IndexEntry, info: BucketInfo) -> s3xml.ObjectEntry:
+    return s3xml.ObjectEntry(entry.key, entry.mtime, entry.etag, entry.size,
+                             owner=s3xml.Owner(entry.owner, entry.owner_display or entry.owner),
+                             checksum_algorithm=entry.checksum_algorithm)
+
+
+async def _page(ctx: Context, info: BucketInfo, *, prefix: str, delimiter: str, marker: str,
+                max_keys: int) -> listing.ListingPage[IndexEntry]:
+    loop = asyncio.get_running_loop()
+    source = ctx.store.buckets.index(info).source(loop)
+    return await loop.run_in_executor(None, lambda: listing.list_page(
+        source, prefix=prefix, delimiter=delimiter, marker=marker, max_keys=max_keys))
+
+
+async def list_objects(ctx: Context) -> web.Response:
+    """ListObjects (v1)."""
+    info = await ctx.bucket()
+    prefix, delimiter = ctx.query("prefix") or "", ctx.query("delimiter") or ""
+    marker = ctx.query("marker") or ""
+    max_keys = listing.parse_max_keys(ctx.query("max-keys"))
+    encoding = ctx.query("encoding-type")
+    page = await _page(ctx, info, prefix=prefix, delimiter=delimiter, marker=marker,
+                       max_keys=max_keys)
+    result = s3xml.ListObjectsV1(
+        ctx.bucket_name, [_entry(e, info) for e in page.contents], page.common_prefixes,
+        page.is_truncated, prefix=prefix, marker=marker, delimiter=delimiter or None,
+        max_keys=max_keys, next_marker=page.next_marker, encoding_type=encoding)
+    return xml_response(s3xml.list_objects_v1_result(result))
+
+
+async def list_objects_v2(ctx: Context) -> web.Response:
+    """ListObjectsV2."""
+    info = await ctx.bucket()
+    prefix, delimiter = ctx.query("prefix") or "", ctx.query("delimiter") or ""
+    token = ctx.query("continuation-token")
+    start_after = ctx.query("start-after")
+    marker = listing.decode_token(token) if token is not None else (start_after or "")
+    max_keys = listing.parse_max_keys(ctx.query("max-keys"))
+    encoding = ctx.query("encoding-type")
+    page = await _page(ctx, info, prefix=prefix, delimiter=delimiter, marker=marker,
+                       max_keys=max_keys)
+    next_token = listing.encode_token(page.next_marker) if page.next_marker else None
+    result = s3xml.ListObjectsV2(
+        ctx.bucket_name, [_entry(e, info) for e in page.contents], page.common_prefixes,
+        page.is_truncated, prefix=prefix, delimiter=delimiter or None, max_keys=max_keys,
+        continuation_token=token, next_continuation_token=next_token,
+        start_after=start_after, encoding_type=encoding,
+        fetch_owner=(ctx.query("fetch-owner") or "").lower() == "true")
+    return xml_response(s3xml.list_objects_v2_result(result))
+
+
+async def list_uploads(ctx: Context) -> web.Response:
+    """ListMultipartUploads (prefix, key/upload-id markers, max-uploads)."""
+    info = await ctx.bucket()
+    prefix = ctx.query("prefix") or ""
+    key_marker = ctx.query("key-marker") or ""
+    id_marker = ctx.query("upload-id-marker") or ""
+    max_uploads = listing.parse_max_keys(ctx.query("max-uploads"), name="max-uploads")
+    chosen = []
+    truncated = False
+    for upload in await ctx.store.uploads.list(info):
+        if not upload.key.startswith(prefix):
+            continue
+        if key_marker and (upload.key, upload.upload_id) <= (key_marker, id_marker or "\uffff"):
+            continue
+        if len(chosen) == max_uploads:
+            truncated = True
+            break
+        chosen.append(upload)
+    owner = ctx.owner
+    entries = [s3xml.UploadEntry(u.key, u.upload_id, u.initiated, owner, owner) for u in chosen]
+    last = chosen[-1] if truncated and chosen else None
+    result = s3xml.ListUploads(
+        ctx.bucket_name, entries, [], truncated, prefix=prefix,
+        delimiter=ctx.query("delimiter"), key_marker=key_marker, upload_id_marker=id_marker,
+        next_key_marker=last.key if last else None,
+        next_upload_id_marker=last.upload_id if last else None,
+        max_uploads=max_uploads, encoding_type=ctx.query("encoding-type"))
+    return xml_response(s3xml.list_uploads_result(result))

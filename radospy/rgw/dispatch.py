@@ -1,0 +1,95 @@
+"""Which S3 operation a request is (pure): by method, whether it names a bucket and a
+key, its sub-resources (`?uploads`, `?tagging`…) and `x-amz-copy-source`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from radospy.rgw.s3.errors import S3Error
+
+
+@dataclass(frozen=True)
+class Route:
+    """The name of an S3 operation, as AWS names it."""
+
+    op: str
+
+
+_UNSUPPORTED = ("policy", "cors", "lifecycle", "website", "logging", "notification",
+                "replication", "encryption", "object-lock", "retention", "legal-hold",
+                "requestPayment", "accelerate", "analytics", "metrics", "inventory",
+                "intelligent-tiering", "ownershipControls", "publicAccessBlock",
+                "torrent", "restore", "select")
+
+
+def route(method: str, bucket: str | None, key: str | None,
+          has: Callable[[str], bool], copy_source: bool) -> Route:
+    """The operation; NotImplemented for sub-resources not served yet, MethodNotAllowed
+    for a method the resource does not take."""
+    for sub in _UNSUPPORTED:
+        if has(sub):
+            raise S3Error(code="NotImplemented")
+    if bucket is None:
+        if method in ("GET", "HEAD"):
+            return Route("ListBuckets")
+        raise S3Error(code="MethodNotAllowed")
+    if key is None:
+        return _bucket_route(method, has)
+    return _object_route(method, has, copy_source)
+
+
+def _bucket_route(method: str, has: Callable[[str], bool]) -> Route:
+    table: dict[str, list[tuple[str, str]]] = {
+        "GET": [("location", "GetBucketLocation"), ("versioning", "GetBucketVersioning"),
+                ("acl", "GetBucketAcl"), ("uploads", "ListMultipartUploads"),
+                ("versions", "NotImplemented"), ("tagging", "NotImplemented"),
+                ("list-type", "ListObjectsV2")],
+        "PUT": [("versioning", "NotImplemented"), ("acl", "PutBucketAcl"),
+                ("tagging", "NotImplemented")],
+        "POST": [("delete", "DeleteObjects")],
+        "DELETE": [("tagging", "NotImplemented")],
+    }
+    for sub, op in table.get(method, []):
+        if has(sub):
+            if op == "NotImplemented":
+                raise S3Error(code="NotImplemented")
+            return Route(op)
+    default = {"GET": "ListObjects", "PUT": "CreateBucket", "HEAD": "HeadBucket",
+               "DELETE": "DeleteBucket"}.get(method)
+    if default is None:
+        raise S3Error(code="MethodNotAllowed")
+    return Route(default)
+
+
+def _object_route(method: str, has: Callable[[str], bool], copy_source: bool) -> Route:
+    if method == "PUT":
+        if has("uploadId"):
+            return Route("UploadPartCopy" if copy_source else "UploadPart")
+        if has("tagging"):
+            return Route("PutObjectTagging")
+        if has("acl"):
+            return Route("PutObjectAcl")
+        return Route("CopyObject" if copy_source else "PutObject")
+    if method == "GET":
+        if has("uploadId"):
+            return Route("ListParts")
+        if has("tagging"):
+            return Route("GetObjectTagging")
+        if has("acl"):
+            return Route("GetObjectAcl")
+        return Route("GetObject")
+    if method == "HEAD":
+        return Route("HeadObject")
+    if method == "DELETE":
+        if has("uploadId"):
+            return Route("AbortMultipartUpload")
+        if has("tagging"):
+            return Route("DeleteObjectTagging")
+        return Route("DeleteObject")
+    if method == "POST":
+        if has("uploads"):
+            return Route("CreateMultipartUpload")
+        if has("uploadId"):
+            return Route("CompleteMultipartUpload")
+    raise S3Error(code="MethodNotAllowed")

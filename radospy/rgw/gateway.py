@@ -1,0 +1,183 @@
+"""The S3 gateway service: one aiohttp low-level server whose single handler turns the
+raw request into `RequestParts` (so signatures see the client's bytes), authenticates
+it against the users in RADOS, routes it to an operation and renders every refusal as
+S3's error document. The gateway keeps no state of its own: any number of them can
+serve one cluster."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import os
+import time
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from radospy.client.rados import AsyncRados
+from radospy.common.errors import RadosError
+from radospy.rgw import bucket_ops, multipart_ops, object_ops
+from radospy.rgw.context import Context, empty
+from radospy.rgw.dispatch import route
+from radospy.rgw.routing import Target, target
+from radospy.rgw.s3 import xml as s3xml
+from radospy.rgw.s3.auth import authenticate, claimed_access_key
+from radospy.rgw.s3.errors import S3Error
+from radospy.rgw.s3.request import AuthResult, RequestParts
+from radospy.rgw.store.records import UserInfo
+from radospy.rgw.store.store import Store
+
+log = logging.getLogger("radospy.rgw")
+
+Handler = Callable[[Context], Awaitable[web.StreamResponse]]
+
+
+async def _put_acl(ctx: Context) -> web.StreamResponse:
+    """PutBucketAcl / PutObjectAcl: only the default `private` ACL is kept."""
+    info = await ctx.bucket()
+    if ctx.target.key is not None and await ctx.store.objects.head(info, ctx.key) is None:
+        raise S3Error(code="NoSuchKey", Key=ctx.key)
+    acl = ctx.header("x-amz-acl") or "private"
+    s3xml.canned_acl(acl, ctx.owner)
+    if acl != "private" or ctx.header("content-length") not in (None, "0"):
+        raise S3Error(code="NotImplemented", message="Only the private canned ACL is supported")
+    return empty()
+
+
+HANDLERS: dict[str, Handler] = {
+    "ListBuckets": bucket_ops.list_buckets,
+    "CreateBucket": bucket_ops.create_bucket,
+    "DeleteBucket": bucket_ops.delete_bucket,
+    "HeadBucket": bucket_ops.head_bucket,
+    "GetBucketLocation": bucket_ops.get_location,
+    "GetBucketVersioning": bucket_ops.get_versioning,
+    "GetBucketAcl": bucket_ops.get_acl,
+    "GetObjectAcl": bucket_ops.get_acl,
+    "PutBucketAcl": _put_acl,
+    "PutObjectAcl": _put_acl,
+    "ListObjects": bucket_ops.list_objects,
+    "ListObjectsV2": bucket_ops.list_objects_v2,
+    "ListMultipartUploads": bucket_ops.list_uploads,
+    "DeleteObjects": object_ops.delete_objects,
+    "PutObject": object_ops.put_object,
+    "CopyObject": object_ops.copy_object,
+    "GetObject": object_ops.get_object,
+    "HeadObject": object_ops.head_object,
+    "DeleteObject": object_ops.delete_object,
+    "GetObjectTagging": object_ops.get_tagging,
+    "PutObjectTagging": object_ops.put_tagging,
+    "DeleteObjectTagging": object_ops.delete_tagging,
+    "CreateMultipartUpload": multipart_ops.create_upload,
+    "UploadPart": multipart_ops.upload_part,
+    "UploadPartCopy": multipart_ops.upload_part_copy,
+    "ListParts": multipart_ops.list_parts,
+    "CompleteMultipartUpload": multipart_ops.complete_upload,
+    "AbortMultipartUpload": multipart_ops.abort_upload,
+}
+
+
+class Gateway:
+    """`radospy rgw`: serves S3 on `host:port` from the cluster `rados` connects to."""
+
+    def __init__(self, rados: AsyncRados, host: str, port: int,
+                 dns_names: tuple[str, ...] = ("localhost",)) -> None:
+        self.rados = rados
+        self.host = host
+        self.port = port
+        self.dns_names = dns_names
+        self.store = Store(rados)
+        self._ids = itertools.count(1)
+        self._stopping = asyncio.Event()
+        self._server: asyncio.AbstractServer | None = None
+        self.bound_port = port
+
+    def stop(self) -> None:
+        """Ask `run` to return (signal handlers call this)."""
+        self._stopping.set()
+
+    async def start(self) -> None:
+        """Connect, open (or create) the pools and listen."""
+        await self.rados.connect()
+        await self.store.open(create=True)
+        server = web.Server(self.handle, access_log=None)
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(server, self.host, self.port, backlog=1024)
+        self.bound_port = self._server.sockets[0].getsockname()[1]
+        log.warning("rgw: serving S3 on http://%s:%d", self.host, self.bound_port)
+
+    async def run(self) -> None:
+        """Serve until `stop`."""
+        await self.start()
+        try:
+            await self._stopping.wait()
+        finally:
+            if self._server is not None:
+                self._server.close()
+            await self.rados.shutdown()
+
+    def _request_id(self) -> str:
+        return f"tx{next(self._ids):021x}-{int(time.time()):010x}-{os.getpid():x}-default"
+
+    async def handle(self, request: web.BaseRequest) -> web.StreamResponse:
+        """Every request: authenticate, route, run; S3 errors as error documents."""
+        request_id = self._request_id()
+        raw_path, _, raw_query = request.raw_path.partition("?")
+        parts = RequestParts(
+            request.method, raw_path, raw_query,
+            [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.raw_headers])
+        resource = raw_path
+        try:
+            response = await self._serve(request, parts, request_id)
+        except S3Error as exc:
+            response = self._error(request, exc, resource, request_id)
+        except RadosError as exc:
+            log.warning("rgw: %s %s: %s", request.method, raw_path, exc)
+            response = self._error(request, S3Error(code="ServiceUnavailable"), resource,
+                                   request_id)
+        except (ConnectionResetError, asyncio.CancelledError):
+            raise
+        except Exception:
+            log.exception("rgw: %s %s failed", request.method, raw_path)
+            response = self._error(request, S3Error(code="InternalError"), resource,
+                                   request_id)
+        if not response.prepared:
+            response.headers["x-amz-request-id"] = request_id
+            response.headers["Server"] = "radospy-rgw"
+        return response
+
+    def _error(self, request: web.BaseRequest, exc: S3Error, resource: str,
+               request_id: str) -> web.StreamResponse:
+        headers = {"x-amz-request-id": request_id}
+        if exc.status == 304 or request.method == "HEAD":
+            etag = exc.fields.get("ETag")
+            if etag:
+                headers["ETag"] = etag
+            return web.Response(status=exc.status, headers=headers)
+        body = s3xml.error_document(exc, resource=resource, request_id=request_id)
+        return web.Response(status=exc.status, body=body, content_type="application/xml",
+                            headers=headers)
+
+    async def _serve(self, request: web.BaseRequest, parts: RequestParts,
+                     request_id: str) -> web.StreamResponse:
+        tgt = target(parts.path, request.headers.get("Host"), self.dns_names)
+        user, auth = await self._authenticate(parts, tgt)
+        names = {k for k, _ in parts.query_params()}
+        op = route(parts.method, tgt.bucket, tgt.key, names.__contains__,
+                   parts.header("x-amz-copy-source") is not None)
+        ctx = Context(request, parts, auth, user, tgt, self.store, request_id)
+        return await HANDLERS[op.op](ctx)
+
+    async def _authenticate(self, parts: RequestParts, tgt: Target) -> tuple[UserInfo, AuthResult]:
+        access_key = claimed_access_key(parts)
+        user = None
+        if access_key:
+            user = await self.store.users.by_access_key(access_key)
+        secrets = {k.access_key: k.secret_key for k in user.keys} if user else {}
+        auth = authenticate(parts, secrets.get, time.time(),
+                            bucket=tgt.bucket if tgt.virtual_host else None)
+        if auth is None or user is None:
+            raise S3Error(code="AccessDenied")
+        if user.suspended:
+            raise S3Error(code="AccessDenied", message="User is suspended")
+        return user, auth

@@ -1,0 +1,185 @@
+"""A bucket's index: one omap entry per key in `.dir.<marker>[.<shard>]`.
+
+An entry is written only if the stored one for the key is older (omap compare on the
+stamp that begins each value), so concurrent writers of a key leave the newest entry,
+and only while the shard is not being deleted (xattr `rgw.state` empty). Listing reads
+the shards in pages and merges them in key order for `listing.list_page`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+from collections.abc import Iterator
+
+from radospy.client.rados import AsyncIoctx, NoData, ObjectNotFound
+from radospy.common import osdop as o
+from radospy.rgw.s3.errors import S3Error
+from radospy.rgw.store import names
+from radospy.rgw.store.rados_ops import Conflict, run
+from radospy.rgw.store.records import BucketInfo, IndexEntry, decode_index_entry, encode_index_entry
+
+STATE_XATTR = "rgw.state"
+DELETING = b"deleting"
+PAGE = 1000
+
+
+def shard_oids(info: BucketInfo) -> list[str]:
+    """Every index object of a bucket."""
+    if info.num_shards <= 1:
+        return [names.index_oid(info.marker, None)]
+    return [names.index_oid(info.marker, n) for n in range(info.num_shards)]
+
+
+def key_oid(info: BucketInfo, key: str) -> str:
+    """The index object holding `key`."""
+    return names.index_oid(info.marker, names.index_shard(key, info.num_shards))
+
+
+def start_after_for(start: bytes) -> str:
+    """An omap `start_after` that returns every key >= `start` (UTF-8 bytes); a few
+    smaller keys may come too, which the reader skips. `start` may end in 0xff, the
+    byte `listing` appends to skip past a common prefix."""
+    if not start:
+        return ""
+    if start.endswith(b"\xff"):
+        return start[:-1].decode() + "\U0010ffff" * 4
+    text = start.decode()
+    last = ord(text[-1])
+    if last == 0:
+        return text[:-1]
+    below = last - 1
+    if 0xD800 <= below <= 0xDFFF:
+        below = 0xD7FF
+    return text[:-1] + chr(below) + "\U0010ffff" * 4
+
+
+class BucketIndex:
+    """The index of one bucket."""
+
+    def __init__(self, ioctx: AsyncIoctx, info: BucketInfo) -> None:
+        self.ioctx = ioctx
+        self.info = info
+
+    async def create(self) -> None:
+        """Create the (empty) index objects of a new bucket."""
+        for oid in shard_oids(self.info):
+            await run(self.ioctx, oid, [o.Create(exclusive=True)], "create bucket index")
+
+    async def put(self, entry: IndexEntry, stamp_ns: int) -> None:
+        """Record `entry`, unless a newer write of its key is recorded already.
+        NoSuchBucket when the bucket is being deleted."""
+        oid = key_oid(self.info, entry.key)
+        value = encode_index_entry(entry, stamp_ns)
+        ops: list[o.OsdOp] = [
+            o.CmpXattr(name=STATE_XATTR, op=o.CmpOp.EQ, value=b""),
+            o.OmapCmp(key=entry.key, value=value, op=o.CmpOp.LT),
+            o.OmapSet(entries={entry.key: value}),
+        ]
+        try:
+            await run(self.ioctx, oid, ops, "update bucket index")
+        except (Conflict, ObjectNotFound):
+            if await self.deleting(oid):
+                raise S3Error(code="NoSuchBucket", BucketName=self.info.bucket) from None
+
+    async def remove(self, key: str, tag: str | None) -> None:
+        """Drop `key`'s entry if it is still the write tagged `tag` (any write when None)."""
+        oid = key_oid(self.info, key)
+        raw = await self._raw(oid, key)
+        if raw is None or (tag is not None and decode_index_entry(raw).tag != tag):
+            return
+        ops: list[o.OsdOp] = [o.OmapCmp(key=key, value=raw, op=o.CmpOp.EQ),
+                              o.OmapRmKeys(keys=[key])]
+        with contextlib.suppress(Conflict, ObjectNotFound):
+            await run(self.ioctx, oid, ops, "update bucket index")
+
+    async def get(self, key: str) -> IndexEntry | None:
+        """The entry of `key`, or None."""
+        raw = await self._raw(key_oid(self.info, key), key)
+        return None if raw is None else decode_index_entry(raw)
+
+    async def _raw(self, oid: str, key: str) -> bytes | None:
+        try:
+            results = await run(self.ioctx, oid, [o.OmapGetValsByKeys(keys=[key])], "read index")
+        except ObjectNotFound:
+            return None
+        vals = results[0]
+        return vals.entries.get(key) if isinstance(vals, o.OmapVals) else None
+
+    async def deleting(self, oid: str) -> bool:
+        """Whether index object `oid` is gone or marked for deletion."""
+        try:
+            value = await self.ioctx.get_xattr(oid, STATE_XATTR)
+        except ObjectNotFound:
+            return True
+        except NoData:
+            return False
+        return value == DELETING
+
+    async def page(
+        self, oid: str, start_after: str, limit: int = PAGE
+    ) -> tuple[list[IndexEntry], bool]:
+        """Up to `limit` entries of one index object after `start_after`, and whether
+        more follow."""
+        try:
+            results = await run(self.ioctx, oid,
+                                [o.OmapGetVals(start_after=start_after, max_return=limit)],
+                                "list bucket index")
+        except ObjectNotFound:
+            return [], False
+        vals = results[0]
+        assert isinstance(vals, o.OmapVals)
+        entries = [decode_index_entry(v) for _, v in sorted(vals.entries.items())]
+        return entries, vals.more or len(entries) >= limit
+
+    async def count(self) -> tuple[int, int]:
+        """(number of entries, total bytes) over every shard."""
+        objects = size = 0
+        for oid in shard_oids(self.info):
+            after = ""
+            while True:
+                entries, more = await self.page(oid, after)
+                objects += len(entries)
+                size += sum(e.size for e in entries)
+                if not more or not entries:
+                    break
+                after = entries[-1].key
+        return objects, size
+
+    async def is_empty(self) -> bool:
+        """Whether no shard holds an entry."""
+        for oid in shard_oids(self.info):
+            entries, _ = await self.page(oid, "", 1)
+            if entries:
+                return False
+        return True
+
+    def source(self, loop: asyncio.AbstractEventLoop) -> ThreadSource:
+        """A blocking `listing.Source` over this index, for a worker thread of `loop`."""
+        return ThreadSource(self, loop)
+
+
+class ThreadSource:
+    """Entries at or after a UTF-8 start key, merged over the shards in key order.
+    Called from a worker thread: each page is fetched on the event loop."""
+
+    def __init__(self, index: BucketIndex, loop: asyncio.AbstractEventLoop) -> None:
+        self.index = index
+        self.loop = loop
+
+    def __call__(self, start: bytes) -> Iterator[IndexEntry]:
+        after = start_after_for(start)
+        streams = [self._shard(oid, after, start) for oid in shard_oids(self.index.info)]
+        return heapq.merge(*streams, key=lambda e: e.key.encode())
+
+    def _shard(self, oid: str, after: str, start: bytes) -> Iterator[IndexEntry]:
+        while True:
+            future = asyncio.run_coroutine_threadsafe(self.index.page(oid, after), self.loop)
+            entries, more = future.result()
+            for entry in entries:
+                if entry.key.encode() >= start:
+                    yield entry
+            if not more or not entries:
+                return
+            after = entries[-1].key

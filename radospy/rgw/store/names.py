@@ -1,0 +1,154 @@
+"""Where RGW keeps things: pool names, namespaces and RADOS object names (pure).
+
+As Ceph's RGW with the default zone: users and access keys in `default.rgw.meta`
+(namespaces `users.uid` and `users.keys`), a user's bucket list in the omap of
+`<uid>.buckets`, the bucket entrypoint `<bucket>` and instance
+`.bucket.meta.<bucket>:<marker>` in namespace `root`, the bucket index in omap of
+`.dir.<marker>[.<shard>]` in `default.rgw.buckets.index`, object heads `<marker>_<key>`
+and tails `<marker>__shadow_.<prefix>_<n>` in `default.rgw.buckets.data`, and
+in-progress multipart uploads in `default.rgw.buckets.non-ec`.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import string
+
+import xxhash
+
+ROOT_POOL = ".rgw.root"
+CONTROL_POOL = "default.rgw.control"
+META_POOL = "default.rgw.meta"
+LOG_POOL = "default.rgw.log"
+INDEX_POOL = "default.rgw.buckets.index"
+DATA_POOL = "default.rgw.buckets.data"
+NON_EC_POOL = "default.rgw.buckets.non-ec"
+POOLS = (ROOT_POOL, CONTROL_POOL, META_POOL, LOG_POOL, INDEX_POOL, DATA_POOL, NON_EC_POOL)
+"""Every pool the gateway creates on its first start, in creation order."""
+
+NS_USERS = "users.uid"
+NS_KEYS = "users.keys"
+NS_BUCKETS = "root"
+
+ZONE_ID = "default"
+"""The zone id that prefixes bucket markers (`default.<instance>.<n>`)."""
+
+MAX_KEY_BYTES = 1024
+"""S3's longest object key, in UTF-8 bytes."""
+
+_BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_IPV4 = re.compile(r"\d+\.\d+\.\d+\.\d+")
+_ACCESS_KEY_CHARS = string.ascii_uppercase + string.digits
+_SECRET_CHARS = string.ascii_letters + string.digits
+
+
+def user_oid(uid: str) -> str:
+    """The user's info object (namespace `users.uid`)."""
+    return uid
+
+
+def user_buckets_oid(uid: str) -> str:
+    """The omap object listing a user's buckets (namespace `users.uid`)."""
+    return f"{uid}.buckets"
+
+
+def key_oid(access_key: str) -> str:
+    """The access key index object naming the key's user (namespace `users.keys`)."""
+    return access_key
+
+
+def bucket_entrypoint_oid(bucket: str) -> str:
+    """The bucket entrypoint: bucket name → owner and current instance (namespace root)."""
+    return bucket
+
+
+def bucket_instance_oid(bucket: str, marker: str) -> str:
+    """The bucket instance metadata (namespace root)."""
+    return f".bucket.meta.{bucket}:{marker}"
+
+
+def index_oid(marker: str, shard: int | None) -> str:
+    """A bucket index object: `.dir.<marker>` unsharded, `.dir.<marker>.<shard>` sharded."""
+    return f".dir.{marker}" if shard is None else f".dir.{marker}.{shard}"
+
+
+def index_shard(key: str, num_shards: int) -> int | None:
+    """The index shard holding `key` (None for an unsharded index)."""
+    if num_shards <= 1:
+        return None
+    return xxhash.xxh32_intdigest(key.encode()) % num_shards
+
+
+def head_oid(marker: str, key: str) -> str:
+    """An object's head (first stripe, attributes and manifest)."""
+    return f"{marker}_{key}"
+
+
+def tail_prefix(marker: str, tag: str) -> str:
+    """The name prefix of one upload's tail stripes: `<marker>__shadow_.<tag>_`."""
+    return f"{marker}__shadow_.{tag}_"
+
+
+def part_prefix(marker: str, key: str, upload_id: str, part: int, tag: str) -> str:
+    """The name prefix of one multipart part's stripes (a re-uploaded part gets a new tag)."""
+    return f"{marker}__multipart_{key}.{upload_id}.{part}.{tag}_"
+
+
+def upload_meta_oid(marker: str, key: str, upload_id: str) -> str:
+    """A multipart upload's meta object (non-ec pool): its attributes and parts in omap."""
+    return f"{marker}__multipart_{key}.{upload_id}.meta"
+
+
+def uploads_oid(marker: str) -> str:
+    """The omap object listing a bucket's in-progress uploads (non-ec pool)."""
+    return f".uploads.{marker}"
+
+
+def new_marker(instance: int) -> str:
+    """A fresh bucket marker, unique across gateways: `<zone>.<instance>.<random>`."""
+    return f"{ZONE_ID}.{instance}.{secrets.randbelow(2**63)}"
+
+
+def new_tag() -> str:
+    """A random tag naming one write's data objects (RGW's idtag)."""
+    return secrets.token_hex(12)
+
+
+def new_upload_id() -> str:
+    """A multipart upload id (`2~` and random text, as RGW makes them)."""
+    return "2~" + secrets.token_urlsafe(24)
+
+
+def new_access_key() -> str:
+    """A 20-character access key id, as radosgw-admin generates them."""
+    return "".join(secrets.choice(_ACCESS_KEY_CHARS) for _ in range(20))
+
+
+def new_secret_key() -> str:
+    """A 40-character secret key."""
+    return "".join(secrets.choice(_SECRET_CHARS) for _ in range(40))
+
+
+def valid_bucket_name(name: str) -> bool:
+    """S3's bucket naming rules: 3-63 of a-z 0-9 . -, starting and ending with a letter
+    or digit, no `..`, not an IPv4 address."""
+    return (
+        _BUCKET_NAME.fullmatch(name) is not None
+        and ".." not in name
+        and ".-" not in name
+        and "-." not in name
+        and _IPV4.fullmatch(name) is None
+    )
+
+
+def key_problem(key: str) -> str | None:
+    """Why `key` cannot name an object (None when it can): empty, too long, or holding
+    a NUL (RADOS names are C strings in Ceph)."""
+    if not key:
+        return "empty"
+    if len(key.encode()) > MAX_KEY_BYTES:
+        return "too long"
+    if "\x00" in key:
+        return "NUL"
+    return None

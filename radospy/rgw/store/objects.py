@@ -1,0 +1,278 @@
+"""Object data: streamed into stripes as it arrives, committed by one atomic write of
+the head object, read back piece by piece with bounded readahead.
+
+The head object `<marker>_<key>` holds the first `head_size` bytes and the xattrs
+`user.rgw.etag`, `user.rgw.idtag` (a tag unique to the write), `user.rgw.content_type`
+and `user.rgw.attrs` (every other attribute and the manifest). A write commits by
+replacing the head in one compound op guarded on the idtag it read (or an exclusive
+create when there was no object): writes of one key from any number of gateways are
+serialised there, each knows which tail objects it replaced (and removes them), and
+stamps increase along that chain so the bucket index ends with the last one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable
+
+import msgspec
+
+from radospy.client.rados import AsyncIoctx, NoData, ObjectNotFound
+from radospy.common import osdop as o
+from radospy.rgw.s3.errors import S3Error
+from radospy.rgw.store import names
+from radospy.rgw.store.index import BucketIndex
+from radospy.rgw.store.manifest import Manifest, data_oids, pieces, simple_manifest
+from radospy.rgw.store.rados_ops import Conflict, run
+from radospy.rgw.store.records import BucketInfo, IndexEntry, ObjectAttrs, decode, encode
+
+ETAG_XATTR = "user.rgw.etag"
+TAG_XATTR = "user.rgw.idtag"
+CONTENT_TYPE_XATTR = "user.rgw.content_type"
+ATTRS_XATTR = "user.rgw.attrs"
+STRIPE = 4 << 20
+"""Head size and tail stripe size (Ceph's rgw_max_chunk_size and rgw_obj_stripe_size)."""
+_COMMIT_ATTEMPTS = 50
+
+Precondition = Callable[[ObjectAttrs | None], None]
+"""Checks the current object (None: none) before a write replaces it; raises to refuse."""
+
+
+class StripeWriter:
+    """Cuts a stream into the head buffer and tail stripes, writing each full stripe
+    while the next arrives (one write in flight): memory stays at two stripes."""
+
+    def __init__(self, ioctx: AsyncIoctx, prefix: str, *, head_size: int = STRIPE,
+                 stripe_size: int = STRIPE, first: int = 1) -> None:
+        self.ioctx = ioctx
+        self.prefix = prefix
+        self.head_size = head_size
+        self.stripe_size = stripe_size
+        self.head = bytearray()
+        self.size = 0
+        self._buf = bytearray()
+        self._next = first
+        self._written: list[str] = []
+        self._pending: asyncio.Task[None] | None = None
+
+    async def feed(self, data: bytes) -> None:
+        """Take the next bytes of the object."""
+        self.size += len(data)
+        view = memoryview(data)
+        if len(self.head) < self.head_size:
+            take = self.head_size - len(self.head)
+            self.head += view[:take]
+            view = view[take:]
+        while view:
+            take = self.stripe_size - len(self._buf)
+            self._buf += view[:take]
+            view = view[take:]
+            if len(self._buf) == self.stripe_size:
+                await self._flush()
+
+    async def _flush(self) -> None:
+        if self._pending is not None:
+            await self._pending
+        oid = f"{self.prefix}{self._next}"
+        self._next += 1
+        self._written.append(oid)
+        data, self._buf = bytes(self._buf), bytearray()
+        self._pending = asyncio.ensure_future(
+            run(self.ioctx, oid, [o.WriteFull(data=data)], "write stripe"))
+
+    async def finish(self) -> bytes:
+        """Write what is buffered; the head's bytes."""
+        if self._buf:
+            await self._flush()
+        if self._pending is not None:
+            await self._pending
+            self._pending = None
+        return bytes(self.head)
+
+    async def abort(self) -> None:
+        """Remove every stripe written (the upload failed)."""
+        if self._pending is not None:
+            with contextlib.suppress(Exception):
+                await self._pending
+        await remove_objects(self.ioctx, self._written)
+
+
+async def remove_objects(ioctx: AsyncIoctx, oids: list[str]) -> None:
+    """Remove RADOS objects, ignoring those already gone."""
+    for oid in oids:
+        with contextlib.suppress(ObjectNotFound):
+            await run(ioctx, oid, [o.Remove()], "remove")
+
+
+class Head(msgspec.Struct, frozen=True):
+    """An object's attributes and the head's data, read together atomically."""
+
+    attrs: ObjectAttrs
+    data: bytes
+
+
+class Objects:
+    """Objects of buckets: commit, read, delete."""
+
+    def __init__(self, data: AsyncIoctx) -> None:
+        self.data = data
+
+    def writer(self, info: BucketInfo) -> StripeWriter:
+        """A writer for a new simple upload into bucket `info`."""
+        return StripeWriter(self.data, names.tail_prefix(info.marker, names.new_tag()))
+
+    async def head(self, info: BucketInfo, key: str, *, with_data: bool = False) -> Head | None:
+        """The object's attributes (and head data when asked), or None."""
+        ops: list[o.OsdOp] = [o.GetXattr(name=ATTRS_XATTR)]
+        if with_data:
+            ops.append(o.Read(offset=0, length=STRIPE))
+        try:
+            results = await run(self.data, names.head_oid(info.marker, key), ops, "read head")
+        except (ObjectNotFound, NoData):
+            return None
+        xattr = results[0]
+        if not isinstance(xattr, o.XattrValue) or not xattr.value:
+            return None
+        data = results[1].data if with_data and isinstance(results[1], o.ReadData) else b""
+        return Head(decode(xattr.value, ObjectAttrs), data)
+
+    async def commit(
+        self,
+        info: BucketInfo,
+        index: BucketIndex,
+        key: str,
+        head_data: bytes,
+        make_attrs: Callable[[str, float], ObjectAttrs],
+        precondition: Precondition | None = None,
+    ) -> ObjectAttrs:
+        """Make the object `key` the one `make_attrs(tag, mtime)` describes with head
+        bytes `head_data`: replace the head atomically, record it in the index, remove
+        the data of the object it replaced. `precondition` sees the current object
+        first (If-Match, If-None-Match)."""
+        oid = names.head_oid(info.marker, key)
+        for _ in range(_COMMIT_ATTEMPTS):
+            old = await self.head(info, key)
+            if precondition is not None:
+                precondition(old.attrs if old else None)
+            tag = names.new_tag()
+            mtime = time.time()
+            if old is not None:
+                mtime = max(mtime, old.attrs.mtime + 1e-6)
+            attrs = make_attrs(tag, mtime)
+            guard: list[o.OsdOp] = (
+                [o.CmpXattr(name=TAG_XATTR, op=o.CmpOp.EQ, value=old.attrs.tag.encode())]
+                if old is not None else [o.Create(exclusive=True)]
+            )
+            ops = [
+                *guard,
+                o.WriteFull(data=head_data),
+                o.SetXattr(name=ETAG_XATTR, value=attrs.etag.encode()),
+                o.SetXattr(name=TAG_XATTR, value=tag.encode()),
+                o.SetXattr(name=CONTENT_TYPE_XATTR, value=attrs.content_type.encode()),
+                o.SetXattr(name=ATTRS_XATTR, value=encode(attrs)),
+            ]
+            try:
+                await run(self.data, oid, ops, "write head")
+            except (Conflict, ObjectNotFound):
+                continue
+            await index.put(index_entry(attrs, key), round(mtime * 1e9))
+            if old is not None:
+                await remove_objects(self.data, data_oids(old.attrs.manifest))
+            return attrs
+        raise S3Error(code="OperationAborted")
+
+    async def set_attrs(self, info: BucketInfo, key: str,
+                        change: Callable[[ObjectAttrs], ObjectAttrs]) -> ObjectAttrs:
+        """Rewrite the attributes of object `key` (tagging) without touching its data:
+        NoSuchKey when there is none; retried when a write replaced it meanwhile."""
+        oid = names.head_oid(info.marker, key)
+        for _ in range(_COMMIT_ATTEMPTS):
+            old = await self.head(info, key)
+            if old is None:
+                raise S3Error(code="NoSuchKey", Key=key)
+            attrs = change(old.attrs)
+            ops: list[o.OsdOp] = [
+                o.CmpXattr(name=TAG_XATTR, op=o.CmpOp.EQ, value=old.attrs.tag.encode()),
+                o.SetXattr(name=ATTRS_XATTR, value=encode(attrs)),
+            ]
+            try:
+                await run(self.data, oid, ops, "write attrs")
+            except (Conflict, ObjectNotFound):
+                continue
+            return attrs
+        raise S3Error(code="OperationAborted")
+
+    async def read(
+        self, info: BucketInfo, head: Head, offset: int, length: int, readahead: int = 2
+    ) -> AsyncIterator[bytes]:
+        """Bytes [offset, offset+length) of an object, piece by piece, at most
+        `readahead` pieces fetched ahead of the consumer."""
+        manifest = head.attrs.manifest
+        queue: list[asyncio.Task[bytes]] = []
+        plan = iter(pieces(manifest, offset, length))
+
+        def schedule() -> None:
+            while len(queue) < readahead:
+                piece = next(plan, None)
+                if piece is None:
+                    return
+                if piece.oid is None:
+                    data = head.data[piece.offset: piece.offset + piece.length]
+                    queue.append(asyncio.ensure_future(_ready(data)))
+                else:
+                    queue.append(asyncio.ensure_future(
+                        self._read_piece(piece.oid, piece.offset, piece.length)))
+
+        schedule()
+        try:
+            while queue:
+                data = await queue.pop(0)
+                schedule()
+                yield data
+        finally:
+            for task in queue:
+                task.cancel()
+
+    async def _read_piece(self, oid: str, offset: int, length: int) -> bytes:
+        results = await run(self.data, oid, [o.Read(offset=offset, length=length)], "read")
+        result = results[0]
+        data = result.data if isinstance(result, o.ReadData) else b""
+        if len(data) != length:
+            raise S3Error(code="InternalError")
+        return data
+
+    async def delete(self, info: BucketInfo, index: BucketIndex, key: str) -> None:
+        """Remove object `key` (nothing to do when there is none)."""
+        oid = names.head_oid(info.marker, key)
+        for _ in range(_COMMIT_ATTEMPTS):
+            old = await self.head(info, key)
+            if old is None:
+                await index.remove(key, None)
+                return
+            guard = o.CmpXattr(name=TAG_XATTR, op=o.CmpOp.EQ, value=old.attrs.tag.encode())
+            try:
+                await run(self.data, oid, [guard, o.Remove()], "remove head")
+            except (Conflict, ObjectNotFound):
+                continue
+            await index.remove(key, old.attrs.tag)
+            await remove_objects(self.data, data_oids(old.attrs.manifest))
+            return
+        raise S3Error(code="OperationAborted")
+
+
+async def _ready(data: bytes) -> bytes:
+    return data
+
+
+def index_entry(attrs: ObjectAttrs, key: str) -> IndexEntry:
+    """The index entry of an object."""
+    return IndexEntry(key, attrs.size, attrs.mtime, attrs.etag, attrs.owner,
+                      content_type=attrs.content_type, tag=attrs.tag,
+                      checksum_algorithm=attrs.checksum_algorithm)
+
+
+def new_simple_manifest(writer: StripeWriter) -> Manifest:
+    """The manifest of what `writer` wrote."""
+    return simple_manifest(writer.size, writer.head_size, writer.stripe_size, writer.prefix)

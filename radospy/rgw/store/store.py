@@ -1,0 +1,34 @@
+"""`Store`: the whole RGW storage layer on one connected `AsyncRados`."""
+
+from __future__ import annotations
+
+import os
+
+from radospy.client.rados import AsyncRados
+from radospy.rgw.store.buckets import Buckets
+from radospy.rgw.store.multipart import Uploads
+from radospy.rgw.store.objects import Objects
+from radospy.rgw.store.rados_ops import Pools
+from radospy.rgw.store.users import Users
+
+
+class Store:
+    """Users, buckets, objects and uploads over RGW's pools."""
+
+    def __init__(self, rados: AsyncRados, *, num_shards: int = 0) -> None:
+        self.rados = rados
+        self.pools = Pools(rados)
+        self.num_shards = num_shards
+        self.users: Users
+        self.buckets: Buckets
+        self.objects: Objects
+        self.uploads: Uploads
+
+    async def open(self, *, create: bool = True) -> Store:
+        """Open the pools (creating them on a first start when `create`)."""
+        await self.pools.open(create=create)
+        self.users = Users(self.pools)
+        self.buckets = Buckets(self.pools, self.users, os.getpid(), self.num_shards)
+        self.objects = Objects(self.pools.data)
+        self.uploads = Uploads(self.pools.non_ec, self.pools.data)
+        return self
