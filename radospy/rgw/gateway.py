@@ -144,6 +144,10 @@ class Gateway:
         if not response.prepared:
             response.headers["x-amz-request-id"] = request_id
             response.headers["Server"] = "radospy-rgw"
+            if not request.content.at_eof():
+                # A body left unread (a refusal before it was read, perhaps never sent
+                # after `Expect: 100-continue`) cannot be skipped safely: close.
+                response.force_close()
         return response
 
     def _error(self, request: web.BaseRequest, exc: S3Error, resource: str,
