@@ -27,7 +27,7 @@ import json
 import signal
 import string
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,6 +61,12 @@ LOG_DIR = "log"
 
 MON_MODULE = "radospy.cli.mon"
 OSD_MODULE = "radospy.cli.osd"
+RGW_MODULE = "radospy.cli.rgw"
+RGW_ENTITY = "client.rgw"
+DEFAULT_RGW_PORT = 7480
+"""Ceph's radosgw port; `radospy up` takes the first free one from here."""
+RGW_USER = "radospy"
+"""The gateway user `radospy up` creates and whose keys it prints."""
 """Daemons run as `python -m MODULE`: the same interpreter as `radospy up`, whether or
 not the `radospy` dispatcher lists the tool yet."""
 
@@ -406,6 +412,22 @@ def daemon_specs(plan: ClusterPlan, python: str, with_osds: bool) -> list[Daemon
     return specs
 
 
+def rgw_spec(plan: ClusterPlan, python: str, port: int) -> DaemonSpec:
+    """The S3 gateway of `plan`, listening on 127.0.0.1:`port`."""
+    return DaemonSpec(RGW_ENTITY, (python, "-m", RGW_MODULE, "-c", str(plan.conf_path),
+                                   "--host", HOST, "--port", str(port)))
+
+
+def stop_groups(entities: Iterable[str]) -> list[list[str]]:
+    """The order daemons stop in: gateways (clients of the rest), then OSDs, then
+    monitors (so the OSDs can still report to them)."""
+    names = list(entities)
+    gateways = [e for e in names if e.startswith("client.")]
+    osds = [e for e in names if e.startswith("osd.")]
+    rest = [e for e in names if e not in gateways and e not in osds]
+    return [group for group in (gateways, osds, rest) if group]
+
+
 def osd_mkfs_argv(plan: ClusterPlan, python: str, osd: OsdPlan) -> list[str]:
     """`radospy osd --mkfs` for one OSD of `plan`."""
     return [python, "-m", OSD_MODULE, "--mkfs", "-i", str(osd.id), "-c", str(plan.conf_path)]
@@ -561,8 +583,11 @@ def status_line(st: ClusterStatus, mons: int) -> str:
     return head
 
 
-def status_screen(st: ClusterStatus, plan: ClusterPlan, osd_note: str, now: str) -> list[str]:
-    """The live screen: `ceph -s` in brief, the daemons, and how to use the cluster."""
+def status_screen(
+    st: ClusterStatus, plan: ClusterPlan, osd_note: str, now: str, endpoints: Sequence[str] = ()
+) -> list[str]:
+    """The live screen: `ceph -s` in brief, the daemons, and how to use the cluster
+    (`endpoints`: lines naming the gateways and their keys)."""
     lines = [f"radospy cluster {plan.fsid}   {now}", ""]
     if st.error:
         lines.append(f"  health: monitors not answering ({st.error})")
@@ -586,7 +611,7 @@ def status_screen(st: ClusterStatus, plan: ClusterPlan, osd_note: str, now: str)
     for d in st.daemons:
         how = "running" if d.running else gone_text(d, with_entity=False)
         lines.append(f"    {d.entity:<8} pid {d.pid:<8} {how}")
-    lines += ["", *usage_lines(plan), "", "Ctrl-C stops the cluster."]
+    lines += ["", *endpoints, *usage_lines(plan), "", "Ctrl-C stops the cluster."]
     return lines
 
 

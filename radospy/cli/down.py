@@ -30,6 +30,7 @@ from radospy.cli._local_cluster import (
     decode_pid_record,
     is_same_process,
     stat_start_time,
+    stop_groups,
 )
 from radospy.common.errors import RadosError
 
@@ -140,12 +141,12 @@ def _signal(h: Handle, sig: int) -> None:
 
 
 def stop(handles: list[Handle], timeout: float = STOP_TIMEOUT) -> list[str]:
-    """SIGTERM the OSDs, then the monitors (SIGKILL at the deadline); what had to be
-    killed."""
+    """SIGTERM the gateways, then the OSDs, then the monitors (SIGKILL at the
+    deadline); what had to be killed."""
     killed: list[str] = []
-    osds = [h for h in handles if h.daemon.entity.startswith("osd.")]
-    rest = [h for h in handles if h not in osds]
-    for group in (osds, rest):
+    by_entity = {h.daemon.entity: h for h in handles}
+    groups = [[by_entity[e] for e in g] for g in stop_groups(by_entity)]
+    for group in groups:
         for h in group:
             _signal(h, signal.SIGTERM)
         for h in _wait_exit(group, time.monotonic() + timeout):

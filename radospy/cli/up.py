@@ -44,8 +44,10 @@ from radospy.cli._local_cluster import (
     DEFAULT_DATA,
     DEFAULT_MONS,
     DEFAULT_OSDS,
+    DEFAULT_RGW_PORT,
     HOST,
     OSD_MODULE,
+    RGW_USER,
     ClusterPlan,
     ClusterStatus,
     DaemonSpec,
@@ -65,8 +67,10 @@ from radospy.cli._local_cluster import (
     new_plan,
     osd_mkfs_argv,
     parse_status,
+    rgw_spec,
     status_line,
     status_screen,
+    stop_groups,
     usage_lines,
 )
 from radospy.cli.down import STOP_TIMEOUT
@@ -105,6 +109,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--base-port", type=int, help=f"first monitor port (default: free from {DEFAULT_BASE_PORT})"
     )
+    p.add_argument("--rgw-port", type=int,
+                   help=f"S3 gateway port (default: free from {DEFAULT_RGW_PORT}); 0: no gateway")
     p.add_argument("--daemon", action="store_true", help="leave the cluster running and return")
     return p
 
@@ -288,12 +294,11 @@ class Daemons:
         ]
 
     def stop(self, timeout: float = STOP_TIMEOUT) -> list[str]:
-        """SIGTERM the OSDs, then the monitors; SIGKILL at the deadline. The entities
-        that had to be killed."""
+        """SIGTERM the gateway, then the OSDs, then the monitors; SIGKILL at the
+        deadline. The entities that had to be killed."""
         killed: list[str] = []
-        osds = [c for c in self.children if c.spec.entity.startswith("osd.")]
-        mons = [c for c in self.children if c not in osds]
-        for group in (osds, mons):
+        by_entity = {c.spec.entity: c for c in self.children}
+        for group in [[by_entity[e] for e in g] for g in stop_groups(by_entity)]:
             for c in group:
                 if c.proc.poll() is None:
                     c.proc.send_signal(signal.SIGTERM)
@@ -432,7 +437,8 @@ def _osd_note(plan: ClusterPlan, available: bool) -> str:
     return f"0 OSDs (the OSD daemon is not available yet; {len(plan.osds)} start once it is)"
 
 
-def announce(plan: ClusterPlan, st: ClusterStatus, fresh: bool, note: str, detach: bool) -> None:
+def announce(plan: ClusterPlan, st: ClusterStatus, fresh: bool, note: str, detach: bool,
+             gateway: GatewayInfo | None = None) -> None:
     """Say what runs where, and how to use it."""
     how = "created" if fresh else "restarted"
     lines = [
@@ -447,13 +453,16 @@ def announce(plan: ClusterPlan, st: ClusterStatus, fresh: bool, note: str, detac
         lines.append(f"  {len(plan.osds)} OSDs up on {hosts} CRUSH host{'s' * (hosts != 1)}")
     else:
         lines.append("  0 OSDs")
+    lines += gateway_lines(gateway)
     lines += usage_lines(plan)
     if detach:
         lines.append(f"  stop it with:  radospy down --data {plan.data}")
     say("\n".join(lines))
 
 
-async def watch(client: MonClient, daemons: Daemons, note: str) -> None:
+async def watch(
+    client: MonClient, daemons: Daemons, note: str, endpoints: list[str] | None = None
+) -> None:
     """The live status until cancelled: a redrawn screen on a terminal, else one line
     each time something changes."""
     plan = daemons.plan
@@ -462,7 +471,7 @@ async def watch(client: MonClient, daemons: Daemons, note: str) -> None:
     while True:
         st = await query(client, daemons)
         if tty:
-            screen = status_screen(st, plan, note, time.strftime("%H:%M:%S"))
+            screen = status_screen(st, plan, note, time.strftime("%H:%M:%S"), endpoints or [])
             say(_CLEAR + "\n".join(screen))
         else:
             line = status_line(st, len(plan.mons))
@@ -472,7 +481,90 @@ async def watch(client: MonClient, daemons: Daemons, note: str) -> None:
         await asyncio.sleep(REFRESH)
 
 
-async def serve(plan: ClusterPlan, fresh: bool, detach: bool) -> int:
+@dataclass(frozen=True)
+class GatewayInfo:
+    """The S3 endpoint `radospy up` started and its default user's keys."""
+
+    url: str
+    access_key: str
+    secret_key: str
+
+
+async def _admin(plan: ClusterPlan, *args: str) -> tuple[int, bytes, bytes]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "radospy.cli.radosgw_admin", "-c", str(plan.conf_path), *args,
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        async with asyncio.timeout(START_TIMEOUT):
+            out, err = await proc.communicate()
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+        raise UpError(f"radosgw-admin {' '.join(args)} took more than {START_TIMEOUT:g}s") from None
+    return proc.returncode or 0, out, err
+
+
+async def default_user(plan: ClusterPlan) -> tuple[str, str]:
+    """The keys of the gateway's default user, created on first need."""
+    rc, out, err = await _admin(plan, "user", "info", "--uid", RGW_USER)
+    if rc != 0:
+        rc, out, err = await _admin(plan, "user", "create", "--uid", RGW_USER,
+                                    "--display-name", "radospy default user")
+    if rc != 0:
+        raise UpError(f"radosgw-admin user create: {err.decode(errors='replace').strip()}")
+    key = json.loads(out)["keys"][0]
+    return key["access_key"], key["secret_key"]
+
+
+def gateway_lines(gateway: GatewayInfo | None) -> list[str]:
+    """How to reach the S3 gateway (nothing when none runs)."""
+    if gateway is None:
+        return []
+    return [
+        f"  S3 gateway:    {gateway.url}  (user {RGW_USER})",
+        f"  access key:    {gateway.access_key}",
+        f"  secret key:    {gateway.secret_key}",
+    ]
+
+
+def gateway_port(requested: int | None) -> int:
+    """The port the gateway listens on: as requested, or the first free from 7480."""
+    if requested is not None:
+        if not 0 < requested <= 65535:
+            raise UpError(f"invalid --rgw-port {requested}", errno.EINVAL)
+        if not port_free(requested):
+            raise UpError(f"--rgw-port {requested} is in use", errno.EADDRINUSE)
+        return requested
+    for port in range(DEFAULT_RGW_PORT, DEFAULT_RGW_PORT + 100):
+        if port_free(port):
+            return port
+    raise UpError(f"no free port from {DEFAULT_RGW_PORT} for the S3 gateway", errno.EADDRINUSE)
+
+
+async def start_gateway(plan: ClusterPlan, daemons: Daemons, port: int) -> GatewayInfo:
+    """Create the default user (and RGW's pools), start `radospy rgw`, wait until it
+    accepts connections."""
+    access_key, secret_key = await default_user(plan)
+    say(f"radospy up: starting the S3 gateway on {HOST}:{port}")
+    daemons.start([rgw_spec(plan, sys.executable, port)])
+
+    async def check() -> tuple[bool, str]:
+        try:
+            _, writer = await asyncio.open_connection(HOST, port)
+        except OSError:
+            return False, f"S3 gateway not listening on {HOST}:{port} yet"
+        writer.close()
+        return True, ""
+
+    await wait_until(daemons, "the S3 gateway", check)
+    return GatewayInfo(f"http://{HOST}:{port}", access_key, secret_key)
+
+
+async def serve(
+    plan: ClusterPlan, fresh: bool, detach: bool, rgw_port: int | None = None
+) -> int:
     """Start the daemons, wait for the cluster, then watch it (or leave it running)."""
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
@@ -498,13 +590,16 @@ async def serve(plan: ClusterPlan, fresh: bool, detach: bool) -> int:
                 say(f"radospy up: starting {len(plan.osds)} OSDs")
                 daemons.start(daemon_specs(plan, sys.executable, True)[len(plan.mons) :])
                 await wait_osds_booted(client, daemons, epoch)
+            gateway = None
+            if available and plan.osds and rgw_port != 0:
+                gateway = await start_gateway(plan, daemons, gateway_port(rgw_port))
             if detach:
                 write_atomic(plan.pid_path, encode_pid_record(daemons.record()))
                 left_running = True
-            announce(plan, st, fresh, note, detach)
+            announce(plan, st, fresh, note, detach, gateway)
             if detach:
                 return 0
-            await watch(client, daemons, note)
+            await watch(client, daemons, note, gateway_lines(gateway))
     except asyncio.CancelledError:
         pass
     finally:
@@ -527,7 +622,7 @@ def _run(argv: list[str]) -> int:
         check_not_running(plan)
     else:
         bootstrap(plan)
-    return asyncio.run(serve(plan, fresh, args.daemon))
+    return asyncio.run(serve(plan, fresh, args.daemon, args.rgw_port))
 
 
 def main(argv: list[str]) -> int:

@@ -369,15 +369,18 @@ def test_two_gateways_share_the_cluster(s3: Any, s3b: Any) -> None:
 
 
 def _signed(url: str, method: str, path: str, body: bytes | None, headers: dict[str, str],
-            *, payload: str = "UNSIGNED-PAYLOAD") -> tuple[int, bytes]:
-    """A raw request signed with SigV4 by botocore, sent as given (no fix-ups)."""
-    request = AWSRequest(method=method, url=url + path, data=body or b"",
+            *, payload: str = "UNSIGNED-PAYLOAD", host: str | None = None) -> tuple[int, bytes]:
+    """A raw request signed with SigV4 by botocore, sent as given (no fix-ups) to the
+    gateway at `url`, naming `host` (default: the URL's) in the Host header."""
+    parts = urlsplit(url)
+    signed_url = f"http://{host}{path}" if host else url + path
+    request = AWSRequest(method=method, url=signed_url, data=body or b"",
                          headers={**headers, "x-amz-content-sha256": payload})
     S3SigV4Auth(Credentials(ACCESS, SECRET), "s3", "us-east-1").add_auth(request)
-    parts = urlsplit(url)
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
     try:
-        conn.putrequest(method, path, skip_accept_encoding=True)
+        conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+        conn.putheader("Host", host or parts.netloc)
         for name, value in request.headers.items():
             conn.putheader(name, value)
         if body is not None and "Content-Length" not in headers:
@@ -390,6 +393,17 @@ def _signed(url: str, method: str, path: str, body: bytes | None, headers: dict[
         return response.status, response.read()
     finally:
         conn.close()
+
+
+def test_virtual_host_style(s3: Any, urls: list[str]) -> None:
+    s3.create_bucket(Bucket="vhost")
+    host = f"vhost.localhost:{urlsplit(urls[1]).port}"
+    status, _ = _signed(urls[1], "PUT", "/dir/key", b"by host", {"Content-Length": "7"},
+                        host=host)
+    assert status == 200
+    assert s3.get_object(Bucket="vhost", Key="dir/key")["Body"].read() == b"by host"
+    status, body = _signed(urls[1], "GET", "/?list-type=2", None, {}, host=host)
+    assert status == 200 and b"<Key>dir/key</Key>" in body
 
 
 def test_bad_requests_change_nothing(s3: Any, urls: list[str], cluster: S3Cluster) -> None:

@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import boto3
 import pytest
 
 from tests.integration.cluster import REPO, wait_for
@@ -109,6 +110,22 @@ def _ceph(data: Path, *words: str) -> tuple[int, str, str]:
     return res.returncode, res.stdout, res.stderr
 
 
+def _check_gateway(stdout: str, bucket: str) -> list[str]:
+    """Use the S3 gateway `radospy up` announced, with the keys it printed: create
+    `bucket`; the buckets the default user has."""
+    fields = dict(
+        line.strip().split(":", 1) for line in stdout.splitlines()
+        if line.strip().startswith(("S3 gateway:", "access key:", "secret key:"))
+    )
+    s3 = boto3.client(
+        "s3", endpoint_url=fields["S3 gateway"].split()[0], region_name="us-east-1",
+        aws_access_key_id=fields["access key"].strip(),
+        aws_secret_access_key=fields["secret key"].strip(),
+    )  # fmt: skip
+    s3.create_bucket(Bucket=bucket)
+    return [b["Name"] for b in s3.list_buckets()["Buckets"]]
+
+
 def test_daemon_up_ceph_down_and_restart(tmp_path: Path, clusters: list[Path]) -> None:
     data = tmp_path / "cluster"
     clusters.append(data)
@@ -118,6 +135,7 @@ def test_daemon_up_ceph_down_and_restart(tmp_path: Path, clusters: list[Path]) -
     assert f"conf:          {data}/radospy.conf" in res.stdout
     assert f"radospy ceph -c {data}/radospy.conf -s" in res.stdout
     assert "2 OSDs up on 2 CRUSH hosts" in res.stdout
+    _check_gateway(res.stdout, "made-by-up")
 
     rc, out, err = _ceph(data, "-s")
     assert rc == 0 and "health: HEALTH_OK" in out, err
@@ -136,10 +154,10 @@ def test_daemon_up_ceph_down_and_restart(tmp_path: Path, clusters: list[Path]) -
     assert "running already" in again.stderr and len(again.stderr.splitlines()) == 1
 
     pids = _recorded_pids(data)
-    assert len(pids) == 5
+    assert len(pids) == 6
     res = _run(*DOWN, "--data", str(data))
     assert res.returncode == 0, res.stderr
-    assert "stopped 5 daemons" in res.stdout
+    assert "stopped 6 daemons" in res.stdout and "client.rgw" in res.stdout
     assert not any(_alive(pid) for pid in pids)
     assert not (data / "up.pid").exists()
 
@@ -151,6 +169,8 @@ def test_daemon_up_ceph_down_and_restart(tmp_path: Path, clusters: list[Path]) -
     assert rc == 0 and again_fsid == fsid, err
     rc, out, err = _ceph(data, "osd", "stat")
     assert rc == 0 and "2 osds: 2 up" in out, err
+    # The default user and its bucket outlive the restart.
+    assert "made-by-up" in _check_gateway(res.stdout, "second-bucket")
     pids = _recorded_pids(data)
     assert _run(*DOWN, "--data", str(data)).returncode == 0
     assert not any(_alive(pid) for pid in pids)
