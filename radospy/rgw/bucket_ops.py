@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
+import msgspec
 from aiohttp import web
 
 from radospy.rgw.body import Body
@@ -158,3 +159,29 @@ async def list_uploads(ctx: Context) -> web.Response:
         next_upload_id_marker=last.upload_id if last else None,
         max_uploads=max_uploads, encoding_type=ctx.query("encoding-type"))
     return xml_response(s3xml.list_uploads_result(result))
+
+
+async def put_cors(ctx: Context) -> web.Response:
+    """PutBucketCors."""
+    info = await ctx.bucket()
+    await ctx.expect_continue()
+    body = await Body(ctx.request.content, ctx.parts, ctx.auth).read_all(s3xml.MAX_BODY)
+    rules = s3xml.parse_cors(body)
+    text = s3xml.cors(rules).decode()
+    await ctx.store.buckets.update(info, lambda b: msgspec.structs.replace(b, cors=text))
+    return empty()
+
+
+async def get_cors(ctx: Context) -> web.Response:
+    """GetBucketCors; NoSuchCORSConfiguration when none is set."""
+    info = await ctx.bucket()
+    if not info.cors:
+        raise S3Error(code="NoSuchCORSConfiguration", BucketName=info.bucket)
+    return xml_response(info.cors.encode())
+
+
+async def delete_cors(ctx: Context) -> web.Response:
+    """DeleteBucketCors."""
+    info = await ctx.bucket()
+    await ctx.store.buckets.update(info, lambda b: msgspec.structs.replace(b, cors=""))
+    return empty(204)

@@ -4,7 +4,7 @@ bucket and key it names, the store; and the response helpers they share."""
 from __future__ import annotations
 
 import email.utils
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiohttp import web
 from aiohttp.web import BaseRequest
@@ -30,6 +30,8 @@ class Context:
     target: Target
     store: Store
     request_id: str
+    cors_headers: dict[str, str] = field(default_factory=dict)
+    """`Access-Control-*` headers for a cross-origin request the bucket's CORS admits."""
 
     @property
     def bucket_name(self) -> str:

@@ -16,7 +16,7 @@ class Route:
     op: str
 
 
-_UNSUPPORTED = ("policy", "cors", "lifecycle", "website", "logging", "notification",
+_UNSUPPORTED = ("policy", "lifecycle", "website", "logging", "notification",
                 "replication", "encryption", "object-lock", "retention", "legal-hold",
                 "requestPayment", "accelerate", "analytics", "metrics", "inventory",
                 "intelligent-tiering", "ownershipControls", "publicAccessBlock",
@@ -30,6 +30,8 @@ def route(method: str, bucket: str | None, key: str | None,
     for sub in _UNSUPPORTED:
         if has(sub):
             raise S3Error(code="NotImplemented")
+    if method == "OPTIONS" and bucket is not None:
+        return Route("PreflightRequest")
     if bucket is None:
         if method in ("GET", "HEAD"):
             return Route("ListBuckets")
@@ -44,11 +46,11 @@ def _bucket_route(method: str, has: Callable[[str], bool]) -> Route:
         "GET": [("location", "GetBucketLocation"), ("versioning", "GetBucketVersioning"),
                 ("acl", "GetBucketAcl"), ("uploads", "ListMultipartUploads"),
                 ("versions", "NotImplemented"), ("tagging", "NotImplemented"),
-                ("list-type", "ListObjectsV2")],
+                ("cors", "GetBucketCors"), ("list-type", "ListObjectsV2")],
         "PUT": [("versioning", "NotImplemented"), ("acl", "PutBucketAcl"),
-                ("tagging", "NotImplemented")],
+                ("tagging", "NotImplemented"), ("cors", "PutBucketCors")],
         "POST": [("delete", "DeleteObjects")],
-        "DELETE": [("tagging", "NotImplemented")],
+        "DELETE": [("tagging", "NotImplemented"), ("cors", "DeleteBucketCors")],
     }
     for sub, op in table.get(method, []):
         if has(sub):

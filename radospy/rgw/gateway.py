@@ -17,7 +17,7 @@ from aiohttp import web
 
 from radospy.client.rados import AsyncRados
 from radospy.common.errors import RadosError
-from radospy.rgw import bucket_ops, multipart_ops, object_ops
+from radospy.rgw import bucket_ops, cors, multipart_ops, object_ops
 from radospy.rgw.context import Context, empty
 from radospy.rgw.dispatch import route
 from radospy.rgw.routing import Target, target
@@ -56,6 +56,9 @@ HANDLERS: dict[str, Handler] = {
     "GetObjectAcl": bucket_ops.get_acl,
     "PutBucketAcl": _put_acl,
     "PutObjectAcl": _put_acl,
+    "GetBucketCors": bucket_ops.get_cors,
+    "PutBucketCors": bucket_ops.put_cors,
+    "DeleteBucketCors": bucket_ops.delete_cors,
     "ListObjects": bucket_ops.list_objects,
     "ListObjectsV2": bucket_ops.list_objects_v2,
     "ListMultipartUploads": bucket_ops.list_uploads,
@@ -127,8 +130,14 @@ class Gateway:
             request.method, raw_path, raw_query,
             [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.raw_headers])
         resource = raw_path
+        cors_headers: dict[str, str] = {}
         try:
-            response = await self._serve(request, parts, request_id)
+            tgt = target(parts.path, request.headers.get("Host"), self.dns_names)
+            if parts.method == "OPTIONS":
+                response = await self._preflight(parts, tgt)
+            else:
+                cors_headers = await self._cors_headers(parts, tgt)
+                response = await self._serve(request, parts, tgt, request_id, cors_headers)
         except S3Error as exc:
             response = self._error(request, exc, resource, request_id)
         except RadosError as exc:
@@ -142,6 +151,7 @@ class Gateway:
             response = self._error(request, S3Error(code="InternalError"), resource,
                                    request_id)
         if not response.prepared:
+            response.headers.update(cors_headers)
             response.headers["x-amz-request-id"] = request_id
             response.headers["Server"] = "radospy-rgw"
             if not request.content.at_eof():
@@ -162,15 +172,55 @@ class Gateway:
         return web.Response(status=exc.status, body=body, content_type="application/xml",
                             headers=headers)
 
-    async def _serve(self, request: web.BaseRequest, parts: RequestParts,
-                     request_id: str) -> web.StreamResponse:
-        tgt = target(parts.path, request.headers.get("Host"), self.dns_names)
+    async def _serve(self, request: web.BaseRequest, parts: RequestParts, tgt: Target,
+                     request_id: str, cors_headers: dict[str, str]) -> web.StreamResponse:
         user, auth = await self._authenticate(parts, tgt)
         names = {k for k, _ in parts.query_params()}
         op = route(parts.method, tgt.bucket, tgt.key, names.__contains__,
                    parts.header("x-amz-copy-source") is not None)
-        ctx = Context(request, parts, auth, user, tgt, self.store, request_id)
+        ctx = Context(request, parts, auth, user, tgt, self.store, request_id, cors_headers)
         return await HANDLERS[op.op](ctx)
+
+    async def _rules(self, bucket: str) -> list[s3xml.CorsRule]:
+        info = await self.store.buckets.get(bucket)
+        return s3xml.parse_cors(info.cors.encode()) if info.cors else []
+
+    async def _cors_headers(self, parts: RequestParts, tgt: Target) -> dict[str, str]:
+        """The CORS headers of a cross-origin request (none without an Origin, a
+        bucket, or a rule admitting it)."""
+        origin = parts.header("origin")
+        if origin is None or tgt.bucket is None:
+            return {}
+        try:
+            rules = await self._rules(tgt.bucket)
+        except S3Error:
+            return {}
+        rule = cors.match(rules, origin, parts.method)
+        return {} if rule is None else cors.response_headers(rule, origin)
+
+    async def _preflight(self, parts: RequestParts, tgt: Target) -> web.StreamResponse:
+        """An OPTIONS preflight, answered from the bucket's CORS rules (no signature)."""
+        if tgt.bucket is None:
+            raise S3Error(code="MethodNotAllowed")
+        origin = parts.header("origin")
+        if not origin:
+            raise S3Error(code="BadRequest",
+                          message="Insufficient information. Origin request header needed.")
+        method = parts.header("access-control-request-method")
+        if method not in s3xml.CORS_METHODS:
+            raise S3Error(code="BadRequest",
+                          message=f"Invalid Access-Control-Request-Method: {method}")
+        try:
+            rules = await self._rules(tgt.bucket)
+        except S3Error:
+            raise S3Error(code="AccessForbidden",
+                          message="CORSResponse: Bucket not found") from None
+        headers = cors.requested_headers(parts.header("access-control-request-headers"))
+        rule = cors.match(rules, origin, method, headers)
+        if rule is None:
+            raise S3Error(code="AccessForbidden", message=cors.not_allowed_message(),
+                          Method=method, ResourceType="OBJECT" if tgt.key else "BUCKET")
+        return empty(headers=cors.preflight_headers(rule, origin, headers))
 
     async def _authenticate(self, parts: RequestParts, tgt: Target) -> tuple[UserInfo, AuthResult]:
         access_key = claimed_access_key(parts)

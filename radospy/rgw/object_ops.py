@@ -133,7 +133,7 @@ async def get_object(ctx: Context) -> web.StreamResponse:
     if rng is not None:
         status = 206
         headers["Content-Range"] = f"bytes {first}-{last}/{attrs.size}"
-    response = web.StreamResponse(status=status, headers=headers)
+    response = web.StreamResponse(status=status, headers={**headers, **ctx.cors_headers})
     response.content_length = length
     await response.prepare(ctx.request)
     async for piece in ctx.store.objects.read(info, head, first, length):

@@ -475,3 +475,48 @@ def test_big_object_streams(s3: Any) -> None:
     while chunk := got.read(MIB):
         digest.update(chunk)
     assert digest.hexdigest() == hashlib.md5(data.getvalue()).hexdigest()
+
+
+def _options(url: str, path: str, headers: dict[str, str]) -> tuple[int, dict[str, str]]:
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+    try:
+        conn.request("OPTIONS", path, headers=headers)
+        response = conn.getresponse()
+        response.read()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}
+    finally:
+        conn.close()
+
+
+def test_cors(s3: Any, urls: list[str]) -> None:
+    s3.create_bucket(Bucket="cors")
+    s3.put_object(Bucket="cors", Key="page.html", Body=b"<html/>")
+    preflight = {"Origin": "https://app.example.com", "Access-Control-Request-Method": "PUT",
+                 "Access-Control-Request-Headers": "Content-Type, X-Amz-Meta-A"}
+    assert _options(urls[0], "/cors/page.html", preflight)[0] == 403
+    assert _code(lambda: s3.get_bucket_cors(Bucket="cors")) == "NoSuchCORSConfiguration"
+    s3.put_bucket_cors(Bucket="cors", CORSConfiguration={"CORSRules": [
+        {"AllowedOrigins": ["https://*.example.com"], "AllowedMethods": ["GET", "PUT"],
+         "AllowedHeaders": ["content-type", "x-amz-meta-*"], "MaxAgeSeconds": 600,
+         "ExposeHeaders": ["ETag"]}]})
+    rules = s3.get_bucket_cors(Bucket="cors")["CORSRules"]
+    assert rules[0]["AllowedOrigins"] == ["https://*.example.com"]
+    status, headers = _options(urls[1], "/cors/page.html", preflight)
+    assert status == 200
+    assert headers["access-control-allow-origin"] == "https://app.example.com"
+    assert headers["access-control-allow-methods"] == "GET, PUT"
+    assert headers["access-control-max-age"] == "600"
+    refused = dict(preflight, Origin="https://evil.test")
+    assert _options(urls[1], "/cors/page.html", refused)[0] == 403
+    assert _options(urls[1], "/cors/page.html",
+                    dict(preflight, **{"Access-Control-Request-Method": "DELETE"}))[0] == 403
+    got = s3.get_object(Bucket="cors", Key="page.html")
+    assert "access-control-allow-origin" not in got["ResponseMetadata"]["HTTPHeaders"]
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": "cors", "Key": "page.html"})
+    request = urllib.request.Request(url, headers={"Origin": "https://app.example.com"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        assert response.headers["Access-Control-Allow-Origin"] == "https://app.example.com"
+        assert response.headers["Access-Control-Expose-Headers"] == "ETag"
+    s3.delete_bucket_cors(Bucket="cors")
+    assert _code(lambda: s3.get_bucket_cors(Bucket="cors")) == "NoSuchCORSConfiguration"

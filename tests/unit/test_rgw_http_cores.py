@@ -43,6 +43,8 @@ def test_routes() -> None:
     assert _route("PUT", "b", "k", "partNumber=1&uploadId=x", copy=True) == "UploadPartCopy"
     assert _route("POST", "b", "k", "uploads") == "CreateMultipartUpload"
     assert _route("POST", "b", "k", "uploadId=x") == "CompleteMultipartUpload"
+    assert _route("PUT", "b", None, "cors") == "PutBucketCors"
+    assert _route("OPTIONS", "b", "k") == "PreflightRequest"
     assert _route("DELETE", "b", "k", "uploadId=x") == "AbortMultipartUpload"
     for method, bucket, key, query in (("POST", None, None, ""), ("PATCH", "b", "k", ""),
                                        ("POST", "b", "k", "")):
@@ -50,7 +52,7 @@ def test_routes() -> None:
             _route(method, bucket, key, query)
         assert info.value.code == "MethodNotAllowed"
     with pytest.raises(S3Error) as info:
-        _route("PUT", "b", None, "cors")
+        _route("PUT", "b", None, "policy")
     assert info.value.code == "NotImplemented"
 
 
@@ -124,3 +126,21 @@ def test_claimed_access_key() -> None:
     assert claimed_access_key(req(query="X-Amz-Credential=AKQ%2F20261128%2Fx")) == "AKQ"
     assert claimed_access_key(req(query="AWSAccessKeyId=AKOLD&Signature=x")) == "AKOLD"
     assert claimed_access_key(req()) is None
+
+
+def test_cors_rules() -> None:
+    from radospy.rgw import cors
+    from radospy.rgw.s3.xml import CorsRule
+
+    rules = [CorsRule(["https://*.example.com"], ["GET"], ["x-amz-*"]),
+             CorsRule(["*"], ["PUT"], [], ["ETag"], 60)]
+    assert cors.match(rules, "https://a.example.com", "GET", ["X-Amz-Date"]) is rules[0]
+    assert cors.match(rules, "https://a.example.com", "GET", ["Content-Type"]) is None
+    assert cors.match(rules, "http://a.example.com", "GET") is None
+    assert cors.match(rules, "https://anything", "PUT") is rules[1]
+    assert cors.match(rules, "https://anything", "DELETE") is None
+    headers = cors.preflight_headers(rules[1], "https://o", ["X-A"])
+    assert headers["Access-Control-Allow-Origin"] == "*"
+    assert headers["Access-Control-Max-Age"] == "60"
+    assert headers["Access-Control-Allow-Headers"] == "x-a"
+    assert cors.requested_headers(" a, b ,,") == ["a", "b"]

@@ -21,6 +21,7 @@ class ErrorSpec:
 
 ERRORS: dict[str, ErrorSpec] = {
     "AccessDenied": ErrorSpec(403, "Access Denied"),
+    "AccessForbidden": ErrorSpec(403, "CORSResponse: This CORS request is not allowed."),
     "AccountProblem": ErrorSpec(403, "There is a problem with your account."),
     "AuthorizationHeaderMalformed": ErrorSpec(
         400, "The authorization header you provided is invalid."
@@ -28,6 +29,7 @@ ERRORS: dict[str, ErrorSpec] = {
     "AuthorizationQueryParametersError": ErrorSpec(
         400, "Error parsing the X-Amz-Credential parameter."
     ),
+    "BadRequest": ErrorSpec(400, "Bad Request"),
     "BadDigest": ErrorSpec(
         400, "The Content-MD5 or checksum value that you specified did not match what the "
         "server received."

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Callable
 
 import msgspec
 
@@ -25,6 +26,8 @@ from radospy.rgw.store.index import DELETING, STATE_XATTR, BucketIndex, shard_oi
 from radospy.rgw.store.rados_ops import Conflict, Pools, run
 from radospy.rgw.store.records import BucketEntrypoint, BucketInfo, UserInfo, decode, encode
 from radospy.rgw.store.users import Users
+
+_UPDATE_ATTEMPTS = 20
 
 
 class Buckets:
@@ -128,6 +131,25 @@ class Buckets:
         for oid in oids:
             await run(self.pools.index, oid, [o.SetXattr(name=STATE_XATTR, value=b"")],
                       "delete bucket")
+
+    async def update(self, info: BucketInfo, change: Callable[[BucketInfo], BucketInfo]
+                     ) -> BucketInfo:
+        """Rewrite bucket `info`'s instance metadata with `change` applied, only if no
+        one changed it meanwhile (cmpext guard; retried with what they wrote)."""
+        oid = names.bucket_instance_oid(info.bucket, info.marker)
+        for _ in range(_UPDATE_ATTEMPTS):
+            raw = await self._read(oid)
+            if raw is None:
+                raise S3Error(code="NoSuchBucket", BucketName=info.bucket)
+            new = change(decode(raw, BucketInfo))
+            try:
+                await run(self.pools.root, oid,
+                          [o.CmpExt(offset=0, data=raw), o.WriteFull(data=encode(new))],
+                          "update bucket")
+                return new
+            except Conflict:
+                continue
+        raise S3Error(code="OperationAborted")
 
     async def list_all(self) -> list[str]:
         """Every bucket name, sorted."""

@@ -65,6 +65,8 @@ class BucketInfo(msgspec.Struct):
     zonegroup: str = "default"
     location: str = ""
     placement_rule: str = "default-placement"
+    cors: str = ""
+    """The bucket's CORS configuration as the XML document it was set with."""
 
 
 class IndexEntry(msgspec.Struct, frozen=True):
