@@ -211,6 +211,21 @@ class CmpXattr(Op, tag="cmpxattr"):
     mode: CmpMode = CmpMode.STRING
 
 
+# --- snapshots ---------------------------------------------------------------------
+
+
+class Rollback(Op, tag="rollback"):
+    """Make the head what it was at snap `snap` (removed if it did not exist then);
+    the only op of its request (`CEPH_OSD_OP_ROLLBACK`)."""
+
+    snap: U64
+
+
+class ListSnaps(Op, tag="list_snaps"):
+    """The object's clones and head (`CEPH_OSD_OP_LIST_SNAPS`); the only op of its
+    request."""
+
+
 # --- omap --------------------------------------------------------------------------
 
 
@@ -308,6 +323,8 @@ OsdOp = (
     | OmapRmRange
     | OmapClear
     | OmapCmp
+    | Rollback
+    | ListSnaps
 )
 
 WRITE_OPS: frozenset[type[Op]] = frozenset(
@@ -327,6 +344,7 @@ WRITE_OPS: frozenset[type[Op]] = frozenset(
         OmapRmKeys,
         OmapRmRange,
         OmapClear,
+        Rollback,
     }
 )
 
@@ -399,8 +417,35 @@ class OmapHeader(OpResult, tag="omap_header"):
     data: bytes
 
 
+class CloneInfo(msgspec.Struct, frozen=True, array_like=True):
+    """One clone of an object (`clone_info_t`): its id (`SNAP_HEAD` for the head), the
+    snaps it stands for in ascending order, the extents it shares with the next newer
+    clone or the head (offset, length), and its size."""
+
+    cloneid: int
+    snaps: list[int]
+    overlap: list[tuple[int, int]]
+    size: int
+
+
+class SnapList(OpResult, tag="snaps"):
+    """An object's clones, oldest first, then its head if it exists (list_snaps), and
+    the newest snap id it was written under."""
+
+    clones: list[CloneInfo]
+    seq: int
+
+
 AnyOpResult = (
-    Status | ReadData | StatData | XattrValue | XattrMap | OmapVals | OmapKeys | OmapHeader
+    Status
+    | ReadData
+    | StatData
+    | XattrValue
+    | XattrMap
+    | OmapVals
+    | OmapKeys
+    | OmapHeader
+    | SnapList
 )
 
 _ops_encoder = msgspec.msgpack.Encoder()

@@ -40,6 +40,8 @@ EVERY_OP: list[o.OsdOp] = [
     o.OmapRmRange("a", "b"),
     o.OmapClear(),
     o.OmapCmp("k", b"v", o.CmpOp.EQ),
+    o.Rollback(3),
+    o.ListSnaps(),
 ]
 
 EVERY_RESULT: list[o.OpResult] = [
@@ -51,6 +53,7 @@ EVERY_RESULT: list[o.OpResult] = [
     o.OmapVals({"k": b"v"}, more=True),
     o.OmapKeys(["a", "b"]),
     o.OmapHeader(b"h"),
+    o.SnapList([o.CloneInfo(2, [1, 2], [(0, 4)], 8), o.CloneInfo(2**64 - 2, [], [], 4)], 2),
 ]
 
 

@@ -302,9 +302,11 @@ class ObjectStore:
         after: ObjectId | None = None,
         limit: int = 1000,
         nspace: str | None = None,
+        snap: int | None = None,
     ) -> list[ObjectId]:
         """Up to `limit` objects of a collection after the cursor `after`, ordered by
-        (namespace, name, snap); `nspace` restricts to one namespace (None: all).
+        (namespace, name, snap); `nspace` restricts to one namespace (None: all),
+        `snap` to one snap id (`NOSNAP`: heads only, as a client's listing wants).
 
         Page by passing the last object of one page as `after` of the next.
         """
@@ -314,6 +316,9 @@ class ObjectStore:
         if nspace is not None:
             where.append("nspace=?")
             args.append(nspace)
+        if snap is not None:
+            where.append("snap=?")
+            args.append(_snap_to_db(snap))
         if after is not None:
             where.append("(nspace, name, snap) > (?, ?, ?)")
             args += [after.nspace, after.name, _snap_to_db(after.snap)]
@@ -443,6 +448,7 @@ class _Applier:
             tx.ZeroData: self._zero,
             tx.TruncateData: self._truncate,
             tx.RemoveObject: self._remove,
+            tx.CloneObject: self._clone,
             tx.SetAttrs: self._setattrs,
             tx.RemoveAttr: self._rmattr,
             tx.OmapSetKeys: self._omap_setkeys,
@@ -584,6 +590,34 @@ class _Applier:
     def _remove(self, op: tx.RemoveObject) -> None:
         object_id, _ = self._object(op.cid, op.oid)
         self._drop_object(object_id)
+
+    def _clone(self, op: tx.CloneObject) -> None:
+        src_id, _ = self._object(op.cid, op.src)
+        old = self._find(op.cid, op.dst)
+        if old is not None:
+            self._drop_object(old[0])
+        cursor = self.db.execute(
+            "INSERT INTO objects(cid, nspace, name, snap, size, mtime_ns, v_epoch, v_version,"
+            " omap_header) SELECT cid, ?, ?, ?, size, mtime_ns, v_epoch, v_version, omap_header"
+            " FROM objects WHERE id=?",
+            (op.dst.nspace, op.dst.name, _snap_to_db(op.dst.snap), src_id),
+        )
+        dst_id = cursor.lastrowid
+        # Extents are keyed (object id, index): re-key the source's under the copy's id.
+        self.db.execute(
+            "INSERT INTO extents SELECT ? | (k & ?), csum, data FROM extents"
+            " WHERE k BETWEEN ? AND ?",
+            (
+                _key(dst_id, 0),
+                (1 << _INDEX_BITS) - 1,
+                _key(src_id, 0),
+                _key(src_id, (1 << _INDEX_BITS) - 1),
+            ),
+        )
+        copy_xattrs = "INSERT INTO xattrs SELECT ?, name, value FROM xattrs WHERE id=?"
+        copy_omap = "INSERT INTO omap SELECT ?, key, value FROM omap WHERE id=?"
+        self.db.execute(copy_xattrs, (dst_id, src_id))
+        self.db.execute(copy_omap, (dst_id, src_id))
 
     def _drop_object(self, object_id: int) -> None:
         self._drop_extents_from(object_id, 0)

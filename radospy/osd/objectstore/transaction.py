@@ -74,6 +74,15 @@ class RemoveObject(TxOp, tag="remove"):
     oid: ObjectId
 
 
+class CloneObject(TxOp, tag="clone"):
+    """Make `dst` a copy of `src` (data, xattrs, omap, size, mtime and version),
+    replacing any `dst` there was: a snapshot clone, or a rollback to one."""
+
+    cid: str
+    src: ObjectId
+    dst: ObjectId
+
+
 class SetAttrs(TxOp, tag="setattrs"):
     """Set extended attributes."""
 
@@ -176,6 +185,7 @@ AnyTxOp = (
     | ZeroData
     | TruncateData
     | RemoveObject
+    | CloneObject
     | SetAttrs
     | RemoveAttr
     | OmapSetKeys
@@ -236,6 +246,10 @@ class Transaction(msgspec.Struct, array_like=True):
     def remove(self, cid: str, oid: ObjectId) -> Transaction:
         """Delete an object."""
         return self.append(RemoveObject(cid, oid))
+
+    def clone(self, cid: str, src: ObjectId, dst: ObjectId) -> Transaction:
+        """Make `dst` a copy of `src`."""
+        return self.append(CloneObject(cid, src, dst))
 
     def setattrs(self, cid: str, oid: ObjectId, attrs: dict[str, bytes]) -> Transaction:
         """Set extended attributes."""
