@@ -18,7 +18,7 @@ from radospy.osdmap.osdmap import (
     map_flags_string,
     osd_state_names,
 )
-from radospy.osdmap.pool import Pool, pool_flags_string
+from radospy.osdmap.pool import Pool, PoolFlag, pool_flags_string
 from radospy.osdmap.tree import tree_items
 
 _SEMIHIDDEN_FLAGS = (
@@ -87,7 +87,7 @@ def pool_json(pool: Pool, extras: PoolExtras | None, id_key: str) -> dict[str, A
         "pg_num_target": pool.pg_num_target or pool.pg_num,
         "pg_num_pending": pool.pg_num,
         "last_change": str(pool.last_change),
-        "snap_mode": "pool" if extras.snaps or extras.snap_seq else "selfmanaged",
+        "snap_mode": "pool" if pool.has_flag(PoolFlag.POOL_SNAPS) else "selfmanaged",
         "snap_seq": extras.snap_seq,
         "snap_epoch": extras.snap_epoch,
         "pool_snaps": [

@@ -440,6 +440,8 @@ def apply_mksnap(state: MonState, cmd: dict, stamp: float) -> Outcome:
     name, snap = cmd["pool"], cmd["snap"]
     pool = _pool(state.osdmap, name)
     extras = state.pool_extras.get(pool.id, PoolExtras())
+    if pool.has_flag(PoolFlag.SELFMANAGED_SNAPS):
+        raise InvalidArgument(f"pool {name} is in unmanaged snaps mode")
     if any(s.name == snap for s in extras.snaps.values()):
         return unchanged(f"pool {name} snap {snap} already exists")
     osdmap, pool = _pool_change(state, cmd, name)
@@ -464,8 +466,48 @@ def apply_rmsnap(state: MonState, cmd: dict, stamp: float) -> Outcome:
     # Removing a snapshot takes a new snap id too (`pg_pool_t::remove_snap`).
     extras.snap_seq += 1
     extras.snap_epoch = osdmap.epoch + 1
+    extras.removed_snaps = sorted({*extras.removed_snaps, sid})
     state.commit_osdmap(osdmap, stamp)
     return done(f"removed pool {name} snap {snap}")
+
+
+def apply_selfmanaged_create(state: MonState, cmd: dict, stamp: float) -> Outcome:
+    """A new self-managed snap id (Ceph's `POOL_OP_CREATE_UNMANAGED_SNAP` pool op),
+    answered as the outbuf; the pool is in self-managed mode from then on."""
+    name = cmd["pool"]
+    pool = _pool(state.osdmap, name)
+    extras = state.pool_extras.get(pool.id, PoolExtras())
+    if pool.has_flag(PoolFlag.POOL_SNAPS) or extras.snaps:
+        raise InvalidArgument(f"pool {name} is in pool snaps mode")
+    osdmap, pool = _pool_change(state, cmd, name)
+    pool.set_flag(PoolFlag.SELFMANAGED_SNAPS)
+    extras = state.pool_extras.setdefault(pool.id, extras)
+    extras.snap_seq += 1
+    extras.snap_epoch = osdmap.epoch + 1
+    state.commit_osdmap(osdmap, stamp)
+    return done(f"created pool {name} selfmanaged snap {extras.snap_seq}", str(extras.snap_seq))
+
+
+def apply_selfmanaged_rm(state: MonState, cmd: dict, stamp: float) -> Outcome:
+    """Remove self-managed snap `snapid` (`POOL_OP_DELETE_UNMANAGED_SNAP`): the OSDs
+    trim its clones. Removing a removed snap is a no-op; an id never handed out, ENOENT."""
+    name, snapid = cmd["pool"], cmd["snapid"]
+    pool = _pool(state.osdmap, name)
+    extras = state.pool_extras.get(pool.id, PoolExtras())
+    if pool.has_flag(PoolFlag.POOL_SNAPS) or extras.snaps:
+        raise InvalidArgument(f"pool {name} is in pool snaps mode")
+    if snapid in extras.removed_snaps:
+        return unchanged(f"pool {name} selfmanaged snap {snapid} already removed")
+    if snapid > extras.snap_seq:
+        raise NotFound(f"pool {name} selfmanaged snap {snapid} does not exist")
+    osdmap, pool = _pool_change(state, cmd, name)
+    pool.set_flag(PoolFlag.SELFMANAGED_SNAPS)
+    extras = state.pool_extras.setdefault(pool.id, extras)
+    extras.snap_seq += 1
+    extras.snap_epoch = osdmap.epoch + 1
+    extras.removed_snaps = sorted({*extras.removed_snaps, snapid})
+    state.commit_osdmap(osdmap, stamp)
+    return done(f"removed pool {name} selfmanaged snap {snapid}")
 
 
 def apply_app_enable(state: MonState, cmd: dict, stamp: float) -> Outcome:
@@ -669,6 +711,22 @@ COMMANDS: tuple[Command, ...] = (
         "osd",
         "rw",
         apply=apply_rmsnap,
+    ),
+    # Ceph allocates and removes self-managed snaps with pool ops (MPoolOp); radospy
+    # has no pool ops, so librados' selfmanaged_snap_create/remove use these.
+    Command(
+        f"osd pool selfmanaged-snap create {_POOL}",
+        "allocate a self-managed snapshot id in <pool>",
+        "osd",
+        "rw",
+        apply=apply_selfmanaged_create,
+    ),
+    Command(
+        f"osd pool selfmanaged-snap rm {_POOL} name=snapid,type=CephInt,range=1",
+        "remove self-managed snapshot <snapid> from <pool>",
+        "osd",
+        "rw",
+        apply=apply_selfmanaged_rm,
     ),
     Command(
         f"osd pool application enable {_POOL} "

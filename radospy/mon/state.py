@@ -70,12 +70,15 @@ class PoolSnap:
 @dataclass
 class PoolExtras:
     """What Ceph's `pg_pool_t` keeps that our `Pool` model does not: creation time and
-    pool snapshots (`snap_seq` only grows; removing a snapshot bumps it too)."""
+    snapshots. `snap_seq` only grows: creating a snapshot (pool or self-managed) takes
+    the next id, removing one bumps it too. `removed_snaps` (ascending) are the ids the
+    OSDs trim clones of."""
 
     create_time: float = 0.0
     snap_seq: int = 0
     snap_epoch: int = 0
     snaps: dict[int, PoolSnap] = field(default_factory=dict)
+    removed_snaps: list[int] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -83,6 +86,7 @@ class PoolExtras:
             "snap_seq": self.snap_seq,
             "snap_epoch": self.snap_epoch,
             "snaps": {sid: [s.name, s.stamp] for sid, s in self.snaps.items()},
+            "removed_snaps": list(self.removed_snaps),
         }
 
     @classmethod
@@ -92,6 +96,7 @@ class PoolExtras:
             snap_seq=int(d["snap_seq"]),
             snap_epoch=int(d["snap_epoch"]),
             snaps={int(sid): PoolSnap(str(n), float(t)) for sid, (n, t) in d["snaps"].items()},
+            removed_snaps=[int(s) for s in d.get("removed_snaps", [])],
         )
 
 

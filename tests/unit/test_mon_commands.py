@@ -497,6 +497,41 @@ CASES = [
     (["osd pool create p1 8"], "osd pool rmsnap p1 s1", 0, "pool p1 snap s1 does not exist", ""),
     (
         ["osd pool create p1 8"],
+        "osd pool selfmanaged-snap create p1",
+        0,
+        "created pool p1 selfmanaged snap 1",
+        "1",
+    ),
+    (
+        ["osd pool create p1 8", "osd pool selfmanaged-snap create p1"],
+        "osd pool mksnap p1 s1",
+        -errno.EINVAL,
+        "pool p1 is in unmanaged snaps mode",
+        None,
+    ),
+    (
+        ["osd pool create p1 8", "osd pool mksnap p1 s1"],
+        "osd pool selfmanaged-snap create p1",
+        -errno.EINVAL,
+        "pool p1 is in pool snaps mode",
+        None,
+    ),
+    (
+        ["osd pool create p1 8", "osd pool selfmanaged-snap create p1"],
+        "osd pool selfmanaged-snap rm p1 1",
+        0,
+        "removed pool p1 selfmanaged snap 1",
+        "",
+    ),
+    (
+        ["osd pool create p1 8", "osd pool selfmanaged-snap create p1"],
+        "osd pool selfmanaged-snap rm p1 5",
+        -errno.ENOENT,
+        "pool p1 selfmanaged snap 5 does not exist",
+        None,
+    ),
+    (
+        ["osd pool create p1 8"],
         "osd pool application enable p1 rbd",
         0,
         "enabled application 'rbd' on pool 'p1'",
@@ -738,6 +773,26 @@ def test_osd_tree_plain_and_json() -> None:
         "primary_affinity": 1.0,
     }
     assert [n["id"] for n in tree["stray"]] == [2, 3]
+
+
+def test_snap_ids_and_removed_snaps() -> None:
+    """Pool and self-managed snaps share `snap_seq`; removals bump it and are recorded
+    for the OSDs to trim."""
+    mon = Mon()
+    mon.ok("osd pool create p1 8")
+    mon.ok("osd pool mksnap p1 a")
+    mon.ok("osd pool mksnap p1 b")
+    mon.ok("osd pool rmsnap p1 a")
+    pool = mon.state.osdmap.pool_by_name("p1")
+    extras = mon.state.pool_extras[pool.id]
+    assert (extras.snap_seq, sorted(extras.snaps), extras.removed_snaps) == (3, [2], [1])
+    mon.ok("osd pool create p2 8")
+    ids = [int(mon.ok("osd pool selfmanaged-snap create p2").outbuf) for _ in range(3)]
+    assert ids == [1, 2, 3]
+    mon.ok("osd pool selfmanaged-snap rm p2 2")
+    mon.ok("osd pool selfmanaged-snap rm p2 2")
+    p2 = mon.state.pool_extras[mon.state.osdmap.pool_by_name("p2").id]
+    assert (p2.snap_seq, p2.removed_snaps) == (4, [2])
 
 
 def test_osd_dump_plain() -> None:
