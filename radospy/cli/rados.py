@@ -1,14 +1,17 @@
 """`radospy rados`: object-level commands against a pool, as Ceph's ``rados`` tool.
 
     radospy rados [-c CONF] [--id ID | -n TYPE.ID] [-p POOL] [-N NS] [--all]
-                  [--object-locator KEY] [--format json|json-pretty] COMMAND ARGS...
+                  [--object-locator KEY] [-s SNAP] [--format json|json-pretty]
+                  COMMAND ARGS...
 
 Commands: ``lspools``, ``mkpool``/``rmpool``, ``df``, ``put``, ``get``, ``append``,
 ``rm``, ``ls``, ``stat``, ``truncate``, ``cp``, ``listxattr``, ``getxattr``,
 ``setxattr``, ``rmxattr``, ``listomapkeys``, ``listomapvals``, ``getomapval``,
-``setomapval``, ``rmomapkey``, ``bench``, ``cleanup`` (`rados_bench`). A file argument
-of ``-`` is stdin or stdout. Output and errors are worded as Ceph's tool words them
-(``error getting mytest/obj: (2) No such file or directory``); a failure exits with 1.
+``setomapval``, ``rmomapkey``, ``bench``, ``cleanup`` (`rados_bench`), and the
+snapshot commands of `rados_snaps` (``mksnap``, ``rmsnap``, ``lssnap``, ``rollback``,
+``listsnaps``; ``-s SNAP`` reads at a pool snapshot). A file argument of ``-`` is
+stdin or stdout. Output and errors are worded as Ceph's tool words them (``error
+getting mytest/obj: (2) No such file or directory``); a failure exits with 1.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import time
 from collections.abc import Callable
 from typing import Any, BinaryIO
 
-from radospy.cli import rados_bench
+from radospy.cli import rados_bench, rados_snaps
 from radospy.client.rados import (
     LIBRADOS_ALL_NSPACES,
     Error,
@@ -55,6 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-N", "--namespace", default="")
     p.add_argument("--all", action="store_true")
     p.add_argument("--object-locator", default="")
+    p.add_argument("-s", "--snap")
     p.add_argument("--offset", type=int, default=0)
     p.add_argument("--format", choices=("plain", "json", "json-pretty"), default="plain")
     p.add_argument("--yes-i-really-really-mean-it", dest="sure", action="store_true")
@@ -150,6 +154,8 @@ class _Tool:
             )
             if self.args.object_locator:
                 self._ioctx.set_locator_key(self.args.object_locator)
+            if self.args.snap:
+                print(rados_snaps.select_snap(self._ioctx, self.pool, self.args.snap))
         return self._ioctx
 
     def obj(self, name: str) -> str:
@@ -530,6 +536,7 @@ COMMANDS: dict[str, Callable[[_Tool, list[str]], None]] = {
     "rmomapkey": _Tool.rmomapkey,
     "bench": _Tool.bench,
     "cleanup": _Tool.cleanup,
+    **rados_snaps.COMMANDS,
 }
 
 
@@ -559,7 +566,7 @@ def main(argv: list[str]) -> int:
         finally:
             cluster.shutdown()
         return 0
-    except (CliError, rados_bench.BenchError) as exc:
+    except (CliError, rados_bench.BenchError, rados_snaps.CliError) as exc:
         if str(exc):
             print(str(exc), file=sys.stderr)
         return 1

@@ -28,7 +28,7 @@ from radospy.common.errors import RadosError
 from radospy.common.osdop import OsdOp
 from radospy.common.types import ReqId
 from radospy.mon.client import MonClient, refresh_tickets
-from radospy.mon.state import decode_osdmap
+from radospy.mon.state import PoolExtras, decode_osdmap
 from radospy.msg.config import MessengerConfig
 from radospy.msg.connection import Connection, ConnectionClosed, RequestTimeout
 from radospy.msg.messages import ErrorReply, Message
@@ -43,6 +43,7 @@ from radospy.osd.messages import (
     PGList,
     PGListReply,
 )
+from radospy.osd.objectstore.types import NOSNAP
 from radospy.osdmap.osdmap import OSDMap
 from radospy.osdmap.pg import PgId
 
@@ -94,6 +95,8 @@ class Objecter:
         config = messenger or MessengerConfig(ms_initial_backoff=0.1, ms_max_backoff=1.0)
         self.messenger = Messenger(entity, config, self.auth, self)
         self.osdmap: OSDMap | None = None
+        self.pool_extras: dict[int, PoolExtras] = {}
+        """Per pool: snapshots (names, ids, stamps, removed ids) of the current map."""
         self._map_event = asyncio.Event()
         self._inc = secrets.randbits(31)
         self._tids = itertools.count(1)
@@ -112,7 +115,7 @@ class Objecter:
     def _on_map(self, epoch: int, data: bytes) -> None:
         if self.osdmap is not None and epoch <= self.osdmap.epoch:
             return
-        self.osdmap, _ = decode_osdmap(data)
+        self.osdmap, self.pool_extras = decode_osdmap(data)
         event, self._map_event = self._map_event, asyncio.Event()
         event.set()
 
@@ -160,6 +163,7 @@ class Objecter:
         flags: int = 0,
         snap_seq: int = 0,
         snaps: Sequence[int] = (),
+        snap: int = NOSNAP,
         timeout: float | None = None,
         reqid: ReqId | None = None,
     ) -> OSDOpReply:
@@ -175,7 +179,7 @@ class Objecter:
 
         def build(epoch: int, seed: int, resend: bool) -> Message:
             retry = OP_FLAG_RETRY if resend else 0
-            return OSDOp(reqid, seed, loc, ops, epoch, flags | retry, snap_seq, list(snaps))
+            return OSDOp(reqid, seed, loc, ops, epoch, flags | retry, snap_seq, list(snaps), snap)
 
         return await self._submit(loc.pool, seed_of, build, OSDOpReply, timeout)
 

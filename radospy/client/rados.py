@@ -20,7 +20,11 @@ import time
 from collections.abc import Callable, Coroutine, Iterator, Sequence
 from typing import Any, TypeVar
 
+from radospy.client import snapshots
 from radospy.client.objecter import Objecter
+from radospy.client.snapshots import LIBRADOS_SNAP_DIR as LIBRADOS_SNAP_DIR
+from radospy.client.snapshots import LIBRADOS_SNAP_HEAD as LIBRADOS_SNAP_HEAD
+from radospy.client.snapshots import Snap, SnapIterator, SnapState
 from radospy.common import osdop as o
 from radospy.common.config import Config, find_conf
 from radospy.common.errors import RadosError
@@ -380,6 +384,7 @@ class AsyncIoctx:
         self.nspace = ""
         self.locator_key = ""
         self.last_version = 0
+        self.snap = SnapState()
 
     def _loc(self, key: str) -> ObjectLocator:
         if self.nspace == LIBRADOS_ALL_NSPACES:
@@ -389,7 +394,10 @@ class AsyncIoctx:
     async def operate(self, key: str, ops: list[o.OsdOp], what: str) -> list[o.OpResult]:
         """Run ``ops`` on object ``key``; raises the errno of a failed request."""
         try:
-            reply = await self.rados._objecter().op(self._loc(key), ops)
+            snap = self.snap
+            reply = await self.rados._objecter().op(
+                self._loc(key), ops, snap_seq=snap.seq, snaps=snap.snaps, snap=snap.read
+            )
         except RadosError as exc:
             raise _translate(exc, f"{what} {key}") from None
         if reply.user_version:
@@ -456,6 +464,55 @@ class AsyncIoctx:
     async def operate_read_op(self, read_op: ReadOp, oid: str) -> None:
         results = await self.operate(oid, read_op.ops, "operate read op on")
         read_op._deliver(results)
+
+    # --- snapshots (see radospy.client.snapshots) ------------------------------------
+
+    async def _snap_command(self, prefix: str, what: str, **args: Any) -> bytes:
+        rc, out, outs = await self.rados.mon_command({"prefix": prefix, "pool": self.name, **args})
+        _raise_for(rc, f"{what}: {outs}")
+        await self.rados.wait_for_latest_osdmap()
+        return out
+
+    async def list_snaps(self) -> list[tuple[int, str, float]]:
+        await self.rados.wait_for_latest_osdmap()
+        return snapshots.pool_snaps(self.rados._objecter().pool_extras.get(self.pool_id))
+
+    async def lookup_snap(self, snap_name: str) -> tuple[int, float]:
+        await self.rados.wait_for_latest_osdmap()
+        extras = self.rados._objecter().pool_extras.get(self.pool_id)
+        try:
+            return snapshots.find_snap(extras, snap_name)
+        except RadosError as exc:
+            raise _translate(exc, "Failed to lookup snap") from None
+
+    async def create_snap(self, snap_name: str) -> None:
+        what = f"Failed to create snap {snap_name}"
+        if any(name == snap_name for _, name, _ in await self.list_snaps()):
+            raise make_ex(-errno.EEXIST, what)
+        await self._snap_command("osd pool mksnap", what, snap=snap_name)
+
+    async def remove_snap(self, snap_name: str) -> None:
+        what = f"Failed to remove snap {snap_name}"
+        if all(name != snap_name for _, name, _ in await self.list_snaps()):
+            raise make_ex(-errno.ENOENT, what)
+        await self._snap_command("osd pool rmsnap", what, snap=snap_name)
+
+    async def rollback(self, oid: str, snap_id: int) -> None:
+        await self.operate(oid, [o.Rollback(snap=snap_id)], "rollback")
+
+    async def create_self_managed_snap(self) -> int:
+        what = "Failed to create self managed snapshot"
+        return int(await self._snap_command("osd pool selfmanaged-snap create", what))
+
+    async def remove_self_managed_snap(self, snap_id: int) -> None:
+        what = f"Failed to remove self managed snapshot {snap_id}"
+        await self._snap_command("osd pool selfmanaged-snap rm", what, snapid=snap_id)
+
+    async def list_object_snaps(self, oid: str) -> o.SnapList:
+        """The clones and head of ``oid`` (`rados listsnaps`)."""
+        result = (await self.operate(oid, [o.ListSnaps()], "list snaps of"))[0]
+        assert isinstance(result, o.SnapList)
+        return result
 
 
 # --- the synchronous facade ------------------------------------------------------------
@@ -764,6 +821,61 @@ class Ioctx:
 
     def get_last_version(self) -> int:
         return self._core.last_version
+
+    # --- snapshots ----------------------------------------------------------------------
+
+    def create_snap(self, snap_name: str) -> None:
+        """Make pool snapshot ``snap_name`` (ObjectExists if it exists)."""
+        self._run(self._core.create_snap(snap_name))
+
+    def remove_snap(self, snap_name: str) -> None:
+        """Remove pool snapshot ``snap_name``; the OSDs trim its clones."""
+        self._run(self._core.remove_snap(snap_name))
+
+    def lookup_snap(self, snap_name: str) -> Snap:
+        """Pool snapshot ``snap_name`` (ObjectNotFound if there is none)."""
+        snap_id, stamp = self._run(self._core.lookup_snap(snap_name))
+        return Snap(self, snap_name, snap_id, stamp)
+
+    def list_snaps(self) -> SnapIterator:
+        """The pool's snapshots, oldest first."""
+        found = self._run(self._core.list_snaps())
+        return SnapIterator([Snap(self, name, sid, stamp) for sid, name, stamp in found])
+
+    def snap_rollback(self, oid: str, snap_name: str) -> None:
+        """Make object ``oid`` what it was at pool snapshot ``snap_name``."""
+        snap_id, _ = self._run(self._core.lookup_snap(snap_name))
+        self._run(self._core.rollback(oid, snap_id))
+
+    def set_read(self, snap_id: int) -> None:
+        """Read at snapshot ``snap_id`` from now on (``LIBRADOS_SNAP_HEAD``: the head)."""
+        self._core.snap.read = int(snap_id)
+
+    set_snap_read = set_read
+    """The name librados' C API has (`rados_ioctx_snap_set_read`)."""
+
+    def create_self_managed_snap(self) -> int:
+        """A new self-managed snapshot id of the pool."""
+        return self._run(self._core.create_self_managed_snap())
+
+    def remove_self_managed_snap(self, snap_id: int) -> None:
+        """Remove self-managed snapshot ``snap_id``; the OSDs trim its clones."""
+        self._run(self._core.remove_self_managed_snap(int(snap_id)))
+
+    def set_self_managed_snap_write(self, snaps: Sequence[int]) -> None:
+        """Writes preserve the object as it is at each of ``snaps`` (self-managed ids)."""
+        try:
+            self._core.snap.seq, self._core.snap.snaps = snapshots.write_context(snaps)
+        except RadosError as exc:
+            raise _translate(exc, "Failed to set self managed snap write") from None
+
+    def rollback_self_managed_snap(self, oid: str, snap_id: int) -> None:
+        """Make object ``oid`` what it was at self-managed snapshot ``snap_id``."""
+        self._run(self._core.rollback(oid, int(snap_id)))
+
+    def list_object_snaps(self, oid: str) -> o.SnapList:
+        """Object ``oid``'s clones, oldest first, then its head (`rados listsnaps`)."""
+        return self._run(self._core.list_object_snaps(oid))
 
     # --- data ---------------------------------------------------------------------------
 

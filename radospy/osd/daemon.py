@@ -61,6 +61,7 @@ from radospy.auth.handshake import (
     ServiceAuthServer,
 )
 from radospy.auth.keyring import EntityAuth, EntityName, Keyring
+from radospy.common import osdop
 from radospy.common.errors import InvalidArgument, RadosError
 from radospy.common.eversion import Eversion
 from radospy.common.files import write_atomic
@@ -68,11 +69,12 @@ from radospy.common.osdop import Remove, is_write, may_write
 from radospy.common.service import run_service
 from radospy.common.types import ReqId
 from radospy.mon.client import MonClient, MonClientConfig, refresh_tickets
-from radospy.mon.state import decode_osdmap
+from radospy.mon.state import PoolExtras, decode_osdmap
 from radospy.msg.config import MessengerConfig
 from radospy.msg.connection import Connection, ConnectionClosed
 from radospy.msg.messages import Message
 from radospy.msg.messenger import Messenger
+from radospy.osd import snap_txn
 from radospy.osd.messages import (
     ListEntry,
     OSDOp,
@@ -91,7 +93,8 @@ from radospy.osd.messages import (
 )
 from radospy.osd.objectstore import ObjectId, ObjectStore, StoreError, Transaction
 from radospy.osd.objectstore.transaction import PgLogTrim, SetPgInfo
-from radospy.osd.ops import OpContext, execute
+from radospy.osd.objectstore.types import NOSNAP
+from radospy.osd.ops import ExecResult, OpContext, execute
 from radospy.osd.peering import PastIntervals, PgState, PgView
 from radospy.osd.pglog import (
     OSD_MAX_PG_LOG_ENTRIES,
@@ -111,6 +114,7 @@ from radospy.osd.pglog import (
 from radospy.osd.recovery import Recovery, Throttle, load_missing, replica_info
 from radospy.osdmap.osdmap import OSDMap, PgMapping
 from radospy.osdmap.pg import PgId
+from radospy.osdmap.pool import PoolFlag
 
 log = logging.getLogger("radospy.osd")
 
@@ -261,6 +265,9 @@ class PG:
     state: PgState = PgState.PEERING
     task: asyncio.Task[None] | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    snaps_trimmed: frozenset[int] = frozenset()
+    """The pool's removed snaps whose clones this PG (as primary) has trimmed."""
+    trimming: bool = False
 
     @property
     def last_update(self) -> Eversion:
@@ -371,6 +378,7 @@ class OsdDaemon:
             raise OsdError(str(exc), exc.errno) from None
         self.auth = _OsdAuth(CephxClient(self.entity, self.key, time.time, ("mon", "osd")))
         self.osdmap: OSDMap | None = None
+        self.pool_extras: dict[int, PoolExtras] = {}
         self.pgs: dict[PgId, PG] = {}
         self._map_changed = asyncio.Condition()
         self._stop = asyncio.Event()
@@ -465,10 +473,12 @@ class OsdDaemon:
             epoch, data = await self._maps.get()
             if epoch <= self.epoch:
                 continue
-            osdmap, _ = decode_osdmap(data)
+            osdmap, extras = decode_osdmap(data)
             # Placement of every PG costs CPU: computed off the loop, applied on it.
             mapped = await asyncio.to_thread(mapped_pgs, osdmap, self.whoami)
             self._advance_map(osdmap, mapped)
+            self.pool_extras = extras
+            self._start_snap_trims()
             async with self._map_changed:
                 self._map_changed.notify_all()
 
@@ -509,6 +519,62 @@ class OsdDaemon:
         self.osdmap, self.pgs = osdmap, pgs
         for pg in changed:
             self.recovery.interval_changed(pg)
+
+    # --- snap trimming -------------------------------------------------------------------
+
+    def _start_snap_trims(self) -> None:
+        """Trim, in every PG this OSD is primary of, the clones of newly removed snaps."""
+        for pg in self.pgs.values():
+            extras = self.pool_extras.get(pg.pgid.pool)
+            if extras is None or pg.primary != self.whoami or pg.trimming:
+                continue
+            if not set(extras.removed_snaps) <= pg.snaps_trimmed:
+                pg.trimming = True
+                self._spawn(self._trim_pg(pg))
+
+    async def _trim_pg(self, pg: PG) -> None:
+        """Ceph's snap trimmer, one object per transaction, each logged and replicated
+        like a client write (so replicas drop the same clones)."""
+        try:
+            while pg.primary == self.whoami:
+                # Like client ops, trimming waits for peering to make the PG active.
+                async with self._map_changed:
+                    await self._map_changed.wait_for(lambda: pg.active or pg.primary != self.whoami)
+                extras = self.pool_extras.get(pg.pgid.pool)
+                removed = frozenset(extras.removed_snaps) if extras else frozenset()
+                if removed <= pg.snaps_trimmed:
+                    return
+                oids = await asyncio.to_thread(
+                    lambda: list(snap_txn.objects_with_snapsets(self.store, pg.cid))
+                )
+                for oid in oids:
+                    if not await self._trim_object(pg, oid, removed):
+                        return
+                pg.snaps_trimmed = removed
+        except (RadosError, OSError) as exc:
+            log.warning("%s: snap trim of pg %s stopped: %s", self.entity, pg.pgid, exc)
+        finally:
+            pg.trimming = False
+
+    async def _trim_object(self, pg: PG, oid: ObjectId, removed: frozenset[int]) -> bool:
+        async with pg.lock:
+            if pg.primary != self.whoami or not pg.active:
+                return False
+            trimmed = snap_txn.trim_object(self.store, pg.cid, oid, removed)
+            if trimmed is None:
+                return True
+            where = snap_txn.snapdir_of(oid)
+            version = Eversion(self.epoch, pg.last_update.version + 1)
+            prior = self.store.stat(pg.cid, where)
+            entry = LogEntry(
+                LogOp.MODIFY if trimmed.snapset_kept else LogOp.DELETE,
+                where,
+                version,
+                prior_version=prior.version if prior and prior.version < version else ZERO,
+                mtime_ns=time.time_ns(),
+                user_version=version.version,
+            )
+            return await self._commit(pg, trimmed.txn, entry)
 
     async def _wait_map(self, epoch: int, timeout: float) -> bool:
         """Wait until our map is at least ``epoch``; False at the deadline."""
@@ -613,15 +679,30 @@ class OsdDaemon:
         if pg.primary != self.whoami:
             return OSDRetry(self.epoch, "not the primary any more")
         oid = ObjectId(loc.name, loc.nspace)
+        rc = snap_txn.check_request(msg.ops, msg.snap)
+        if rc < 0:
+            return OSDOpReply(rc, [])
         async with pg.lock:
             if pg.primary != self.whoami or not pg.active:
                 return OSDRetry(self.epoch, "not the primary any more")
             await self.recovery.recover_object(pg, oid)
             if not write:
-                now = time.time_ns()
-                result = execute(self.store, pg.cid, oid, msg.ops, self._ctx(now, pg.last_update))
-                return OSDOpReply(result.rc, list(result.results))
+                return self._read(pg, oid, msg)
             return await self._write(pg, oid, msg)
+
+    def _read(self, pg: PG, oid: ObjectId, msg: OSDOp) -> OSDOpReply:
+        """A read of the head or, with ``msg.snap``, of the clone that holds that snap."""
+        if msg.ops and isinstance(msg.ops[0], osdop.ListSnaps):
+            listing = snap_txn.list_snaps(self.store, pg.cid, oid)
+            if listing is None:
+                return OSDOpReply(-ENOENT, [osdop.Status(rc=-ENOENT)])
+            return OSDOpReply(0, [listing])
+        target = snap_txn.read_target(self.store, pg.cid, oid, msg.snap)
+        if target is None:
+            return OSDOpReply(-ENOENT, [osdop.Status(rc=-ENOENT)])
+        now = time.time_ns()
+        result = execute(self.store, pg.cid, target, msg.ops, self._ctx(now, pg.last_update))
+        return OSDOpReply(result.rc, list(result.results))
 
     def _ctx(self, mtime_ns: int, version: Eversion) -> OpContext:
         return OpContext(mtime_ns, version, max_object_size=self.config.max_object_size)
@@ -632,14 +713,41 @@ class OsdDaemon:
             return OSDOpReply(dup.return_code, [], dup.version, dup.user_version)
         version = Eversion(self.epoch, pg.last_update.version + 1)
         mtime = time.time_ns()
-        result = execute(self.store, pg.cid, oid, msg.ops, self._ctx(mtime, version))
-        if result.txn is None:
-            return OSDOpReply(result.rc, list(result.results))
+        assert self.osdmap is not None
+        pool = self.osdmap.pools[pg.pgid.pool]
+        extras = self.pool_extras.get(pool.id)
+        snapc = snap_txn.write_context(
+            pool.has_flag(PoolFlag.POOL_SNAPS), extras, msg.snap_seq, msg.snaps
+        )
+        if snapc is None:
+            return OSDOpReply(-EINVAL, [])
         prior = self.store.stat(pg.cid, oid)
         entry = log_entry_for(
             oid, msg.ops, version, prior.version if prior else ZERO, msg.reqid, mtime
         )
+        op = msg.ops[0]
+        if isinstance(op, osdop.Rollback):
+            rolled = snap_txn.rollback(self.store, pg.cid, oid, snapc, op.snap, version, mtime)
+            result = ExecResult(rolled.txn, [osdop.Status()], 0)
+            if not rolled.head_exists:
+                entry = msgspec.structs.replace(entry, op=LogOp.DELETE)
+        else:
+            result = execute(self.store, pg.cid, oid, msg.ops, self._ctx(mtime, version))
+        if result.txn is None:
+            return OSDOpReply(result.rc, list(result.results))
         txn = result.txn
+        if extras is not None and extras.snap_seq and not isinstance(op, osdop.Rollback):
+            # The pool has had snapshots: clone the head first where they need it.
+            exists_after = entry.op != LogOp.DELETE
+            txn = snap_txn.write(self.store, pg.cid, oid, snapc, txn, exists_after)
+        if not await self._commit(pg, txn, entry):
+            return OSDRetry(self.epoch, "acting set changed during replication")
+        return OSDOpReply(0, list(result.results), version, version.version)
+
+    async def _commit(self, pg: PG, txn: Transaction, entry: LogEntry) -> bool:
+        """Log ``entry`` in ``txn``, apply it here and on every other acting OSD; False
+        when the acting set changed meanwhile (the client must resend)."""
+        version = entry.version
         txn.pglog_append(pg.cid, version, entry.encode())
         info = msgspec.structs.replace(
             pg.info, last_update=version, last_complete=version, last_user_version=version.version
@@ -663,7 +771,7 @@ class OsdDaemon:
         repop = RepOp(pg.pgid.pool, pg.pgid.seed, self.epoch, version, txn.encode(), entry.encode())
         repops = {osd: repop for osd in replicas}
         for osd in replicas:
-            partial = self.recovery.repop_for(pg, osd, txn, oid)
+            partial = self.recovery.repop_for(pg, osd, txn, entry.oid)
             if partial is not None:
                 repops[osd] = msgspec.structs.replace(repop, txn=partial.encode())
         await asyncio.gather(
@@ -674,9 +782,7 @@ class OsdDaemon:
         if trim_to is not None:
             pg.log.trim(trim_to)
         pg.info = info
-        if pg.interval_start != interval:
-            return OSDRetry(self.epoch, "acting set changed during replication")
-        return OSDOpReply(0, list(result.results), version, version.version)
+        return pg.interval_start == interval
 
     async def _replicate(self, osd: int, repop: RepOp, pg: PG, interval: int) -> None:
         """Send ``repop`` to ``osd`` and wait for its commit; give up (without error)
@@ -779,7 +885,7 @@ class OsdDaemon:
         nspace = None if msg.all_nspaces else msg.nspace
         async with pg.lock:
             oids = self.store.list_objects(
-                pg.cid, after=after, limit=msg.max_entries, nspace=nspace
+                pg.cid, after=after, limit=msg.max_entries, nspace=nspace, snap=NOSNAP
             )
         entries = [ListEntry(o.nspace, o.name) for o in oids]
         return PGListReply(entries, len(oids) < msg.max_entries)

@@ -27,11 +27,13 @@ from radospy.common.eversion import Eversion
 from radospy.common.osdop import AnyOpResult, OsdOp
 from radospy.common.types import ReqId
 from radospy.msg.messages import Message, message
-from radospy.osd.objectstore.types import ObjectId
+from radospy.osd.objectstore.types import NOSNAP, ObjectId
 from radospy.osd.peering import PastInterval
 
 _U32 = Annotated[int, msgspec.Meta(ge=0, le=2**32 - 1)]
 _POOL = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
+_SNAP = Annotated[int, msgspec.Meta(ge=0)]
+"""A snap id: up to `NOSNAP`, past int64 (msgspec bounds stop at int64)."""
 
 OP_FLAG_RETRY = 0x1
 """`OSDOp.flags`: this is a resend (after a map change or a reconnect)."""
@@ -53,7 +55,8 @@ class OSDOp(Message):
 
     `pg_seed` is the PG (folded into the pool's `pg_num`) the client computed;
     `map_epoch` the epoch it computed it with. `snap_seq`/`snaps` are the write snap
-    context (self-managed or pool snapshots), newest first.
+    context (self-managed snapshots; newest first), `snap` the snapshot a read reads
+    (`NOSNAP`: the head).
     """
 
     reqid: ReqId
@@ -62,8 +65,9 @@ class OSDOp(Message):
     ops: list[OsdOp]
     map_epoch: _U32
     flags: int = 0
-    snap_seq: int = 0
-    snaps: list[int] = msgspec.field(default_factory=list)
+    snap_seq: _SNAP = 0
+    snaps: list[_SNAP] = msgspec.field(default_factory=list)
+    snap: _SNAP = NOSNAP
 
 
 @message(0x0201)

@@ -16,13 +16,14 @@ Layout, per object `NAME` of a collection:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from errno import EINVAL, EROFS
 from typing import Protocol
 
 from radospy.common import osdop as o
 from radospy.common.eversion import Eversion
+from radospy.mon.state import PoolExtras
 from radospy.osd.objectstore.transaction import (
     CloneObject,
     RemoveObject,
@@ -275,6 +276,21 @@ def trim_object(
     head_exists = store.stat(cid, oid) is not None
     _save(txn, cid, oid, old, plan.snapset, head_exists)
     return TrimResult(txn, head_exists or bool(plan.snapset.clones))
+
+
+def write_context(
+    pool_snaps: bool, extras: PoolExtras | None, seq: int, snaps: Sequence[int]
+) -> SnapContext | None:
+    """The SnapContext a write runs under: the pool's in pool-snaps mode, else the
+    client's (None when it is not valid: EINVAL), less the snaps already removed."""
+    extras = extras or PoolExtras()
+    if pool_snaps:
+        snapc = SnapContext(extras.snap_seq, tuple(sorted(extras.snaps, reverse=True)))
+    else:
+        snapc = SnapContext(seq, tuple(snaps))
+        if not snapc.is_valid():
+            return None
+    return snapc.without(extras.removed_snaps)
 
 
 def check_request(ops: list[o.OsdOp], snap: int) -> int:
