@@ -167,6 +167,8 @@ def _run(argv: list[str]) -> int:
         max_pg_log_entries=config.get_int("osd_max_pg_log_entries"),
         target_pg_log_entries_per_osd=config.get_int("osd_target_pg_log_entries_per_osd"),
         pg_log_trim_min=config.get_int("osd_pg_log_trim_min"),
+        report_interval=float(config.get_int("osd_mon_report_interval")),
+        capacity=config.get_int("osd_capacity"),
     )
     log_file = config.get_str("log_file")
     if not args.foreground:

@@ -160,6 +160,10 @@ OPTIONS: dict[str, Option] = {
              "PG replicas per OSD above which pool creation is refused", min=1),
         _opt("osd_max_object_size", OptType.SIZE, str(128 << 20), "osd",
              "largest object accepted", min=1),
+        _opt("osd_capacity", OptType.SIZE, "0", "osd",
+             "bytes an OSD reports as its capacity and fills up to (radospy's own, as "
+             "a small device for tests); 0: the size of the file system under osd_data",
+             min=0),
         _opt("client_mount_timeout", OptType.SECS, "300", "client",
              "give up connecting to the monitors after this long"),
         _opt("rados_osd_op_timeout", OptType.SECS, "0", "client",

@@ -131,6 +131,12 @@ class MonClient:
                 return reply.rc, bytes(reply.outbuf), reply.outs
             await self._follow(conn, reply, deadline)
 
+    async def send(self, msg: Message, timeout: float | None = None) -> None:
+        """Send a one-way message (a report) to the monitor of the current session,
+        opening one if needed; it may be lost if that session fails."""
+        conn = await self._session(self._deadline(timeout))
+        conn.try_send(msg)
+
     def subscribe(self, what: str, start_epoch: int, callback: MapCallback) -> None:
         """Receive every ``what`` map from ``start_epoch`` on, as (epoch, data), on this
         and every later session; only newer epochs are passed on."""

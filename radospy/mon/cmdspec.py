@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from radospy.auth.caps import MonCap
 from radospy.common.errors import InvalidArgument, RadosError
+from radospy.mon.pgmap import PGMap
 
 if TYPE_CHECKING:
     from radospy.mon.quorum import QuorumView
@@ -58,7 +59,8 @@ class Propose:
 
 @dataclass
 class CommandContext:
-    """Who asks, with which caps, and the leader's clock and randomness for this command."""
+    """Who asks, with which caps, the leader's clock and randomness for this command, and
+    the leader's in-memory PG stats (read-only commands such as `df` show them)."""
 
     entity: str
     caps: MonCap
@@ -66,6 +68,7 @@ class CommandContext:
     random_bytes: Callable[[int], bytes]
     quorum: QuorumView | None = None
     """The monitors' quorum, for `status` and `health` (None where no daemon runs)."""
+    pgmap: PGMap = field(default_factory=PGMap)
 
 
 @dataclass

@@ -26,6 +26,7 @@ from radospy.mon import (
     auth_commands,
     config_commands,
     crush_commands,
+    df_commands,
     osd_commands,
     pool_commands,
     status_commands,
@@ -55,6 +56,7 @@ __all__ = [
 COMMANDS: tuple[Command, ...] = (
     *status_commands.COMMANDS,
     *osd_commands.COMMANDS,
+    *df_commands.COMMANDS,
     *crush_commands.COMMANDS,
     *pool_commands.COMMANDS,
     *auth_commands.COMMANDS,

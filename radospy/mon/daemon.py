@@ -47,6 +47,7 @@ from radospy.auth.keyring import EntityAuth, EntityName, Keyring
 from radospy.common.errors import InvalidArgument, RadosError
 from radospy.common.files import write_atomic
 from radospy.common.service import run_service
+from radospy.mon import full_status
 from radospy.mon.cmdspec import CommandContext, CommandResult, Propose
 from radospy.mon.commands import COMMANDS_BY_NAME, handle_command
 from radospy.mon.machine import (
@@ -57,8 +58,15 @@ from radospy.mon.machine import (
     ReplicatedMonState,
     encode_envelope,
 )
-from radospy.mon.messages import MonCommand, MonCommandReply, MonMapData, MonSubscribe
+from radospy.mon.messages import (
+    MonCommand,
+    MonCommandReply,
+    MonMapData,
+    MonSubscribe,
+    OsdStatReport,
+)
 from radospy.mon.monmap import MonMap, now_stamp
+from radospy.mon.pgmap import PGMap
 from radospy.mon.quorum import QuorumTracker, QuorumView, election_epoch
 from radospy.mon.state import MonState
 from radospy.msg.config import MessengerConfig
@@ -103,6 +111,8 @@ MAX_BATCH = 256
 """Changes carried by one Raft entry at most."""
 RECONCILE_INTERVAL = 0.5
 """Seconds between a leader's checks that the voters match the monmap."""
+FULL_CHECK_INTERVAL = 1.0
+"""Seconds between a leader's checks of the PG stats against quotas and full ratios."""
 
 DAEMON_COMMANDS = {"mon stat", "mon dump", "mon getmap", "quorum_status", "mon add", "mon remove"}
 """Answered by the daemon itself: they need Raft's view, not only the state."""
@@ -220,6 +230,8 @@ class MonDaemon:
         self.driver: RaftDriver | None = None
         self._pipeline: _WritePipeline | None = None
         self._quorum_since = QuorumTracker()
+        self.pgmap = PGMap()
+        """The OSDs' last reports; kept by the leader only (see radospy.mon.pgmap)."""
 
     # --- lifecycle ------------------------------------------------------------------
 
@@ -251,6 +263,7 @@ class MonDaemon:
         log.info("%s: listening on %s:%d, fsid %s", self.entity, *addr, self.info.fsid)
         raft_task = driver.start()
         reconcile = asyncio.create_task(self._reconcile_loop())
+        full_checks = asyncio.create_task(self._full_check_loop())
         stop_task = asyncio.create_task(self._stop.wait())
         try:
             done, _ = await asyncio.wait(
@@ -259,7 +272,7 @@ class MonDaemon:
             if raft_task in done and raft_task.exception() is not None:
                 raise MonError(f"raft loop failed: {raft_task.exception()}")
         finally:
-            for task in (reconcile, stop_task, *self._tasks):
+            for task in (reconcile, full_checks, stop_task, *self._tasks):
                 task.cancel()
             await driver.stop()
             await transport.close()
@@ -309,6 +322,8 @@ class MonDaemon:
             self._spawn(self._serve_command(conn, msg, tid))
         elif isinstance(msg, MonSubscribe):
             await self._subscribe(conn, msg)
+        elif isinstance(msg, OsdStatReport):
+            self._on_stat_report(conn, msg)
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.create_task(coro)
@@ -355,7 +370,12 @@ class MonDaemon:
         if prefix in DAEMON_COMMANDS:
             return await self._daemon_command(conn, prefix, cmd, caps, msg)
         ctx = CommandContext(
-            conn.peer_name, caps, time.time(), secrets.token_bytes, self._quorum_view()
+            conn.peer_name,
+            caps,
+            time.time(),
+            secrets.token_bytes,
+            self._quorum_view(),
+            self.pgmap,
         )
         inbuf = bytes(msg.inbuf)
         command = COMMANDS_BY_NAME.get(prefix)
@@ -540,7 +560,78 @@ class MonDaemon:
 
     def _on_role_change(self, role: Role, lead: int) -> None:
         if role is Role.LEADER:
+            # Figures kept from an earlier term may be stale: start over from the
+            # next reports (full_status leaves alone what the map cannot judge).
+            self.pgmap = PGMap()
             self._spawn(self._reconcile())
+
+    # --- PG stats and full flags ----------------------------------------------------
+
+    def _on_stat_report(self, conn: Connection, msg: OsdStatReport) -> None:
+        """Keep an OSD's report if leading, else pass it on to the leader."""
+        peer = conn.peer_name
+        if peer != f"osd.{msg.osd}" and not peer.startswith("mon."):
+            raise RadosError(f"{peer} may not report for osd.{msg.osd}", EACCES)
+        driver = self.driver
+        if driver is None:
+            return
+        if driver.is_leader:
+            self.pgmap.apply_report(msg)
+            return
+        target = self._resolve(driver.leader) if driver.leader else None
+        if target is not None and not peer.startswith("mon."):
+            self._spawn(self._forward(target, msg))
+
+    async def _forward(self, target: tuple[str, Addr], msg: OsdStatReport) -> None:
+        assert self.messenger is not None
+        name, addr = target
+        try:
+            conn = await self.messenger.connect(addr, name)
+        except (RadosError, OSError) as exc:
+            log.debug("%s: cannot forward a report to %s: %s", self.entity, name, exc)
+            return
+        conn.try_send(msg)
+
+    async def _full_check_loop(self) -> None:
+        while True:
+            await asyncio.sleep(FULL_CHECK_INTERVAL)
+            try:
+                await self._full_check()
+            except (NotLeader, ProposalDropped, ConfChangePending, ProposalError) as exc:
+                log.info("%s: full-status change deferred: %s", self.entity, exc)
+
+    async def _full_check(self) -> None:
+        """On the leader: mark OSDs and pools full (or no longer) as the stats say."""
+        driver = self.driver
+        if driver is None or not driver.is_leader or not self.machine.bootstrapped:
+            return
+        if not self.pgmap.osd_stats:
+            return
+        pgmap = self.pgmap
+        osdmap = self.machine.state.osdmap
+        pgmap.prune(osdmap)
+        await asyncio.to_thread(pgmap.pool_osds, osdmap)
+
+        def validate(state: MonState) -> CommandResult | Propose:
+            found = full_status.changes(state.osdmap, pgmap, pgmap.pool_osds(state.osdmap))
+            if not found:
+                return CommandResult(0, b"", "")
+            cmd = {"prefix": "osd full-status", "states": found.to_words()}
+            ctx = CommandContext(
+                self.entity, MonCap.parse("allow *"), time.time(), secrets.token_bytes
+            )
+            return handle_command(state, cmd, ctx)
+
+        if isinstance(validate(self.machine.state), CommandResult):
+            return
+        before = self.machine.state.osdmap
+        msg = MonCommand(json.dumps({"prefix": "osd full-status"}))
+        result = await self._write(msg, validate, lambda e: CommandEntry(0, 0, e))
+        if result.rc < 0:
+            log.info("%s: full-status change refused: %s", self.entity, result.outs)
+            return
+        for line in full_status.describe(before, self.machine.state.osdmap, pgmap):
+            log.warning("%s: %s", self.entity, line)
 
     # --- subscriptions --------------------------------------------------------------
 

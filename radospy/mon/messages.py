@@ -7,7 +7,14 @@ retries, so a command resent after a lost reply or a failover is applied at most
 
 from __future__ import annotations
 
+from typing import Annotated
+
+import msgspec
+
 from radospy.msg.messages import Message, message
+
+_U32 = Annotated[int, msgspec.Meta(ge=0, le=2**32 - 1)]
+_U64 = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
 
 
 @message(0x0101)
@@ -54,3 +61,43 @@ class MonMapData(Message):
     what: str
     epoch: int
     data: bytes
+
+
+class OsdStat(msgspec.Struct, frozen=True, array_like=True):
+    """One OSD's store usage (`osd_stat_t`/`store_statfs_t`), in bytes.
+
+    ``total`` is the capacity (the file system's, or ``osd_capacity`` when smaller),
+    ``available`` what can still be written, ``data`` the logical bytes of its objects,
+    ``omap`` the bytes of their omap entries. Used raw space is ``total - available``.
+    """
+
+    total: _U64
+    available: _U64
+    data: _U64 = 0
+    omap: _U64 = 0
+    num_pgs: _U64 = 0
+
+
+class PgStat(msgspec.Struct, frozen=True, array_like=True):
+    """What a primary reports about one of its PGs (`pg_stat_t`)."""
+
+    pool: _U64
+    seed: _U32
+    state: str
+    reported_epoch: _U32
+    num_objects: _U64 = 0
+    num_bytes: _U64 = 0
+    log_size: _U64 = 0
+    acting: list[int] = msgspec.field(default_factory=list)
+
+
+@message(0x0105)
+class OsdStatReport(Message):
+    """An OSD's periodic report (``osd_mon_report_interval``): its usage and the stats of
+    the PGs it is primary for, under map ``epoch``. A monitor that does not lead passes
+    it on to the leader, which keeps the stats in memory (see `radospy.mon.pgmap`)."""
+
+    osd: _U32
+    epoch: _U32
+    stat: OsdStat
+    pgs: list[PgStat] = msgspec.field(default_factory=list)

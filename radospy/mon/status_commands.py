@@ -1,18 +1,21 @@
 """`ceph health [detail]`, `ceph status` (`-s`) and `ceph fsid`, from what the monitor
-state knows (OSDMap flags, down OSDs, pools without redundancy) and the quorum the
-leader sees (monitors down); PG and usage figures
-come from the PG stats service, not from here, so `status` shows none."""
+state knows (OSDMap flags, down OSDs, full OSDs and pools, pools without redundancy)
+and the quorum the leader sees (monitors down); the data section of `status` (objects,
+usage, PG states) comes from the leader's PG stats (`CommandContext.pgmap`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
+from radospy.common.units import byte_u, si_u
 from radospy.mon import osd_output
 from radospy.mon.cmdspec import Command, CommandContext, CommandResult, dump_json, reply
+from radospy.mon.pgmap import UNKNOWN, PGMap
 from radospy.mon.quorum import QuorumView
 from radospy.mon.state import MonState
 from radospy.osdmap.osdmap import MapFlag, OSDMap, OsdStateFlag, map_flags_string
+from radospy.osdmap.pool import PoolFlag
 
 _WARN_FLAGS = (
     MapFlag.FULL
@@ -64,6 +67,7 @@ def health_checks(osdmap: OSDMap, quorum: QuorumView | None = None) -> dict[str,
         checks["OSD_DOWN"] = HealthCheck(
             f"{len(down)} osds down", len(down), [_down_detail(osdmap, osd) for osd in down]
         )
+    checks.update(_full_checks(osdmap))
     single = [p for _, p in sorted(osdmap.pools.items()) if p.size == 1]
     if single:
         checks["POOL_NO_REDUNDANCY"] = HealthCheck(
@@ -72,6 +76,45 @@ def health_checks(osdmap: OSDMap, quorum: QuorumView | None = None) -> dict[str,
             [f"pool '{p.name}' has no replicas configured" for p in single],
         )
     return dict(sorted(checks.items()))
+
+
+_OSD_FULL_CHECKS = (
+    ("OSD_FULL", OsdStateFlag.FULL, "full osd(s)", "is full", "HEALTH_ERR"),
+    ("OSD_BACKFILLFULL", OsdStateFlag.BACKFILLFULL, "backfillfull osd(s)", "is backfill full",
+     "HEALTH_WARN"),
+    ("OSD_NEARFULL", OsdStateFlag.NEARFULL, "nearfull osd(s)", "is near full", "HEALTH_WARN"),
+)  # fmt: skip
+
+
+def _full_checks(osdmap: OSDMap) -> dict[str, HealthCheck]:
+    """OSD_FULL/OSD_BACKFILLFULL/OSD_NEARFULL from the OSD states and POOL_FULL/
+    POOL_BACKFILLFULL/POOL_NEARFULL from the pool flags (`OSDMap::check_health`)."""
+    checks: dict[str, HealthCheck] = {}
+    osds = [o for o in range(osdmap.max_osd) if osdmap.exists(o)]
+    for code, bit, summary, detail, severity in _OSD_FULL_CHECKS:
+        hit = [o for o in osds if osdmap.osds[o].state & bit]
+        if hit:
+            lines = [f"osd.{o} {detail}" for o in hit]
+            checks[code] = HealthCheck(f"{len(hit)} {summary}", len(hit), lines, severity)
+    full: list[str] = []
+    backfillfull: list[str] = []
+    nearfull: list[str] = []
+    for _, pool in sorted(osdmap.pools.items()):
+        if pool.flags & PoolFlag.FULL:
+            why = "running out of quota" if pool.flags & PoolFlag.FULL_QUOTA else "no space"
+            full.append(f"pool '{pool.name}' is full ({why})")
+        elif pool.flags & PoolFlag.BACKFILLFULL:
+            backfillfull.append(f"pool '{pool.name}' is backfillfull")
+        elif pool.flags & PoolFlag.NEARFULL:
+            nearfull.append(f"pool '{pool.name}' is nearfull")
+    for code, lines, word in (
+        ("POOL_FULL", full, "full"),
+        ("POOL_BACKFILLFULL", backfillfull, "backfillfull"),
+        ("POOL_NEARFULL", nearfull, "nearfull"),
+    ):
+        if lines:
+            checks[code] = HealthCheck(f"{len(lines)} pool(s) {word}", len(lines), lines)
+    return checks
 
 
 def _down_detail(osdmap: OSDMap, osd: int) -> str:
@@ -102,6 +145,8 @@ def _crush_path(osdmap: OSDMap, osd: int) -> list[str]:
 
 
 def _status(checks: dict[str, HealthCheck]) -> str:
+    if any(c.severity == "HEALTH_ERR" for c in checks.values()):
+        return "HEALTH_ERR"
     return "HEALTH_WARN" if checks else "HEALTH_OK"
 
 
@@ -130,23 +175,35 @@ def health(state: MonState, cmd: dict, ctx: CommandContext, inbuf: bytes) -> Com
     lines = [line]
     if detail:
         for code, check in checks.items():
-            lines.append(f"[WRN] {code}: {check.summary}")
+            level = "ERR" if check.severity == "HEALTH_ERR" else "WRN"
+            lines.append(f"[{level}] {code}: {check.summary}")
             lines += [f"    {m}" for m in check.detail]
     return reply(outbuf="".join(x + "\n" for x in lines))
 
 
 def status(state: MonState, cmd: dict, ctx: CommandContext, inbuf: bytes) -> CommandResult:
-    osdmap = state.osdmap
+    osdmap, pgmap = state.osdmap, ctx.pgmap
     checks = health_checks(osdmap, ctx.quorum)
     pools = len(osdmap.pools)
     pgs = sum(p.pg_num for p in osdmap.pools.values())
+    by_state = pgmap.pgs_by_state(osdmap)
+    usage = pgmap.osd_sum()
     if cmd["format"] != "plain":
         body = {
             "fsid": state.fsid,
             "health": health_json(checks, detail=False),
             **(ctx.quorum.status_json() if ctx.quorum is not None else {}),
             "osdmap": osd_output.stat_json(state),
-            "pgmap": {"pgs_by_state": [], "num_pgs": pgs, "num_pools": pools},
+            "pgmap": {
+                "pgs_by_state": [{"state_name": n, "count": c} for n, c in by_state],
+                "num_pgs": pgs,
+                "num_pools": pools,
+                "num_objects": pgmap.num_objects(),
+                "data_bytes": pgmap.num_bytes(),
+                "bytes_used": usage.used_raw,
+                "bytes_avail": usage.available,
+                "bytes_total": usage.total,
+            },
         }
         return reply(outbuf=dump_json(body, cmd["format"]))
     summary = osd_output.stat_summary(state, ctx.now).splitlines()
@@ -157,8 +214,33 @@ def status(state: MonState, cmd: dict, ctx: CommandContext, inbuf: bytes) -> Com
         lines.append(f"    mon: {ctx.quorum.services_line()}")
     lines.append(f"    osd: {summary[0].split(';')[0]}")
     lines += [f"         {extra}" for extra in summary[1:]]
-    lines += [" ", "  data:", f"    pools:   {pools} pools, {pgs} pgs", " "]
+    lines += [" ", "  data:", *data_lines(osdmap, pgmap), " "]
     return reply(outbuf="".join(x + "\n" for x in lines))
+
+
+def data_lines(osdmap: OSDMap, pgmap: PGMap) -> list[str]:
+    """The data section of `ceph -s` (`PGMapDigest::print_summary`)."""
+    pgs = sum(p.pg_num for p in osdmap.pools.values())
+    usage = pgmap.osd_sum()
+    lines = [
+        f"    pools:   {len(osdmap.pools)} pools, {pgs} pgs",
+        f"    objects: {si_u(pgmap.num_objects())} objects, {byte_u(pgmap.num_bytes())}",
+        f"    usage:   {byte_u(usage.used_raw)} used, {byte_u(usage.available)} / "
+        f"{byte_u(usage.total)} avail",
+    ]
+    by_state = pgmap.pgs_by_state(osdmap)
+    if not by_state:
+        return lines
+    first = "    pgs:     "
+    unknown = dict(by_state).get(UNKNOWN, 0)
+    if unknown:
+        lines.append(f"{first}{100.0 * unknown / pgs:.3f}% pgs unknown")
+        first = " " * len(first)
+    width = max(len(str(c)) for _, c in by_state)
+    for name, count in by_state:
+        lines.append(f"{first}{str(count).ljust(width)} {name}")
+        first = " " * len(first)
+    return lines
 
 
 def fsid(state: MonState, cmd: dict, ctx: CommandContext, inbuf: bytes) -> CommandResult:

@@ -69,12 +69,13 @@ from radospy.common.osdop import Remove, is_write, may_write
 from radospy.common.service import run_service
 from radospy.common.types import ReqId
 from radospy.mon.client import MonClient, MonClientConfig, refresh_tickets
+from radospy.mon.messages import OsdStat, OsdStatReport
 from radospy.mon.state import PoolExtras, decode_osdmap
 from radospy.msg.config import MessengerConfig
 from radospy.msg.connection import Connection, ConnectionClosed
 from radospy.msg.messages import Message
 from radospy.msg.messenger import Messenger
-from radospy.osd import snap_txn
+from radospy.osd import report, snap_txn
 from radospy.osd.messages import (
     ListEntry,
     OSDOp,
@@ -359,6 +360,10 @@ class OsdConfig:
     max_pg_log_entries: int = OSD_MAX_PG_LOG_ENTRIES
     target_pg_log_entries_per_osd: int = OSD_TARGET_PG_LOG_ENTRIES_PER_OSD
     pg_log_trim_min: int = OSD_PG_LOG_TRIM_MIN
+    report_interval: float = 5.0
+    """``osd_mon_report_interval``: seconds between reports to the monitors."""
+    capacity: int = 0
+    """``osd_capacity``: bytes this OSD may fill; 0 for its file system's size."""
     messenger: MessengerConfig = field(
         default_factory=lambda: MessengerConfig(ms_initial_backoff=0.1, ms_max_backoff=2.0)
     )
@@ -387,6 +392,8 @@ class OsdDaemon:
         self.messenger: Messenger | None = None
         self.monc: MonClient | None = None
         self.recovery = Recovery(self, config.throttle)
+        self.usage: OsdStat | None = None
+        """This OSD's usage as last reported (the write path's failsafe check)."""
 
     @property
     def epoch(self) -> int:
@@ -423,6 +430,7 @@ class OsdDaemon:
             log.info("%s: booted at %s:%d", self.entity, *addr)
             self._spawn(self._map_loop())
             self._spawn(self._secret_loop())
+            self._spawn(self._report_loop())
             await self._stop.wait()
         finally:
             for task in list(self._tasks):
@@ -458,6 +466,38 @@ class OsdDaemon:
                 await self._fetch_secrets()
             except RadosError as exc:
                 log.warning("%s: cannot refresh service secrets: %s", self.entity, exc)
+
+    async def _report_loop(self) -> None:
+        while True:
+            try:
+                await self._report()
+            except RadosError as exc:
+                log.info("%s: stats report not sent: %s", self.entity, exc)
+            await asyncio.sleep(self.config.report_interval)
+
+    async def _report(self) -> None:
+        """Send the monitors this OSD's usage and its primary PGs' stats."""
+        assert self.monc is not None
+        osdmap = self.osdmap
+        if osdmap is None:
+            return
+        statfs, usage = await asyncio.to_thread(
+            lambda: (self.store.statfs(), self.store.collection_usage())
+        )
+        pgs = [
+            report.pg_stat(
+                pg.pgid,
+                pg.state,
+                pg.acting,
+                self.epoch,
+                usage.get(pg.cid, (0, 0)),
+                len(pg.log),
+            )
+            for pg in list(self.pgs.values())
+            if pg.primary == self.whoami and pg.pgid.pool in osdmap.pools
+        ]
+        self.usage = report.osd_stat(statfs, self.config.capacity, len(self.pgs))
+        await self.monc.send(OsdStatReport(self.whoami, self.epoch, self.usage, pgs))
 
     async def _crush_add(self) -> None:
         cfg = self.config
@@ -671,6 +711,9 @@ class OsdDaemon:
         read = not msg.ops or not all(is_write(op) for op in msg.ops)
         if not _osd_capable(conn, pool.name, loc.nspace, loc.name, read, write):
             raise RadosError("permission denied", EPERM)
+        refusal = report.write_refusal(self.osdmap.pools[loc.pool], msg.ops, self.usage)
+        if write and refusal:
+            return OSDOpReply(refusal, [])
         # Ops wait for peering; an active PG has at least min_size acting OSDs.
         async with self._map_changed:
             await self._map_changed.wait_for(

@@ -20,7 +20,18 @@ from tests.integration.cluster import MonCluster, wait_for
 class RadosCluster(MonCluster):
     """3 monitors and ``num_osds`` OSDs with data under ``root``."""
 
-    def __init__(self, root: Path, num_osds: int = 3, mons: tuple[str, ...] = ("a", "b", "c")):
+    def __init__(
+        self,
+        root: Path,
+        num_osds: int = 3,
+        mons: tuple[str, ...] = ("a", "b", "c"),
+        osd_conf: dict[str, str] | None = None,
+        per_osd_conf: dict[int, dict[str, str]] | None = None,
+    ):
+        self.osd_conf = osd_conf or {}
+        """Options for every OSD's ``[osd]`` section."""
+        self.per_osd_conf = per_osd_conf or {}
+        """Options for one OSD's ``[osd.N]`` section."""
         super().__init__(root, list(mons))
         self.num_osds = num_osds
         self.osd_procs: dict[int, subprocess.Popen[bytes]] = {}
@@ -28,12 +39,17 @@ class RadosCluster(MonCluster):
     def write_conf(self, names: list[str]) -> None:
         super().write_conf(names)
         osds = "".join(
-            f"[osd.{i}]\ncrush_location = host=h{i}\n" for i in range(getattr(self, "num_osds", 0))
+            f"[osd.{i}]\ncrush_location = host=h{i}\n"
+            + "".join(
+                f"{k} = {v}\n" for k, v in getattr(self, "per_osd_conf", {}).get(i, {}).items()
+            )
+            for i in range(getattr(self, "num_osds", 0))
         )
+        common = "".join(f"{k} = {v}\n" for k, v in getattr(self, "osd_conf", {}).items())
         with open(self.conf_path, "a") as f:
             f.write(
                 f"[global]\nmon_allow_pool_delete = true\nosd_pool_default_size = 3\n"
-                f"[osd]\nosd_data = {self.root}/osd.$id\n{osds}"
+                f"[osd]\nosd_data = {self.root}/osd.$id\n{common}{osds}"
             )
 
     def run_tool(

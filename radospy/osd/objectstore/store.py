@@ -364,6 +364,15 @@ class ObjectStore:
             num_objects=count,
         )
 
+    def collection_usage(self) -> dict[str, tuple[int, int]]:
+        """Objects and logical bytes of every collection: cid -> (num_objects, num_bytes),
+        what a primary reports for its PGs."""
+        counts: dict[str, tuple[int, int]] = dict.fromkeys(self.list_collections(), (0, 0))
+        rows = self._query("SELECT cid, count(*), coalesce(sum(size), 0) FROM objects GROUP BY cid")
+        for cid, count, size in rows:
+            counts[cid] = (int(count), int(size))
+        return counts
+
     def fsck(self) -> list[str]:
         """Check every object's extents against its size and checksums, and the
         database's own integrity; returns the problems found (empty when sound)."""

@@ -1,0 +1,94 @@
+"""What an OSD tells the monitors about itself, and the full checks on its write path.
+
+Every ``osd_mon_report_interval`` an OSD sends `OsdStatReport`: its store usage and,
+for each PG it is primary for, the PG's objects, bytes, state and log length. Capacity
+is the file system's unless ``osd_capacity`` is set: then the OSD behaves as a device
+of that size (a small one lets tests fill an OSD). The space in use is what the store
+occupies, so OSDs sharing one file system do not count each other's data.
+
+Writes are refused before a disk fills, as Ceph's primary does it
+(``PrimaryLogPG::prepare_transaction``): in a pool the monitors flagged ``full``, an op
+that may add objects or bytes fails with EDQUOT when the pool is over its quota
+(``full_quota``) and ENOSPC otherwise; removals, truncations and reads go through, so a
+user can get back under the limit. Ceph's librados would park such a write until the
+flag clears unless the caller asked for ``FULL_TRY``; radospy's client never parks a
+write, so every caller gets the FULL_TRY answer. Independently, an OSD whose own usage
+passed the failsafe ratio (``osd_failsafe_full_ratio``, 0.97) refuses such writes with
+ENOSPC even before the monitors have reacted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from errno import EDQUOT, ENOSPC
+
+from radospy.common.osdop import (
+    Append,
+    Create,
+    OmapSet,
+    OmapSetHeader,
+    OsdOp,
+    SetXattr,
+    Write,
+    WriteFull,
+    WriteSame,
+)
+from radospy.mon.messages import OsdStat, PgStat
+from radospy.osd.objectstore.types import StatFs
+from radospy.osd.peering import PgState, pg_state_string
+from radospy.osdmap.pg import PgId
+from radospy.osdmap.pool import Pool, PoolFlag
+
+FAILSAFE_FULL_RATIO = 0.97
+"""``osd_failsafe_full_ratio``: past this an OSD refuses growing writes by itself."""
+
+_GROWING = (Create, Write, WriteFull, Append, WriteSame, SetXattr, OmapSet, OmapSetHeader)
+
+
+def osd_stat(statfs: StatFs, capacity: int, num_pgs: int) -> OsdStat:
+    """The usage an OSD reports: raw use is the store's size; available is what the
+    file system still has, within ``capacity`` (0: no cap) when one is set."""
+    used = statfs.used
+    if capacity > 0:
+        total = capacity
+        available = max(0, min(capacity - used, statfs.available))
+    else:
+        total = used + statfs.available
+        available = statfs.available
+    return OsdStat(total, available, statfs.stored, 0, num_pgs)
+
+
+def pg_stat(
+    pgid: PgId,
+    state: PgState,
+    acting: Sequence[int],
+    epoch: int,
+    usage: tuple[int, int],
+    log_size: int,
+) -> PgStat:
+    """One primary PG's report line, its state as `ceph pg dump` prints it."""
+    objects, size = usage
+    return PgStat(pgid.pool, pgid.seed, pg_state_string(state), epoch, objects, size,
+                  log_size, list(acting))  # fmt: skip
+
+
+def may_grow(ops: Sequence[OsdOp]) -> bool:
+    """Whether an op list may add objects or bytes (Ceph: a positive stats delta)."""
+    return any(isinstance(op, _GROWING) for op in ops)
+
+
+def write_refusal(pool: Pool, ops: Sequence[OsdOp], own: OsdStat | None) -> int:
+    """0 if the write may proceed, else -EDQUOT or -ENOSPC."""
+    if not may_grow(ops):
+        return 0
+    if pool.flags & PoolFlag.FULL_QUOTA:
+        return -EDQUOT
+    if pool.flags & PoolFlag.FULL:
+        return -ENOSPC
+    if (
+        own is not None
+        and own.total
+        and own.total - own.available > own.total * (FAILSAFE_FULL_RATIO)
+    ):
+        return -ENOSPC
+    return 0
