@@ -35,6 +35,7 @@ from radospy.client.rados import (
 )
 from radospy.common.config import bootstrap
 from radospy.common.errors import RadosError
+from radospy.common.units import byte_u
 
 _COPY_CHUNK = 4 << 20
 """Bytes read per op when copying or getting an object (Ceph's default op size)."""
@@ -191,46 +192,64 @@ class _Tool:
         print(f"successfully deleted pool {words[0]}")
 
     def df(self, words: list[str]) -> None:
-        rows = []
-        for name in self.cluster.list_pools():
-            with self.cluster.open_ioctx(name) as ioctx:
-                ioctx.set_namespace(LIBRADOS_ALL_NSPACES)
-                objs = list(ioctx.list_objects())
-                used = 0
-                for ob in objs:
-                    ioctx.set_namespace(ob.nspace)
-                    try:
-                        used += ioctx.stat(ob.key)[0]
-                    except Error:
-                        continue
-            rows.append((name, used, len(objs)))
+        """Per-pool usage and the cluster totals, from the monitors' PG stats."""
         try:
-            stats: dict[str, int] | None = self.cluster.get_cluster_stats()
-        except Error:
-            # The monitors keep no usage summary until the OSDs report to them.
-            stats = None
+            pools = self.cluster.get_pool_stats()
+            totals = self.cluster.get_cluster_stats()
+        except Error as exc:
+            raise CliError(f"error getting pool stats: {exc}") from None
         if self.args.format != "plain":
-            pools = [
-                {"name": n, "size_bytes": u, "size_kb": u // 1024, "num_objects": c}
-                for n, u, c in rows
-            ]
-            doc: dict[str, Any] = {"pools": pools, "total_objects": sum(c for _, _, c in rows)}
-            if stats is not None:
-                doc.update(
-                    total_used=stats["kb_used"],
-                    total_avail=stats["kb_avail"],
-                    total_space=stats["kb"],
-                )
+            doc: dict[str, Any] = {
+                "pools": [
+                    {
+                        "name": name,
+                        "id": self.cluster.pool_lookup(name),
+                        "size_bytes": s["num_bytes"],
+                        "size_kb": s["num_kb"],
+                        "num_objects": s["num_objects"],
+                        "num_object_clones": s["num_object_clones"],
+                        "num_object_copies": s["num_object_copies"],
+                        "num_objects_missing_on_primary": s["num_objects_missing_on_primary"],
+                        "num_objects_unfound": s["num_objects_unfound"],
+                        "num_objects_degraded": s["num_objects_degraded"],
+                        "read_ops": s["num_rd"],
+                        "read_bytes": s["num_rd_kb"] * 1024,
+                        "write_ops": s["num_wr"],
+                        "write_bytes": s["num_wr_kb"] * 1024,
+                        "compress_bytes_used": s["compress_bytes_used"],
+                        "compress_under_bytes": s["compress_under_bytes"],
+                    }
+                    for name, s in pools.items()
+                ],
+                "total_objects": totals["num_objects"],
+                "total_used": totals["kb_used"],
+                "total_avail": totals["kb_avail"],
+                "total_space": totals["kb"],
+            }
             indent = 4 if self.args.format == "json-pretty" else None
             print(json.dumps(doc, indent=indent))
             return
         head = ("POOL_NAME", "USED", "OBJECTS", "CLONES", "COPIES", "MISSING_ON_PRIMARY",
                 "UNFOUND", "DEGRADED", "RD_OPS", "RD", "WR_OPS", "WR", "USED COMPR",
                 "UNDER COMPR")  # fmt: skip
-        zero = ("0", "0", "0", "0")
         table = [head] + [
-            (n, _size(u), str(c), "0", str(c), *zero, "0 B", "0", "0 B", "0 B", "0 B")
-            for n, u, c in rows
+            (
+                name,
+                byte_u(s["num_bytes"]),
+                str(s["num_objects"]),
+                str(s["num_object_clones"]),
+                str(s["num_object_copies"]),
+                str(s["num_objects_missing_on_primary"]),
+                str(s["num_objects_unfound"]),
+                str(s["num_objects_degraded"]),
+                str(s["num_rd"]),
+                byte_u(s["num_rd_kb"] * 1024),
+                str(s["num_wr"]),
+                byte_u(s["num_wr_kb"] * 1024),
+                byte_u(s["compress_bytes_used"]),
+                byte_u(s["compress_under_bytes"]),
+            )
+            for name, s in pools.items()
         ]
         widths = [max(len(r[i]) for r in table) for i in range(len(head))]
         for row in table:
@@ -239,11 +258,10 @@ class _Tool:
             ]
             print("  ".join(cells))
         print()
-        print(f"total_objects    {sum(c for _, _, c in rows)}")
-        if stats is not None:
-            print(f"total_used       {_size(stats['kb_used'] * 1024)}")
-            print(f"total_avail      {_size(stats['kb_avail'] * 1024)}")
-            print(f"total_space      {_size(stats['kb'] * 1024)}")
+        print(f"total_objects    {totals['num_objects']}")
+        print(f"total_used       {byte_u(totals['kb_used'] * 1024)}")
+        print(f"total_avail      {byte_u(totals['kb_avail'] * 1024)}")
+        print(f"total_space      {byte_u(totals['kb'] * 1024)}")
 
     # --- objects ----------------------------------------------------------------------
 
@@ -498,18 +516,6 @@ class _Tool:
 
     def cleanup(self, words: list[str]) -> None:
         rados_bench.cleanup(self.ioctx, self.args, words)
-
-
-def _size(n: int) -> str:
-    """Ceph's ``byte_u_t``: ``0 B``, ``12 KiB``, ``3.5 MiB``."""
-    units = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
-    value = float(n)
-    for unit in units:
-        if value < 1024 or unit == units[-1]:
-            text = f"{value:.1f}".rstrip("0").rstrip(".") if unit != "B" else str(int(value))
-            return f"{text} {unit}"
-        value /= 1024
-    return f"{n} B"
 
 
 COMMANDS: dict[str, Callable[[_Tool, list[str]], None]] = {

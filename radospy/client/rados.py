@@ -686,16 +686,36 @@ class Rados:
         return 0
 
     def get_cluster_stats(self) -> dict[str, int]:
-        """``kb``, ``kb_used``, ``kb_avail``, ``num_objects`` from ``ceph df``."""
-        rc, out, outs = self.mon_command(json.dumps({"prefix": "df", "format": "json"}))
-        _raise_for(rc, f"get_cluster_stats: {outs}")
-        stats = json.loads(out).get("stats", {})
+        """``kb``, ``kb_used``, ``kb_avail`` (raw space over all OSDs, from ``ceph df``)
+        and ``num_objects`` (objects in all pools, replicas not counted)."""
+        doc = self._df()
+        stats = doc.get("stats", {})
         return {
             "kb": int(stats.get("total_bytes", 0)) // 1024,
             "kb_used": int(stats.get("total_used_raw_bytes", 0)) // 1024,
             "kb_avail": int(stats.get("total_avail_bytes", 0)) // 1024,
-            "num_objects": int(stats.get("total_objects", 0)),
+            "num_objects": sum(int(p["stats"]["objects"]) for p in doc.get("pools", [])),
         }
+
+    def get_pool_stats(self) -> dict[str, dict[str, int]]:
+        """Every pool's usage as `Ioctx.get_stats` gives it, by pool name."""
+        self._run(self._core.wait_for_latest_osdmap())
+        osdmap = self._core._objecter().osdmap
+        assert osdmap is not None
+        sizes = {pool.name: pool.size for pool in osdmap.pools.values()}
+        return {
+            p["name"]: _pool_stats(p["stats"], sizes.get(p["name"], 1))
+            for p in self._df().get("pools", [])
+            if p["name"] in sizes
+        }
+
+    def _df(self) -> dict[str, Any]:
+        rc, out, outs = self.mon_command(
+            json.dumps({"prefix": "df", "detail": "detail", "format": "json"})
+        )
+        _raise_for(rc, f"get_cluster_stats: {outs}")
+        doc: dict[str, Any] = json.loads(out)
+        return doc
 
     # --- pools --------------------------------------------------------------------------
 
@@ -728,6 +748,28 @@ class Rados:
 
     def open_ioctx2(self, pool_id: int) -> Ioctx:
         return self.open_ioctx(self.pool_reverse_lookup(pool_id))
+
+
+def _pool_stats(stats: dict[str, Any], size: int) -> dict[str, int]:
+    """``ceph df detail`` figures of a pool in librados' ``rados_pool_stat_t`` keys."""
+    used = int(stats.get("bytes_used", 0))
+    objects = int(stats.get("objects", 0))
+    return {
+        "num_bytes": used,
+        "num_kb": -(-used // 1024),
+        "num_objects": objects,
+        "num_object_clones": 0,
+        "num_object_copies": objects * size,
+        "num_objects_missing_on_primary": 0,
+        "num_objects_unfound": 0,
+        "num_objects_degraded": 0,
+        "num_rd": int(stats.get("rd", 0)),
+        "num_rd_kb": int(stats.get("rd_bytes", 0)) // 1024,
+        "num_wr": int(stats.get("wr", 0)),
+        "num_wr_kb": int(stats.get("wr_bytes", 0)) // 1024,
+        "compress_bytes_used": int(stats.get("compress_bytes_used", 0)),
+        "compress_under_bytes": int(stats.get("compress_under_bytes", 0)),
+    }
 
 
 class Object:
@@ -812,6 +854,14 @@ class Ioctx:
 
     def get_locator_key(self) -> str:
         return self._core.locator_key
+
+    def get_stats(self) -> dict[str, int]:
+        """This pool's usage, as rados.pyx's ``Ioctx.get_stats`` keys it (``num_bytes``
+        is the raw space its objects take, replicas included)."""
+        stats = self.rados.get_pool_stats().get(self.name)
+        if stats is None:
+            raise ObjectNotFound(f"get_stats: pool '{self.name}' does not exist", errno.ENOENT)
+        return stats
 
     def get_pool_id(self) -> int:
         return self._core.pool_id

@@ -1,0 +1,210 @@
+"""Usage statistics, pool quotas and full ratios end to end: 3 monitors and 3 OSDs as
+real processes, each OSD reporting every second and sized to 48 MiB (``osd_capacity``)
+so that the last test can fill them.
+
+Every write a test had acknowledged is read back intact after the cluster refused
+further writes, and deleting objects brings the pool back under its limit.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import radospy
+from tests.integration.cluster import wait_for
+from tests.integration.rados_cluster import RadosCluster
+
+MIB = 1 << 20
+CAPACITY = 48 * MIB
+DEADLINE = 60.0
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RadosCluster]:
+    c = RadosCluster(
+        tmp_path_factory.mktemp("stats"),
+        num_osds=3,
+        osd_conf={"osd_mon_report_interval": "1", "osd_capacity": str(CAPACITY)},
+    )
+    try:
+        c.bring_up()
+        yield c
+    finally:
+        c.close()
+
+
+@pytest.fixture(scope="module")
+def client(cluster: RadosCluster) -> Iterator[radospy.Rados]:
+    r = radospy.Rados(conffile=str(cluster.conf_path), conf={"rados_osd_op_timeout": "60"})
+    r.connect(timeout=30)
+    try:
+        yield r
+    finally:
+        r.shutdown()
+
+
+def _ceph_json(cluster: RadosCluster, *words: str) -> Any:
+    rc, out, err = cluster.ceph(*words, "--format", "json")
+    assert rc == 0, err
+    return json.loads(out)
+
+
+def _pool_df(cluster: RadosCluster, name: str) -> dict[str, Any]:
+    pools = _ceph_json(cluster, "df", "detail")["pools"]
+    return next(p["stats"] for p in pools if p["name"] == name)
+
+
+def _create_pool(cluster: RadosCluster, name: str, pg_num: int = 8) -> None:
+    rc, _, err = cluster.ceph("osd", "pool", "create", name, str(pg_num))
+    assert rc == 0, err
+
+
+def _refused(ioctx: radospy.Ioctx, name: str, data: bytes, code: int) -> bool:
+    """Write; True if refused with ``code``, False if acknowledged."""
+    try:
+        ioctx.write_full(name, data)
+    except radospy.Error as exc:
+        assert exc.errno == code, exc
+        return True
+    return False
+
+
+def test_df_figures_follow_what_was_written(cluster: RadosCluster, client: radospy.Rados) -> None:
+    _create_pool(cluster, "stats")
+    sizes = {f"obj-{i}": 1000 * (i + 1) for i in range(12)}
+    with client.open_ioctx("stats") as ioctx:
+        for name, size in sizes.items():
+            ioctx.write_full(name, bytes([size % 251]) * size)
+        ioctx.remove_object("obj-0")
+    del sizes["obj-0"]
+
+    def settled() -> dict[str, Any] | None:
+        stats = _pool_df(cluster, "stats")
+        return stats if stats["objects"] == len(sizes) else None
+
+    stats = wait_for(settled, DEADLINE, "ceph df to count the objects")
+    assert stats["stored"] >= sum(sizes.values())
+    assert stats["bytes_used"] >= 3 * sum(sizes.values())
+    osd_df = _ceph_json(cluster, "osd", "df")
+    assert [n["kb"] for n in osd_df["nodes"]] == [CAPACITY // 1024] * 3
+    assert all(n["kb_used"] > 0 and n["pgs"] > 0 for n in osd_df["nodes"])
+    rc, out, err = cluster.ceph("df")
+    assert rc == 0, err
+    assert "--- RAW STORAGE ---" in out and "--- POOLS ---" in out
+    assert "TOTAL  144 MiB" in out
+    rc, out, err = cluster.ceph("-s")
+    assert rc == 0, err
+    assert "    pools:   1 pools, 8 pgs\n" in out
+    assert f"    objects: {len(sizes)} objects," in out
+    assert "/ 144 MiB avail" in out
+    assert "active+clean" in out
+    rc, raw, err = cluster.rados("df", "--format", "json")
+    assert rc == 0, err
+    doc = json.loads(raw)
+    pool = next(p for p in doc["pools"] if p["name"] == "stats")
+    assert pool["num_objects"] == len(sizes)
+    assert pool["num_object_copies"] == 3 * len(sizes)
+    assert doc["total_space"] == 3 * CAPACITY // 1024
+    rc, raw, err = cluster.rados("df")
+    assert rc == 0, err
+    assert raw.decode().splitlines()[0].split()[:3] == ["POOL_NAME", "USED", "OBJECTS"]
+    assert client.get_cluster_stats()["num_objects"] >= len(sizes)
+    with client.open_ioctx("stats") as ioctx:
+        assert ioctx.get_stats()["num_objects"] == len(sizes)
+
+
+def test_quota_refuses_writes_with_edquot_and_loses_nothing(
+    cluster: RadosCluster, client: radospy.Rados
+) -> None:
+    _create_pool(cluster, "quota")
+    rc, _, err = cluster.ceph("osd", "pool", "set-quota", "quota", "max_objects", "10")
+    assert rc == 0, err
+    acked: dict[str, bytes] = {}
+    with client.open_ioctx("quota") as ioctx:
+        for i in range(10):
+            ioctx.write_full(f"q-{i}", f"payload {i}".encode())
+            acked[f"q-{i}"] = f"payload {i}".encode()
+        counter = iter(range(10, 10_000))
+
+        def refused() -> bool:
+            name = f"q-{next(counter)}"
+            if _refused(ioctx, name, name.encode(), errno.EDQUOT):
+                return True
+            acked[name] = name.encode()
+            return False
+
+        wait_for(refused, DEADLINE, "a write refused with EDQUOT", poll=0.2)
+        # an overwrite that grows is refused too; reads and stats still work
+        assert _refused(ioctx, "q-0", b"grown " * 100, errno.EDQUOT)
+        for name, data in acked.items():
+            assert ioctx.read(name, len(data) + 1) == data
+        rc, out, err = cluster.ceph("health", "detail")
+        assert "POOL_FULL: 1 pool(s) full" in out, (out, err)
+        assert "pool 'quota' is full (running out of quota)" in out
+        res = cluster.rados("-p", "quota", "put", "cli-obj", "-", stdin=b"x")
+        assert res[0] != 0 and "(122) Disk quota exceeded" in res[2], res
+        # deleting brings the pool under its quota, then writes resume
+        for name in list(acked)[: len(acked) - 8]:
+            ioctx.remove_object(name)
+            del acked[name]
+        wait_for(
+            lambda: not _refused(ioctx, "after", b"resumed", errno.EDQUOT),
+            DEADLINE,
+            "writes to resume under the quota",
+            poll=0.2,
+        )
+        acked["after"] = b"resumed"
+        for name, data in acked.items():
+            assert ioctx.read(name, len(data) + 1) == data
+    rc, out, _ = cluster.ceph("health")
+    assert "POOL_FULL" not in out
+
+
+def test_full_osds_refuse_writes_with_enospc_and_lose_nothing(
+    cluster: RadosCluster, client: radospy.Rados
+) -> None:
+    _create_pool(cluster, "fill")
+    block = MIB
+    acked: dict[str, bytes] = {}
+    with client.open_ioctx("fill") as ioctx:
+        counter = iter(range(100_000))
+
+        def refused() -> bool:
+            i = next(counter)
+            data = bytes([i % 256]) * block
+            if _refused(ioctx, f"fill-{i}", data, errno.ENOSPC):
+                return True
+            acked[f"fill-{i}"] = data
+            return False
+
+        wait_for(refused, 2 * DEADLINE, "a write refused with ENOSPC", poll=0)
+        assert len(acked) * block < 2 * CAPACITY
+        for name, data in acked.items():
+            assert ioctx.read(name, block) == data
+        health = wait_for(
+            lambda: (out := cluster.ceph("health", "detail")[1]) and "OSD_FULL" in out and out,
+            DEADLINE,
+            "OSD_FULL in health",
+        )
+        assert health.startswith("HEALTH_ERR")
+        assert "pool 'fill' is full (no space)" in health
+        dump = _ceph_json(cluster, "osd", "dump")
+        assert any("full" in o["state"] for o in dump["osds"])
+        # deletes go through while full; the OSDs drain below the ratios again
+        for name in sorted(acked)[: len(acked) // 2]:
+            ioctx.remove_object(name)
+            del acked[name]
+        wait_for(
+            lambda: not _refused(ioctx, "after-full", b"resumed", errno.ENOSPC),
+            DEADLINE,
+            "writes to resume after deletes",
+            poll=0.2,
+        )
+        acked["after-full"] = b"resumed"
+        for name, data in acked.items():
+            assert ioctx.read(name, block) == data

@@ -1,0 +1,68 @@
+"""What an OSD reports and the full checks of its write path (pure helpers)."""
+
+from __future__ import annotations
+
+from errno import EDQUOT, ENOSPC
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from radospy.common import osdop as o
+from radospy.common.units import byte_u, lowprecision, percentify, si_u
+from radospy.mon.messages import OsdStat
+from radospy.osd import report
+from radospy.osd.objectstore.types import StatFs
+from radospy.osdmap.pool import Pool, PoolFlag
+
+MIB = 1 << 20
+
+
+def test_capacity_caps_what_an_osd_reports() -> None:
+    fs = StatFs(total=100 << 30, available=50 << 30, used=3 * MIB, stored=2 * MIB, num_objects=4)
+    capped = report.osd_stat(fs, 8 * MIB, 5)
+    assert (capped.total, capped.available, capped.data, capped.num_pgs) == (8 * MIB, 5 * MIB,
+                                                                            2 * MIB, 5)  # fmt: skip
+    free = report.osd_stat(fs, 0, 5)
+    assert (free.total, free.available) == (3 * MIB + (50 << 30), 50 << 30)
+    over = report.osd_stat(fs, MIB, 0)
+    assert over.available == 0
+
+
+def test_pg_state_follows_the_acting_set() -> None:
+    pool = Pool(id=1, name="p", size=3, min_size=2)
+    assert report.pg_state([0, 1, 2], pool) == "active+clean"
+    assert report.pg_state([0, 1], pool) == "active+undersized+degraded"
+    assert report.pg_state([0], pool) == "undersized+degraded+peered"
+
+
+def test_full_pools_refuse_growing_writes_only() -> None:
+    quota = Pool(id=1, name="q", flags=PoolFlag.HASHPSPOOL | PoolFlag.FULL | PoolFlag.FULL_QUOTA)
+    full = Pool(id=2, name="f", flags=PoolFlag.HASHPSPOOL | PoolFlag.FULL)
+    fine = Pool(id=3, name="ok")
+    grow = [o.WriteFull(data=b"x")]
+    assert report.write_refusal(quota, grow, None) == -EDQUOT
+    assert report.write_refusal(full, grow, None) == -ENOSPC
+    assert report.write_refusal(fine, grow, None) == 0
+    for shrinking in ([o.Remove()], [o.Truncate(size=0)], [o.OmapRmKeys(keys=["a"])]):
+        assert report.write_refusal(quota, shrinking, None) == 0
+        assert report.write_refusal(full, shrinking, None) == 0
+    failsafe = OsdStat(total=100, available=2)
+    assert report.write_refusal(fine, grow, failsafe) == -ENOSPC
+    assert report.write_refusal(fine, [o.Remove()], failsafe) == 0
+
+
+def test_ceph_number_formats() -> None:
+    cases = [(0, "0 B"), (1023, "1023 B"), (1024, "1 KiB"), (1300, "1.3 KiB"),
+             (16 * MIB + 5, "16 MiB"), (int(2.4 * MIB), "2.4 MiB"), (10239, "10 KiB")]  # fmt: skip
+    assert [byte_u(v) for v in dict(cases)] == [t for _, t in cases]
+    assert [si_u(v) for v in (0, 209, 391130, 1000)] == ["0", "209", "391.13k", "1k"]
+    assert [percentify(v) for v in (0.0, 0.005, 42.987)] == ["0", "0", "42.99"]
+    assert [lowprecision(v) for v in (-1.0, 0.0, 1.0)] == ["-", "0", "1.00"]
+
+
+@given(st.integers(0, 1 << 62))
+def test_byte_u_is_short_or_exact(value: int) -> None:
+    text = byte_u(value)
+    number, unit = text.split(" ")
+    assert unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB")
+    assert len(text) <= 7 or "." not in number
