@@ -11,6 +11,7 @@ import errno
 from typing import Any
 
 from radospy.common.errors import InvalidArgument, NotFound, RadosError
+from radospy.common.units import byte_u, si_u
 from radospy.mon import options
 from radospy.mon.cmdspec import (
     Command,
@@ -24,6 +25,7 @@ from radospy.mon.cmdspec import (
 )
 from radospy.mon.crush_commands import chunk_count, erasure_rule
 from radospy.mon.osd_output import pool_json, pool_lines
+from radospy.mon.pgmap import PoolStats
 from radospy.mon.state import MonState, PoolExtras, PoolSnap
 from radospy.osdmap.osdmap import OSDMap
 from radospy.osdmap.pool import Pool, PoolFlag, PoolType, default_min_size
@@ -421,17 +423,28 @@ def apply_set_quota(state: MonState, cmd: dict, stamp: float) -> Outcome:
 
 
 def get_quota(state: MonState, cmd: dict, ctx: CommandContext, inbuf: bytes) -> CommandResult:
+    """`osd pool get-quota`: the quotas beside the pool's current usage (PG stats)."""
     pool = _pool(state.osdmap, cmd["pool"])
+    usage = ctx.pgmap.pool_stats().get(pool.id, PoolStats())
     if cmd["format"] != "plain":
         body = {
             "pool_name": pool.name,
             "pool_id": pool.id,
             "quota_max_objects": pool.quota_max_objects,
+            "current_num_objects": usage.num_objects,
             "quota_max_bytes": pool.quota_max_bytes,
+            "current_num_bytes": usage.num_bytes,
         }
         return reply(outbuf=dump_json(body, cmd["format"]))
-    objects = f"{pool.quota_max_objects} objects" if pool.quota_max_objects else "N/A"
-    size = f"{pool.quota_max_bytes} B" if pool.quota_max_bytes else "N/A"
+    objects = "N/A"
+    if pool.quota_max_objects:
+        objects = (
+            f"{si_u(pool.quota_max_objects)} objects"
+            f"  (current num objects: {usage.num_objects} objects)"
+        )
+    size = "N/A"
+    if pool.quota_max_bytes:
+        size = f"{byte_u(pool.quota_max_bytes)}  (current num bytes: {usage.num_bytes} bytes)"
     text = f"quotas for pool '{pool.name}':\n  max objects: {objects}\n  max bytes  : {size}\n"
     return reply(outbuf=text)
 

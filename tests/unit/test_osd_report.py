@@ -28,13 +28,6 @@ def test_capacity_caps_what_an_osd_reports() -> None:
     assert over.available == 0
 
 
-def test_pg_state_follows_the_acting_set() -> None:
-    pool = Pool(id=1, name="p", size=3, min_size=2)
-    assert report.pg_state([0, 1, 2], pool) == "active+clean"
-    assert report.pg_state([0, 1], pool) == "active+undersized+degraded"
-    assert report.pg_state([0], pool) == "undersized+degraded+peered"
-
-
 def test_full_pools_refuse_growing_writes_only() -> None:
     quota = Pool(id=1, name="q", flags=PoolFlag.HASHPSPOOL | PoolFlag.FULL | PoolFlag.FULL_QUOTA)
     full = Pool(id=2, name="f", flags=PoolFlag.HASHPSPOOL | PoolFlag.FULL)

@@ -274,3 +274,26 @@ def test_status_before_any_report_shows_unknown_pgs() -> None:
     mon = _cluster_with_pool(4)
     out = mon.ok("status").outbuf.decode()
     assert "    pgs:     100.000% pgs unknown\n             4 unknown\n" in out
+
+
+def test_get_quota_shows_the_current_usage() -> None:
+    mon = _cluster_with_pool(2)
+    mon.ok("osd pool set-quota p max_objects 1000")
+    mon.ok("osd pool set-quota p max_bytes 10M")
+    pgmap = PGMap()
+    _report_all(mon, pgmap, (3, 1000))
+    from radospy.mon.commands import handle_command, parse_argv
+
+    ctx = _ctx(mon, pgmap)
+    out = handle_command(mon.state, parse_argv(["osd", "pool", "get-quota", "p"]), ctx)
+    assert out.outbuf.decode() == (
+        "quotas for pool 'p':\n"
+        "  max objects: 1k objects  (current num objects: 6 objects)\n"
+        "  max bytes  : 10 MiB  (current num bytes: 2000 bytes)\n"
+    )
+    doc = json.loads(
+        handle_command(
+            mon.state, parse_argv(["osd", "pool", "get-quota", "p", "-f", "json"]), ctx
+        ).outbuf
+    )
+    assert (doc["current_num_objects"], doc["quota_max_bytes"]) == (6, 10 << 20)
