@@ -118,6 +118,30 @@ def test_df_figures_follow_what_was_written(cluster: RadosCluster, client: rados
         assert ioctx.get_stats()["num_objects"] == len(sizes)
 
 
+def test_a_new_leader_learns_the_stats_from_the_next_reports(cluster: RadosCluster) -> None:
+    """SIGKILL the leader: the next one starts with no stats and rebuilds them from the
+    OSDs' reports, passed on by a monitor that does not lead when an OSD talks to one."""
+    before = _pool_df(cluster, "stats")["objects"]
+    leader = cluster.quorum()["quorum_leader_name"]
+    cluster.kill(leader)
+    try:
+
+        def rebuilt() -> bool:
+            rc, out, _ = cluster.ceph("osd", "df", "--format", "json", timeout=10)
+            if rc != 0:
+                return False
+            nodes = json.loads(out)["nodes"]
+            if not all(n["kb"] == CAPACITY // 1024 for n in nodes):
+                return False
+            return bool(_pool_df(cluster, "stats")["objects"] == before)
+
+        wait_for(rebuilt, DEADLINE, "every OSD's stats at the new leader")
+        assert cluster.quorum()["quorum_leader_name"] != leader
+    finally:
+        cluster.start(leader)
+    wait_for(lambda: len(cluster.quorum()["quorum_names"]) == 3, DEADLINE, "3 monitors again")
+
+
 def test_quota_refuses_writes_with_edquot_and_loses_nothing(
     cluster: RadosCluster, client: radospy.Rados
 ) -> None:
