@@ -133,9 +133,22 @@ class MonClient:
 
     async def send(self, msg: Message, timeout: float | None = None) -> None:
         """Send a one-way message (a report) to the monitor of the current session,
-        opening one if needed; it may be lost if that session fails."""
-        conn = await self._session(self._deadline(timeout))
-        conn.try_send(msg)
+        opening one if needed; it may be lost if that session fails.
+
+        A session whose monitor stays unreachable for a moment is given up for another
+        monitor (as a command's is): the messenger would keep redialling a dead one.
+        """
+        deadline = self._deadline(timeout)
+        while True:
+            conn = await self._session(deadline)
+            try:
+                await conn.wait_ready(_STALL)
+            except (TimeoutError, ConnectionClosed):
+                log.info("report to %s stalled; hunting", conn.peer_name)
+                self._drop(conn)
+                continue
+            conn.try_send(msg)
+            return
 
     def subscribe(self, what: str, start_epoch: int, callback: MapCallback) -> None:
         """Receive every ``what`` map from ``start_epoch`` on, as (epoch, data), on this
