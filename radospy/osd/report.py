@@ -28,6 +28,7 @@ from radospy.common.osdop import (
     OmapSet,
     OmapSetHeader,
     OsdOp,
+    Rollback,
     SetXattr,
     Write,
     WriteFull,
@@ -42,7 +43,9 @@ from radospy.osdmap.pool import Pool, PoolFlag
 FAILSAFE_FULL_RATIO = 0.97
 """``osd_failsafe_full_ratio``: past this an OSD refuses growing writes by itself."""
 
-_GROWING = (Create, Write, WriteFull, Append, WriteSame, SetXattr, OmapSet, OmapSetHeader)
+_GROWING = (
+    Create, Write, WriteFull, Append, WriteSame, SetXattr, OmapSet, OmapSetHeader, Rollback,
+)  # fmt: skip
 
 
 def osd_stat(statfs: StatFs, capacity: int, num_pgs: int) -> OsdStat:
