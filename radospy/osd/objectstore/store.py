@@ -28,6 +28,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -108,6 +109,8 @@ class ObjectStore:
         self.readonly = readonly
         self._db = db
         self._lock = threading.RLock()
+        self._queue_lock = threading.Lock()
+        self._queue: list[_Queued] = []
 
     # --- lifecycle --------------------------------------------------------------------
 
@@ -177,23 +180,65 @@ class ObjectStore:
         """Apply every step of `txn` atomically; return once it is durable.
 
         On any error nothing of `txn` is applied and a `StoreError` says why.
+
+        Group commit: transactions applied from several threads at once share one SQLite
+        transaction and so one fsync of the WAL (BlueStore batches its commits the
+        same way). The thread that gets the store first commits everything queued by
+        then; the others find theirs done, each returning only after the COMMIT that
+        made it durable. A failing transaction takes no other down with it: the batch
+        is rolled back and its transactions committed one by one.
         """
         if self.readonly:
             raise StoreError(f"object store in {self.path} is open read-only")
+        mine = _Queued(txn)
+        with self._queue_lock:
+            self._queue.append(mine)
         with self._lock:
-            db = self._db
+            if not mine.done:
+                with self._queue_lock:
+                    batch, self._queue = self._queue, []
+                self._commit(batch)
+        if mine.error is not None:
+            raise mine.error
+
+    def _commit(self, batch: list[_Queued]) -> None:
+        """Commit ``batch`` in one transaction if every one of them applies, else each
+        on its own; sets every item's outcome."""
+        if len(batch) > 1:
             try:
-                db.execute("BEGIN IMMEDIATE")
-                apply = _Applier(db)
+                self._commit_all([item.txn for item in batch])
+            except Exception:
+                pass  # One of them fails: find which, committing the others alone.
+            except BaseException as exc:
+                for item in batch:
+                    item.error, item.done = exc, True
+                raise
+            else:
+                for item in batch:
+                    item.done = True
+                return
+        for item in batch:
+            try:
+                self._commit_all([item.txn])
+            except BaseException as exc:
+                item.error = exc
+            item.done = True
+
+    def _commit_all(self, txns: list[tx.Transaction]) -> None:
+        db = self._db
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            apply = _Applier(db)
+            for txn in txns:
                 for op in txn.ops:
                     apply(op)
-                db.execute("COMMIT")
-            except BaseException as exc:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                if isinstance(exc, sqlite3.Error):
-                    raise _store_error(self.path, exc) from exc
-                raise
+            db.execute("COMMIT")
+        except BaseException as exc:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise _store_error(self.path, exc) from exc
+            raise
 
     # --- reads ------------------------------------------------------------------------
 
@@ -419,6 +464,15 @@ class ObjectStore:
         if not rows:
             raise StoreNotFound(f"object {oid} does not exist in collection {cid}")
         return rows[0][0], rows[0][1]
+
+
+@dataclass
+class _Queued:
+    """A transaction waiting for a group commit, and how that went."""
+
+    txn: tx.Transaction
+    done: bool = False
+    error: BaseException | None = None
 
 
 def _connect(db_path: str, *, readonly: bool) -> sqlite3.Connection:
