@@ -518,11 +518,21 @@ class AsyncIoctx:
 # --- the synchronous facade ------------------------------------------------------------
 
 
+def _new_loop() -> asyncio.AbstractEventLoop:
+    """uvloop when installed (as the daemons run), else asyncio's own: uvloop's
+    transports write big payloads with fewer copies and less CPU."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
 class _LoopThread:
     """An event loop running in a daemon thread; coroutines submitted from any thread."""
 
     def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
+        self.loop = _new_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self._thread.start()
 
