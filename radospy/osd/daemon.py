@@ -65,6 +65,7 @@ from radospy.common import osdop
 from radospy.common.errors import InvalidArgument, RadosError
 from radospy.common.eversion import Eversion
 from radospy.common.files import write_atomic
+from radospy.common.malloc import tune_for_big_buffers
 from radospy.common.osdop import Remove, is_write, may_write
 from radospy.common.service import run_service
 from radospy.common.types import ReqId
@@ -811,12 +812,12 @@ class OsdDaemon:
         txn.set_pginfo(pg.cid, info.encode())
         interval = pg.interval_start
         replicas = [o for o in pg.members if o != self.whoami]
-        repop = RepOp(pg.pgid.pool, pg.pgid.seed, self.epoch, version, txn.encode(), entry.encode())
+        repop = RepOp(pg.pgid.pool, pg.pgid.seed, self.epoch, version, txn, entry.encode())
         repops = {osd: repop for osd in replicas}
         for osd in replicas:
             partial = self.recovery.repop_for(pg, osd, txn, entry.oid)
             if partial is not None:
-                repops[osd] = msgspec.structs.replace(repop, txn=partial.encode())
+                repops[osd] = msgspec.structs.replace(repop, txn=partial)
         await asyncio.gather(
             asyncio.to_thread(self.store.apply, txn),
             *(self._replicate(osd, repops[osd], pg, interval) for osd in replicas),
@@ -888,8 +889,8 @@ class OsdDaemon:
         pg = self.pgs.get(PgId(msg.pool, msg.pg_seed))
         if pg is None:
             raise RadosError(f"pg {msg.pool}.{msg.pg_seed:x} is not mapped here", ENOENT)
+        txn = msg.txn
         try:
-            txn = Transaction.decode(msg.txn)
             entry = LogEntry.decode(msg.log_entry)
         except (msgspec.DecodeError, msgspec.ValidationError, PgLogError) as exc:
             raise RadosError(f"malformed replication op: {exc}", EINVAL) from None
@@ -954,4 +955,5 @@ def _osd_capable(
 
 def run_daemon(config: OsdConfig) -> None:
     """Run an OSD until SIGTERM/SIGINT."""
+    tune_for_big_buffers()
     run_service(lambda: OsdDaemon(config))
