@@ -101,7 +101,12 @@ class ObjectStore:
 
     Create one with `mkfs`, open an existing one with `open` (`readonly=True` for an
     offline look at a stopped OSD's data). Reads go straight to the database; changes
-    go through `apply(Transaction)`. Safe to share between threads (calls serialise).
+    go through `apply(Transaction)`. Safe to share between threads.
+
+    A writable store reads through a second connection of its own: in WAL mode a reader
+    sees every committed transaction and never waits for a commit in progress, so a
+    read (an op's object lookup on the event loop) does not stall behind another
+    transaction's fsync. Reads serialise among themselves, commits among themselves.
     """
 
     def __init__(self, path: Path, db: sqlite3.Connection, readonly: bool) -> None:
@@ -111,6 +116,12 @@ class ObjectStore:
         self._lock = threading.RLock()
         self._queue_lock = threading.Lock()
         self._queue: list[_Queued] = []
+        self._reader = db
+        self._read_lock = self._lock
+        if not readonly:
+            self._reader = _connect(str(path / DB_NAME), readonly=False)
+            self._reader.execute("PRAGMA query_only=1")
+            self._read_lock = threading.RLock()
 
     # --- lifecycle --------------------------------------------------------------------
 
@@ -160,7 +171,9 @@ class ObjectStore:
 
     def close(self) -> None:
         """Close the database (a clean close also checkpoints the WAL)."""
-        with self._lock:
+        with self._lock, self._read_lock:
+            if self._reader is not self._db:
+                self._reader.close()
             self._db.close()
 
     def __enter__(self) -> ObjectStore:
@@ -450,9 +463,9 @@ class ObjectStore:
     # --- helpers ----------------------------------------------------------------------
 
     def _query(self, sql: str, args: tuple[Any, ...] | list[Any] = ()) -> list[Any]:
-        with self._lock:
+        with self._read_lock:
             try:
-                return self._db.execute(sql, args).fetchall()
+                return self._reader.execute(sql, args).fetchall()
             except sqlite3.Error as exc:
                 raise _store_error(self.path, exc) from exc
 
