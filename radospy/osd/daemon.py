@@ -715,10 +715,10 @@ class OsdDaemon:
         refusal = report.write_refusal(self.osdmap.pools[loc.pool], msg.ops, self.usage)
         if write and refusal:
             return OSDOpReply(refusal, [])
-        # Ops wait for peering; an active PG has at least min_size acting OSDs.
+        # Ops wait for peering and for min_size complete acting OSDs.
         async with self._map_changed:
             await self._map_changed.wait_for(
-                lambda: pg.primary != self.whoami or (pg.active and len(pg.acting) >= pool.min_size)
+                lambda: pg.primary != self.whoami or self.recovery.serving(pg)
             )
         if pg.primary != self.whoami:
             return OSDRetry(self.epoch, "not the primary any more")
@@ -727,7 +727,7 @@ class OsdDaemon:
         if rc < 0:
             return OSDOpReply(rc, [])
         async with pg.lock:
-            if pg.primary != self.whoami or not pg.active:
+            if pg.primary != self.whoami or not self.recovery.serving(pg):
                 return OSDRetry(self.epoch, "not the primary any more")
             await self.recovery.recover_object(pg, oid)
             if not write:

@@ -361,9 +361,9 @@ def peer(
         have = len(complete) + (0 if me_backfill else 1)
         if want != view.acting and len(want) >= view.min_size and len(want) > have:
             return PeeringResult(PgState.PEERING | PgState.REMAPPED, auth, want_acting=want)
-    # Without better OSDs the primary backfills itself first, so it counts as complete.
-    if len(complete) + 1 < view.min_size:
-        return PeeringResult(PgState.INCOMPLETE | PgState.PEERING, blocked_by=prior.down)
+    # Fewer complete copies than min_size is no reason to stay inactive: the PG goes
+    # ``peered`` (recovering, no client I/O) as Ceph does with the default
+    # osd_allow_recovery_below_min_size, and serves once enough members are complete.
     sources = _sources(me, missing, log, reports, auth)
     for plan in members.values():
         plan.info = _activated(plan.info, epoch)
@@ -474,14 +474,18 @@ def pg_state(
     recovering: bool = False,
     backfilling: bool = False,
     remapped: bool = False,
+    serving: bool = True,
 ) -> PgState:
     """The state bits of an active PG from its recovery progress.
 
     ``missing`` counts objects missing on any acting member, ``backfill_targets`` the
     members still being backfilled; ``recovering``/``backfilling`` whether that work is
-    running now rather than waiting for a reservation.
+    running now rather than waiting for a reservation; ``serving`` whether enough
+    members are complete for client I/O (``min_size``): ``peered`` when not.
     """
-    state = PgState.ACTIVE if active else PgState.PEERING
+    state = PgState.PEERING
+    if active:
+        state = PgState.ACTIVE if serving else PgState.PEERED
     if acting < size:
         state |= PgState.UNDERSIZED | PgState.DEGRADED
     if missing:
@@ -493,6 +497,13 @@ def pg_state(
         state |= PgState.DEGRADED
     if remapped:
         state |= PgState.REMAPPED
-    if active and acting >= size and not missing and not backfill_targets and not remapped:
+    if (
+        active
+        and serving
+        and acting >= size
+        and not missing
+        and not backfill_targets
+        and not remapped
+    ):
         state |= PgState.CLEAN
     return state

@@ -233,6 +233,12 @@ class Recovery:
             pg.task.cancel()
             pg.task = None
 
+    def serving(self, pg: PG) -> bool:
+        """Whether client I/O may flow: active, with ``min_size`` complete acting members
+        (a member being backfilled does not count until its backfill is done)."""
+        complete = [o for o in pg.acting if o not in pg.backfill]
+        return pg.active and len(complete) >= pg.view.min_size
+
     def degraded(self, pg: PG) -> bool:
         """Whether some member still misses objects or is being backfilled."""
         return bool(pg.backfill) or any(len(m) for m in pg.peer_missing.values())
@@ -509,6 +515,9 @@ class Recovery:
                         raise RadosError(f"osd.{target} answered {type(reply).__name__}", EAGAIN)
                     del pg.backfill[target]
                     log.info("%s: pg %s backfilled osd.%d", osd.entity, pg.pgid, target)
+                    # One more complete member: ops waiting for min_size may go.
+                    async with osd._map_changed:
+                        osd._map_changed.notify_all()
             if self.throttle.recovery_sleep:
                 await asyncio.sleep(self.throttle.recovery_sleep)
 
@@ -550,6 +559,7 @@ class Recovery:
             recovering=recovering and bool(missing),
             backfilling=backfilling,
             remapped=view.acting != view.up,
+            serving=self.serving(pg),
         )
         self._set_state(pg, state)
 

@@ -11,6 +11,9 @@ A size-3 pool lives on osd.0-2 (osd.3 starts out). The tests, in order:
    osd.3 are served by a ``pg_temp`` acting set that keeps osd.0 (``remapped``) while
    osd.3 is backfilled, then handed back to the new up set.
 
+4. below min_size — two of three OSDs down: PGs peered, a write waits and completes
+   once one returns.
+
 After each, every acknowledged object (content, xattrs, omap) and every delete is
 checked on the store of every OSD that must hold the pool: read while the OSDs run
 (SQLite WAL lets another process read), then offline once the cluster is stopped.
@@ -226,6 +229,31 @@ def test_backfill_of_a_new_osd(cluster: RadosCluster, ioctx: radospy.Ioctx) -> N
     wait_for(pg_temp_released, 120, "pg_temp entries to be cleared")
     logs = "".join((cluster.root / f"osd.{o}.log").read_text() for o in range(4))
     assert "asks for pg_temp" in logs and "releases its pg_temp" in logs
+
+
+def test_below_min_size_ops_wait_and_resume(cluster: RadosCluster, ioctx: radospy.Ioctx) -> None:
+    """Two of three OSDs down: the PGs stay peered (no I/O, nothing lost) and a write
+    waits; it completes once an OSD returns."""
+    logs = {o: (cluster.root / f"osd.{o}.log").stat().st_size for o in (1, 2, 3)}
+    kill_and_mark_down(cluster, 2)
+    kill_and_mark_down(cluster, 3)
+
+    def peered() -> bool:
+        with open(cluster.root / "osd.1.log") as f:
+            f.seek(logs[1])
+            return "undersized+degraded+peered" in f.read()
+
+    wait_for(peered, 60, "osd.1 to report its PGs peered")
+    pending = ioctx.aio_write_full("obj0", b"written while peered")
+    assert not pending.is_complete()
+    cluster.start_osd(2)
+    cluster.wait_osds_up(2)
+    pending.wait_for_complete()
+    assert pending.get_return_value() == 0
+    MODEL.data["obj0"] = b"written while peered"
+    cluster.start_osd(3)
+    cluster.wait_osds_up(3)
+    wait_consistent(cluster, [1, 2, 3])
 
 
 def test_every_acknowledged_write_is_on_every_store_offline(cluster: RadosCluster) -> None:

@@ -4,6 +4,8 @@ random ones)."""
 
 from __future__ import annotations
 
+import msgspec
+
 from radospy.common.eversion import Eversion
 from radospy.osd.objectstore.types import ObjectId
 from radospy.osd.peering import (
@@ -64,6 +66,7 @@ def test_pg_state_from_progress() -> None:
     assert s(missing=3, recovering=True) == "active+recovering+degraded"
     assert s(backfill_targets=1, backfilling=True) == "active+degraded+backfilling"
     assert s(backfill_targets=1, remapped=True) == "active+degraded+remapped+backfill_wait"
+    assert s(acting=1, serving=False) == "undersized+degraded+peered"
 
 
 def test_intervals_close_on_acting_change_and_note_rw() -> None:
@@ -140,10 +143,23 @@ def test_peer_asks_for_pg_temp_when_the_up_set_cannot_serve() -> None:
     assert pg_state_string(result.state) == "remapped+peering"
 
 
-def test_peer_is_incomplete_without_enough_complete_copies() -> None:
+def test_peer_goes_peered_without_enough_complete_copies() -> None:
+    """Too few complete copies for min_size and nobody to stand in: activate for
+    recovery only (``peered``), as Ceph does by default."""
     entries = [mod(A, 1, 5, Eversion(1, 1))]
     full = report(entries, tail=Eversion(1, 4), les=1)
     empty = PeerReport(PgInfo(PGID), PgLog(), PgMissing())
     v = view(3, (0, 3, 4))
     result = peer(0, v, build_prior_set([], v, bool), {0: full, 3: empty, 4: empty}, 3)
+    assert result.ok
+    assert [result.members[o].recovery for o in (3, 4)] == [Recovery.BACKFILL] * 2
+
+
+def test_peer_is_incomplete_without_a_usable_log() -> None:
+    backfilling = report([mod(A, 1, 1)], les=1)
+    partial = PeerReport(
+        msgspec.structs.replace(backfilling.info, last_backfill=A), backfilling.log, PgMissing()
+    )
+    v = view(3, (0, 1))
+    result = peer(0, v, build_prior_set([], v, bool), {0: partial, 1: partial}, 3)
     assert not result.ok and pg_state_string(result.state) == "peering+incomplete"
