@@ -5,10 +5,12 @@ ListMultipartUploads, and the read-only views of versioning and ACLs."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import msgspec
 from aiohttp import web
 
+from radospy.rgw import acl
 from radospy.rgw.body import Body
 from radospy.rgw.context import Context, empty, xml_response
 from radospy.rgw.s3 import listing
@@ -23,6 +25,8 @@ LOCATIONS = ("", "default", "us-east-1")
 
 async def list_buckets(ctx: Context) -> web.Response:
     """ListBuckets: the requester's buckets by name."""
+    if ctx.anonymous:
+        raise S3Error(code="AccessDenied")
     buckets = await ctx.store.users.bucket_names(ctx.user.user_id)
     entries = [s3xml.BucketEntry(name, created) for name, created in sorted(buckets.items())]
     return xml_response(s3xml.list_buckets_result(ctx.owner, entries))
@@ -37,26 +41,29 @@ async def create_bucket(ctx: Context) -> web.Response:
     location = s3xml.parse_create_bucket(body) or ""
     if location not in LOCATIONS:
         raise S3Error(code="InvalidLocationConstraint")
-    acl = ctx.header("x-amz-acl")
-    if acl is not None:
-        s3xml.canned_acl(acl, ctx.owner)
-    await ctx.store.buckets.create(ctx.bucket_name, ctx.user, location)
+    if ctx.anonymous:
+        raise S3Error(code="AccessDenied")
+    canned = acl.check_canned(ctx.header("x-amz-acl") or "private")
+    await ctx.store.buckets.create(ctx.bucket_name, ctx.user, location, canned)
     return empty(headers={"Location": "/" + ctx.bucket_name})
 
 
 async def delete_bucket(ctx: Context) -> web.Response:
     """DeleteBucket: only an empty one (BucketNotEmpty)."""
     info = await ctx.bucket()
-    for upload in await ctx.store.uploads.list(info):
-        await ctx.store.uploads.claim(info, upload.key, upload.upload_id)
-        await ctx.store.uploads.finish(info, upload.key, upload.upload_id)
+    uploads = await ctx.store.uploads.list(info)
     await ctx.store.buckets.delete(info)
+    # Uploads in progress go with the bucket (only once it is really deleted).
+    for upload in uploads:
+        with contextlib.suppress(S3Error):
+            await ctx.store.uploads.claim(info, upload.key, upload.upload_id)
+            await ctx.store.uploads.finish(info, upload.key, upload.upload_id)
     return empty(204)
 
 
 async def head_bucket(ctx: Context) -> web.Response:
     """HeadBucket."""
-    info = await ctx.bucket()
+    info = await ctx.bucket_for(acl.READ)
     return empty(headers={"x-amz-bucket-region": info.location or "us-east-1"})
 
 
@@ -73,11 +80,16 @@ async def get_versioning(ctx: Context) -> web.Response:
 
 
 async def get_acl(ctx: Context) -> web.Response:
-    """GetBucketAcl / GetObjectAcl: the owner's full control."""
+    """GetBucketAcl / GetObjectAcl: the grants of the canned ACL set."""
     info = await ctx.bucket()
-    if ctx.target.key is not None and await ctx.store.objects.head(info, ctx.key) is None:
-        raise S3Error(code="NoSuchKey", Key=ctx.key)
-    return xml_response(s3xml.access_control_policy(s3xml.canned_acl("private", ctx.owner)))
+    name, owner = info.acl, s3xml.Owner(info.owner, info.owner)
+    if ctx.target.key is not None:
+        head = await ctx.store.objects.head(info, ctx.key)
+        if head is None:
+            raise S3Error(code="NoSuchKey", Key=ctx.key)
+        name, owner = head.attrs.acl, s3xml.Owner(head.attrs.owner, head.attrs.owner)
+    policy = s3xml.canned_acl(name, owner, s3xml.Owner(info.owner, info.owner))
+    return xml_response(s3xml.access_control_policy(policy))
 
 
 def _entry(entry: IndexEntry, info: BucketInfo) -> s3xml.ObjectEntry:
@@ -96,7 +108,7 @@ async def _page(ctx: Context, info: BucketInfo, *, prefix: str, delimiter: str, 
 
 async def list_objects(ctx: Context) -> web.Response:
     """ListObjects (v1)."""
-    info = await ctx.bucket()
+    info = await ctx.bucket_for(acl.READ)
     prefix, delimiter = ctx.query("prefix") or "", ctx.query("delimiter") or ""
     marker = ctx.query("marker") or ""
     max_keys = listing.parse_max_keys(ctx.query("max-keys"))
@@ -112,7 +124,7 @@ async def list_objects(ctx: Context) -> web.Response:
 
 async def list_objects_v2(ctx: Context) -> web.Response:
     """ListObjectsV2."""
-    info = await ctx.bucket()
+    info = await ctx.bucket_for(acl.READ)
     prefix, delimiter = ctx.query("prefix") or "", ctx.query("delimiter") or ""
     token = ctx.query("continuation-token")
     start_after = ctx.query("start-after")

@@ -9,11 +9,12 @@ from dataclasses import dataclass, field
 from aiohttp import web
 from aiohttp.web import BaseRequest
 
+from radospy.rgw import acl
 from radospy.rgw.routing import Target
 from radospy.rgw.s3.errors import S3Error
 from radospy.rgw.s3.request import AuthResult, RequestParts
 from radospy.rgw.s3.xml import Owner
-from radospy.rgw.store.records import BucketInfo, UserInfo
+from radospy.rgw.store.records import BucketInfo, ObjectAttrs, UserInfo
 from radospy.rgw.store.store import Store
 
 XML = "application/xml"
@@ -62,12 +63,33 @@ class Context:
         """Whether the query names `name` (with or without a value)."""
         return any(k == name for k, _ in self.parts.query_params())
 
+    @property
+    def anonymous(self) -> bool:
+        """Whether the request is unsigned."""
+        return self.auth is None
+
     async def bucket(self) -> BucketInfo:
         """The named bucket, which the requester must own (AccessDenied otherwise)."""
         info = await self.store.buckets.get(self.bucket_name)
         if info.owner != self.user.user_id:
             raise S3Error(code="AccessDenied")
         return info
+
+    async def bucket_for(self, permission: str) -> BucketInfo:
+        """The named bucket, whose ACL must grant the requester `permission`."""
+        info = await self.store.buckets.get(self.bucket_name)
+        if not acl.allows(info.acl, info.owner, self.user.user_id, permission):
+            raise S3Error(code="AccessDenied")
+        return info
+
+    def may_read(self, info: BucketInfo, attrs: ObjectAttrs) -> None:
+        """AccessDenied unless the bucket's or the object's ACL lets the requester read."""
+        user = self.user.user_id
+        if acl.allows(info.acl, info.owner, user, acl.READ):
+            return
+        if acl.allows(attrs.acl, attrs.owner, user, acl.READ, bucket_owner=info.owner):
+            return
+        raise S3Error(code="AccessDenied")
 
     async def expect_continue(self) -> None:
         """Answer `Expect: 100-continue` now that the request is accepted, so the

@@ -13,11 +13,13 @@ import os
 import time
 from collections.abc import Awaitable, Callable
 
+import msgspec
 from aiohttp import web
 
 from radospy.client.rados import AsyncRados
 from radospy.common.errors import RadosError
-from radospy.rgw import bucket_ops, cors, multipart_ops, object_ops
+from radospy.rgw import acl, bucket_ops, cors, multipart_ops, object_ops
+from radospy.rgw.body import Body
 from radospy.rgw.context import Context, empty
 from radospy.rgw.dispatch import route
 from radospy.rgw.routing import Target, target
@@ -34,14 +36,21 @@ Handler = Callable[[Context], Awaitable[web.StreamResponse]]
 
 
 async def _put_acl(ctx: Context) -> web.StreamResponse:
-    """PutBucketAcl / PutObjectAcl: only the default `private` ACL is kept."""
+    """PutBucketAcl / PutObjectAcl: a canned ACL (`x-amz-acl`, or a policy document
+    that amounts to one)."""
     info = await ctx.bucket()
-    if ctx.target.key is not None and await ctx.store.objects.head(info, ctx.key) is None:
-        raise S3Error(code="NoSuchKey", Key=ctx.key)
-    acl = ctx.header("x-amz-acl") or "private"
-    s3xml.canned_acl(acl, ctx.owner)
-    if acl != "private" or ctx.header("content-length") not in (None, "0"):
-        raise S3Error(code="NotImplemented", message="Only the private canned ACL is supported")
+    header = ctx.header("x-amz-acl")
+    await ctx.expect_continue()
+    body = await Body(ctx.request.content, ctx.parts, ctx.auth).read_all(s3xml.MAX_BODY)
+    if header is not None:
+        canned = acl.check_canned(header)
+    else:
+        canned = acl.canned_of(s3xml.parse_access_control_policy(body), ctx.owner)
+    if ctx.target.key is None:
+        await ctx.store.buckets.update(info, lambda b: msgspec.structs.replace(b, acl=canned))
+    else:
+        await ctx.store.objects.set_attrs(
+            info, ctx.key, lambda a: msgspec.structs.replace(a, acl=canned))
     return empty()
 
 
@@ -222,7 +231,10 @@ class Gateway:
                           Method=method, ResourceType="OBJECT" if tgt.key else "BUCKET")
         return empty(headers=cors.preflight_headers(rule, origin, headers))
 
-    async def _authenticate(self, parts: RequestParts, tgt: Target) -> tuple[UserInfo, AuthResult]:
+    async def _authenticate(
+        self, parts: RequestParts, tgt: Target
+    ) -> tuple[UserInfo, AuthResult | None]:
+        """Who signed the request (an anonymous user when no one did)."""
         access_key = claimed_access_key(parts)
         user = None
         if access_key:
@@ -230,7 +242,9 @@ class Gateway:
         secrets = {k.access_key: k.secret_key for k in user.keys} if user else {}
         auth = authenticate(parts, secrets.get, time.time(),
                             bucket=tgt.bucket if tgt.virtual_host else None)
-        if auth is None or user is None:
+        if auth is None:
+            return UserInfo(acl.ANONYMOUS, ""), None
+        if user is None:
             raise S3Error(code="AccessDenied")
         if user.suspended:
             raise S3Error(code="AccessDenied", message="User is suspended")

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from radospy.rgw import conditions
+from radospy.rgw import acl, conditions
 from radospy.rgw.body import Body, require_length
 from radospy.rgw.context import Context, empty, xml_response
 from radospy.rgw.object_ops import (
@@ -47,7 +47,7 @@ def _part_number(ctx: Context) -> int:
 
 async def create_upload(ctx: Context) -> web.Response:
     """CreateMultipartUpload."""
-    info = await ctx.bucket()
+    info = await ctx.bucket_for(acl.WRITE)
     check_key(ctx.key)
     content_type, headers, meta = upload_headers(ctx)
     algorithm = ctx.header("x-amz-checksum-algorithm")
@@ -56,7 +56,8 @@ async def create_upload(ctx: Context) -> web.Response:
                       message="Checksum algorithm provided is unsupported.")
     upload = UploadInfo(ctx.key, names.new_upload_id(), ctx.user.user_id, time.time(),
                         content_type, headers, meta,
-                        algorithm.upper() if algorithm else None, request_tags(ctx))
+                        algorithm.upper() if algorithm else None, request_tags(ctx),
+                        acl.check_canned(ctx.header("x-amz-acl") or "private"))
     await ctx.store.uploads.create(info, upload)
     return xml_response(s3xml.initiate_multipart_result(info.bucket, ctx.key, upload.upload_id))
 
@@ -82,7 +83,7 @@ async def _store_part(ctx: Context, info: BucketInfo, number: int, stream: Async
 
 async def upload_part(ctx: Context) -> web.Response:
     """UploadPart."""
-    info = await ctx.bucket()
+    info = await ctx.bucket_for(acl.WRITE)
     number = _part_number(ctx)
     require_length(ctx.parts)
     await ctx.store.uploads.get(info, ctx.key, _upload_id(ctx))
@@ -108,7 +109,7 @@ async def upload_part(ctx: Context) -> web.Response:
 
 async def upload_part_copy(ctx: Context) -> web.Response:
     """UploadPartCopy (optionally a byte range of the source)."""
-    info = await ctx.bucket()
+    info = await ctx.bucket_for(acl.WRITE)
     number = _part_number(ctx)
     await ctx.store.uploads.get(info, ctx.key, _upload_id(ctx))
     src_info, src = await source_object(ctx)
@@ -141,7 +142,7 @@ async def upload_part_copy(ctx: Context) -> web.Response:
 
 async def list_parts(ctx: Context) -> web.Response:
     """ListParts (part-number-marker, max-parts)."""
-    info = await ctx.bucket()
+    info = await ctx.bucket_for(acl.WRITE)
     upload = await ctx.store.uploads.get(info, ctx.key, _upload_id(ctx))
     parts = await ctx.store.uploads.parts(info, ctx.key, upload.upload_id)
     marker_text = ctx.query("part-number-marker") or "0"
@@ -163,7 +164,7 @@ async def list_parts(ctx: Context) -> web.Response:
 
 async def complete_upload(ctx: Context) -> web.Response:
     """CompleteMultipartUpload: the listed parts, in order, become the object."""
-    info = await ctx.bucket()
+    info = await ctx.bucket_for(acl.WRITE)
     upload_id = _upload_id(ctx)
     await ctx.store.uploads.get(info, ctx.key, upload_id)
     await ctx.expect_continue()
@@ -190,7 +191,7 @@ async def complete_upload(ctx: Context) -> web.Response:
         def make(tag: str, mtime: float) -> ObjectAttrs:
             return ObjectAttrs(manifest.size, mtime, etag, upload.owner, tag, manifest,
                                upload.content_type, upload.headers, upload.meta,
-                               tags=upload.tags, parts_count=len(chosen))
+                               tags=upload.tags, parts_count=len(chosen), acl=upload.acl)
 
         attrs = await ctx.store.objects.commit(
             info, ctx.store.buckets.index(info), ctx.key, b"", make,
@@ -206,7 +207,7 @@ async def complete_upload(ctx: Context) -> web.Response:
 
 async def abort_upload(ctx: Context) -> web.Response:
     """AbortMultipartUpload: the upload and its parts are removed."""
-    info = await ctx.bucket()
+    info = await ctx.bucket_for(acl.WRITE)
     upload_id = _upload_id(ctx)
     await ctx.store.uploads.claim(info, ctx.key, upload_id)
     await ctx.store.uploads.finish(info, ctx.key, upload_id)

@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl, unquote
 import msgspec
 from aiohttp import web
 
-from radospy.rgw import conditions
+from radospy.rgw import acl, conditions
 from radospy.rgw.body import Body, require_length
 from radospy.rgw.context import Context, empty, http_date, xml_response
 from radospy.rgw.s3 import checksums
@@ -108,17 +108,22 @@ def object_headers(attrs: ObjectAttrs, ctx: Context, *, whole: bool) -> dict[str
     return headers
 
 
-async def _head(ctx: Context, info: BucketInfo, *, with_data: bool) -> Head:
+async def _readable(ctx: Context, *, with_data: bool) -> tuple[BucketInfo, Head]:
+    """The named bucket and object, which the requester may read: AccessDenied or
+    NoSuchKey (only to those who may list the bucket) otherwise."""
+    info = await ctx.store.buckets.get(ctx.bucket_name)
     head = await ctx.store.objects.head(info, ctx.key, with_data=with_data)
     if head is None:
+        if not acl.allows(info.acl, info.owner, ctx.user.user_id, acl.READ):
+            raise S3Error(code="AccessDenied")
         raise S3Error(code="NoSuchKey", Key=ctx.key)
-    return head
+    ctx.may_read(info, head.attrs)
+    return info, head
 
 
 async def get_object(ctx: Context) -> web.StreamResponse:
     """GetObject (Range, conditions, response-* overrides), streamed."""
-    info = await ctx.bucket()
-    head = await _head(ctx, info, with_data=True)
+    info, head = await _readable(ctx, with_data=True)
     attrs = head.attrs
     try:
         conditions.check_read(ctx.header, attrs.etag, attrs.mtime)
@@ -144,8 +149,7 @@ async def get_object(ctx: Context) -> web.StreamResponse:
 
 async def head_object(ctx: Context) -> web.Response:
     """HeadObject."""
-    info = await ctx.bucket()
-    head = await _head(ctx, info, with_data=False)
+    _, head = await _readable(ctx, with_data=False)
     conditions.check_read(ctx.header, head.attrs.etag, head.attrs.mtime)
     headers = object_headers(head.attrs, ctx, whole=True)
     headers["Content-Length"] = str(head.attrs.size)
@@ -154,7 +158,7 @@ async def head_object(ctx: Context) -> web.Response:
 
 async def delete_object(ctx: Context) -> web.Response:
     """DeleteObject (a missing key is no error)."""
-    info = await ctx.bucket()
+    info = await ctx.bucket_for(acl.WRITE)
     check_key(ctx.key)
     await ctx.store.objects.delete(info, ctx.store.buckets.index(info), ctx.key)
     return empty(204)
@@ -162,7 +166,7 @@ async def delete_object(ctx: Context) -> web.Response:
 
 async def delete_objects(ctx: Context) -> web.Response:
     """DeleteObjects: up to 1000 keys; per-key errors in the answer."""
-    info = await ctx.bucket()
+    info = await ctx.bucket_for(acl.WRITE)
     await ctx.expect_continue()
     body = await Body(ctx.request.content, ctx.parts, ctx.auth).read_all(s3xml.MAX_BODY)
     request = s3xml.parse_delete(body)
@@ -205,8 +209,9 @@ async def store_stream(
 
 async def put_object(ctx: Context) -> web.Response:
     """PutObject: Content-MD5, checksums, aws-chunked, conditional If-None-Match/If-Match."""
-    info = await ctx.bucket()
+    info = await ctx.bucket_for(acl.WRITE)
     check_key(ctx.key)
+    canned = acl.check_canned(ctx.header("x-amz-acl") or "private")
     require_length(ctx.parts)
     content_type, headers, meta = upload_headers(ctx)
     tags = request_tags(ctx)
@@ -225,7 +230,7 @@ async def put_object(ctx: Context) -> web.Response:
         assert digests is not None
         return ObjectAttrs(writer.size, mtime, digests.etag, ctx.user.user_id, tag,
                            new_simple_manifest(writer), content_type, headers, meta,
-                           digests.checksum_algorithm, digests.checksum, tags)
+                           digests.checksum_algorithm, digests.checksum, tags, acl=canned)
 
     attrs = await store_stream(ctx, info, writer, body.chunks(), make)
     out = {"ETag": s3xml.quote_etag(attrs.etag)}
@@ -251,11 +256,12 @@ async def source_object(ctx: Context) -> tuple[BucketInfo, Head]:
     `x-amz-copy-source-if-*` conditions."""
     bucket, key = copy_source(ctx)
     info = await ctx.store.buckets.get(bucket)
-    if info.owner != ctx.user.user_id:
-        raise S3Error(code="AccessDenied")
     head = await ctx.store.objects.head(info, key, with_data=True)
     if head is None:
+        if not acl.allows(info.acl, info.owner, ctx.user.user_id, acl.READ):
+            raise S3Error(code="AccessDenied")
         raise S3Error(code="NoSuchKey", Key=key)
+    ctx.may_read(info, head.attrs)
     conditions.check_read(ctx.header, head.attrs.etag, head.attrs.mtime,
                           prefix="x-amz-copy-source-")
     return info, head
@@ -263,7 +269,8 @@ async def source_object(ctx: Context) -> tuple[BucketInfo, Head]:
 
 async def copy_object(ctx: Context) -> web.Response:
     """CopyObject: data streamed from the source, metadata copied or replaced."""
-    info = await ctx.bucket()
+    info = await ctx.bucket_for(acl.WRITE)
+    canned = acl.check_canned(ctx.header("x-amz-acl") or "private")
     check_key(ctx.key)
     src_info, src = await source_object(ctx)
     directive = (ctx.header("x-amz-metadata-directive") or "COPY").upper()
@@ -301,7 +308,7 @@ async def copy_object(ctx: Context) -> web.Response:
         d = digests[0]
         return ObjectAttrs(writer.size, mtime, d.etag, ctx.user.user_id, tag,
                            new_simple_manifest(writer), content_type, headers, meta,
-                           d.checksum_algorithm, d.checksum, tags)
+                           d.checksum_algorithm, d.checksum, tags, acl=canned)
 
     attrs = await store_stream(ctx, info, writer, stream(), make)
     return xml_response(s3xml.copy_result(attrs.etag, attrs.mtime))
@@ -309,14 +316,13 @@ async def copy_object(ctx: Context) -> web.Response:
 
 async def get_tagging(ctx: Context) -> web.Response:
     """GetObjectTagging."""
-    info = await ctx.bucket()
-    head = await _head(ctx, info, with_data=False)
+    _, head = await _readable(ctx, with_data=False)
     return xml_response(s3xml.tagging(head.attrs.tags))
 
 
 async def put_tagging(ctx: Context) -> web.Response:
     """PutObjectTagging."""
-    info = await ctx.bucket()
+    info = await ctx.bucket_for(acl.WRITE)
     await ctx.expect_continue()
     body = await Body(ctx.request.content, ctx.parts, ctx.auth).read_all(s3xml.MAX_BODY)
     tags = s3xml.parse_tagging(body)
@@ -327,7 +333,7 @@ async def put_tagging(ctx: Context) -> web.Response:
 
 async def delete_tagging(ctx: Context) -> web.Response:
     """DeleteObjectTagging."""
-    info = await ctx.bucket()
+    info = await ctx.bucket_for(acl.WRITE)
     await ctx.store.objects.set_attrs(
         info, ctx.key, lambda a: msgspec.structs.replace(a, tags=[]))
     return empty(204)

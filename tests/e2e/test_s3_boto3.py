@@ -520,3 +520,43 @@ def test_cors(s3: Any, urls: list[str]) -> None:
         assert response.headers["Access-Control-Expose-Headers"] == "ETag"
     s3.delete_bucket_cors(Bucket="cors")
     assert _code(lambda: s3.get_bucket_cors(Bucket="cors")) == "NoSuchCORSConfiguration"
+
+
+def _anonymous(url: str, method: str = "GET", data: bytes | None = None) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, data=data, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def test_canned_acls(s3: Any, urls: list[str]) -> None:
+    base = urls[0]
+    s3.create_bucket(Bucket="acls")
+    s3.put_object(Bucket="acls", Key="secret", Body=b"private data")
+    s3.put_object(Bucket="acls", Key="shared", Body=b"public data", ACL="public-read")
+    assert _anonymous(f"{base}/acls/secret")[0] == 403
+    assert _anonymous(f"{base}/acls/shared") == (200, b"public data")
+    assert _anonymous(f"{base}/acls")[0] == 403
+    assert _anonymous(f"{base}/acls/missing")[0] == 403
+    assert _anonymous(f"{base}/")[0] == 403
+    grants = s3.get_object_acl(Bucket="acls", Key="shared")["Grants"]
+    assert {"Grantee": {"Type": "Group", "URI": "http://acs.amazonaws.com/groups/global/AllUsers"},
+            "Permission": "READ"} in grants
+    s3.put_bucket_acl(Bucket="acls", ACL="public-read")
+    status, body = _anonymous(f"{base}/acls?list-type=2")
+    assert status == 200 and b"<Key>secret</Key>" in body
+    assert _anonymous(f"{base}/acls/secret") == (200, b"private data")
+    assert _anonymous(f"{base}/acls/missing")[0] == 404
+    assert _anonymous(f"{base}/acls/new", "PUT", b"x")[0] == 403
+    other = _client(base, OTHER_ACCESS, OTHER_SECRET)
+    assert other.get_object(Bucket="acls", Key="secret")["Body"].read() == b"private data"
+    assert _code(lambda: other.put_object(Bucket="acls", Key="o", Body=b"x")) == "AccessDenied"
+    s3.put_bucket_acl(Bucket="acls", ACL="public-read-write")
+    other.put_object(Bucket="acls", Key="o", Body=b"from other")
+    assert s3.get_object(Bucket="acls", Key="o")["Body"].read() == b"from other"
+    assert _code(lambda: other.put_bucket_acl(Bucket="acls", ACL="private")) == "AccessDenied"
+    s3.put_bucket_acl(Bucket="acls", ACL="private")
+    assert _anonymous(f"{base}/acls?list-type=2")[0] == 403
+    assert _code(lambda: s3.put_bucket_acl(Bucket="acls", ACL="bogus")) == "InvalidArgument"

@@ -144,3 +144,26 @@ def test_cors_rules() -> None:
     assert headers["Access-Control-Max-Age"] == "60"
     assert headers["Access-Control-Allow-Headers"] == "x-a"
     assert cors.requested_headers(" a, b ,,") == ["a", "b"]
+
+
+def test_canned_acls() -> None:
+    from radospy.rgw import acl
+    from radospy.rgw.s3 import xml as s3xml
+
+    assert acl.allows("private", "alice", "alice", acl.WRITE)
+    assert not acl.allows("private", "alice", "bob", acl.READ)
+    assert acl.allows("public-read", "alice", acl.ANONYMOUS, acl.READ)
+    assert not acl.allows("public-read", "alice", acl.ANONYMOUS, acl.WRITE)
+    assert acl.allows("public-read-write", "alice", acl.ANONYMOUS, acl.WRITE)
+    assert acl.allows("authenticated-read", "alice", "bob", acl.READ)
+    assert not acl.allows("authenticated-read", "alice", acl.ANONYMOUS, acl.READ)
+    assert acl.allows("bucket-owner-read", "bob", "alice", acl.READ, bucket_owner="alice")
+    assert not acl.allows("bucket-owner-read", "bob", "alice", acl.WRITE, bucket_owner="alice")
+    owner = s3xml.Owner("alice", "Alice")
+    for name in ("private", "public-read", "public-read-write", "authenticated-read"):
+        assert acl.canned_of(s3xml.canned_acl(name, owner), owner) == name
+    odd = s3xml.AccessControlPolicy(owner, [s3xml.Grant("WRITE_ACP", id="bob")])
+    with pytest.raises(S3Error):
+        acl.canned_of(odd, owner)
+    with pytest.raises(S3Error):
+        acl.check_canned("everyone")

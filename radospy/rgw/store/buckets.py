@@ -65,7 +65,8 @@ class Buckets:
         """The index of bucket `info`."""
         return BucketIndex(self.pools.index, info)
 
-    async def create(self, bucket: str, owner: UserInfo, location: str = "") -> BucketInfo:
+    async def create(self, bucket: str, owner: UserInfo, location: str = "",
+                     acl: str = "private") -> BucketInfo:
         """A new bucket owned by `owner`. BucketAlreadyOwnedByYou / BucketAlreadyExists
         when the name is taken, TooManyBuckets past the owner's max_buckets."""
         await self._check_free(bucket, owner.user_id)
@@ -73,7 +74,8 @@ class Buckets:
             raise S3Error(code="TooManyBuckets")
         now = time.time()
         marker = names.new_marker(self.instance)
-        info = BucketInfo(bucket, marker, owner.user_id, now, self.num_shards, location=location)
+        info = BucketInfo(bucket, marker, owner.user_id, now, self.num_shards, location=location,
+                          acl=acl)
         instance_oid = names.bucket_instance_oid(bucket, marker)
         await run(self.pools.root, instance_oid,
                   [o.Create(exclusive=True), o.WriteFull(data=encode(info))], "create bucket")

@@ -67,6 +67,8 @@ class BucketInfo(msgspec.Struct):
     placement_rule: str = "default-placement"
     cors: str = ""
     """The bucket's CORS configuration as the XML document it was set with."""
+    acl: str = "private"
+    """The bucket's canned ACL."""
 
 
 class IndexEntry(msgspec.Struct, frozen=True):
@@ -101,6 +103,7 @@ class ObjectAttrs(msgspec.Struct, frozen=True):
     checksum: str | None = None
     tags: list[tuple[str, str]] = msgspec.field(default_factory=list)
     parts_count: int = 0
+    acl: str = "private"
 
 
 class UploadInfo(msgspec.Struct, frozen=True):
@@ -115,6 +118,7 @@ class UploadInfo(msgspec.Struct, frozen=True):
     meta: dict[str, str] = msgspec.field(default_factory=dict)
     checksum_algorithm: str | None = None
     tags: list[tuple[str, str]] = msgspec.field(default_factory=list)
+    acl: str = "private"
 
 
 class PartInfo(msgspec.Struct, frozen=True):

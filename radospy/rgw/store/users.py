@@ -80,7 +80,8 @@ class Users:
         generate_key: bool = True,
     ) -> UserInfo:
         """A new user, with one key pair (given, or generated when `generate_key`)."""
-        if not uid or "\x00" in uid or uid.endswith(".buckets"):
+        # "anonymous" is who unsigned requests act as; no user may be it.
+        if not uid or "\x00" in uid or uid.endswith(".buckets") or uid == "anonymous":
             raise UserError("invalid user id", errno.EINVAL)
         if not display_name:
             raise UserError("no display name specified", errno.EINVAL)
