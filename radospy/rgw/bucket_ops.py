@@ -197,3 +197,61 @@ async def delete_cors(ctx: Context) -> web.Response:
     info = await ctx.bucket()
     await ctx.store.buckets.update(info, lambda b: msgspec.structs.replace(b, cors=""))
     return empty(204)
+
+
+NULL_VERSION = "null"
+"""The version id of every object in a bucket that never had versioning enabled."""
+
+
+async def list_versions(ctx: Context) -> web.Response:
+    """ListObjectVersions of a bucket without versioning: each object once, as its
+    `null` version."""
+    info = await ctx.bucket_for(acl.READ)
+    prefix, delimiter = ctx.query("prefix") or "", ctx.query("delimiter") or ""
+    key_marker = ctx.query("key-marker") or ""
+    id_marker = ctx.query("version-id-marker") or ""
+    if id_marker and not key_marker:
+        raise S3Error(code="InvalidArgument",
+                      message="A version-id marker cannot be specified without a key marker.",
+                      ArgumentName="version-id-marker", ArgumentValue=id_marker)
+    max_keys = listing.parse_max_keys(ctx.query("max-keys"))
+    page = await _page(ctx, info, prefix=prefix, delimiter=delimiter, marker=key_marker,
+                       max_keys=max_keys)
+    versions = [
+        s3xml.VersionEntry(e.key, NULL_VERSION, True, e.mtime,
+                           s3xml.Owner(e.owner, e.owner_display or e.owner), etag=e.etag,
+                           size=e.size)
+        for e in page.contents
+    ]
+    last_is_key = bool(page.contents) and page.next_marker == page.contents[-1].key
+    result = s3xml.ListVersions(
+        ctx.bucket_name, versions, page.common_prefixes, page.is_truncated, prefix=prefix,
+        key_marker=key_marker, version_id_marker=id_marker, next_key_marker=page.next_marker,
+        next_version_id_marker=NULL_VERSION if last_is_key else None,
+        delimiter=delimiter or None, max_keys=max_keys, encoding_type=ctx.query("encoding-type"))
+    return xml_response(s3xml.list_versions_result(result))
+
+
+async def get_tagging(ctx: Context) -> web.Response:
+    """GetBucketTagging; NoSuchTagSet when the bucket has none."""
+    info = await ctx.bucket()
+    if not info.tags:
+        raise S3Error(code="NoSuchTagSet", BucketName=info.bucket)
+    return xml_response(s3xml.tagging(info.tags))
+
+
+async def put_tagging(ctx: Context) -> web.Response:
+    """PutBucketTagging (up to 50 tags)."""
+    info = await ctx.bucket()
+    await ctx.expect_continue()
+    body = await Body(ctx.request.content, ctx.parts, ctx.auth).read_all(s3xml.MAX_BODY)
+    tags = s3xml.parse_tagging(body, max_tags=s3xml.MAX_BUCKET_TAGS)
+    await ctx.store.buckets.update(info, lambda b: msgspec.structs.replace(b, tags=list(tags)))
+    return empty(204)
+
+
+async def delete_tagging(ctx: Context) -> web.Response:
+    """DeleteBucketTagging."""
+    info = await ctx.bucket()
+    await ctx.store.buckets.update(info, lambda b: msgspec.structs.replace(b, tags=[]))
+    return empty(204)

@@ -45,12 +45,12 @@ def _bucket_route(method: str, has: Callable[[str], bool]) -> Route:
     table: dict[str, list[tuple[str, str]]] = {
         "GET": [("location", "GetBucketLocation"), ("versioning", "GetBucketVersioning"),
                 ("acl", "GetBucketAcl"), ("uploads", "ListMultipartUploads"),
-                ("versions", "NotImplemented"), ("tagging", "NotImplemented"),
+                ("versions", "ListObjectVersions"), ("tagging", "GetBucketTagging"),
                 ("cors", "GetBucketCors"), ("list-type", "ListObjectsV2")],
         "PUT": [("versioning", "NotImplemented"), ("acl", "PutBucketAcl"),
-                ("tagging", "NotImplemented"), ("cors", "PutBucketCors")],
+                ("tagging", "PutBucketTagging"), ("cors", "PutBucketCors")],
         "POST": [("delete", "DeleteObjects")],
-        "DELETE": [("tagging", "NotImplemented"), ("cors", "DeleteBucketCors")],
+        "DELETE": [("tagging", "DeleteBucketTagging"), ("cors", "DeleteBucketCors")],
     }
     for sub, op in table.get(method, []):
         if has(sub):

@@ -560,3 +560,30 @@ def test_canned_acls(s3: Any, urls: list[str]) -> None:
     s3.put_bucket_acl(Bucket="acls", ACL="private")
     assert _anonymous(f"{base}/acls?list-type=2")[0] == 403
     assert _code(lambda: s3.put_bucket_acl(Bucket="acls", ACL="bogus")) == "InvalidArgument"
+
+
+def test_versions_listing_and_bucket_tagging(s3: Any) -> None:
+    s3.create_bucket(Bucket="versions")
+    for key in ("a", "b/1", "b/2", "c"):
+        s3.put_object(Bucket="versions", Key=key, Body=key.encode())
+    assert s3.get_bucket_versioning(Bucket="versions").get("Status") is None
+    seen: list[tuple[str, str, bool]] = []
+    prefixes: list[str] = []
+    for page in s3.get_paginator("list_object_versions").paginate(
+            Bucket="versions", Delimiter="/", PaginationConfig={"PageSize": 1}):
+        seen += [(v["Key"], v["VersionId"], v["IsLatest"]) for v in page.get("Versions", [])]
+        prefixes += [p["Prefix"] for p in page.get("CommonPrefixes", [])]
+    assert seen == [("a", "null", True), ("c", "null", True)] and prefixes == ["b/"]
+    assert _code(lambda: s3.get_bucket_tagging(Bucket="versions")) == "NoSuchTagSet"
+    s3.put_bucket_tagging(Bucket="versions", Tagging={"TagSet": [{"Key": "team", "Value": "a"}]})
+    assert s3.get_bucket_tagging(Bucket="versions")["TagSet"] == [{"Key": "team", "Value": "a"}]
+    s3.delete_bucket_tagging(Bucket="versions")
+    assert _code(lambda: s3.get_bucket_tagging(Bucket="versions")) == "NoSuchTagSet"
+    s3.put_object_tagging(Bucket="versions", Key="a",
+                          Tagging={"TagSet": [{"Key": "k", "Value": "v"}]})
+    assert s3.get_object_tagging(Bucket="versions", Key="a")["TagSet"] == [
+        {"Key": "k", "Value": "v"}]
+    assert s3.head_object(Bucket="versions", Key="a")["ResponseMetadata"]["HTTPHeaders"][
+        "x-amz-tagging-count"] == "1"
+    s3.delete_object_tagging(Bucket="versions", Key="a")
+    assert s3.get_object_tagging(Bucket="versions", Key="a")["TagSet"] == []

@@ -44,6 +44,7 @@ def test_routes() -> None:
     assert _route("POST", "b", "k", "uploads") == "CreateMultipartUpload"
     assert _route("POST", "b", "k", "uploadId=x") == "CompleteMultipartUpload"
     assert _route("PUT", "b", None, "cors") == "PutBucketCors"
+    assert _route("GET", "b", None, "versions") == "ListObjectVersions"
     assert _route("OPTIONS", "b", "k") == "PreflightRequest"
     assert _route("DELETE", "b", "k", "uploadId=x") == "AbortMultipartUpload"
     for method, bucket, key, query in (("POST", None, None, ""), ("PATCH", "b", "k", ""),

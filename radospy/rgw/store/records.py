@@ -69,6 +69,7 @@ class BucketInfo(msgspec.Struct):
     """The bucket's CORS configuration as the XML document it was set with."""
     acl: str = "private"
     """The bucket's canned ACL."""
+    tags: list[tuple[str, str]] = msgspec.field(default_factory=list)
 
 
 class IndexEntry(msgspec.Struct, frozen=True):
