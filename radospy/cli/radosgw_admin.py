@@ -8,6 +8,7 @@
     radospy radosgw-admin key create --uid U [--access-key K] [--secret S]
     radospy radosgw-admin key rm --uid U --access-key K
     radospy radosgw-admin bucket list [--uid U] | stats --bucket B | rm --bucket B [--purge-objects]
+    radospy radosgw-admin bucket link --bucket B --uid U
 
 Output is Ceph's JSON (4-space indent); errors are Ceph's lines on stderr with the
 errno as the exit status.
@@ -253,6 +254,11 @@ class _Admin:
         objects, size = await self.store.buckets.index(info).count()
         self.out = bucket_stats_json(info, objects, size)
 
+    async def bucket_link(self) -> None:
+        info = await self._bucket()
+        await self._user()
+        await self.store.buckets.relink(info, self._uid())
+
     async def bucket_rm(self) -> None:
         info = await self._bucket()
         await self._remove_bucket(info.bucket, purge=self.args.purge_objects)
@@ -295,6 +301,7 @@ COMMANDS: dict[tuple[str, str], Callable[[_Admin], Awaitable[None]]] = {
     ("bucket", "list"): _Admin.bucket_list,
     ("bucket", "stats"): _Admin.bucket_stats,
     ("bucket", "rm"): _Admin.bucket_rm,
+    ("bucket", "link"): _Admin.bucket_link,
 }
 
 

@@ -113,6 +113,10 @@ async def _readable(ctx: Context, *, with_data: bool) -> tuple[BucketInfo, Head]
     NoSuchKey (only to those who may list the bucket) otherwise."""
     info = await ctx.store.buckets.get(ctx.bucket_name)
     head = await ctx.store.objects.head(info, ctx.key, with_data=with_data)
+    version = ctx.query("versionId")
+    if version is not None and version != "null":
+        # Versioning is never enabled here: the only version of an object is `null`.
+        raise S3Error(code="NoSuchVersion", Key=ctx.key, VersionId=version)
     if head is None:
         if not acl.allows(info.acl, info.owner, ctx.user.user_id, acl.READ):
             raise S3Error(code="AccessDenied")

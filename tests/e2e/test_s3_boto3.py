@@ -462,6 +462,11 @@ def test_admin_tools(cluster: S3Cluster, s3: Any) -> None:
     res = cluster.run_tool("radosgw-admin", "-c", str(cluster.conf_path), "user", "info",
                            "--uid", "nobody")
     assert res.returncode == 2 and b"could not fetch user info" in res.stderr
+    cluster.admin("bucket", "link", "--bucket", "adminview", "--uid", "other")
+    assert "adminview" in cluster.admin("bucket", "list", "--uid", "other")
+    assert "adminview" not in cluster.admin("bucket", "list", "--uid", "tester")
+    assert _code(lambda: s3.list_objects_v2(Bucket="adminview")) == "AccessDenied"
+    assert other.get_object(Bucket="adminview", Key="a")["Body"].read() == b"12345"
     cluster.admin("bucket", "rm", "--bucket", "adminview", "--purge-objects")
     assert _code(lambda: s3.head_object(Bucket="adminview", Key="a")) in ("404", "NoSuchBucket")
 
@@ -575,6 +580,9 @@ def test_versions_listing_and_bucket_tagging(s3: Any) -> None:
         prefixes += [p["Prefix"] for p in page.get("CommonPrefixes", [])]
     assert seen == [("a", "null", True), ("c", "null", True)] and prefixes == ["b/"]
     assert _code(lambda: s3.get_bucket_tagging(Bucket="versions")) == "NoSuchTagSet"
+    assert s3.get_object(Bucket="versions", Key="a", VersionId="null")["Body"].read() == b"a"
+    assert _code(lambda: s3.get_object(Bucket="versions", Key="a",
+                                       VersionId="3sL4kqtJlcpXroDTDmJ")) == "NoSuchVersion"
     s3.put_bucket_tagging(Bucket="versions", Tagging={"TagSet": [{"Key": "team", "Value": "a"}]})
     assert s3.get_bucket_tagging(Bucket="versions")["TagSet"] == [{"Key": "team", "Value": "a"}]
     s3.delete_bucket_tagging(Bucket="versions")
