@@ -224,8 +224,10 @@ async def put_object(ctx: Context) -> web.Response:
     if size is not None and size > MAX_PUT_SIZE:
         raise S3Error(code="EntityTooLarge", ProposedSize=str(size),
                       MaxSizeAllowed=str(MAX_PUT_SIZE))
-    current = await ctx.store.objects.head(info, ctx.key)
-    conditions.check_write(ctx.header, current.attrs.etag if current else None)
+    if ctx.header("if-match") is not None or ctx.header("if-none-match") is not None:
+        # Refuse early, before the body is read; commit checks again atomically.
+        current = await ctx.store.objects.head(info, ctx.key)
+        conditions.check_write(ctx.header, current.attrs.etag if current else None)
     await ctx.expect_continue()
     writer = ctx.store.objects.writer(info)
 

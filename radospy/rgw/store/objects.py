@@ -34,6 +34,10 @@ CONTENT_TYPE_XATTR = "user.rgw.content_type"
 ATTRS_XATTR = "user.rgw.attrs"
 STRIPE = 4 << 20
 """Head size and tail stripe size (Ceph's rgw_max_chunk_size and rgw_obj_stripe_size)."""
+IN_FLIGHT = 4
+"""Stripe writes of one upload in flight at once (memory: this many stripes + the head)."""
+READAHEAD = 4
+"""Pieces of one download fetched ahead of the client."""
 _COMMIT_ATTEMPTS = 50
 
 Precondition = Callable[[ObjectAttrs | None], None]
@@ -41,8 +45,9 @@ Precondition = Callable[[ObjectAttrs | None], None]
 
 
 class StripeWriter:
-    """Cuts a stream into the head buffer and tail stripes, writing each full stripe
-    while the next arrives (one write in flight): memory stays at two stripes."""
+    """Cuts a stream into the head buffer and tail stripes, writing full stripes while
+    the next arrive (up to `IN_FLIGHT` at once): memory stays bounded by that many
+    stripes and the head."""
 
     def __init__(self, ioctx: AsyncIoctx, prefix: str, *, head_size: int = STRIPE,
                  stripe_size: int = STRIPE, first: int = 1) -> None:
@@ -55,7 +60,7 @@ class StripeWriter:
         self._buf = bytearray()
         self._next = first
         self._written: list[str] = []
-        self._pending: asyncio.Task[None] | None = None
+        self._pending: list[asyncio.Future[list[o.OpResult]]] = []
 
     async def feed(self, data: bytes) -> None:
         """Take the next bytes of the object."""
@@ -73,29 +78,28 @@ class StripeWriter:
                 await self._flush()
 
     async def _flush(self) -> None:
-        if self._pending is not None:
-            await self._pending
+        while len(self._pending) >= IN_FLIGHT:
+            await self._pending.pop(0)
         oid = f"{self.prefix}{self._next}"
         self._next += 1
         self._written.append(oid)
         data, self._buf = bytes(self._buf), bytearray()
-        self._pending = asyncio.ensure_future(
-            run(self.ioctx, oid, [o.WriteFull(data=data)], "write stripe"))
+        self._pending.append(asyncio.ensure_future(
+            run(self.ioctx, oid, [o.WriteFull(data=data)], "write stripe")))
 
     async def finish(self) -> bytes:
         """Write what is buffered; the head's bytes."""
         if self._buf:
             await self._flush()
-        if self._pending is not None:
-            await self._pending
-            self._pending = None
+        while self._pending:
+            await self._pending.pop(0)
         return bytes(self.head)
 
     async def abort(self) -> None:
         """Remove every stripe written (the upload failed)."""
-        if self._pending is not None:
-            with contextlib.suppress(Exception):
-                await self._pending
+        # Let every write in flight land (or fail) before removing what it wrote.
+        await asyncio.gather(*self._pending, return_exceptions=True)
+        self._pending = []
         await remove_objects(self.ioctx, self._written)
 
 
@@ -205,7 +209,8 @@ class Objects:
         raise S3Error(code="OperationAborted")
 
     async def read(
-        self, info: BucketInfo, head: Head, offset: int, length: int, readahead: int = 2
+        self, info: BucketInfo, head: Head, offset: int, length: int,
+        readahead: int = READAHEAD,
     ) -> AsyncIterator[bytes]:
         """Bytes [offset, offset+length) of an object, piece by piece, at most
         `readahead` pieces fetched ahead of the consumer."""
