@@ -152,3 +152,16 @@ def test_status_text(tmp_path: Path) -> None:
     assert f"radospy ceph -c {plan.conf_path} -s" in screen
     down = lc.ClusterStatus(daemons[:1], error="timed out")
     assert lc.status_line(down, 3) == "monitors not answering: timed out"
+
+
+def test_stop_order_gateways_then_osds_then_monitors() -> None:
+    groups = lc.stop_groups(["mon.a", "osd.0", "client.rgw", "mon.b", "osd.1"])
+    assert groups == [["client.rgw"], ["osd.0", "osd.1"], ["mon.a", "mon.b"]]
+    assert lc.stop_groups(["mon.a"]) == [["mon.a"]]
+
+
+def test_rgw_spec_listens_on_loopback(tmp_path: Path) -> None:
+    plan = lc.ClusterPlan(tmp_path, "f" * 8, {"a": 17100})
+    spec = lc.rgw_spec(plan, "python3", 7480)
+    assert spec.entity == "client.rgw"
+    assert spec.argv[-4:] == ("--host", "127.0.0.1", "--port", "7480")
