@@ -34,6 +34,7 @@ from radospy.mon.cmdspec import (
     reply,
     unchanged,
 )
+from radospy.mon.osd_commands import osd_ids
 from radospy.mon.state import MonState
 from radospy.osdmap.osdmap import OSDMap
 
@@ -217,6 +218,97 @@ def apply_crush_reweight(state: MonState, cmd: dict, stamp: float) -> Outcome:
     edit.reweight_item(osdmap.crush, item, _fixed(weight))
     state.commit_osdmap(osdmap, stamp)
     return done(message)
+
+
+# -- device classes --------------------------------------------------------------------------
+
+
+def apply_set_device_class(state: MonState, cmd: dict, stamp: float) -> Outcome:
+    """`osd crush set-device-class CLASS IDS` (`CrushWrapper::update_device_class`)."""
+    class_name = cmd["class"]
+    osdmap = _crush_change(state, cmd)
+    cmap = osdmap.crush
+    wildcard = bool(cmd["ids"]) and cmd["ids"][0] in ("any", "all", "*")
+    notes: list[str] = []
+    updated: list[int] = []
+    for osd in osd_ids(osdmap, cmd["ids"], lambda m, o: True):
+        if not osdmap.exists(osd):
+            notes.append(f"osd.{osd} does not exist. ")
+            continue
+        name = f"osd.{osd}"
+        old = cmap.device_classes.get(osd)
+        if old is not None and cmap.class_names[old] != class_name:
+            raise RadosError(
+                f"osd.{osd} has already bound to class '{cmap.class_names[old]}', can not "
+                f"reset class to '{class_name}'; use 'ceph osd crush rm-device-class <id>' "
+                "to remove old class first",
+                errno.EBUSY,
+            )
+        if old is not None:
+            notes.append(f"{name} already set to class {class_name}. ")
+            if not wildcard:
+                notes.append(
+                    f"set-device-class item id {osd} name '{name}' device_class "
+                    f"'{class_name}': no change. "
+                )
+            continue
+        cmap.max_devices = max(cmap.max_devices, osd + 1)
+        cmap.device_names.setdefault(osd, name)
+        cmap.device_classes[osd] = classes.get_or_create_class_id(cmap, class_name)
+        updated.append(osd)
+    message = "".join(notes) + f"set osd(s) {_id_set(updated)} to class '{class_name}'"
+    if not updated:
+        return unchanged(message)
+    edit.rebuild_shadow_trees(cmap)
+    state.commit_osdmap(osdmap, stamp)
+    return done(message)
+
+
+def apply_rm_device_class(state: MonState, cmd: dict, stamp: float) -> Outcome:
+    """`osd crush rm-device-class IDS`: the class names stay (`class ls` still lists them)."""
+    osdmap = _crush_change(state, cmd)
+    cmap = osdmap.crush
+    notes: list[str] = []
+    updated: list[int] = []
+    for osd in osd_ids(osdmap, cmd["ids"], lambda m, o: True):
+        if not osdmap.exists(osd):
+            notes.append(f"osd.{osd} does not exist. ")
+        elif osd not in cmap.device_classes:
+            notes.append(f"osd.{osd} belongs to no class, ")
+        else:
+            del cmap.device_classes[osd]
+            updated.append(osd)
+    message = "".join(notes) + f"done removing class of osd(s): {_id_set(updated)}"
+    if not updated:
+        return unchanged(message)
+    edit.rebuild_shadow_trees(cmap)
+    state.commit_osdmap(osdmap, stamp)
+    return done(message)
+
+
+def _id_set(ids: list[int]) -> str:
+    """A `std::set<int>` as Ceph prints it: sorted, comma-separated."""
+    return ",".join(str(i) for i in sorted(set(ids)))
+
+
+def class_ls(state: MonState, cmd: dict, ctx: CommandContext, inbuf: bytes) -> CommandResult:
+    """`osd crush class ls`: class names by class id, json-pretty unless told otherwise."""
+    cmap = state.osdmap.crush
+    names = [cmap.class_names[c] for c in sorted(cmap.class_names)]
+    return reply(outbuf=dump_json(names, _pretty_default(cmd)))
+
+
+def class_ls_osd(state: MonState, cmd: dict, ctx: CommandContext, inbuf: bytes) -> CommandResult:
+    """`osd crush class ls-osd CLASS`: the devices of that class (none for an unknown one)."""
+    cmap = state.osdmap.crush
+    osds = sorted(
+        osd
+        for osd, class_id in cmap.device_classes.items()
+        if osd >= 0 and cmap.class_names.get(class_id) == cmd["class"]
+    )
+    if cmd["format"] != "plain":
+        return reply(outbuf=dump_json(osds, cmd["format"]))
+    return reply(outbuf="".join(f"{osd}\n" for osd in osds))
 
 
 # -- buckets ---------------------------------------------------------------------------------
@@ -478,6 +570,29 @@ COMMANDS: tuple[Command, ...] = (
         read=crush_tree,
     ),
     Command("osd crush rule ls", "list crush rules", "osd", "r", read=rule_ls),
+    Command(
+        "osd crush set-device-class name=class,type=CephString,goodchars=[A-Za-z0-9-_] "
+        "name=ids,type=CephString,n=N",
+        "set the <class> of the osd(s) <id> [<id>...],or use <all|any> to set all.",
+        "osd",
+        "rw",
+        apply=apply_set_device_class,
+    ),
+    Command(
+        "osd crush rm-device-class name=ids,type=CephString,n=N",
+        "remove class of the osd(s) <id> [<id>...],or use <all|any> to remove all.",
+        "osd",
+        "rw",
+        apply=apply_rm_device_class,
+    ),
+    Command("osd crush class ls", "list all crush device classes", "osd", "r", read=class_ls),
+    Command(
+        "osd crush class ls-osd name=class,type=CephString,goodchars=[A-Za-z0-9-_]",
+        "list all osds belonging to the specific <class>",
+        "osd",
+        "r",
+        read=class_ls_osd,
+    ),
     Command(
         f"osd crush rule dump name=name,type=CephString,{_NAME},req=false",
         "dump crush rule <name> (default all)",

@@ -186,7 +186,7 @@ def _first_free_id(osdmap: OSDMap) -> int:
     return next((o for o in range(osdmap.max_osd) if not osdmap.exists(o)), osdmap.max_osd)
 
 
-def _osd_ids(osdmap: OSDMap, words: list[str], applies: Any) -> list[int]:
+def osd_ids(osdmap: OSDMap, words: list[str], applies: Any) -> list[int]:
     """The ids a multi-OSD command names: `any`/`all`/`*` mean every OSD it applies to."""
     if words and words[0] in ("any", "all", "*"):
         return [o for o in range(osdmap.max_osd) if osdmap.exists(o) and applies(osdmap, o)]
@@ -207,7 +207,7 @@ def _mark(state: MonState, cmd: dict, stamp: float, verb: str) -> Outcome:
     osdmap = state.begin_osdmap(cmd)
     messages = []
     changed = False
-    for osd in _osd_ids(osdmap, cmd["ids"], spec["applies"]):
+    for osd in osd_ids(osdmap, cmd["ids"], spec["applies"]):
         if not osdmap.exists(osd):
             messages.append(f"osd.{osd} does not exist. ")
         elif not spec["applies"](osdmap, osd):
@@ -278,7 +278,7 @@ def apply_osd_rm(state: MonState, cmd: dict, stamp: float) -> Outcome:
     osdmap = state.begin_osdmap(cmd)
     removed: list[int] = []
     messages = []
-    for osd in _osd_ids(osdmap, cmd["ids"], lambda m, o: True):
+    for osd in osd_ids(osdmap, cmd["ids"], lambda m, o: True):
         if not osdmap.exists(osd):
             messages.append(f"osd.{osd} does not exist. ")
         elif osdmap.is_up(osd):
