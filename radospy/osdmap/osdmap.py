@@ -677,7 +677,9 @@ class OSDMap:
             "osds": [info.to_dict(osd) for osd, info in enumerate(self.osds)],
             "pool_max": self.pool_max,
             "pools": [self.pools[pid].to_dict() for pid in sorted(self.pools)],
-            "erasure_code_profiles": {k: dict(v) for k, v in self.erasure_code_profiles.items()},
+            "erasure_code_profiles": {
+                k: dict(v) for k, v in sorted(self.erasure_code_profiles.items())
+            },
             "pg_temp": [
                 {"pgid": str(pg), "osds": list(osds)} for pg, osds in sorted(self.pg_temp.items())
             ],
