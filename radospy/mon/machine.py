@@ -84,6 +84,7 @@ class _Snapshot(msgspec.Struct, frozen=True):
     state: bytes
     monmap: bytes
     results: list[tuple[int, list[tuple[int, _Result]]]]
+    monmaps: dict[int, bytes] = {}
 
 
 def encode_envelope(envelope: Envelope) -> bytes:
@@ -97,6 +98,8 @@ class ReplicatedMonState:
     def __init__(self, state: MonState | None = None) -> None:
         self.state = state if state is not None else MonState.bootstrap(ZERO_FSID)
         self.monmap = MonMap()
+        self.monmaps: dict[int, bytes] = {}
+        """Every monmap epoch, encoded (they are few and small), for `mon dump EPOCH`."""
         self.bootstrapped = False
         """Whether a BootstrapEntry was applied; commands wait until it is."""
         self._results: OrderedDict[int, OrderedDict[int, _Result]] = OrderedDict()
@@ -109,6 +112,7 @@ class ReplicatedMonState:
             if not self.bootstrapped:
                 self.state = MonState.restore(envelope.state)
                 self.monmap = MonMap.decode(envelope.monmap)
+                self.monmaps = {self.monmap.epoch: bytes(envelope.monmap)}
                 self.bootstrapped = True
             return None
         if isinstance(envelope, BatchEntry):
@@ -132,7 +136,13 @@ class ReplicatedMonState:
         if monmap.epoch != self.monmap.epoch + 1:
             return CommandResult(-EAGAIN, b"", f"monmap is at epoch {self.monmap.epoch}; retry")
         self.monmap = monmap
+        self.monmaps[monmap.epoch] = monmap.encode()
         return CommandResult(0, b"", "")
+
+    def monmap_at(self, epoch: int) -> MonMap | None:
+        """Monmap `epoch`, or None if there never was one."""
+        data = self.monmaps.get(epoch)
+        return MonMap.decode(data) if data is not None else None
 
     def result_of(self, nonce: int, seq: int) -> CommandResult | None:
         """The result of client (nonce, seq)'s command if it was applied recently."""
@@ -154,7 +164,9 @@ class ReplicatedMonState:
     def snapshot(self) -> bytes:
         """The state and the remembered results."""
         results = [(n, list(seen.items())) for n, seen in self._results.items()]
-        snap = _Snapshot(self.bootstrapped, self.state.snapshot(), self.monmap.encode(), results)
+        snap = _Snapshot(
+            self.bootstrapped, self.state.snapshot(), self.monmap.encode(), results, self.monmaps
+        )
         return msgspec.msgpack.encode(snap)
 
     def restore(self, data: bytes) -> None:
@@ -162,5 +174,6 @@ class ReplicatedMonState:
         snap = msgspec.msgpack.decode(data, type=_Snapshot)
         self.state = MonState.restore(snap.state)
         self.monmap = MonMap.decode(snap.monmap)
+        self.monmaps = dict(snap.monmaps) or {self.monmap.epoch: snap.monmap}
         self.bootstrapped = snap.bootstrapped
         self._results = OrderedDict((n, OrderedDict(seen)) for n, seen in snap.results)

@@ -11,6 +11,7 @@ from radospy.mon.machine import (
     BootstrapEntry,
     CommandEntry,
     Envelope,
+    MonMapEntry,
     ReplicatedMonState,
     encode_envelope,
 )
@@ -77,3 +78,21 @@ def test_a_change_validated_against_a_stale_state_is_refused_alone() -> None:
     retried = machine.apply(_entry(BatchEntry([CommandEntry(NONCE, 2, again.entry)]), 3))
     assert isinstance(retried, list) and retried[0].rc == 0
     assert machine.state.osdmap.pool_by_name("p").quota_max_objects == 20
+
+
+def test_every_monmap_epoch_is_kept_through_snapshots() -> None:
+    _, machine = _machine()
+    first = MonMap.decode(machine.monmap.encode())
+    second = MonMap.decode(first.encode())
+    second.add("d", "127.0.0.1:6800")
+    second.epoch = first.epoch + 1
+    machine.apply(_entry(MonMapEntry(NONCE, 1, second.encode()), 2))
+    assert machine.monmap.epoch == second.epoch
+    restored = ReplicatedMonState()
+    restored.restore(machine.snapshot())
+    for replica in (machine, restored):
+        old = replica.monmap_at(first.epoch)
+        assert old is not None and "d" not in old.mons
+        new = replica.monmap_at(second.epoch)
+        assert new is not None and "d" in new.mons
+        assert replica.monmap_at(second.epoch + 1) is None
