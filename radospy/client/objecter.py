@@ -28,7 +28,7 @@ from radospy.common.errors import RadosError
 from radospy.common.osdop import OsdOp
 from radospy.common.types import ReqId
 from radospy.mon.client import MonClient, refresh_tickets
-from radospy.mon.state import PoolExtras, decode_osdmap
+from radospy.mon.osdmap_wire import OSDMapFollower, PoolExtras, Take
 from radospy.msg.config import MessengerConfig
 from radospy.msg.connection import Connection, ConnectionClosed, RequestTimeout
 from radospy.msg.messages import ErrorReply, Message
@@ -97,6 +97,7 @@ class Objecter:
         self.osdmap: OSDMap | None = None
         self.pool_extras: dict[int, PoolExtras] = {}
         """Per pool: snapshots (names, ids, stamps, removed ids) of the current map."""
+        self._follower = OSDMapFollower()
         self._map_event = asyncio.Event()
         self._inc = secrets.randbits(31)
         self._tids = itertools.count(1)
@@ -112,10 +113,13 @@ class Objecter:
     async def close(self) -> None:
         await self.messenger.shutdown()
 
-    def _on_map(self, epoch: int, data: bytes) -> None:
-        if self.osdmap is not None and epoch <= self.osdmap.epoch:
+    def _on_map(self, epoch: int, data: bytes, full: bool) -> None:
+        taken = self._follower.take(epoch, data, full)
+        if taken is Take.GAP:
+            self.monc.subscribe("osdmap", 0, self._on_map)
+        if taken is not Take.NEW:
             return
-        self.osdmap, self.pool_extras = decode_osdmap(data)
+        self.osdmap, self.pool_extras = self._follower.osdmap, self._follower.pool_extras
         event, self._map_event = self._map_event, asyncio.Event()
         event.set()
 

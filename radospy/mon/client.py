@@ -37,7 +37,8 @@ from radospy.msg.messenger import Messenger
 log = logging.getLogger("radospy.monc")
 
 Addr = tuple[str, int]
-MapCallback = Callable[[int, bytes], None]
+MapCallback = Callable[[int, bytes, bool], None]
+"""Called with (epoch, data, full): a full map, or the update that makes ``epoch``."""
 
 _ANY_MON = "mon.*"
 _STALL = 0.5
@@ -151,8 +152,9 @@ class MonClient:
             return
 
     def subscribe(self, what: str, start_epoch: int, callback: MapCallback) -> None:
-        """Receive every ``what`` map from ``start_epoch`` on, as (epoch, data), on this
-        and every later session; only newer epochs are passed on."""
+        """Receive every ``what`` map from ``start_epoch`` on, as (epoch, data, full), on
+        this and every later session; only newer epochs are passed on. Subscribing again
+        from 0 asks for the newest full map (after a gap in the updates)."""
         self._subs[what] = _Subscription(start_epoch, callback)
         if self._conn is not None and self._conn.is_ready:
             asyncio.get_running_loop().create_task(self._send_subscriptions(self._conn))
@@ -163,7 +165,7 @@ class MonClient:
             sub = self._subs.get(msg.what)
             if sub is not None and msg.epoch >= sub.next_epoch:
                 sub.next_epoch = msg.epoch + 1
-                sub.callback(msg.epoch, bytes(msg.data))
+                sub.callback(msg.epoch, bytes(msg.data), msg.full)
 
     # --- internals ------------------------------------------------------------------
 

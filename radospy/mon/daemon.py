@@ -224,6 +224,7 @@ class MonDaemon:
         self.storage = _open_store(config.data_dir)
         self._stop = asyncio.Event()
         self._subscribers: dict[Connection, dict[str, int]] = {}
+        self._feed_locks: dict[Connection, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._was_member = False
         self.messenger: Messenger | None = None
@@ -452,17 +453,27 @@ class MonDaemon:
         if prefix == "quorum_status":
             view = self._quorum_view()
             return _json_reply(view.quorum_status(), fmt if fmt != "plain" else "json")
+        if prefix in ("mon dump", "mon getmap"):
+            return self._monmap_command(prefix, cmd.get("epoch"), fmt)
+        return self._mon_stat(fmt)
+
+    def _monmap_command(self, prefix: str, epoch: Any, fmt: str) -> MonCommandReply:
+        """`mon dump [EPOCH]` and `mon getmap [EPOCH]`."""
+        if epoch is not None and (type(epoch) is not int or epoch < 0):
+            return MonCommandReply(-EINVAL, b"", f"invalid epoch {epoch!r}")
+        monmap = self._monmap()
+        if epoch and epoch != monmap.epoch:
+            found = self.machine.monmap_at(epoch)
+            if found is None:
+                return MonCommandReply(-ENOENT, b"", f"there is no map for epoch {epoch}")
+            monmap = found
         if prefix == "mon dump":
-            monmap = self._monmap()
             if fmt != "plain":
                 return _json_reply(monmap.dump(), fmt)
             return MonCommandReply(
                 0, monmap.print_text().encode(), f"dumped monmap epoch {monmap.epoch}"
             )
-        if prefix == "mon getmap":
-            monmap = self._monmap()
-            return MonCommandReply(0, monmap.encode(), f"got monmap epoch {monmap.epoch}")
-        return self._mon_stat(fmt)
+        return MonCommandReply(0, monmap.encode(), f"got monmap epoch {monmap.epoch}")
 
     def _monmap_change(self, prefix: str, cmd: dict[str, Any]) -> CommandResult | Propose:
         """``mon add NAME ADDR`` / ``mon remove NAME`` as the next monmap."""
@@ -654,19 +665,29 @@ class MonDaemon:
     async def _feed(self, conn: Connection) -> None:
         if conn.is_closed:
             self._subscribers.pop(conn, None)
+            self._feed_locks.pop(conn, None)
             return
-        subs = self._subscribers.get(conn, {})
-        want = subs.get("osdmap")
-        if want is None or not self.machine.bootstrapped:
-            return
-        state = self.machine.state
-        epoch = state.osdmap.epoch
-        data = state.osdmap_bytes(epoch)
-        if epoch < max(want, 1) or data is None:
-            return
-        subs["osdmap"] = epoch + 1
-        with contextlib.suppress(ConnectionClosed):
-            await conn.send(MonMapData("osdmap", epoch, data))
+        # One feed at a time per subscriber, so its updates go out in epoch order.
+        lock = self._feed_locks.setdefault(conn, asyncio.Lock())
+        async with lock:
+            subs = self._subscribers.get(conn, {})
+            want = subs.get("osdmap")
+            if want is None or not self.machine.bootstrapped:
+                return
+            state = self.machine.state
+            epoch = state.osdmap.epoch
+            if epoch < max(want, 1):
+                return
+            updates = state.osdmap_updates(want - 1) if want > 1 else None
+            subs["osdmap"] = epoch + 1
+            with contextlib.suppress(ConnectionClosed):
+                if updates is None:
+                    data = state.osdmap_bytes(epoch)
+                    assert data is not None
+                    await conn.send(MonMapData("osdmap", epoch, data))
+                    return
+                for update_epoch, update in updates:
+                    await conn.send(MonMapData("osdmap", update_epoch, update, full=False))
 
 
 # --- the write pipeline ------------------------------------------------------------

@@ -46,9 +46,10 @@ class MonCommandReply(Message):
 
 @message(0x0103)
 class MonSubscribe(Message):
-    """Ask for every map of kind ``what`` (``osdmap``) from ``start_epoch`` on: the
-    monitor sends the newest full map now if it is at least that epoch, then again
-    each time the epoch advances, until the session ends."""
+    """Ask for every map of kind ``what`` (``osdmap``) from ``start_epoch`` on, until the
+    session ends. A subscriber at epoch N asks from N+1 and gets the updates
+    (incrementals) N+1.. as the epoch advances; one asking from 0 or 1, or so far
+    behind that the updates are no longer kept, gets the newest full map first."""
 
     what: str
     start_epoch: int = 0
@@ -56,11 +57,13 @@ class MonSubscribe(Message):
 
 @message(0x0104)
 class MonMapData(Message):
-    """A full map for a subscriber: kind, epoch and the map's own encoding."""
+    """A map for a subscriber: kind, epoch and either the full map's encoding (``full``)
+    or the update that makes ``epoch`` from the epoch before (``osdmap_wire``)."""
 
     what: str
     epoch: int
     data: bytes
+    full: bool = True
 
 
 class OsdStat(msgspec.Struct, frozen=True, array_like=True):

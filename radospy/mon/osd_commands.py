@@ -23,7 +23,7 @@ from radospy.mon.cmdspec import (
     reply,
     unchanged,
 )
-from radospy.mon.state import MonState, decode_osdmap, encode_osdmap
+from radospy.mon.state import MonState
 from radospy.osdmap.format import osd_map_line
 from radospy.osdmap.osdmap import (
     WEIGHT_IN,
@@ -64,12 +64,12 @@ _UNSETTABLE = "|".join(k for k in _FLAG_KEYS if k != "pglog_hardlimit")
 def _map_at(state: MonState, cmd: dict[str, Any]) -> OSDMap:
     """The current map, or the kept full map of `cmd["epoch"]` (ENOENT if not kept)."""
     epoch = cmd.get("epoch")
-    if epoch is None or epoch == state.osdmap.epoch:
+    if not epoch or epoch == state.osdmap.epoch:
         return state.osdmap
-    data = state.osdmap_bytes(epoch)
-    if data is None:
+    found = state.osdmap_at(epoch)
+    if found is None:
         raise NotFound(f"there is no map for epoch {epoch}")
-    return decode_osdmap(data)[0]
+    return found[0]
 
 
 def osd_stat(state: MonState, cmd: dict, ctx: CommandContext, inbuf: bytes) -> CommandResult:
@@ -101,9 +101,11 @@ def osd_ls(state: MonState, cmd: dict, ctx: CommandContext, inbuf: bytes) -> Com
 
 
 def osd_getmap(state: MonState, cmd: dict, ctx: CommandContext, inbuf: bytes) -> CommandResult:
-    osdmap = _map_at(state, cmd)
-    data = state.osdmap_bytes(osdmap.epoch) or encode_osdmap(osdmap, state.pool_extras)
-    return reply(f"got osdmap epoch {osdmap.epoch}", data)
+    epoch = cmd.get("epoch") or state.osdmap.epoch
+    data = state.osdmap_bytes(epoch)
+    if data is None:
+        raise NotFound(f"there is no map for epoch {epoch}")
+    return reply(f"got osdmap epoch {epoch}", data)
 
 
 def osd_getcrushmap(state: MonState, cmd: dict, ctx: CommandContext, inbuf: bytes) -> CommandResult:

@@ -10,7 +10,8 @@ from typing import Any
 
 from radospy.crush import treedump
 from radospy.crush.map import WEIGHT_ONE
-from radospy.mon.state import MonState, PoolExtras, format_stamp
+from radospy.mon.osdmap_wire import PoolExtras
+from radospy.mon.state import MonState, format_stamp
 from radospy.osdmap.osdmap import (
     MAP_FLAG_NAMES,
     MapFlag,

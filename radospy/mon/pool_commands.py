@@ -25,8 +25,9 @@ from radospy.mon.cmdspec import (
 )
 from radospy.mon.crush_commands import chunk_count, erasure_rule
 from radospy.mon.osd_output import pool_json, pool_lines
+from radospy.mon.osdmap_wire import PoolExtras, PoolSnap
 from radospy.mon.pgmap import PoolStats
-from radospy.mon.state import MonState, PoolExtras, PoolSnap
+from radospy.mon.state import MonState
 from radospy.osdmap.osdmap import OSDMap
 from radospy.osdmap.pool import Pool, PoolFlag, PoolType, default_min_size
 

@@ -10,9 +10,9 @@ An entry whose OSDMap epoch no longer fits (another change committed between val
 and commit) is refused with EAGAIN and changes nothing; the driver should propose OSDMap
 changes one at a time, or answer EAGAIN by running the command again.
 
-Every OSDMap change makes a new full map with the epoch one higher; the last
-`OSDMAP_EPOCHS_KEPT` (500) full maps are kept, encoded, for subscribers catching up
-(`osdmap_bytes`); older ones are dropped, as Ceph trims old maps.
+Every OSDMap change makes a new map with the epoch one higher; `history` keeps the
+update (incremental) of each recent epoch and a full map now and then, for subscribers
+catching up and for commands about past epochs (see `osdmap_history`).
 """
 
 from __future__ import annotations
@@ -28,19 +28,20 @@ import msgpack
 from radospy.auth.database import AuthDatabase
 from radospy.auth.keyring import Keyring
 from radospy.common.errors import RadosError
-from radospy.crush import codec
-from radospy.crush.dump import to_dump
-from radospy.crush.map import CrushMap
 from radospy.mon.cmdspec import CommandResult, Retry, error_result
+from radospy.mon.osdmap_history import OSDMapHistory
+from radospy.mon.osdmap_wire import (
+    PoolExtras,
+    decode_osdmap,
+    encode_osdmap,
+    extras_dicts,
+)
 from radospy.osdmap.osdmap import (
     DEFAULT_ERASURE_CODE_PROFILE,
     MapFlag,
     OSDMap,
     build_simple_crush,
 )
-
-OSDMAP_EPOCHS_KEPT = 500
-"""Full maps kept for subscribers (Ceph keeps at least `mon_min_osdmap_epochs`, 500)."""
 
 _BOOTSTRAP_FLAGS = (
     MapFlag.SORTBITWISE
@@ -50,8 +51,6 @@ _BOOTSTRAP_FLAGS = (
 )
 """The flags of a new Pacific cluster's first OSDMap."""
 
-_EMPTY_CRUSH_DUMP = to_dump(CrushMap())
-
 
 def format_stamp(stamp: float) -> str:
     """A time as Ceph's `utime_t` prints it: `2026-11-28T15:10:52.443251+0000`."""
@@ -60,70 +59,8 @@ def format_stamp(stamp: float) -> str:
 
 
 @dataclass
-class PoolSnap:
-    """A pool snapshot (`pool_snap_info_t`)."""
-
-    name: str
-    stamp: float
-
-
-@dataclass
-class PoolExtras:
-    """What Ceph's `pg_pool_t` keeps that our `Pool` model does not: creation time and
-    snapshots. `snap_seq` only grows: creating a snapshot (pool or self-managed) takes
-    the next id, removing one bumps it too. `removed_snaps` (ascending) are the ids the
-    OSDs trim clones of."""
-
-    create_time: float = 0.0
-    snap_seq: int = 0
-    snap_epoch: int = 0
-    snaps: dict[int, PoolSnap] = field(default_factory=dict)
-    removed_snaps: list[int] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "create_time": self.create_time,
-            "snap_seq": self.snap_seq,
-            "snap_epoch": self.snap_epoch,
-            "snaps": {sid: [s.name, s.stamp] for sid, s in self.snaps.items()},
-            "removed_snaps": list(self.removed_snaps),
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> PoolExtras:
-        return cls(
-            create_time=float(d["create_time"]),
-            snap_seq=int(d["snap_seq"]),
-            snap_epoch=int(d["snap_epoch"]),
-            snaps={int(sid): PoolSnap(str(n), float(t)) for sid, (n, t) in d["snaps"].items()},
-            removed_snaps=[int(s) for s in d.get("removed_snaps", [])],
-        )
-
-
-def encode_osdmap(osdmap: OSDMap, extras: dict[int, PoolExtras]) -> bytes:
-    """A full map as subscribers get it: msgpack of `OSDMap.to_dict()` with the CRUSH
-    map in Ceph's binary encoding (exact, class and shadow ids included) and the pools'
-    snapshots under `pool_extras`."""
-    d = osdmap.to_dict()
-    d["crush"] = codec.encode(osdmap.crush)
-    d["pool_extras"] = {pid: e.to_dict() for pid, e in sorted(extras.items())}
-    return bytes(msgpack.packb(d, use_bin_type=True))
-
-
-def decode_osdmap(data: bytes) -> tuple[OSDMap, dict[int, PoolExtras]]:
-    """Read what `encode_osdmap` wrote (raises InvalidArgument-like errors on garbage)."""
-    d = msgpack.unpackb(data, raw=False, strict_map_key=False)
-    crush = codec.decode(d["crush"])
-    d["crush"] = _EMPTY_CRUSH_DUMP
-    osdmap = OSDMap.from_dict(d)
-    osdmap.crush = crush
-    extras = {int(pid): PoolExtras.from_dict(e) for pid, e in d["pool_extras"].items()}
-    return osdmap, extras
-
-
-@dataclass
 class MonState:
-    """The replicated state: OSDMap (with recent full maps), auth, central config."""
+    """The replicated state: OSDMap (with its recent past), auth, central config."""
 
     fsid: str
     osdmap: OSDMap
@@ -131,11 +68,16 @@ class MonState:
     config: dict[str, dict[str, str]] = field(default_factory=dict)
     """Central config: who (`global`, `osd`, `osd.3`, ...) -> option -> value."""
     pool_extras: dict[int, PoolExtras] = field(default_factory=dict)
-    osdmap_epochs: dict[int, bytes] = field(default_factory=dict)
-    """Epoch -> encoded full map, the last OSDMAP_EPOCHS_KEPT of them."""
+    history: OSDMapHistory | None = None
+    """Past epochs; None on a scratch copy, which keeps none."""
     last_up_change: float = 0.0
     last_in_change: float = 0.0
-    _record_epochs: bool = field(default=True, repr=False, compare=False)
+    _committed_extras: dict[int, dict[str, Any]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+    """`pool_extras` as of the last committed epoch, to see whether a change touched them."""
+    _full_cache: tuple[int, bytes] | None = field(default=None, repr=False, compare=False)
+    """The current epoch's full map, encoded when first asked for."""
 
     # -- construction -------------------------------------------------------------------
 
@@ -168,7 +110,7 @@ class MonState:
         state = cls(fsid=fsid, osdmap=osdmap, config=copy.deepcopy(config or {}))
         if keyring is not None:
             state.auth.import_keyring(keyring)
-        state.osdmap_epochs[1] = encode_osdmap(osdmap, {})
+        state.history = OSDMapHistory.start(osdmap, {})
         return state
 
     # -- the state machine --------------------------------------------------------------
@@ -198,10 +140,9 @@ class MonState:
             auth=copy.deepcopy(self.auth),
             config=copy.deepcopy(self.config),
             pool_extras=copy.deepcopy(self.pool_extras),
-            osdmap_epochs={},
+            history=None,
             last_up_change=self.last_up_change,
             last_in_change=self.last_in_change,
-            _record_epochs=False,
         )
 
     # -- OSDMap changes (used by apply handlers) -----------------------------------------
@@ -230,14 +171,35 @@ class MonState:
         if _in_set(new) != _in_set(old):
             self.last_in_change = stamp
         self.osdmap = new
-        if self._record_epochs:
-            self.osdmap_epochs[new.epoch] = encode_osdmap(new, self.pool_extras)
-            for epoch in [e for e in self.osdmap_epochs if e <= new.epoch - OSDMAP_EPOCHS_KEPT]:
-                del self.osdmap_epochs[epoch]
+        if self.history is not None:
+            extras = extras_dicts(self.pool_extras)
+            self.history.record(old, new, self.pool_extras, extras != self._committed_extras)
+            self._committed_extras = extras
+
+    def osdmap_at(self, epoch: int) -> tuple[OSDMap, dict[int, PoolExtras]] | None:
+        """The map and pool extras of `epoch`: the current ones, or a kept past epoch's
+        (None if `epoch` is not kept or not reached yet)."""
+        if epoch == self.osdmap.epoch:
+            return self.osdmap, self.pool_extras
+        if self.history is None or epoch > self.osdmap.epoch:
+            return None
+        return self.history.map_at(epoch)
 
     def osdmap_bytes(self, epoch: int) -> bytes | None:
         """The full map of `epoch` (see `encode_osdmap`), or None if not kept."""
-        return self.osdmap_epochs.get(epoch)
+        if epoch == self.osdmap.epoch:
+            if self._full_cache is None or self._full_cache[0] != epoch:
+                self._full_cache = (epoch, encode_osdmap(self.osdmap, self.pool_extras))
+            return self._full_cache[1]
+        found = self.osdmap_at(epoch)
+        return encode_osdmap(*found) if found is not None else None
+
+    def osdmap_updates(self, have: int) -> list[tuple[int, bytes]] | None:
+        """The updates (epoch, `encode_update`) that take a subscriber at epoch `have` to
+        the current epoch; None if it is too far behind and needs the full map."""
+        if self.history is None or have > self.osdmap.epoch:
+            return None
+        return self.history.updates_after(have, self.osdmap.epoch)
 
     # -- snapshots -------------------------------------------------------------------------
 
@@ -248,7 +210,7 @@ class MonState:
                 {
                     "fsid": self.fsid,
                     "osdmap": encode_osdmap(self.osdmap, self.pool_extras),
-                    "osdmap_epochs": dict(sorted(self.osdmap_epochs.items())),
+                    "osdmap_history": self.history.to_dict() if self.history else None,
                     "auth": self.auth.to_dict(),
                     "config": self.config,
                     "last_up_change": self.last_up_change,
@@ -263,15 +225,18 @@ class MonState:
         """The state a `snapshot()` holds."""
         d = msgpack.unpackb(data, raw=False, strict_map_key=False)
         osdmap, extras = decode_osdmap(d["osdmap"])
+        kept = d.get("osdmap_history")
+        history = OSDMapHistory.from_dict(kept) if kept else OSDMapHistory.start(osdmap, extras)
         return cls(
             fsid=str(d["fsid"]),
             osdmap=osdmap,
             auth=AuthDatabase.from_dict(d["auth"]),
             config={who: dict(opts) for who, opts in d["config"].items()},
             pool_extras=extras,
-            osdmap_epochs={int(e): bytes(b) for e, b in d["osdmap_epochs"].items()},
+            history=history,
             last_up_change=float(d["last_up_change"]),
             last_in_change=float(d["last_in_change"]),
+            _committed_extras=extras_dicts(extras),
         )
 
 

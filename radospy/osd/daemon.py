@@ -71,7 +71,7 @@ from radospy.common.service import run_service
 from radospy.common.types import ReqId
 from radospy.mon.client import MonClient, MonClientConfig, refresh_tickets
 from radospy.mon.messages import OsdStat, OsdStatReport
-from radospy.mon.state import PoolExtras, decode_osdmap
+from radospy.mon.osdmap_wire import OSDMapFollower, PoolExtras, Take
 from radospy.msg.config import MessengerConfig
 from radospy.msg.connection import Connection, ConnectionClosed
 from radospy.msg.messages import Message
@@ -389,7 +389,8 @@ class OsdDaemon:
         self._map_changed = asyncio.Condition()
         self._stop = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
-        self._maps: asyncio.Queue[tuple[int, bytes]] = asyncio.Queue()
+        self._maps: asyncio.Queue[tuple[int, bytes, bool]] = asyncio.Queue()
+        self._follower = OSDMapFollower()
         self.messenger: Messenger | None = None
         self.monc: MonClient | None = None
         self.recovery = Recovery(self, config.throttle)
@@ -426,7 +427,7 @@ class OsdDaemon:
             await refresh_tickets(messenger, cfg.mon_addrs, MON_TIMEOUT)
             if cfg.crush_update_on_start:
                 await self._crush_add()
-            monc.subscribe("osdmap", 1, lambda e, data: self._maps.put_nowait((e, data)))
+            monc.subscribe("osdmap", 1, self._on_map)
             await self._mon("osd boot", id=self.whoami, addr=f"{addr[0]}:{addr[1]}")
             log.info("%s: booted at %s:%d", self.entity, *addr)
             self._spawn(self._map_loop())
@@ -509,12 +510,18 @@ class OsdDaemon:
 
     # --- maps ---------------------------------------------------------------------------
 
+    def _on_map(self, epoch: int, data: bytes, full: bool) -> None:
+        self._maps.put_nowait((epoch, data, full))
+
     async def _map_loop(self) -> None:
         while True:
-            epoch, data = await self._maps.get()
-            if epoch <= self.epoch:
+            epoch, data, full = await self._maps.get()
+            taken = self._follower.take(epoch, data, full)
+            if taken is Take.GAP and self.monc is not None:
+                self.monc.subscribe("osdmap", 0, self._on_map)
+            if taken is not Take.NEW or self._follower.osdmap is None:
                 continue
-            osdmap, extras = decode_osdmap(data)
+            osdmap, extras = self._follower.osdmap, self._follower.pool_extras
             # Placement of every PG costs CPU: computed off the loop, applied on it.
             mapped = await asyncio.to_thread(mapped_pgs, osdmap, self.whoami)
             self._advance_map(osdmap, mapped)

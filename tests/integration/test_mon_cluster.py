@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,8 @@ import pytest
 from radospy.auth.crypto import CryptoKey
 from radospy.auth.keyring import EntityAuth, EntityName, Keyring
 from radospy.mon.client import MonClient
+from radospy.mon.monmap import MonMap
+from radospy.mon.osdmap_wire import OSDMapFollower, Take, decode_osdmap, encode_osdmap
 from tests.integration.cluster import MonCluster, free_ports, wait_for
 
 
@@ -146,6 +148,78 @@ def test_a_killed_monitor_is_mon_down_until_it_is_back(mons3: MonCluster) -> Non
     wait_for(lambda: (h := health()) is not None and h["status"] == "HEALTH_OK", 30, "HEALTH_OK")
     body = json.loads(mons3.ceph("status", "--format", "json")[1])
     assert body["quorum_names"] == ranks and body["election_epoch"] % 2 == 0
+
+
+async def _subscribers(cluster: MonCluster) -> None:
+    """Subscribers from scratch, from a kept epoch and from 0, while the map changes."""
+    async with MonClient(cluster.client_config(timeout=30.0)) as client:
+        got: dict[str, list[tuple[int, bool]]] = {"new": [], "behind": [], "zero": []}
+        followers = {name: OSDMapFollower() for name in got}
+
+        def on_map(name: str) -> Callable[[int, bytes, bool], None]:
+            def take(epoch: int, data: bytes, full: bool) -> None:
+                got[name].append((epoch, full))
+                assert followers[name].take(epoch, data, full) is Take.NEW
+
+            return take
+
+        client.subscribe("osdmap", 1, on_map("new"))
+        for _ in range(4):
+            rc, _, outs = await client.command({"prefix": "osd create"})
+            assert rc == 0, outs
+        rc, data, _ = await client.command({"prefix": "osd getmap"})
+        current = decode_osdmap(data)[0]
+
+        async def caught_up(name: str) -> None:
+            async with asyncio.timeout(30):
+                while followers[name].epoch < current.epoch:
+                    await asyncio.sleep(0.05)
+
+        await caught_up("new")
+        # The first map is full, every later one an update.
+        assert got["new"][0][1] and not any(full for _, full in got["new"][1:])
+        assert [e for e, _ in got["new"]] == list(range(got["new"][0][0], current.epoch + 1))
+
+        rc, old, _ = await client.command({"prefix": "osd getmap", "epoch": 2})
+        assert rc == 0
+        followers["behind"].take(2, old, True)
+        client.subscribe("osdmap", 3, on_map("behind"))
+        await caught_up("behind")
+        assert got["behind"] == [(e, False) for e in range(3, current.epoch + 1)]
+
+        client.subscribe("osdmap", 0, on_map("zero"))
+        await caught_up("zero")
+        assert got["zero"] == [(current.epoch, True)]
+        for follower in followers.values():
+            assert follower.osdmap is not None
+            assert encode_osdmap(follower.osdmap, {}) == encode_osdmap(current, {})
+
+
+def test_subscribers_get_updates_and_past_epochs_stay_readable(
+    mons3: MonCluster, tmp_path: Path
+) -> None:
+    mons3.quorum()
+    asyncio.run(_subscribers(mons3))
+    rc, out, _ = mons3.ceph("osd", "dump", "2", "--format", "json")
+    assert rc == 0 and json.loads(out)["epoch"] == 2 and json.loads(out)["max_osd"] == 1
+    rc, _, err = mons3.ceph("osd", "getmap", "2", "-o", str(tmp_path / "osdmap.2"))
+    assert rc == 0 and err.startswith("got osdmap epoch 2\n"), err
+    assert decode_osdmap((tmp_path / "osdmap.2").read_bytes())[0].epoch == 2
+    rc, _, err = mons3.ceph("osd", "dump", "999")
+    assert rc == 2 and err.strip() == "Error ENOENT: there is no map for epoch 999"
+
+    (port,) = free_ports(1)
+    rc, _, err = mons3.ceph("mon", "add", "d", f"127.0.0.1:{port}")
+    assert rc == 0, err
+    rc, out, _ = mons3.ceph("mon", "dump", "1", "--format", "json")
+    assert rc == 0 and json.loads(out)["epoch"] == 1 and len(json.loads(out)["mons"]) == 3
+    rc, out, err = mons3.ceph("mon", "dump", "2")
+    assert rc == 0 and err.strip() == "dumped monmap epoch 2" and "mon.d" in out, err
+    rc, _, err = mons3.ceph("mon", "getmap", "1", "-o", str(tmp_path / "monmap.1"))
+    assert rc == 0 and err.startswith("got monmap epoch 1\n"), err
+    assert MonMap.decode((tmp_path / "monmap.1").read_bytes()).epoch == 1
+    rc, _, err = mons3.ceph("mon", "dump", "3")
+    assert rc == 2 and err.strip() == "Error ENOENT: there is no map for epoch 3"
 
 
 def test_five_monitors_survive_two_losses_and_refuse_with_three(mons5: MonCluster) -> None:

@@ -13,9 +13,10 @@ from hypothesis import strategies as st
 from radospy.auth.crypto import CryptoKey
 from radospy.auth.keyring import EntityAuth, EntityName, Keyring
 from radospy.crush.map import Op, RuleType
-from radospy.mon import state as state_module
+from radospy.mon import osdmap_history
 from radospy.mon.commands import CommandResult, Propose, handle_command, parse_argv
-from radospy.mon.state import MonState, decode_osdmap
+from radospy.mon.osdmap_wire import decode_osdmap, encode_osdmap
+from radospy.mon.state import MonState
 from radospy.osdmap.pg import PgId
 
 from .mon_helpers import FSID, Mon, split, with_osds
@@ -70,14 +71,16 @@ def test_bootstrap_is_a_new_pacific_cluster() -> None:
 
 def test_every_osdmap_change_bumps_the_epoch_by_one() -> None:
     mon = Mon()
-    epochs = [mon.state.osdmap.epoch]
+    seen = {1: encode_osdmap(mon.state.osdmap, mon.state.pool_extras)}
     for line in SCRIPT:
         before = mon.state.osdmap.epoch
         mon.ok(line)
         assert mon.state.osdmap.epoch in (before, before + 1)
-        epochs.append(mon.state.osdmap.epoch)
-    assert sorted(mon.state.osdmap_epochs) == list(range(1, epochs[-1] + 1))
-    for epoch, data in mon.state.osdmap_epochs.items():
+        seen[mon.state.osdmap.epoch] = encode_osdmap(mon.state.osdmap, mon.state.pool_extras)
+    assert sorted(seen) == list(range(1, max(seen) + 1))
+    # Every past epoch is rebuilt from full maps and incrementals exactly as it was.
+    for epoch, data in seen.items():
+        assert mon.state.osdmap_bytes(epoch) == data
         assert decode_osdmap(data)[0].epoch == epoch
 
 
@@ -87,7 +90,7 @@ def test_same_entries_give_the_same_state() -> None:
     results = [replica.apply(entry) for entry in live.entries]
     assert all(r.rc == 0 for r in results)
     assert replica.snapshot() == live.state.snapshot()
-    assert replica.osdmap_epochs == live.state.osdmap_epochs
+    assert replica.history == live.state.history
 
 
 def test_restored_snapshot_then_entries_equals_live() -> None:
@@ -140,15 +143,29 @@ def test_no_op_commands_propose_nothing() -> None:
 
 
 def test_kept_epochs_are_bounded(monkeypatch) -> None:
-    monkeypatch.setattr(state_module, "OSDMAP_EPOCHS_KEPT", 5)
+    monkeypatch.setattr(osdmap_history, "OSDMAP_EPOCHS_KEPT", 5)
+    monkeypatch.setattr(osdmap_history, "FULL_MAP_INTERVAL", 2)
     mon = Mon()
     for i in range(8):
         mon.ok("osd set noout" if i % 2 == 0 else "osd unset noout")
-    epoch = mon.state.osdmap.epoch
-    assert sorted(mon.state.osdmap_epochs) == list(range(epoch - 4, epoch + 1))
-    old = mon.run("osd dump 1")
-    assert (old.rc, old.outs) == (-errno.ENOENT, "there is no map for epoch 1")
-    assert json.loads(mon.ok(f"osd dump {epoch - 1} -f json").outbuf)["epoch"] == epoch - 1
+    assert mon.state.osdmap.epoch == 9
+    history = mon.state.history
+    assert history is not None
+    # The last 5 epochs (5..9) and the full map they start from (4) are kept.
+    assert sorted(history.fulls) == [4, 6, 8]
+    assert sorted(history.updates) == [5, 6, 7, 8, 9]
+    for epoch in (1, 3):
+        old = mon.run(f"osd dump {epoch}")
+        assert (old.rc, old.outs) == (-errno.ENOENT, f"there is no map for epoch {epoch}")
+    flags = {
+        e: next(ln for ln in mon.ok(f"osd dump {e}").outbuf.decode().splitlines() if "flags" in ln)
+        for e in (5, 6)
+    }
+    assert "noout" not in flags[5] and "noout" in flags[6]
+    assert mon.state.osdmap_updates(3) is None
+    assert [e for e, _ in mon.state.osdmap_updates(6) or []] == [7, 8, 9]
+    assert mon.state.osdmap_updates(9) == []
+    assert json.loads(mon.ok("osd dump 8 -f json").outbuf)["epoch"] == 8
 
 
 def test_boot_and_placement() -> None:
