@@ -55,6 +55,12 @@ log = logging.getLogger("radospy.msg")
 _M = TypeVar("_M", bound=Message)
 
 _JOIN_LIMIT = 64 * 1024
+
+ACK_DELAY = 0.05
+"""Seconds an acknowledgement may wait for an outgoing frame to ride on before it is
+sent alone. Request/reply traffic (commands, Raft appends and their answers) then
+carries every ack and needs no frames of its own; a one-way stream still acks its
+sender 20 times a second, which keeps the sender's resend queue short."""
 """Payloads below this are joined to their header into one write; larger ones are not
 copied (the transport gets header and payload as two buffers)."""
 
@@ -449,10 +455,10 @@ class Connection:
             raise SessionError(f"unexpected {type(msg).__name__} on an established session")
 
     def _schedule_ack(self) -> None:
-        # Deferred one loop turn so that a reply written meanwhile carries the ack.
+        # Deferred so that a reply written meanwhile carries the ack.
         if self.session.ack_due() and not self._ack_scheduled:
             self._ack_scheduled = True
-            asyncio.get_running_loop().call_soon(self._flush_ack)
+            asyncio.get_running_loop().call_later(ACK_DELAY, self._flush_ack)
 
     def _flush_ack(self) -> None:
         self._ack_scheduled = False
