@@ -143,7 +143,7 @@ def _lookup(cmap: CrushMap, name: str) -> int | None:
 
 
 def _crush_change(state: MonState, cmd: dict) -> OSDMap:
-    osdmap = state.begin_osdmap(cmd)
+    osdmap = state.begin_osdmap(cmd, crush=True)
     osdmap.crush_version += 1
     return osdmap
 

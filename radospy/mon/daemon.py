@@ -371,17 +371,13 @@ class MonDaemon:
         if prefix in DAEMON_COMMANDS:
             return await self._daemon_command(conn, prefix, cmd, caps, msg)
         ctx = CommandContext(
-            conn.peer_name,
-            caps,
-            time.time(),
-            secrets.token_bytes,
-            self._quorum_view(),
-            self.pgmap,
+            conn.peer_name, caps, time.time(), secrets.token_bytes, pgmap=self.pgmap
         )
         inbuf = bytes(msg.inbuf)
         command = COMMANDS_BY_NAME.get(prefix)
         if command is not None and command.read is not None:
             await self.driver.read_barrier(COMMAND_TIMEOUT)
+            ctx.quorum = self._quorum_view()
             return _reply(handle_command(self.machine.state, cmd, ctx, inbuf))
         result = await self._write(
             msg,

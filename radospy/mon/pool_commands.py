@@ -143,7 +143,8 @@ def apply_pool_create(state: MonState, cmd: dict, stamp: float) -> Outcome:
     erasure = cmd.get("pool_type") == "erasure"
     pg_num = cmd.get("pg_num") or _conf_int(state, "osd_pool_default_pg_num")
     pgp_num = cmd.get("pgp_num") or pg_num
-    osdmap = state.begin_osdmap(cmd)
+    # An erasure pool may bring its own CRUSH rule.
+    osdmap = state.begin_osdmap(cmd, crush=erasure)
     if erasure:
         pool_args = _erasure_pool_args(osdmap, cmd, name)
     else:

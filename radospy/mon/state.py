@@ -147,19 +147,22 @@ class MonState:
 
     # -- OSDMap changes (used by apply handlers) -----------------------------------------
 
-    def begin_osdmap(self, cmd: dict[str, Any]) -> OSDMap:
+    def begin_osdmap(self, cmd: dict[str, Any], crush: bool = False) -> OSDMap:
         """A private copy of the OSDMap to change; EAGAIN if the command was validated
         against another epoch than the current one (its `_epoch` is the epoch it makes).
 
         Apply handlers never change `self.osdmap` in place: they change this copy and
         hand it to `commit_osdmap`, so a refusal half-way leaves the state untouched.
+        The copy shares the CRUSH map with the current one unless `crush` is True: a
+        handler that edits the CRUSH map in place must ask for its own copy (copying it
+        costs more than all the rest of the map; replacing it needs none).
         """
         if cmd.get("_epoch") != self.osdmap.epoch + 1:
             raise Retry(
                 f"osdmap is at epoch {self.osdmap.epoch}, command was for epoch "
                 f"{cmd.get('_epoch')}; retry"
             )
-        return copy.deepcopy(self.osdmap)
+        return self.osdmap.copy(crush=crush)
 
     def commit_osdmap(self, new: OSDMap, stamp: float) -> None:
         """Install `new` as the next epoch, stamped `stamp`."""

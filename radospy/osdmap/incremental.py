@@ -45,10 +45,10 @@ class Incremental(msgspec.Struct, frozen=True, omit_defaults=True, forbid_unknow
     """The whole new CRUSH map (`codec.encode`) when it changed."""
     crush_version: int | None = None
     max_osd: int | None = None
-    new_osds: dict[int, dict[str, Any]] = {}
-    """OSD id -> its entry (`OsdInfo.to_dict`), for every entry that changed."""
-    new_pools: dict[int, dict[str, Any]] = {}
-    """Pool id -> the pool (`Pool.to_dict`), for every pool created or changed."""
+    new_osds: dict[int, OsdInfo] = {}
+    """OSD id -> its entry, for every entry that changed."""
+    new_pools: dict[int, Pool] = {}
+    """Pool id -> the pool, for every pool created or changed."""
     old_pools: list[int] = []
     pool_max: int | None = None
     new_erasure_code_profiles: dict[str, dict[str, str]] = {}
@@ -113,13 +113,11 @@ def diff(old: OSDMap, new: OSDMap) -> Incremental:
         fields["max_osd"] = new.max_osd
     blank = OsdInfo()
     new_osds = {
-        osd: info.to_dict(osd)
+        osd: info
         for osd, info in enumerate(new.osds)
         if info != (old.osds[osd] if osd < old.max_osd else blank)
     }
-    new_pools = {
-        pid: pool.to_dict() for pid, pool in new.pools.items() if old.pools.get(pid) != pool
-    }
+    new_pools = {pid: pool for pid, pool in new.pools.items() if old.pools.get(pid) != pool}
     old_pools = sorted(set(old.pools) - set(new.pools))
     profiles = {
         name: dict(profile)
@@ -176,12 +174,12 @@ def apply(old: OSDMap, inc: Incremental) -> OSDMap:
         for osd, entry in inc.new_osds.items():
             if not 0 <= osd < new.max_osd:
                 raise IncrementalError(f"incremental changes osd.{osd} beyond max_osd")
-            new.osds[osd] = OsdInfo.from_dict(entry)
+            new.osds[osd] = copy.copy(entry)
         new.pools = dict(old.pools)
         for pid in inc.old_pools:
             new.pools.pop(pid, None)
-        for pid, entry in inc.new_pools.items():
-            new.pools[pid] = Pool.from_dict(entry)
+        for pid, pool in inc.new_pools.items():
+            new.pools[pid] = pool.copy()
         new.erasure_code_profiles = dict(old.erasure_code_profiles)
         for name in inc.old_erasure_code_profiles:
             new.erasure_code_profiles.pop(name, None)

@@ -9,6 +9,7 @@ finally `pg_temp` / `primary_temp` for the acting set (`_get_temp_osds`).
 
 from __future__ import annotations
 
+import copy
 import enum
 from dataclasses import dataclass, field
 from typing import Any
@@ -238,6 +239,20 @@ class OSDMap:
     """Empty means unknown (not printed)."""
     require_osd_release: str = ""
     """Empty means unknown (not printed)."""
+
+    def copy(self, crush: bool = True) -> OSDMap:
+        """A copy that shares no mutable part with this map, except the CRUSH map when
+        `crush` is False; several times faster than `copy.deepcopy`."""
+        new = copy.copy(self)
+        new.crush = copy.deepcopy(self.crush) if crush else self.crush
+        new.osds = [copy.copy(info) for info in self.osds]
+        new.pools = {pid: pool.copy() for pid, pool in self.pools.items()}
+        new.erasure_code_profiles = {k: dict(v) for k, v in self.erasure_code_profiles.items()}
+        new.pg_temp = {pg: list(osds) for pg, osds in self.pg_temp.items()}
+        new.primary_temp = dict(self.primary_temp)
+        new.pg_upmap = {pg: list(osds) for pg, osds in self.pg_upmap.items()}
+        new.pg_upmap_items = {pg: list(pairs) for pg, pairs in self.pg_upmap_items.items()}
+        return new
 
     # -- OSD state -------------------------------------------------------------------
 

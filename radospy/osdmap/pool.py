@@ -7,6 +7,7 @@ folds it into `pg_num` (`raw_pg_to_pg`) and computes the CRUSH input of a PG
 
 from __future__ import annotations
 
+import copy
 import enum
 from dataclasses import dataclass, field
 from typing import Any
@@ -124,6 +125,12 @@ class Pool:
     quota_max_objects: int = 0
     last_change: int = 0
     autoscale_mode: str = "on"
+
+    def copy(self) -> Pool:
+        """A copy sharing nothing mutable with this pool."""
+        new = copy.copy(self)
+        new.application_metadata = {k: dict(v) for k, v in self.application_metadata.items()}
+        return new
 
     @property
     def pg_num_mask(self) -> int:
