@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from radospy.mon.osdmap_wire import OSDMapFollower, Take, encode_osdmap
+from radospy.mon.osdmap_wire import OSDMapFollower, Take, encode_osdmap, extras_dicts
 
 from .mon_helpers import Mon, with_osds
 
@@ -35,6 +35,9 @@ def test_a_subscriber_catches_up_with_updates() -> None:
     mon.ok("osd pool mksnap p s1")
     assert _follow(mon, follower) == [Take.NEW] * (mon.state.osdmap.epoch - before)
     assert _same(mon, follower)
+    # The pools' snapshot records travel with the updates (OSDs trim by them).
+    assert extras_dicts(follower.pool_extras) == extras_dicts(mon.state.pool_extras)
+    assert [s.name for s in follower.pool_extras[1].snaps.values()] == ["s1"]
     assert _follow(mon, follower) == []
 
 
