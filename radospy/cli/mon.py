@@ -24,6 +24,7 @@ from radospy.common.addr import Addr
 from radospy.common.config import Config, bootstrap
 from radospy.common.errors import RadosError
 from radospy.mon.daemon import MonConfig, MonError, check_data_dir, mkfs, run_daemon
+from radospy.mon.failure_service import failure_config
 from radospy.mon.monmap import MonMap
 
 _NO_NAME = "mon.-"
@@ -107,7 +108,13 @@ def _run(argv: list[str]) -> int:
     public = (addr.host, addr.port) if isinstance(addr, Addr) else None
     if args.mkfs:
         return _mkfs(args, config, public)
-    mon_config = MonConfig(name, data_dir, public)
+    mon_config = MonConfig(
+        name,
+        data_dir,
+        public,
+        failure=failure_config(config),
+        tick_interval=float(config.get_int("mon_tick_interval")),
+    )
     # Check the store before detaching, so a bad data directory fails in the foreground.
     check_data_dir(mon_config)
     log_file = config.get_str("log_file")

@@ -41,6 +41,7 @@ from radospy.osd.daemon import (
     new_uuid,
     run_daemon,
 )
+from radospy.osd.heartbeat_service import heartbeat_config
 from radospy.osd.recovery import Throttle
 
 _NO_NAME = "osd.-"
@@ -169,6 +170,8 @@ def _run(argv: list[str]) -> int:
         pg_log_trim_min=config.get_int("osd_pg_log_trim_min"),
         report_interval=float(config.get_int("osd_mon_report_interval")),
         capacity=config.get_int("osd_capacity"),
+        heartbeat=heartbeat_config(config),
+        beacon_interval=float(config.get_int("osd_beacon_report_interval")),
     )
     log_file = config.get_str("log_file")
     if not args.foreground:

@@ -150,6 +150,23 @@ OPTIONS: dict[str, Option] = {
              "seconds an OSD stays down before it is marked out; 0: never", min=0),
         _opt("osd_mon_report_interval", _I, "5", "osd",
              "seconds between an OSD's reports to the monitors", min=1),
+        _opt("osd_heartbeat_min_peers", _I, "10", "osd",
+             "peers an OSD pings at least, adding neighbours by id when it shares PGs "
+             "with fewer", min=1),
+        _opt("osd_fast_fail_on_connection_refused", _B, "true", "osd",
+             "report a peer whose heartbeat address refuses connections at once"),
+        _opt("osd_beacon_report_interval", _I, "300", "osd",
+             "seconds between an OSD's beacons to the monitors", min=1),
+        _opt("mon_osd_report_timeout", _I, "900", "mon",
+             "seconds without a beacon before an up OSD is marked down", min=1),
+        _opt("mon_osd_down_out_subtree_limit", _S, "rack", "mon",
+             "smallest CRUSH unit type that is not marked out automatically when all "
+             "of it is down"),
+        _opt("mon_osd_min_in_ratio", _F, "0.75", "mon",
+             "fraction of OSDs that must stay in for a down one to be marked out "
+             "automatically", min=0, max=1),
+        _opt("mon_tick_interval", _I, "5", "mon",
+             "seconds between the leader's checks of timers (down-out, beacons)", min=1),
         _opt("mon_osd_nearfull_ratio", _F, "0.85", "mon",
              "usage ratio at which an OSD is nearfull (health warning)", min=0, max=1),
         _opt("mon_osd_backfillfull_ratio", _F, "0.90", "mon",

@@ -50,6 +50,9 @@ from radospy.common.service import run_service
 from radospy.mon import full_status
 from radospy.mon.cmdspec import CommandContext, CommandResult, Propose
 from radospy.mon.commands import COMMANDS_BY_NAME, handle_command
+from radospy.mon.failure_commands import REPORT_PREFIXES
+from radospy.mon.failure_service import FailureService
+from radospy.mon.failures import FailureConfig
 from radospy.mon.machine import (
     BatchEntry,
     BootstrapEntry,
@@ -201,6 +204,9 @@ class MonConfig:
     messenger: MessengerConfig = field(
         default_factory=lambda: MessengerConfig(ms_initial_backoff=0.1, ms_max_backoff=1.0)
     )
+    failure: FailureConfig = field(default_factory=FailureConfig)
+    tick_interval: float = 5.0
+    """``mon_tick_interval``: seconds between the leader's failure-timer checks."""
 
 
 class MonDaemon:
@@ -233,6 +239,9 @@ class MonDaemon:
         self._quorum_since = QuorumTracker()
         self.pgmap = PGMap()
         """The OSDs' last reports; kept by the leader only (see radospy.mon.pgmap)."""
+        self.failures = FailureService(
+            self.entity, config.failure, lambda: self.machine.state.osdmap, self._submit_own
+        )
 
     # --- lifecycle ------------------------------------------------------------------
 
@@ -265,6 +274,9 @@ class MonDaemon:
         raft_task = driver.start()
         reconcile = asyncio.create_task(self._reconcile_loop())
         full_checks = asyncio.create_task(self._full_check_loop())
+        failure_ticks = asyncio.create_task(
+            self.failures.run(self.config.tick_interval, lambda: driver.is_leader)
+        )
         stop_task = asyncio.create_task(self._stop.wait())
         try:
             done, _ = await asyncio.wait(
@@ -273,7 +285,7 @@ class MonDaemon:
             if raft_task in done and raft_task.exception() is not None:
                 raise MonError(f"raft loop failed: {raft_task.exception()}")
         finally:
-            for task in (reconcile, full_checks, stop_task, *self._tasks):
+            for task in (reconcile, full_checks, failure_ticks, stop_task, *self._tasks):
                 task.cancel()
             await driver.stop()
             await transport.close()
@@ -368,6 +380,8 @@ class MonDaemon:
             return self._retry_reply()
         prefix = cmd["prefix"]
         caps = _mon_caps(conn)
+        if prefix in REPORT_PREFIXES:
+            return _reply(self.failures.handle(cmd, conn.peer_name))
         if prefix in DAEMON_COMMANDS:
             return await self._daemon_command(conn, prefix, cmd, caps, msg)
         ctx = CommandContext(
@@ -565,7 +579,25 @@ class MonDaemon:
             await self.driver.propose(data, COMMAND_TIMEOUT)
             log.info("%s: founding state committed", self.entity)
 
+    async def _submit_own(self, cmd: dict[str, Any]) -> tuple[bool, CommandResult]:
+        """Run ``cmd`` as this monitor (failure handling's map changes): whether it
+        proposed a change, and its result."""
+        ctx = CommandContext(self.entity, MonCap.parse("allow *"), time.time(), secrets.token_bytes)
+        proposed = False
+
+        def validate(state: MonState) -> CommandResult | Propose:
+            nonlocal proposed
+            result = handle_command(state, cmd, ctx)
+            proposed = isinstance(result, Propose)
+            return result
+
+        result = await self._write(
+            MonCommand(json.dumps(cmd)), validate, lambda entry: CommandEntry(0, 0, entry)
+        )
+        return proposed, result
+
     def _on_role_change(self, role: Role, lead: int) -> None:
+        self.failures.reset()
         if role is Role.LEADER:
             # Figures kept from an earlier term may be stale: start over from the
             # next reports (full_status leaves alone what the map cannot judge).

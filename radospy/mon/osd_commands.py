@@ -358,20 +358,27 @@ def apply_osd_primary_affinity(state: MonState, cmd: dict, stamp: float) -> Outc
 
 def apply_osd_boot(state: MonState, cmd: dict, stamp: float) -> Outcome:
     """An OSD daemon reporting for duty: mark it up (`up_from` = the new epoch) and no
-    longer new, recording the address it serves on (`addr`, `HOST:PORT`). Ignored while
-    `noup` is set, as Ceph's monitor does. An OSD that is up and boots again from a new
-    address (it restarted before anyone marked it down) gets a new epoch with the new
-    address, so clients stop dialling the old one."""
+    longer new, recording the addresses it serves on (`addr`) and answers heartbeats on
+    (`hb_addr`), both `HOST:PORT`. Ignored while `noup` is set, as Ceph's monitor does.
+    An OSD that is up and boots again from a new address (it restarted before anyone
+    marked it down) gets a new epoch with the new address, so clients stop dialling the
+    old one. An OSD the monitors marked out automatically (`autoout`) is marked in
+    again (Ceph's `mon_osd_auto_mark_auto_out_in`)."""
     osd = cmd["id"]
     addr = str(cmd.get("addr", ""))
+    hb_addr = str(cmd.get("hb_addr", ""))
     _existing(state.osdmap, osd)
     if state.osdmap.flags & MapFlag.NOUP:
         return unchanged(f"noup flag is set; osd.{osd} stays down")
-    if state.osdmap.is_up(osd) and state.osdmap.osds[osd].public_addr == addr:
+    current = state.osdmap.osds[osd]
+    if state.osdmap.is_up(osd) and (current.public_addr, current.hb_addr) == (addr, hb_addr):
         return unchanged(f"osd.{osd} is already up")
     osdmap = state.begin_osdmap(cmd)
     info = osdmap.osds[osd]
     info.public_addr = addr
+    info.hb_addr = hb_addr
+    if info.state & OsdStateFlag.AUTOOUT and osdmap.is_out(osd):
+        _set_in(osdmap, osd)
     info.state = (info.state | OsdStateFlag.UP) & ~OsdStateFlag.NEW
     info.up_from = info.up_thru = osdmap.epoch + 1
     state.commit_osdmap(osdmap, stamp)
@@ -519,7 +526,8 @@ COMMANDS: tuple[Command, ...] = (
         apply=apply_osd_unset,
     ),
     Command(
-        "osd boot name=id,type=CephOsdName name=addr,type=CephString,req=false",
+        "osd boot name=id,type=CephOsdName name=addr,type=CephString,req=false "
+        "name=hb_addr,type=CephString,req=false",
         "mark osd <id> up (sent by the OSD daemon when it starts)",
         "osd",
         "rwx",

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from radospy.common.units import byte_u, si_u
+from radospy.crush.location import location_string
 from radospy.mon import osd_output
 from radospy.mon.cmdspec import Command, CommandContext, CommandResult, dump_json, reply
 from radospy.mon.pgmap import UNKNOWN, PGMap
@@ -67,6 +68,7 @@ def health_checks(osdmap: OSDMap, quorum: QuorumView | None = None) -> dict[str,
         checks["OSD_DOWN"] = HealthCheck(
             f"{len(down)} osds down", len(down), [_down_detail(osdmap, osd) for osd in down]
         )
+        checks.update(_subtrees_down(osdmap, set(down)))
     checks.update(_full_checks(osdmap))
     single = [p for _, p in sorted(osdmap.pools.items()) if p.size == 1]
     if single:
@@ -118,30 +120,58 @@ def _full_checks(osdmap: OSDMap) -> dict[str, HealthCheck]:
 
 
 def _down_detail(osdmap: OSDMap, osd: int) -> str:
-    path = _crush_path(osdmap, osd)
-    where = " (" + ",".join(path) + ")" if path else ""
-    return f"osd.{osd}{where} is down"
+    where = location_string(osdmap.crush, osd)
+    return f"osd.{osd}{' (' + where + ')' if where else ''} is down"
 
 
-def _crush_path(osdmap: OSDMap, osd: int) -> list[str]:
-    """`TYPE=NAME` of the item's ancestors, root first (first parent found each level)."""
+def _subtrees_down(osdmap: OSDMap, down: set[int]) -> dict[str, HealthCheck]:
+    """OSD_HOST_DOWN, OSD_RACK_DOWN, ...: CRUSH buckets whose every OSD is down, each
+    counted at the highest level that is down as a whole (`OSDMap::check_health`)."""
     cmap = osdmap.crush
-    path: list[str] = []
-    item = osd
-    while True:
-        parent = next(
-            (
-                b
-                for b in sorted(cmap.buckets)
-                if item in cmap.buckets[b].items and not cmap.is_shadow(b)
-            ),
-            None,
+    devices: dict[int, list[int]] = {}
+
+    def under(bucket: int) -> list[int]:
+        if bucket not in devices:
+            found: list[int] = []
+            for item in cmap.buckets[bucket].items:
+                if item in cmap.buckets:
+                    found += under(item)
+                elif item >= 0 and osdmap.exists(item):
+                    found.append(item)
+            devices[bucket] = found
+        return devices[bucket]
+
+    def is_down(bucket: int) -> bool:
+        osds = under(bucket)
+        return bool(osds) and all(o in down for o in osds)
+
+    parents = {
+        item: b
+        for b, bucket in cmap.buckets.items()
+        if not cmap.is_shadow(b)
+        for item in bucket.items
+    }
+    by_type: dict[str, list[int]] = {}
+    for b in sorted(cmap.buckets, reverse=True):
+        if cmap.is_shadow(b) or not is_down(b):
+            continue
+        parent = parents.get(b)
+        if parent is not None and is_down(parent):
+            continue
+        by_type.setdefault(cmap.types.get(cmap.buckets[b].type_id, ""), []).append(b)
+    checks = {}
+    for kind, buckets in by_type.items():
+        osds = sum(len(under(b)) for b in buckets)
+        plural = "s" if len(buckets) > 1 else ""
+        details = []
+        for b in buckets:
+            where = location_string(cmap, b)
+            where = f" ({where})" if where else ""
+            details.append(f"{kind} {cmap.buckets[b].name}{where} ({len(under(b))} osds) is down")
+        checks[f"OSD_{kind.upper()}_DOWN"] = HealthCheck(
+            f"{len(buckets)} {kind}{plural} ({osds} osds) down", len(buckets), details
         )
-        if parent is None or len(path) > len(cmap.buckets):
-            return path
-        bucket = cmap.buckets[parent]
-        path.insert(0, f"{cmap.types.get(bucket.type_id, '')}={bucket.name}")
-        item = parent
+    return checks
 
 
 def _status(checks: dict[str, HealthCheck]) -> str:

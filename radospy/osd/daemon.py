@@ -77,6 +77,8 @@ from radospy.msg.connection import Connection, ConnectionClosed
 from radospy.msg.messages import Message
 from radospy.msg.messenger import Messenger
 from radospy.osd import report, snap_txn
+from radospy.osd.heartbeat import HeartbeatConfig
+from radospy.osd.heartbeat_service import HeartbeatService
 from radospy.osd.messages import (
     ListEntry,
     OSDOp,
@@ -365,6 +367,9 @@ class OsdConfig:
     """``osd_mon_report_interval``: seconds between reports to the monitors."""
     capacity: int = 0
     """``osd_capacity``: bytes this OSD may fill; 0 for its file system's size."""
+    heartbeat: HeartbeatConfig = field(default_factory=HeartbeatConfig)
+    beacon_interval: float = 300.0
+    """``osd_beacon_report_interval``: seconds between beacons to the monitors."""
     messenger: MessengerConfig = field(
         default_factory=lambda: MessengerConfig(ms_initial_backoff=0.1, ms_max_backoff=2.0)
     )
@@ -396,6 +401,18 @@ class OsdDaemon:
         self.recovery = Recovery(self, config.throttle)
         self.usage: OsdStat | None = None
         """This OSD's usage as last reported (the write path's failsafe check)."""
+        self.heartbeat = HeartbeatService(
+            self.whoami,
+            config.heartbeat,
+            config.beacon_interval,
+            self.auth,
+            config.messenger,
+            lambda cmd: self._mon(**cmd),
+            self._boot,
+            self._ensure_tickets,
+        )
+        self._addr = ""
+        self._hb_addr = ""
 
     @property
     def epoch(self) -> int:
@@ -423,21 +440,25 @@ class OsdDaemon:
                 addr = await messenger.bind(*cfg.public_addr)
             except OSError as exc:
                 raise OsdError(f"cannot bind {cfg.public_addr}: {exc.strerror}") from None
+            hb_addr = await self.heartbeat.bind(addr[0])
+            self._addr, self._hb_addr = f"{addr[0]}:{addr[1]}", f"{hb_addr[0]}:{hb_addr[1]}"
             write_atomic(pid_path, f"{os.getpid()}\n".encode())
             await refresh_tickets(messenger, cfg.mon_addrs, MON_TIMEOUT)
             if cfg.crush_update_on_start:
                 await self._crush_add()
             monc.subscribe("osdmap", 1, self._on_map)
-            await self._mon("osd boot", id=self.whoami, addr=f"{addr[0]}:{addr[1]}")
-            log.info("%s: booted at %s:%d", self.entity, *addr)
+            await self._boot()
+            log.info("%s: booted at %s, heartbeats at %s", self.entity, self._addr, self._hb_addr)
             self._spawn(self._map_loop())
             self._spawn(self._secret_loop())
             self._spawn(self._report_loop())
+            self._spawn(self.heartbeat.run())
             await self._stop.wait()
         finally:
             for task in list(self._tasks):
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
+            await self.heartbeat.shutdown()
             await messenger.shutdown()
             await monc.close()
             self.store.close()
@@ -456,6 +477,15 @@ class OsdDaemon:
         if rc < 0:
             raise OsdError(f"'{prefix}' failed: {outs}", -rc)
         return out, outs
+
+    async def _boot(self) -> None:
+        await self._mon("osd boot", id=self.whoami, addr=self._addr, hb_addr=self._hb_addr)
+
+    async def _ensure_tickets(self) -> None:
+        """Fetch fresh service tickets if the ``osd`` one is missing or expired."""
+        assert self.messenger is not None
+        if self.auth.client_side.session.ticket_for("osd", time.time()) is None:
+            await refresh_tickets(self.messenger, self.config.mon_addrs, MON_TIMEOUT)
 
     async def _fetch_secrets(self) -> None:
         out, _ = await self._mon("auth get-rotating", service="osd")
@@ -527,6 +557,8 @@ class OsdDaemon:
             self._advance_map(osdmap, mapped)
             self.pool_extras = extras
             self._start_snap_trims()
+            peers = {o for m in mapped.values() for o in (*m.up, *m.acting)}
+            self.heartbeat.update_map(osdmap, peers)
             async with self._map_changed:
                 self._map_changed.notify_all()
 
@@ -884,8 +916,7 @@ class OsdDaemon:
 
     async def _connect_osd(self, osd: int, addr: Addr) -> Connection:
         assert self.messenger is not None
-        if self.auth.client_side.session.ticket_for("osd", time.time()) is None:
-            await refresh_tickets(self.messenger, self.config.mon_addrs, MON_TIMEOUT)
+        await self._ensure_tickets()
         return await self.messenger.connect(addr, f"osd.{osd}")
 
     async def _rep_op(self, conn: Connection, msg: RepOp) -> Message:

@@ -173,12 +173,16 @@ class OsdInfo:
     public_addr: str = ""
     """`HOST:PORT` the OSD serves clients and peers on, as its last boot reported it;
     empty for an OSD that never booted (Ceph's `osd_addrs->client_addrs`)."""
+    hb_addr: str = ""
+    """`HOST:PORT` of the OSD's heartbeat listener, a connection apart from client and
+    replication traffic (Ceph's `hb_back_addrs`); empty if it never said."""
 
     def to_dict(self, osd: int) -> dict[str, Any]:
         fields = {name: getattr(self, name) for name in _OSD_INFO_FIELDS}
         # Omitted when unset, so maps without addresses encode as they always did.
-        if not self.public_addr:
-            del fields["public_addr"]
+        for name in ("public_addr", "hb_addr"):
+            if not fields[name]:
+                del fields[name]
         return {"osd": osd, **fields}
 
     @classmethod
@@ -198,6 +202,7 @@ _OSD_INFO_FIELDS = (
     "lost_at",
     "uuid",
     "public_addr",
+    "hb_addr",
 )
 
 

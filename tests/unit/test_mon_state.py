@@ -186,8 +186,10 @@ def test_health_reports_down_osds_with_location() -> None:
     mon.ok("osd down 1")
     out = mon.ok("health detail").outbuf.decode()
     assert out == (
-        "HEALTH_WARN 1 osds down\n[WRN] OSD_DOWN: 1 osds down\n"
+        "HEALTH_WARN 1 osds down; 1 host (1 osds) down\n[WRN] OSD_DOWN: 1 osds down\n"
         "    osd.1 (root=default,host=h1) is down\n"
+        "[WRN] OSD_HOST_DOWN: 1 host (1 osds) down\n"
+        "    host h1 (root=default) (1 osds) is down\n"
     )
     doc = json.loads(mon.ok("health -f json").outbuf)
     assert doc["checks"]["OSD_DOWN"]["summary"] == {"message": "1 osds down", "count": 1}

@@ -1,0 +1,242 @@
+"""An OSD's liveness: heartbeats with its peers, failure reports and beacons to the
+monitors, and booting again when the monitors marked it down while it runs. A thin
+asyncio shell around :class:`~radospy.osd.heartbeat.HeartbeatTracker`.
+
+Heartbeats travel on a messenger of their own, bound to another port than client and
+replication traffic (Ceph's ``hb_back`` messenger), so a busy data path does not delay
+them; its address goes into the OSDMap at boot. A ``Ping`` carries the sender's clock
+and the ``Pong`` echoes it. A heartbeat connection that lost its TCP connection is
+dropped and dialled afresh at the next ping, so a peer whose port now refuses (the
+process died) is seen at once and reported as immediate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from radospy.common.config import Config
+from radospy.common.errors import RadosError
+from radospy.msg.auth import Authenticator
+from radospy.msg.config import MessengerConfig
+from radospy.msg.connection import Connection
+from radospy.msg.messages import Message, Ping, Pong
+from radospy.msg.messenger import Messenger
+from radospy.osd.heartbeat import (
+    FailureReport,
+    HeartbeatConfig,
+    HeartbeatTracker,
+    heartbeat_peers,
+)
+from radospy.osdmap.osdmap import MapFlag, OSDMap
+
+log = logging.getLogger("radospy.osd")
+
+Addr = tuple[str, int]
+MonCommand = Callable[[dict[str, Any]], Awaitable[object]]
+"""Send a command to the monitors (raises RadosError when it fails)."""
+
+
+def heartbeat_config(config: Config) -> HeartbeatConfig:
+    """The OSD's heartbeat options from its configuration."""
+    return HeartbeatConfig(
+        interval=float(config.get_int("osd_heartbeat_interval")),
+        grace=float(config.get_int("osd_heartbeat_grace")),
+        min_peers=config.get_int("osd_heartbeat_min_peers"),
+        report_interval=float(config.get_int("osd_mon_report_interval")),
+        fast_fail_on_refused=config.get_bool("osd_fast_fail_on_connection_refused"),
+    )
+
+
+class HeartbeatService:
+    """Heartbeats, failure reports, beacons and re-boots of OSD ``whoami``."""
+
+    def __init__(
+        self,
+        whoami: int,
+        config: HeartbeatConfig,
+        beacon_interval: float,
+        auth: Authenticator,
+        messenger_config: MessengerConfig,
+        mon_command: MonCommand,
+        boot: Callable[[], Awaitable[None]],
+        before_dial: Callable[[], Awaitable[None]],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.whoami = whoami
+        self.entity = f"osd.{whoami}"
+        self.tracker = HeartbeatTracker(config)
+        self.beacon_interval = beacon_interval
+        self.messenger = Messenger(self.entity, messenger_config, auth, self)
+        self._mon_command = mon_command
+        self._boot = boot
+        self._before_dial = before_dial
+        self._clock = clock
+        self.osdmap: OSDMap | None = None
+        self.up_from: int | None = None
+        """The epoch the monitors last marked this OSD up in, once a map showed it."""
+        self._addrs: dict[int, Addr] = {}
+        self._conns: dict[int, Connection] = {}
+        self._dialing: set[int] = set()
+        self._booting = False
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def bind(self, host: str) -> Addr:
+        """Listen for heartbeats on a free port of ``host``."""
+        return await self.messenger.bind(host, 0)
+
+    async def run(self) -> None:
+        """Ping rounds and beacons until cancelled."""
+        beacons = asyncio.create_task(self._beacon_loop())
+        try:
+            while True:
+                await asyncio.sleep(self.tracker.next_delay())
+                self._ping_round()
+        finally:
+            beacons.cancel()
+
+    async def shutdown(self) -> None:
+        """Stop every task and the heartbeat messenger."""
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.messenger.shutdown()
+
+    # --- maps ---------------------------------------------------------------------------
+
+    def update_map(self, osdmap: OSDMap, pg_peers: set[int]) -> None:
+        """Follow a new map: heartbeat peers and their addresses, and whether the
+        monitors marked this OSD down while it runs (then boot again)."""
+        self.osdmap = osdmap
+        peers = heartbeat_peers(osdmap, self.whoami, pg_peers, self.tracker.config.min_peers)
+        addrs = {p: a for p in peers if (a := _addr(osdmap.osds[p].hb_addr)) is not None}
+        for osd, conn in list(self._conns.items()):
+            if addrs.get(osd) != self._addrs.get(osd):
+                conn.mark_down()
+                del self._conns[osd]
+        self._addrs = addrs
+        self.tracker.set_peers(set(addrs), self._clock())
+        self._check_marked_down(osdmap)
+
+    def _check_marked_down(self, osdmap: OSDMap) -> None:
+        if osdmap.is_up(self.whoami):
+            self.up_from = osdmap.osds[self.whoami].up_from
+            return
+        if self.up_from is not None:
+            log.warning(
+                "%s: log_channel(cluster) log [WRN] : Monitor daemon marked %s down, "
+                "but it is still running",
+                self.entity,
+                self.entity,
+            )
+            log.warning(
+                "%s: log_channel(cluster) log [DBG] : map e%d wrongly marked me down at e%d",
+                self.entity,
+                osdmap.epoch,
+                osdmap.osds[self.whoami].down_at,
+            )
+            self.up_from = None
+        if not osdmap.flags & MapFlag.NOUP and not self._booting:
+            self._booting = True
+            self._spawn(self._reboot())
+
+    async def _reboot(self) -> None:
+        try:
+            await self._boot()
+        except RadosError as exc:
+            log.warning("%s: boot failed: %s", self.entity, exc)
+        finally:
+            self._booting = False
+
+    # --- pings --------------------------------------------------------------------------
+
+    def _ping_round(self) -> None:
+        now = self._clock()
+        for peer in self.tracker.ping_round(now):
+            conn = self._conns.get(peer)
+            if conn is not None and conn.is_ready:
+                conn.try_send(Ping(now))
+            elif peer not in self._dialing:
+                if conn is not None:
+                    conn.mark_down()
+                    del self._conns[peer]
+                self._dialing.add(peer)
+                self._spawn(self._dial(peer, self._addrs[peer], now))
+        for report in self.tracker.reports(now):
+            self._spawn(self._send_report(report))
+
+    async def _dial(self, peer: int, addr: Addr, stamp: float) -> None:
+        try:
+            await self._before_dial()
+            conn = await self.messenger.connect(addr, f"osd.{peer}")
+        except ConnectionRefusedError:
+            log.info("%s: heartbeat to osd.%d at %s:%d refused", self.entity, peer, *addr)
+            self.tracker.refused(peer, self._clock())
+            for report in self.tracker.reports(self._clock()):
+                self._spawn(self._send_report(report))
+            return
+        except (OSError, RadosError, TimeoutError) as exc:
+            log.debug("%s: heartbeat to osd.%d: %s", self.entity, peer, exc)
+            return
+        finally:
+            self._dialing.discard(peer)
+        if self._addrs.get(peer) != addr:
+            conn.mark_down()
+            return
+        self._conns[peer] = conn
+        conn.try_send(Ping(stamp))
+
+    async def handle(self, conn: Connection, msg: Message, tid: int) -> None:
+        """Heartbeat messenger dispatcher: answer pings from OSDs, note their pongs."""
+        kind, _, ident = conn.peer_name.partition(".")
+        if kind != "osd" or not ident.isdigit():
+            return
+        if isinstance(msg, Ping):
+            conn.try_send(Pong(msg.stamp))
+        elif isinstance(msg, Pong):
+            self.tracker.pong(int(ident), msg.stamp, self._clock())
+            for report in self.tracker.reports(self._clock()):
+                self._spawn(self._send_report(report))
+
+    # --- the monitors -------------------------------------------------------------------
+
+    async def _send_report(self, report: FailureReport) -> None:
+        epoch = self.osdmap.epoch if self.osdmap is not None else 0
+        cmd = {
+            "prefix": "osd failure",
+            "target": report.target,
+            "failed_for": report.failed_for,
+            "epoch": epoch,
+            "immediate": report.immediate,
+            "alive": report.alive,
+        }
+        what = "still alive" if report.alive else f"failed for {report.failed_for:.1f}s"
+        log.info("%s: reporting osd.%d %s", self.entity, report.target, what)
+        try:
+            await self._mon_command(cmd)
+        except RadosError as exc:
+            log.warning("%s: failure report about osd.%d: %s", self.entity, report.target, exc)
+
+    async def _beacon_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.beacon_interval)
+            if self.osdmap is None or not self.osdmap.is_up(self.whoami):
+                continue
+            with contextlib.suppress(RadosError):
+                await self._mon_command({"prefix": "osd beacon", "epoch": self.osdmap.epoch})
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+def _addr(text: str) -> Addr | None:
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit():
+        return None
+    return host, int(port)
