@@ -28,7 +28,7 @@ import radospy
 from tests.integration.cluster import wait_for
 from tests.integration.rados_cluster import RadosCluster
 
-GRACE = 5
+GRACE = 8
 DOWN_OUT = 4
 
 
