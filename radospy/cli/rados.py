@@ -1,7 +1,8 @@
 """`radospy rados`: object-level commands against a pool, as Ceph's ``rados`` tool.
 
     radospy rados [-c CONF] [--id ID | -n TYPE.ID] [-p POOL] [-N NS] [--all]
-                  [--object-locator KEY] [-s SNAP] [--format json|json-pretty]
+                  [--object-locator KEY] [-s SNAP] [--striper]
+                  [--format json|json-pretty]
                   COMMAND ARGS...
 
 Commands: ``lspools``, ``mkpool``/``rmpool``, ``df``, ``put``, ``get``, ``append``,
@@ -12,6 +13,9 @@ snapshot commands of `rados_snaps` (``mksnap``, ``rmsnap``, ``lssnap``, ``rollba
 ``listsnaps``; ``-s SNAP`` reads at a pool snapshot). A file argument of ``-`` is
 stdin or stdout. Output and errors are worded as Ceph's tool words them (``error
 getting mytest/obj: (2) No such file or directory``); a failure exits with 1.
+With ``--striper``, ``put``, ``get``, ``rm``, ``stat`` and ``ls`` work on striped
+objects (libradosstriper's layout, `radospy.client.radosstriper`), and ``ls`` lists
+only those.
 """
 
 from __future__ import annotations
@@ -29,10 +33,12 @@ from radospy.client.rados import (
     LIBRADOS_ALL_NSPACES,
     Error,
     Ioctx,
+    Object,
     Rados,
     ReadOp,
     WriteOp,
 )
+from radospy.client.radosstriper import FIRST_OBJECT_SUFFIX, RadosStriper
 from radospy.common.config import bootstrap
 from radospy.common.errors import RadosError
 from radospy.common.units import byte_u
@@ -60,6 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--all", action="store_true")
     p.add_argument("--object-locator", default="")
     p.add_argument("-s", "--snap")
+    p.add_argument("--striper", action="store_true")
     p.add_argument("--offset", type=int, default=0)
     p.add_argument("--format", choices=("plain", "json", "json-pretty"), default="plain")
     p.add_argument("--yes-i-really-really-mean-it", dest="sure", action="store_true")
@@ -158,6 +165,11 @@ class _Tool:
             if self.args.snap:
                 print(rados_snaps.select_snap(self._ioctx, self.pool, self.args.snap))
         return self._ioctx
+
+    @property
+    def io(self) -> Ioctx | RadosStriper:
+        """What object data goes through: the pool, or its striper with --striper."""
+        return RadosStriper(self.ioctx) if self.args.striper else self.ioctx
 
     def obj(self, name: str) -> str:
         """``pool/name`` as Ceph's messages show an object."""
@@ -269,6 +281,7 @@ class _Tool:
         _need(words, 2, "put <obj-name> <infile> [--offset offset]")
         name, path = words[0], words[1]
         src = _open_in(path)
+        io = self.io
         try:
             offset = self.args.offset
             first = True
@@ -276,9 +289,9 @@ class _Tool:
                 data = src.read(_PUT_CHUNK)
                 if first and offset == 0:
                     # One object exactly as large as the file: replace, not overlay.
-                    self.ioctx.write_full(name, data)
+                    io.write_full(name, data)
                 elif data:
-                    self.ioctx.write(name, data, offset)
+                    io.write(name, data, offset)
                 if not data:
                     break
                 offset += len(data)
@@ -305,8 +318,9 @@ class _Tool:
     def _read_all(self, name: str) -> bytes:
         chunks = []
         offset = 0
+        io = self.io
         while True:
-            data = self.ioctx.read(name, _COPY_CHUNK, offset)
+            data = io.read(name, _COPY_CHUNK, offset)
             chunks.append(data)
             offset += len(data)
             if len(data) < _COPY_CHUNK:
@@ -325,7 +339,10 @@ class _Tool:
         _need(words, 1, "rm <obj-name> [<obj-name>...]")
         for name in words:
             try:
-                self.ioctx.remove_object(name)
+                if self.args.striper:
+                    RadosStriper(self.ioctx).remove(name)
+                else:
+                    self.ioctx.remove_object(name)
             except Error as exc:
                 raise _fail(f"removing {self.pool}>{name}", exc) from None
 
@@ -334,6 +351,14 @@ class _Tool:
             objs = list(self.ioctx.list_objects())
         except Error as exc:
             raise _fail(f"listing {self.pool}", exc) from None
+        if self.args.striper:
+            # Only striped objects, by the name of their first object.
+            suffix = len(FIRST_OBJECT_SUFFIX)
+            objs = [
+                Object(o.ioctx, o.key[:-suffix], o.locator_key, o.nspace)
+                for o in objs
+                if len(o.key) > suffix and o.key.endswith(FIRST_OBJECT_SUFFIX)
+            ]
         if self.args.format != "plain":
             doc = [{"namespace": o.nspace, "name": o.key} for o in objs]
             text = json.dumps(doc, indent=4 if self.args.format == "json-pretty" else None)
@@ -349,7 +374,7 @@ class _Tool:
         _need(words, 1, "stat <obj-name>")
         name = words[0]
         try:
-            size, mtime = self.ioctx.stat(name)
+            size, mtime = self.io.stat(name)
         except Error as exc:
             raise _fail(f"stat-ing {self.obj(name)}", exc) from None
         print(f"{self.obj(name)} mtime {_stamp(mtime)}, size {size}")
