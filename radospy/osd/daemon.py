@@ -946,6 +946,9 @@ class OsdDaemon:
                         raise RadosError(f"malformed replication op: {exc}", EINVAL) from None
                     info = replica_info(primary_info, pg.info, pg.missing)
                     txn.ops[i] = SetPgInfo(pg.cid, info.encode())
+            # Refused before the store changes: an entry that does not follow this
+            # copy's log (from a primary that lost entries this copy holds) touches nothing.
+            pg.log.check_append(entry)
             await asyncio.to_thread(self.store.apply, txn)
             pg.log.append(entry)
             for op in txn.ops:

@@ -444,10 +444,15 @@ class PgLog:
             return LogDup.of(entry)
         return self._dup_index.get(reqid)
 
-    def append(self, entry: LogEntry) -> None:
-        """Add a new entry at the head."""
+    def check_append(self, entry: LogEntry) -> None:
+        """PgLogError unless ``entry`` may be appended: its eversion and its version
+        number both above the head's."""
         if entry.version <= self.head or entry.version.version <= self.head.version:
             raise PgLogError(f"log entry {entry.version} does not follow head {self.head}")
+
+    def append(self, entry: LogEntry) -> None:
+        """Add a new entry at the head."""
+        self.check_append(entry)
         self._entries.append(entry)
         self.head = entry.version
         self._index(entry)

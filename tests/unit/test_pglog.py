@@ -127,6 +127,18 @@ def test_append_requires_strictly_increasing_versions() -> None:
     assert log.head == ev(4, 2) and len(log) == 2
 
 
+def test_check_append_refuses_without_changing_the_log() -> None:
+    """A replica asks before it applies a replicated transaction: a restarted primary
+    that lost 3'1 may send 4'1, which must be refused with nothing changed."""
+    log = PgLog()
+    log.append(modify(A, ev(3, 1)))
+    with pytest.raises(PgLogError):
+        log.check_append(modify(A, ev(4, 1)))
+    assert log.head == ev(3, 1) and len(log) == 1
+    log.check_append(modify(A, ev(4, 2)))
+    assert log.head == ev(3, 1)
+
+
 def test_lookup_reqid_gives_version_and_result() -> None:
     log = PgLog()
     log.append(LogEntry(LogOp.MODIFY, A, ev(1, 1), reqid=rid(1), user_version=1))
