@@ -281,6 +281,8 @@ class Objecter:
         again (the connection failed, or a newer map moved the PG's primary)."""
         assert target.addr is not None
         loop = asyncio.get_running_loop()
+        # Taken before any await: a map that arrives while we dial still wakes us.
+        map_event = self._map_event
         try:
             conn = await self._connect(target.primary, target.addr)
         except (RadosError, OSError, TimeoutError) as exc:
@@ -293,7 +295,7 @@ class Objecter:
         request = asyncio.ensure_future(conn.request(msg, remaining))  # type: ignore[arg-type]
         try:
             while True:
-                map_changed = asyncio.ensure_future(self._map_event.wait())
+                map_changed = asyncio.ensure_future(map_event.wait())
                 try:
                     await asyncio.wait({request, map_changed}, return_when=asyncio.FIRST_COMPLETED)
                 finally:
@@ -305,10 +307,15 @@ class Objecter:
                         if isinstance(exc, RequestTimeout):
                             raise RadosError("operation timed out", ETIMEDOUT) from None
                         return None
+                map_event = self._map_event
                 osdmap = self.osdmap
                 if osdmap is None or pool not in osdmap.pools:
                     raise PoolNotFound(f"pool {pool} does not exist")
                 now = self.locate(osdmap, pool, seed_of(osdmap))
+                if now.primary == target.primary and now.addr != target.addr:
+                    # The OSD restarted elsewhere: its old session would redial a dead
+                    # address forever (the ops on it are resent, as this one).
+                    conn.mark_down()
                 if (now.primary, now.addr, now.pg_seed) != (
                     target.primary,
                     target.addr,

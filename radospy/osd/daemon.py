@@ -870,7 +870,9 @@ class OsdDaemon:
     async def _replicate(self, osd: int, repop: RepOp, pg: PG, interval: int) -> None:
         """Send ``repop`` to ``osd`` and wait for its commit; give up (without error)
         when the PG's interval changes, which the caller notices. The messenger resends
-        across reconnects by itself, so one request covers a flapping connection."""
+        across reconnects by itself, so one request covers a flapping connection; an
+        OSD that restarted in place (booted from a new address, same interval) gets it
+        again there, and its old session, redialling a dead address, is dropped."""
         while pg.interval_start == interval:
             addr = self._osd_addr(osd)
             if addr is None:
@@ -883,7 +885,7 @@ class OsdDaemon:
                 await self._wait_interval_change(pg, interval, timeout=1.0)
                 continue
             request = asyncio.ensure_future(conn.request(repop, None))  # type: ignore[arg-type]
-            changed = asyncio.ensure_future(self._wait_interval_change(pg, interval))
+            changed = asyncio.ensure_future(self._wait_interval_change(pg, interval, osd, addr))
             try:
                 await asyncio.wait({request, changed}, return_when=asyncio.FIRST_COMPLETED)
             finally:
@@ -891,6 +893,9 @@ class OsdDaemon:
                 if not request.done():
                     request.cancel()
             if not request.done() or request.cancelled():
+                if pg.interval_start == interval:
+                    conn.mark_down()  # the OSD moved: resend to its new address
+                    continue
                 return
             try:
                 reply = request.result()
@@ -902,10 +907,25 @@ class OsdDaemon:
                 return
             raise OsdError(f"osd.{osd} could not commit {repop.version}", EAGAIN)
 
-    async def _wait_interval_change(self, pg: PG, interval: int, timeout: float = 3600.0) -> None:
+    async def _wait_interval_change(
+        self,
+        pg: PG,
+        interval: int,
+        osd: int | None = None,
+        addr: Addr | None = None,
+        timeout: float = 3600.0,
+    ) -> None:
+        """Wait until the PG's interval changes (or, given ``osd``, until that OSD's
+        address is no longer ``addr``), at most ``timeout`` seconds."""
+
+        def changed() -> bool:
+            return pg.interval_start != interval or (
+                osd is not None and self._osd_addr(osd) != addr
+            )
+
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(timeout), self._map_changed:
-                await self._map_changed.wait_for(lambda: pg.interval_start != interval)
+                await self._map_changed.wait_for(changed)
 
     def _osd_addr(self, osd: int) -> Addr | None:
         osdmap = self.osdmap
