@@ -60,6 +60,7 @@ from radospy.osd.messages import (
 )
 from radospy.osd.objectstore import ObjectId, ObjectStore, Transaction
 from radospy.osd.objectstore.transaction import PgLogAppend, PgLogTrim, SetPgInfo
+from radospy.osd.objectstore.types import NOSNAP
 from radospy.osd.peering import (
     BACKFILL_START,
     PeerReport,
@@ -73,6 +74,8 @@ from radospy.osd.peering import (
     Recovery as Plan,
 )
 from radospy.osd.pglog import ZERO, PgInfo, PgLog, PgLogError, PgMissing
+from radospy.osd.snap_txn import SNAPSET_ATTR, clone_of, snap_objects, snapdir_of
+from radospy.osd.snaps import SnapSet
 from radospy.osdmap.osdmap import MapFlag
 from radospy.osdmap.pg import PgId
 
@@ -356,6 +359,8 @@ class Recovery:
         for oid, item in missing.by_need():
             state = await self._pull(pg, oid, item.need, sources.get(oid, []))
             txn = put_object(Transaction(), cid, oid, state, store.stat(cid, oid) is not None)
+            for other, other_state in await self._pull_snaps(pg, oid, sources.get(oid, [])):
+                put_object(txn, cid, other, other_state, store.stat(cid, other) is not None)
             pg.missing.rm(oid)
             if not len(pg.missing):
                 pg.info = msgspec.structs.replace(pg.info, last_complete=pg.info.last_update)
@@ -385,6 +390,39 @@ class Recovery:
             ):
                 return reply.state
         raise RadosError(f"pg {pg.pgid}: object {oid} {need} is unfound", EAGAIN)
+
+    async def _pull_snaps(
+        self, pg: PG, oid: ObjectId, sources: list[int]
+    ) -> list[tuple[ObjectId, ObjectState | None]]:
+        """Head ``oid``'s SnapSet object and clones as the first source that answers
+        holds them (a write may have cloned the head in the same transaction); nothing
+        in a pool that never had snapshots."""
+        extras = self.osd.pool_extras.get(pg.pgid.pool)
+        if extras is None or not extras.snap_seq or oid.snap != NOSNAP:
+            return []
+        for source in sources:
+            try:
+                where = snapdir_of(oid)
+                snapdir = await self._pull_any(pg, source, where)
+                if snapdir is None:
+                    return []
+                raw = snapdir.xattrs.get(SNAPSET_ATTR)
+                clones = SnapSet.decode(raw).clones if raw is not None else []
+                found = [(where, snapdir)]
+                for clone in (clone_of(oid, c) for c in clones):
+                    found.append((clone, await self._pull_any(pg, source, clone)))
+                return found
+            except (RadosError, OSError, TimeoutError, msgspec.DecodeError) as exc:
+                log.warning("%s: pull of %s's clones from osd.%d failed: %s",
+                            self.osd.entity, oid, source, exc)  # fmt: skip
+        return []
+
+    async def _pull_any(self, pg: PG, source: int, oid: ObjectId) -> ObjectState | None:
+        msg = PGPull(pg.pgid.pool, pg.pgid.seed, self.osd.epoch, oid)
+        reply = await self.osd.osd_request(source, msg, QUERY_TIMEOUT)
+        if not isinstance(reply, PGPush):
+            raise RadosError(f"osd.{source} answered {type(reply).__name__}", EAGAIN)
+        return reply.state
 
     async def _backfill_self(self, pg: PG, pglog: PgLog, info: PgInfo, auth: int) -> None:
         """Copy every object of the PG from ``auth``, the primary's copy being too old."""
@@ -533,9 +571,15 @@ class Recovery:
         targets = [o for o, m in pg.peer_missing.items() if oid in m]
         if not targets:
             return
-        state = read_object(self.osd.store, pg.cid, oid)
+        store = self.osd.store
+        state = read_object(store, pg.cid, oid)
+        # A write may have cloned the head for a snapshot in the same transaction:
+        # the clones and the SnapSet go along with it.
+        snaps = [(o, read_object(store, pg.cid, o)) for o in snap_objects(store, pg.cid, oid)]
         for target in targets:
             await self._push(pg, target, oid, state)
+            for other, other_state in snaps:
+                await self._push(pg, target, other, other_state)
             pg.peer_missing[target].rm(oid)
         self._update_state(pg, recovering=True)
 

@@ -238,6 +238,15 @@ def rollback(
     return RollbackResult(out, head_exists)
 
 
+def snap_objects(store: SnapStore, cid: str, oid: ObjectId) -> list[ObjectId]:
+    """The objects that hold head `oid`'s snapshots: its SnapSet object and clones
+    (what recovery must copy along with the head)."""
+    snapset = load_snapset(store, cid, oid)
+    if snapset is None:
+        return []
+    return [snapdir_of(oid), *(clone_of(oid, c) for c in snapset.clones)]
+
+
 def objects_with_snapsets(store: SnapStore, cid: str, page: int = 1024) -> Iterator[ObjectId]:
     """The heads (present or not) of every object of a collection that has a SnapSet."""
     after: ObjectId | None = None

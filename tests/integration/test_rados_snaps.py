@@ -4,13 +4,14 @@ checks offline that every replica holds the same clones and SnapSets."""
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 import radospy
-from radospy.osd.objectstore import ObjectStore
+from radospy.osd.objectstore import ObjectId, ObjectStore
 from radospy.osd.objectstore.types import NOSNAP
 from tests.integration.cluster import wait_for
 from tests.integration.rados_cluster import RadosCluster
@@ -173,6 +174,33 @@ def test_pool_snapshot_api(client: radospy.Rados) -> None:
             ioctx.lookup_snap("s1")
         with pytest.raises(radospy.InvalidArgumentError):
             ioctx.create_self_managed_snap()
+
+
+def test_clones_recovered_with_their_head(cluster: RadosCluster, client: radospy.Rados) -> None:
+    """A write made while osd.2 was down cloned the head on the other two; log recovery
+    after osd.2 restarts copies the clone and the SnapSet along with the head."""
+    with client.open_ioctx(POOL) as ioctx:
+        ioctx.write_full("rec", b"before the snap")
+        cluster.stop_osd(2, signal.SIGKILL)
+        rc, _, err = cluster.ceph("osd", "down", "2")
+        assert rc == 0, err
+        ioctx.create_snap("s3")
+        ioctx.write_full("rec", b"after the snap")
+        snap_id = ioctx.lookup_snap("s3").snap_id
+    cluster.start_osd(2)
+    cluster.wait_osds_up(3)
+
+    def clone_on_osd2() -> bool:
+        with ObjectStore.open(cluster.root / "osd.2" / "store", readonly=True) as store:
+            for cid in store.list_collections():
+                clone = ObjectId("rec", "", snap_id)
+                if store.stat(cid, clone) is not None and store.read(cid, clone) == (
+                    b"before the snap"
+                ):
+                    return store.read(cid, ObjectId("rec")) == b"after the snap"
+        return False
+
+    wait_for(clone_on_osd2, 120, "osd.2 to recover the clone", poll=1.0)
 
 
 def test_replicas_hold_the_same_clones(cluster: RadosCluster) -> None:
