@@ -56,6 +56,8 @@ PAGE_SIZE = 16384
 # Omap and listing reads fetch this many rows per query, never a whole object's omap.
 _PAGE_ROWS = 256
 _SNAP_BIAS = 2**63
+_SNAPDIR = 2**64 - 1
+"""`CEPH_SNAPDIR`: the snap of the objects that hold SnapSets (`radospy.osd.snaps`)."""
 
 _SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
@@ -424,9 +426,14 @@ class ObjectStore:
 
     def collection_usage(self) -> dict[str, tuple[int, int]]:
         """Objects and logical bytes of every collection: cid -> (num_objects, num_bytes),
-        what a primary reports for its PGs."""
+        what a primary reports for its PGs. Clones count (as in Ceph's num_objects);
+        SnapSet objects (snap `SNAPDIR`) are metadata and do not."""
         counts: dict[str, tuple[int, int]] = dict.fromkeys(self.list_collections(), (0, 0))
-        rows = self._query("SELECT cid, count(*), coalesce(sum(size), 0) FROM objects GROUP BY cid")
+        rows = self._query(
+            "SELECT cid, count(*), coalesce(sum(size), 0) FROM objects WHERE snap != ?"
+            " GROUP BY cid",
+            (_snap_to_db(_SNAPDIR),),
+        )
         for cid, count, size in rows:
             counts[cid] = (int(count), int(size))
         return counts
