@@ -11,9 +11,12 @@ import json
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import radospy
 from tests.integration.cluster import MonCluster, wait_for
 
 
@@ -125,3 +128,27 @@ class RadosCluster(MonCluster):
     def info(self) -> dict[str, Any]:
         """Where things are, for failure messages."""
         return {"root": str(self.root), "osds": sorted(self.osd_procs)}
+
+
+@contextmanager
+def running(cluster: RadosCluster, pools: dict[str, int]) -> Iterator[RadosCluster]:
+    """`cluster` brought up with `pools` (name → pg_num) created; closed on the way out."""
+    try:
+        cluster.bring_up()
+        for name, pg_num in pools.items():
+            rc, _, err = cluster.ceph("osd", "pool", "create", name, str(pg_num))
+            assert rc == 0, err
+        yield cluster
+    finally:
+        cluster.close()
+
+
+@contextmanager
+def connected(cluster: RadosCluster) -> Iterator[radospy.Rados]:
+    """A client of `cluster` with a generous op timeout (the test machine is loaded)."""
+    r = radospy.Rados(conffile=str(cluster.conf_path), conf={"rados_osd_op_timeout": "60"})
+    r.connect(timeout=30)
+    try:
+        yield r
+    finally:
+        r.shutdown()

@@ -18,7 +18,7 @@ import radospy
 from radospy.common import osdop as o
 from radospy.osd.messages import ObjectLocator
 from radospy.osd.objectstore import ObjectId, ObjectStore
-from tests.integration.rados_cluster import RadosCluster
+from tests.integration.rados_cluster import RadosCluster, connected, running
 
 POOL = "mytest"
 
@@ -26,23 +26,14 @@ POOL = "mytest"
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RadosCluster]:
     c = RadosCluster(tmp_path_factory.mktemp("rados"), num_osds=3)
-    try:
-        c.bring_up()
-        rc, _, err = c.ceph("osd", "pool", "create", POOL, "8")
-        assert rc == 0, err
+    with running(c, {POOL: 8}) as c:
         yield c
-    finally:
-        c.close()
 
 
 @pytest.fixture
 def client(cluster: RadosCluster) -> Iterator[radospy.Rados]:
-    r = radospy.Rados(conffile=str(cluster.conf_path), conf={"rados_osd_op_timeout": "60"})
-    r.connect(timeout=30)
-    try:
+    with connected(cluster) as r:
         yield r
-    finally:
-        r.shutdown()
 
 
 ACKED: dict[str, bytes] = {}

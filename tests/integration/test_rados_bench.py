@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.rados_cluster import RadosCluster
+from tests.integration.rados_cluster import RadosCluster, running
 
 POOL = "benchpool"
 
@@ -19,13 +19,8 @@ POOL = "benchpool"
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RadosCluster]:
     c = RadosCluster(tmp_path_factory.mktemp("bench"), num_osds=3)
-    try:
-        c.bring_up()
-        rc, _, err = c.ceph("osd", "pool", "create", POOL, "8")
-        assert rc == 0, err
+    with running(c, {POOL: 8}) as c:
         yield c
-    finally:
-        c.close()
 
 
 def _ls(cluster: RadosCluster) -> list[str]:

@@ -32,7 +32,7 @@ from radospy.common import osdop as o
 from radospy.common.config import Config
 from radospy.osd.objectstore import ObjectId, ObjectStore
 from tests.integration.cluster import wait_for
-from tests.integration.rados_cluster import RadosCluster
+from tests.integration.rados_cluster import RadosCluster, running
 
 log = logging.getLogger(__name__)
 
@@ -48,13 +48,8 @@ SEEDS = (int.from_bytes(os.urandom(4), "little"), int.from_bytes(os.urandom(4), 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RadosCluster]:
     c = RadosCluster(tmp_path_factory.mktemp("crash"), num_osds=3)
-    try:
-        c.bring_up()
-        rc, _, err = c.ceph("osd", "pool", "create", POOL, str(PG_NUM))
-        assert rc == 0, err
+    with running(c, {POOL: PG_NUM}) as c:
         yield c
-    finally:
-        c.close()
 
 
 def _config(cluster: RadosCluster, op_timeout: int) -> Config:

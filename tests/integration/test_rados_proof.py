@@ -35,7 +35,7 @@ from radospy.client.radosstriper import (
 from radospy.common.config import Config
 from radospy.osd.objectstore import ObjectId, ObjectStore
 from radospy.osdmap.osdmap import OSDMap
-from tests.integration.rados_cluster import RadosCluster
+from tests.integration.rados_cluster import RadosCluster, running
 
 POOL = "proof"
 PG_NUM = 16
@@ -60,13 +60,8 @@ ACKED: dict[tuple[str, str], Acked] = {}
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RadosCluster]:
     c = RadosCluster(tmp_path_factory.mktemp("proof"), num_osds=4)
-    try:
-        c.bring_up()
-        rc, _, err = c.ceph("osd", "pool", "create", POOL, str(PG_NUM))
-        assert rc == 0, err
+    with running(c, {POOL: PG_NUM}) as c:
         yield c
-    finally:
-        c.close()
 
 
 def _rados(cluster: RadosCluster) -> radospy.Rados:

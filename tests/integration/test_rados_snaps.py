@@ -14,7 +14,7 @@ import radospy
 from radospy.osd.objectstore import ObjectId, ObjectStore
 from radospy.osd.objectstore.types import NOSNAP
 from tests.integration.cluster import wait_for
-from tests.integration.rados_cluster import RadosCluster
+from tests.integration.rados_cluster import RadosCluster, connected, running
 
 POOL = "snappool"
 SELF = "selfpool"
@@ -23,24 +23,14 @@ SELF = "selfpool"
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RadosCluster]:
     c = RadosCluster(tmp_path_factory.mktemp("snaps"), num_osds=3)
-    try:
-        c.bring_up()
-        for pool in (POOL, SELF):
-            rc, _, err = c.ceph("osd", "pool", "create", pool, "4")
-            assert rc == 0, err
+    with running(c, {POOL: 4, SELF: 4}) as c:
         yield c
-    finally:
-        c.close()
 
 
 @pytest.fixture
 def client(cluster: RadosCluster) -> Iterator[radospy.Rados]:
-    r = radospy.Rados(conffile=str(cluster.conf_path), conf={"rados_osd_op_timeout": "60"})
-    r.connect(timeout=30)
-    try:
+    with connected(cluster) as r:
         yield r
-    finally:
-        r.shutdown()
 
 
 def _put(cluster: RadosCluster, tmp_path: Path, name: str, data: bytes) -> None:

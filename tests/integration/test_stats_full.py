@@ -17,7 +17,7 @@ import pytest
 
 import radospy
 from tests.integration.cluster import wait_for
-from tests.integration.rados_cluster import RadosCluster
+from tests.integration.rados_cluster import RadosCluster, connected
 
 MIB = 1 << 20
 CAPACITY = 48 * MIB
@@ -40,12 +40,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RadosCluster]:
 
 @pytest.fixture(scope="module")
 def client(cluster: RadosCluster) -> Iterator[radospy.Rados]:
-    r = radospy.Rados(conffile=str(cluster.conf_path), conf={"rados_osd_op_timeout": "60"})
-    r.connect(timeout=30)
-    try:
+    with connected(cluster) as r:
         yield r
-    finally:
-        r.shutdown()
 
 
 def _ceph_json(cluster: RadosCluster, *words: str) -> Any:
