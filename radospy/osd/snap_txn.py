@@ -35,6 +35,7 @@ from radospy.osd.objectstore.transaction import (
 from radospy.osd.objectstore.types import NOSNAP, ObjectId, ObjectInfo
 from radospy.osd.snaps import (
     SNAPDIR,
+    Clone,
     Extent,
     SnapContext,
     SnapSet,
@@ -128,6 +129,35 @@ def _save(
         txn.setattrs(cid, where, {SNAPSET_ATTR: new.encode()})
 
 
+@dataclass(frozen=True)
+class _Writeable:
+    """A head made writeable under a snap context: the SnapSet as stored (`old`, None when
+    there is none) and as the write starts from, the head's info, the clone the write
+    must make first (None: none) and a transaction that already holds that clone."""
+
+    old: SnapSet | None
+    snapset: SnapSet
+    head: ObjectInfo | None
+    clone: Clone | None
+    txn: Transaction
+
+    @property
+    def head_size(self) -> int:
+        return self.head.size if self.head is not None else 0
+
+
+def _make_writeable(
+    store: SnapStore, cid: str, oid: ObjectId, snapc: SnapContext, old: SnapSet | None
+) -> _Writeable:
+    snapset = old or SnapSet()
+    head = store.stat(cid, oid)
+    clone = make_writeable(snapset, snapc, head is not None)
+    txn = Transaction()
+    if clone is not None:
+        txn.clone(cid, oid, clone_of(oid, clone.clone_id))
+    return _Writeable(old, snapset, head, clone, txn)
+
+
 def write(
     store: SnapStore,
     cid: str,
@@ -141,17 +171,11 @@ def write(
     old = load_snapset(store, cid, oid)
     if old is None and snapc.seq == 0:
         return txn
-    snapset = old or SnapSet()
-    head = store.stat(cid, oid)
-    clone = make_writeable(snapset, snapc, head is not None)
-    out = Transaction()
-    if clone is not None:
-        out.clone(cid, oid, clone_of(oid, clone.clone_id))
-    out.ops.extend(txn.ops)
-    size = head.size if head is not None else 0
-    new = after_write(snapset, snapc, clone, size, modified_extents(txn, oid))
-    _save(out, cid, oid, old, new, head_exists_after)
-    return out
+    w = _make_writeable(store, cid, oid, snapc, old)
+    w.txn.ops.extend(txn.ops)
+    new = after_write(w.snapset, snapc, w.clone, w.head_size, modified_extents(txn, oid))
+    _save(w.txn, cid, oid, w.old, new, head_exists_after)
+    return w.txn
 
 
 def read_target(store: SnapStore, cid: str, oid: ObjectId, snap: int) -> ObjectId | None:
@@ -214,15 +238,9 @@ def rollback(
     """Ceph's `_rollback_to`: the head becomes its state at `snap` (a copy of the
     clone that holds it; removed when it did not exist then; unchanged when it has not
     changed since). Like any write, the head is cloned first when `snapc` asks for it."""
-    old = load_snapset(store, cid, oid)
-    snapset = old or SnapSet()
-    head = store.stat(cid, oid)
-    clone = make_writeable(snapset, snapc, head is not None)
-    out = Transaction()
-    if clone is not None:
-        out.clone(cid, oid, clone_of(oid, clone.clone_id))
-    size = head.size if head is not None else 0
-    new = after_write(snapset, snapc, clone, size, [])
+    w = _make_writeable(store, cid, oid, snapc, load_snapset(store, cid, oid))
+    head, out = w.head, w.txn
+    new = after_write(w.snapset, snapc, w.clone, w.head_size, [])
     target = resolve_read(new, snap, head is not None)
     head_exists = head is not None
     if target is None and head is not None:
@@ -234,7 +252,7 @@ def rollback(
         out.set_object_info(cid, oid, version, mtime_ns)
         new.clone_overlap[new.clones[-1]] = rollback_overlap(new, target)
         head_exists = True
-    _save(out, cid, oid, old, new, head_exists)
+    _save(out, cid, oid, w.old, new, head_exists)
     return RollbackResult(out, head_exists)
 
 
