@@ -5,7 +5,9 @@ Both clusters are built the same way in a temp dir, one after the other in this 
 write is acknowledged once three OSDs committed it durably. On each, the same four runs
 with 16 ops in flight: 4 MiB writes, 4 MiB sequential reads of what they left, 4 KiB
 writes and 4 KiB sequential reads (`rados bench SECONDS write|seq -b SIZE -t 16`), each
-OSD's RSS sampled meanwhile (/proc/PID/status VmRSS, and VmHWM at the end).
+OSD's RSS sampled meanwhile (/proc/PID/status VmRSS, and VmHWM at the end), and the
+CPU time all OSDs spent per MB moved (utime+stime from /proc/PID/stat before and after
+each run): unlike MB/s, that does not depend on what else loads the machine.
 
 radospy runs as `radospy up --daemon` / `radospy down`; Ceph as
 /work/shared/reference-ceph/start.sh --new DIR --no-rgw / stop.sh (skipped, with a note,
@@ -80,6 +82,20 @@ class RssSampler:
             self.peak = max(self.peak, self._field(pid, "VmHWM"))
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """utime + stime of the given processes, in seconds (0 for one that is gone)."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                # Fields after the parenthesised command name; utime, stime are 14, 15.
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def _summary_value(text: str, label: str) -> float:
     match = re.search(rf"^{re.escape(label)}:\s+(\S+)$", text, re.M)
     if match is None:
@@ -87,23 +103,37 @@ def _summary_value(text: str, label: str) -> float:
     return float(match.group(1))
 
 
-def run_suite(rados: Callable[..., str], seconds: int, threads: int, result: Result) -> None:
-    """The four runs through ``rados(*args) -> stdout``; rows into ``result``."""
+def _cpu_ms_per_mb(out: str, made: str, cpu: float) -> float:
+    mb = _summary_value(out, made) * _summary_value(out, "Object size") / 1e6
+    return 1000 * cpu / mb if mb else 0.0
+
+
+def run_suite(
+    rados: Callable[..., str], seconds: int, threads: int, result: Result, pids: list[int]
+) -> None:
+    """The four runs through ``rados(*args) -> stdout``; rows into ``result``, with the
+    OSDs' CPU time per MB of each (``pids``)."""
     t = str(threads)
     for label, size in (("4M", "4M"), ("4K", "4K")):
+        before = cpu_seconds(pids)
         out = rados("bench", str(seconds), "write", "-b", size, "-t", t, "--no-cleanup")
+        cpu = cpu_seconds(pids) - before
         print(out, file=sys.stderr)
         if label == "4M":
             result.rows["4M write MB/s"] = _summary_value(out, "Bandwidth (MB/sec)")
         else:
             result.rows["4K write IOPS"] = _summary_value(out, "Average IOPS")
         result.rows[f"{label} write avg latency (s)"] = _summary_value(out, "Average Latency(s)")
+        result.rows[f"{label} write OSD CPU ms/MB"] = _cpu_ms_per_mb(out, "Total writes made", cpu)
+        before = cpu_seconds(pids)
         out = rados("bench", str(seconds), "seq", "-t", t)
+        cpu = cpu_seconds(pids) - before
         print(out, file=sys.stderr)
         if label == "4M":
             result.rows["4M seq MB/s"] = _summary_value(out, "Bandwidth (MB/sec)")
         else:
             result.rows["4K seq IOPS"] = _summary_value(out, "Average IOPS")
+        result.rows[f"{label} seq OSD CPU ms/MB"] = _cpu_ms_per_mb(out, "Total reads made", cpu)
         rados("cleanup")
 
 
@@ -132,7 +162,7 @@ def bench_radospy(seconds: int, threads: int) -> Result:
                 return _run([*radospy, "rados", "-c", conf, "-p", POOL, *args])
 
             with RssSampler(pids) as rss:
-                run_suite(rados, seconds, threads, result)
+                run_suite(rados, seconds, threads, result, pids)
             result.max_rss_mib = rss.peak
         finally:
             _run([*radospy, "down", "--data", str(data)])
@@ -158,7 +188,7 @@ def bench_ceph(seconds: int, threads: int) -> Result:
                 return _run(["rados", "-c", conf, "-p", POOL, *args], cwd=tmp)
 
             with RssSampler(pids) as rss:
-                run_suite(rados, seconds, threads, result)
+                run_suite(rados, seconds, threads, result, pids)
             result.max_rss_mib = rss.peak
         finally:
             _run([str(REFERENCE / "stop.sh"), str(data)], timeout=120)
@@ -172,6 +202,10 @@ ROWS = (
     "4K seq IOPS",
     "4M write avg latency (s)",
     "4K write avg latency (s)",
+    "4M write OSD CPU ms/MB",
+    "4M seq OSD CPU ms/MB",
+    "4K write OSD CPU ms/MB",
+    "4K seq OSD CPU ms/MB",
     "max OSD RSS (MiB)",
 )
 
@@ -214,6 +248,7 @@ def main() -> None:
         " 3 OSDs, 1 mon"
     )
     print(table(ours, ceph))
+    print(f"load average at the end: {os.getloadavg()[0]:.1f} (2 cores)")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,31 @@
-"""`ObjectStore`: one SQLite database in WAL mode per OSD.
+"""`ObjectStore`: per OSD, a block file for bulk data and a SQLite database (WAL mode)
+for everything else, BlueStore's split between its block device and RocksDB.
+
+Files of a store directory: `store.db` (and its WAL), and `block`, which holds the
+64 KiB extents of bulk writes in 64 KiB allocation units.
+
+Why a block file: in the database every byte of a 4 MiB write went to disk twice (WAL,
+then checkpoint) and came back through SQLite's page cache and blob copies. Extents
+written by a write of at least `MIN_ALLOC` bytes now go once to `block` with one
+`pwritev` (straight from the message buffer), and a read gathers them with `preadv`
+into the reply buffer, one call per contiguous run. Smaller writes (and the merge of a
+partial overwrite) stay inline in the database, as BlueStore's deferred writes do:
+their WAL commit is the single fsync a small write needs. One block file per OSD rather
+than a file per object or extent: a file creation is a journalled metadata change that
+needs its own fsync (of the directory), while units inside `block` are reused in place
+and one `fdatasync` covers every extent a group commit wrote.
+
+Crash safety (nothing unreferenced or torn ever shows, space is never reused early):
+
+- data never overwrites data in place: each write goes to freshly allocated units;
+- the block file is `fdatasync`ed before the SQLite COMMIT whose rows point at those
+  units, so metadata refers to data only once the data is durable;
+- units that a transaction frees (overwrite, truncate, remove) return to the allocator
+  only after that transaction committed, and while no reader is between its lookup
+  and its `preadv`; a crash before the commit leaves the old rows pointing at intact
+  old data.
+- the allocator is rebuilt on open from the units the committed rows reference, so
+  units written by a transaction that never committed are simply free.
 
 Tables:
 
@@ -11,14 +38,18 @@ Tables:
   most 64 KiB and never bytes past the object's size; a missing extent, or the part
   of the object's range past an extent's data, reads as zeros (sparse objects,
   truncate-up and zero cost nothing). Each extent carries the xxh3-64 of its bytes,
-  checked on every read.
+  checked on every read. Its bytes are either `data` (inline) or the full 64 KiB at
+  byte offset `loc` of the block file. A row per 64 KiB keeps partial overwrites,
+  zero and truncate simple; a 4 MiB object is 64 small rows, fetched by one range
+  query.
 - `xattrs`, `omap` name/key-ordered rows per object id (`WITHOUT ROWID`, so a range
   scan is one B-tree walk in byte order, which is omap's listing order).
 - `pglog` per-collection PG log entries keyed by eversion.
 
 Every `apply` is one SQLite transaction (`BEGIN IMMEDIATE` … `COMMIT`) with
-`synchronous=FULL`, so it returns only after the WAL is fsynced: one client op, one
-transaction, durable when acknowledged. A crash leaves the last committed state.
+`synchronous=FULL`, so it returns only after the WAL is fsynced (and, before that, the
+block file when the transaction wrote to it): one client op, one transaction, durable
+when acknowledged. A crash leaves the last committed state.
 """
 
 from __future__ import annotations
@@ -37,6 +68,7 @@ import xxhash
 
 from radospy.common.eversion import Eversion
 from radospy.osd.objectstore import transaction as tx
+from radospy.osd.objectstore.allocator import Allocator
 from radospy.osd.objectstore.types import (
     ChecksumError,
     ObjectId,
@@ -50,8 +82,13 @@ EXTENT_SIZE = 64 * 1024
 _INDEX_BITS = 20
 # One object's extents live in keys [id << 20, (id + 1) << 20): 64 GiB per object.
 MAX_OBJECT_SIZE = EXTENT_SIZE << _INDEX_BITS
+MIN_ALLOC = EXTENT_SIZE
+"""Writes of at least this many bytes put their whole extents in the block file."""
 DB_NAME = "store.db"
-FORMAT = b"radospy-objectstore 1"
+BLOCK_NAME = "block"
+FORMAT = b"radospy-objectstore 2"
+# Widest pwritev/preadv: IOV_MAX on Linux.
+_IOV_MAX = 1024
 PAGE_SIZE = 16384
 # Omap and listing reads fetch this many rows per query, never a whole object's omap.
 _PAGE_ROWS = 256
@@ -69,7 +106,8 @@ CREATE TABLE objects(
     v_epoch INTEGER NOT NULL, v_version INTEGER NOT NULL,
     omap_header BLOB);
 CREATE UNIQUE INDEX objects_by_key ON objects(cid, nspace, name, snap);
-CREATE TABLE extents(k INTEGER PRIMARY KEY, csum INTEGER NOT NULL, data BLOB NOT NULL);
+CREATE TABLE extents(k INTEGER PRIMARY KEY, csum INTEGER NOT NULL, loc INTEGER, data BLOB,
+    CHECK ((loc IS NULL) <> (data IS NULL)));
 CREATE TABLE xattrs(id INTEGER, name TEXT, value BLOB NOT NULL, PRIMARY KEY(id, name))
     WITHOUT ROWID;
 CREATE TABLE omap(id INTEGER, key TEXT, value BLOB NOT NULL, PRIMARY KEY(id, key))
@@ -111,10 +149,13 @@ class ObjectStore:
     transaction's fsync. Reads serialise among themselves, commits among themselves.
     """
 
-    def __init__(self, path: Path, db: sqlite3.Connection, readonly: bool) -> None:
+    def __init__(
+        self, path: Path, db: sqlite3.Connection, blocks: _BlockFile, readonly: bool
+    ) -> None:
         self.path = path
         self.readonly = readonly
         self._db = db
+        self._blocks = blocks
         self._lock = threading.RLock()
         self._queue_lock = threading.Lock()
         self._queue: list[_Queued] = []
@@ -136,6 +177,10 @@ class ObjectStore:
             raise StoreError(f"an object store already exists in {root}")
         try:
             root.mkdir(parents=True, exist_ok=True)
+            # The block file first: a store whose format row exists has one.
+            fd = os.open(root / BLOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
+            os.fsync(fd)
+            os.close(fd)
             db = _connect(str(db_path), readonly=False)
             db.execute(f"PRAGMA page_size={PAGE_SIZE}")
             db.execute("PRAGMA journal_mode=WAL")
@@ -147,7 +192,7 @@ class ObjectStore:
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot create an object store in {root}: {exc}") from exc
         _tune(db)
-        return cls(root, db, readonly=False)
+        return cls(root, db, _BlockFile.open(root, db, readonly=False), readonly=False)
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], *, readonly: bool = False) -> ObjectStore:
@@ -164,19 +209,32 @@ class ObjectStore:
             row = db.execute("SELECT value FROM meta WHERE key='format'").fetchone()
         except sqlite3.Error as exc:
             raise StoreError(f"object store in {root} is corrupt: {exc}") from exc
-        if row is None or bytes(row[0]) != FORMAT:
+        if row is None or not bytes(row[0]).startswith(FORMAT.split()[0] + b" "):
             db.close()
             raise StoreError(f"object store in {root} has an unknown format")
+        if bytes(row[0]) != FORMAT:
+            db.close()
+            raise StoreError(
+                f"object store in {root} has format '{bytes(row[0]).decode(errors='replace')}'"
+                f" and this radospy reads '{FORMAT.decode()}' only: pre-release formats are"
+                " not converted, recreate the OSD"
+            )
         if not readonly:
             _tune(db)
-        return cls(root, db, readonly=readonly)
+        try:
+            blocks = _BlockFile.open(root, db, readonly=readonly)
+        except (OSError, sqlite3.Error) as exc:
+            db.close()
+            raise StoreError(f"object store in {root} is corrupt: {exc}") from exc
+        return cls(root, db, blocks, readonly=readonly)
 
     def close(self) -> None:
-        """Close the database (a clean close also checkpoints the WAL)."""
+        """Close the database (a clean close also checkpoints the WAL) and block file."""
         with self._lock, self._read_lock:
             if self._reader is not self._db:
                 self._reader.close()
             self._db.close()
+            self._blocks.close()
 
     def __enter__(self) -> ObjectStore:
         return self
@@ -240,20 +298,28 @@ class ObjectStore:
             item.done = True
 
     def _commit_all(self, txns: list[tx.Transaction]) -> None:
-        db = self._db
+        db, blocks = self._db, self._blocks
         try:
             db.execute("BEGIN IMMEDIATE")
-            apply = _Applier(db)
+            apply = _Applier(db, blocks)
             for txn in txns:
                 for op in txn.ops:
                     apply(op)
+            # The data first: a committed row never points at data not yet durable.
+            blocks.sync()
             db.execute("COMMIT")
         except BaseException as exc:
             if db.in_transaction:
                 db.execute("ROLLBACK")
+            blocks.rolled_back()
             if isinstance(exc, sqlite3.Error):
                 raise _store_error(self.path, exc) from exc
+            if isinstance(exc, OSError):
+                raise StoreError(f"object store in {self.path}: {exc}", exc.errno) from exc
             raise
+        # No reader is between its lookup and its read of units freed here.
+        with self._read_lock:
+            blocks.committed()
 
     # --- reads ------------------------------------------------------------------------
 
@@ -283,24 +349,31 @@ class ObjectStore:
         Only the extents covering the range are loaded, and each one's checksum is
         verified (`ChecksumError` names the object and the extent's offset).
         """
-        object_id, size = self._require(cid, oid)
-        end = size if length is None else min(size, offset + length)
-        if offset >= end:
-            return b""
-        out = bytearray(end - offset)
-        first, last = offset // EXTENT_SIZE, (end - 1) // EXTENT_SIZE
-        rows = self._query(
-            "SELECT k, csum, data FROM extents WHERE k BETWEEN ? AND ? ORDER BY k",
-            (_key(object_id, first), _key(object_id, last)),
-        )
-        for k, csum, data in rows:
-            start = (k & ((1 << _INDEX_BITS) - 1)) * EXTENT_SIZE
-            if checksum(data) != csum:
-                raise ChecksumError(cid, oid, start)
-            lo, hi = max(offset, start), min(end, start + len(data))
-            if lo < hi:
-                out[lo - offset : hi - offset] = data[lo - start : hi - start]
-        return bytes(out)
+        with self._read_lock:
+            object_id, size = self._require(cid, oid)
+            end = size if length is None else min(size, offset + length)
+            if offset >= end:
+                return b""
+            first, last = offset // EXTENT_SIZE, (end - 1) // EXTENT_SIZE
+            base = first * EXTENT_SIZE
+            # The whole extents the range touches, since each checksum covers one.
+            buf = bytearray(min(size, (last + 1) * EXTENT_SIZE) - base)
+            rows = self._query(
+                "SELECT k, csum, loc, data FROM extents WHERE k BETWEEN ? AND ? ORDER BY k",
+                (_key(object_id, first), _key(object_id, last)),
+            )
+            view = memoryview(buf)
+            self._blocks.gather(view, base, rows)
+            for k, csum, _, data in rows:
+                start = (k & ((1 << _INDEX_BITS) - 1)) * EXTENT_SIZE
+                if data is not None:
+                    view[start - base : start - base + len(data)] = data
+                length_k = EXTENT_SIZE if data is None else len(data)
+                if checksum(view[start - base : start - base + length_k]) != csum:
+                    raise ChecksumError(cid, oid, start)
+        if base == offset and len(buf) == end - offset:
+            return bytes(buf)
+        return bytes(view[offset - base : end - base])
 
     def getxattr(self, cid: str, oid: ObjectId, name: str) -> bytes | None:
         """One extended attribute, or None when unset."""
@@ -416,10 +489,13 @@ class ObjectStore:
         pages = self._query("PRAGMA page_count")[0][0]
         free = self._query("PRAGMA freelist_count")[0][0]
         stored, count = self._query("SELECT coalesce(sum(size), 0), count(*) FROM objects")[0]
+        blocks = self._blocks.used_bytes
+        if blocks is None:
+            blocks = self._query(f"SELECT count(*) FROM ({_BLOCK_LOCS})")[0][0] * EXTENT_SIZE
         return StatFs(
             total=vfs.f_blocks * vfs.f_frsize,
             available=vfs.f_bavail * vfs.f_frsize,
-            used=(pages - free) * page_size,
+            used=(pages - free) * page_size + blocks,
             stored=stored,
             num_objects=count,
         )
@@ -446,7 +522,9 @@ class ObjectStore:
         ]
         objects = self._query("SELECT id, cid, nspace, name, snap, size FROM objects")
         sizes = {row[0]: row for row in objects}
-        for k, csum, data in self._query("SELECT k, csum, data FROM extents"):
+        block_size = os.fstat(self._blocks.fd).st_size
+        owners: dict[int, str] = {}
+        for k, csum, loc, data in self._query("SELECT k, csum, loc, data FROM extents"):
             object_id, index = k >> _INDEX_BITS, k & ((1 << _INDEX_BITS) - 1)
             row = sizes.get(object_id)
             if row is None:
@@ -455,10 +533,27 @@ class ObjectStore:
             _, cid, nspace, name, snap, size = row
             oid = _oid_from_row(nspace, name, snap)
             start = index * EXTENT_SIZE
+            if loc is not None:
+                where = f"{cid}/{oid} at {start}"
+                if loc % EXTENT_SIZE or loc + EXTENT_SIZE > block_size:
+                    problems.append(f"{where}: block extent at {loc} is outside the block file")
+                    continue
+                if loc in owners:
+                    problems.append(f"{where}: block extent at {loc} is also {owners[loc]}'s")
+                owners[loc] = where
+                data = self._blocks.read(loc)
             if start + len(data) > size or len(data) > EXTENT_SIZE:
                 problems.append(f"{cid}/{oid}: extent at {start} runs past size {size}")
             if checksum(data) != csum:
                 problems.append(f"{cid}/{oid}: checksum mismatch at offset {start}")
+        allocated = self._blocks.allocated_units()
+        if allocated is not None:
+            referenced = {loc // EXTENT_SIZE for loc in owners}
+            if allocated != referenced:
+                problems.append(
+                    f"allocator: {len(allocated - referenced)} units allocated and unused,"
+                    f" {len(referenced - allocated)} used and not allocated"
+                )
         for table in ("xattrs", "omap"):
             orphans = self._query(
                 f"SELECT count(*) FROM {table} WHERE id NOT IN (SELECT id FROM objects)"
@@ -484,6 +579,131 @@ class ObjectStore:
         if not rows:
             raise StoreNotFound(f"object {oid} does not exist in collection {cid}")
         return rows[0][0], rows[0][1]
+
+
+class _BlockFile:
+    """The block file: extent I/O, and the allocation state of one transaction.
+
+    Within a transaction `allocate` hands out units and `free` notes the units its
+    rows stop referencing; `sync` makes the written data durable before the commit;
+    then `committed` returns the freed units to the allocator, or `rolled_back` the
+    allocated ones (nothing committed refers to them).
+    """
+
+    def __init__(self, fd: int, allocator: Allocator | None) -> None:
+        self.fd = fd
+        self._allocator = allocator
+        self._allocated: list[int] = []
+        self._freed: list[int] = []
+        self._dirty = False
+
+    @classmethod
+    def open(cls, root: Path, db: sqlite3.Connection, *, readonly: bool) -> _BlockFile:
+        """Open `root`'s block file; a writable one gets its allocator, rebuilt from
+        the units the committed rows reference."""
+        path = root / BLOCK_NAME
+        if not path.is_file():
+            raise OSError(errno.ENOENT, f"missing block file {BLOCK_NAME}")
+        fd = os.open(path, os.O_RDONLY if readonly else os.O_RDWR)
+        if readonly:
+            return cls(fd, None)
+        units = [loc // EXTENT_SIZE for (loc,) in db.execute(_BLOCK_LOCS)]
+        return cls(fd, Allocator(os.fstat(fd).st_size // EXTENT_SIZE, units))
+
+    @property
+    def used_bytes(self) -> int | None:
+        """Bytes of allocated units (None on a read-only store, which has no allocator)."""
+        return None if self._allocator is None else self._allocator.used * EXTENT_SIZE
+
+    def allocated_units(self) -> set[int] | None:
+        """The units the allocator has handed out (None on a read-only store)."""
+        if self._allocator is None:
+            return None
+        return {u for u in range(self._allocator.size) if self._allocator.is_used(u)}
+
+    def close(self) -> None:
+        """Close the file."""
+        os.close(self.fd)
+
+    def write(self, pieces: list[memoryview]) -> list[int]:
+        """Write each piece (a whole extent) to a newly allocated unit; their byte
+        offsets, in order. One `pwritev` per contiguous run of units."""
+        assert self._allocator is not None, "write on a read-only store"
+        units = self._allocator.allocate(len(pieces))
+        self._allocated += units
+        self._dirty = True
+        i = 0
+        while i < len(units):
+            j = i + 1
+            while j < len(units) and j - i < _IOV_MAX and units[j] == units[j - 1] + 1:
+                j += 1
+            _pwritev_all(self.fd, pieces[i:j], units[i] * EXTENT_SIZE)
+            i = j
+        return [unit * EXTENT_SIZE for unit in units]
+
+    def free(self, locs: list[int]) -> None:
+        """Note extents the transaction stops referencing (freed once it commits)."""
+        self._freed += (loc // EXTENT_SIZE for loc in locs)
+
+    def read(self, loc: int) -> bytes:
+        """The whole extent at byte offset `loc`."""
+        return os.pread(self.fd, EXTENT_SIZE, loc)
+
+    def gather(self, view: memoryview, base: int, rows: list[Any]) -> None:
+        """Read the block-file extents among `rows` (`k, csum, loc, data`, ordered by
+        k) into `view`, which holds the object's bytes from offset `base` on: one
+        `preadv` per run of extents that are contiguous both in the object and on disk."""
+        run: list[memoryview] = []
+        run_loc = next_loc = 0
+        for k, _, loc, _ in rows:
+            if loc is None:
+                continue
+            at = (k & ((1 << _INDEX_BITS) - 1)) * EXTENT_SIZE - base
+            piece = view[at : at + EXTENT_SIZE]
+            if run and loc == next_loc and len(run) < _IOV_MAX:
+                run.append(piece)
+            else:
+                if run:
+                    os.preadv(self.fd, run, run_loc)
+                run, run_loc = [piece], loc
+            next_loc = loc + EXTENT_SIZE
+        if run:
+            os.preadv(self.fd, run, run_loc)
+
+    def sync(self) -> None:
+        """Make what this transaction wrote durable."""
+        if self._dirty:
+            os.fdatasync(self.fd)
+
+    def committed(self) -> None:
+        """The transaction committed: its freed units may be allocated again."""
+        assert self._allocator is not None
+        self._allocator.release(self._freed)
+        self._reset()
+
+    def rolled_back(self) -> None:
+        """The transaction was rolled back: its allocated units are free again."""
+        if self._allocator is not None:
+            self._allocator.release(self._allocated)
+        self._reset()
+
+    def _reset(self) -> None:
+        self._allocated, self._freed, self._dirty = [], [], False
+
+
+_BLOCK_LOCS = "SELECT loc FROM extents WHERE loc IS NOT NULL"
+
+
+def _pwritev_all(fd: int, pieces: list[memoryview], offset: int) -> None:
+    """`pwritev` until every byte is written (a write may be short)."""
+    while pieces:
+        done = os.pwritev(fd, pieces, offset)
+        offset += done
+        while pieces and done >= len(pieces[0]):
+            done -= len(pieces[0])
+            pieces = pieces[1:]
+        if done:
+            pieces = [pieces[0][done:], *pieces[1:]]
 
 
 @dataclass
@@ -521,8 +741,9 @@ def _store_error(path: Path, exc: sqlite3.Error) -> StoreError:
 class _Applier:
     """Carries out transaction steps on a database inside an open SQL transaction."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: sqlite3.Connection, blocks: _BlockFile) -> None:
         self.db = db
+        self.blocks = blocks
         self._handlers: dict[type, Callable[[Any], None]] = {
             tx.MakeCollection: self._mkcoll,
             tx.RemoveCollection: self._rmcoll,
@@ -569,28 +790,53 @@ class _Applier:
 
     def _extent(self, object_id: int, index: int, cid: str, oid: ObjectId) -> bytes:
         row = self.db.execute(
-            "SELECT csum, data FROM extents WHERE k=?", (_key(object_id, index),)
+            "SELECT csum, loc, data FROM extents WHERE k=?", (_key(object_id, index),)
         ).fetchone()
         if row is None:
             return b""
-        if checksum(row[1]) != row[0]:
+        csum, loc, data = row
+        if data is None:
+            data = self.blocks.read(loc)
+        if checksum(data) != csum:
             raise ChecksumError(cid, oid, index * EXTENT_SIZE)
-        return bytes(row[1])
+        return bytes(data)
+
+    def _free_blocks(self, first: int, last: int) -> None:
+        """Note the block-file extents of keys `first..last` as freed by this txn."""
+        rows = self.db.execute(
+            "SELECT loc FROM extents WHERE k BETWEEN ? AND ? AND loc IS NOT NULL",
+            (first, last),
+        ).fetchall()
+        if rows:
+            self.blocks.free([loc for (loc,) in rows])
 
     def _put_extent(self, object_id: int, index: int, data: bytes | memoryview) -> None:
+        key = _key(object_id, index)
+        self._free_blocks(key, key)
         self.db.execute(
-            "INSERT OR REPLACE INTO extents VALUES (?, ?, ?)",
-            (_key(object_id, index), checksum(data), data),
+            "INSERT OR REPLACE INTO extents VALUES (?, ?, NULL, ?)", (key, checksum(data), data)
+        )
+
+    def _put_blocks(self, object_id: int, first: int, pieces: list[memoryview]) -> None:
+        """Extents `first`, `first + 1`, … (whole ones) into the block file."""
+        start = _key(object_id, first)
+        self._free_blocks(start, start + len(pieces) - 1)
+        locs = self.blocks.write(pieces)
+        self.db.executemany(
+            "INSERT OR REPLACE INTO extents VALUES (?, ?, ?, NULL)",
+            [
+                (start + i, checksum(piece), loc)
+                for i, (piece, loc) in enumerate(zip(pieces, locs, strict=True))
+            ],
         )
 
     def _set_size(self, object_id: int, size: int) -> None:
         self.db.execute("UPDATE objects SET size=? WHERE id=?", (size, object_id))
 
     def _drop_extents_from(self, object_id: int, index: int) -> None:
-        self.db.execute(
-            "DELETE FROM extents WHERE k BETWEEN ? AND ?",
-            (_key(object_id, index), _key(object_id, (1 << _INDEX_BITS) - 1)),
-        )
+        first, last = _key(object_id, index), _key(object_id, (1 << _INDEX_BITS) - 1)
+        self._free_blocks(first, last)
+        self.db.execute("DELETE FROM extents WHERE k BETWEEN ? AND ?", (first, last))
 
     # --- collections ------------------------------------------------------------------
 
@@ -622,10 +868,18 @@ class _Applier:
         if end > MAX_OBJECT_SIZE:
             raise StoreError(f"write past the largest object size {MAX_OBJECT_SIZE}")
         data = memoryview(op.data)
+        bulk = len(data) >= MIN_ALLOC
+        whole: list[memoryview] = []
+        whole_first = 0
         for index in range(op.offset // EXTENT_SIZE, (end + EXTENT_SIZE - 1) // EXTENT_SIZE):
             start = index * EXTENT_SIZE
             lo, hi = max(op.offset, start), min(end, start + EXTENT_SIZE)
             piece = data[lo - op.offset : hi - op.offset]
+            if bulk and len(piece) == EXTENT_SIZE:
+                if not whole:
+                    whole_first = index
+                whole.append(piece)
+                continue
             # An extent never holds bytes past the old size, so a piece that starts
             # the extent and reaches the old end (or the extent's end) replaces it.
             if lo == start and (hi - start == EXTENT_SIZE or hi >= size):
@@ -636,6 +890,8 @@ class _Applier:
             merged = bytearray(old.ljust(at, b"\0"))
             merged[at : at + len(piece)] = piece
             self._put_extent(object_id, index, merged)
+        if whole:
+            self._put_blocks(object_id, whole_first, whole)
         if end > size:
             self._set_size(object_id, end)
 
@@ -649,7 +905,9 @@ class _Applier:
             lo, hi = max(op.offset, start), min(end, start + EXTENT_SIZE)
             old = self._extent(object_id, index, op.cid, op.oid)
             if lo == start and hi >= start + len(old):
-                self.db.execute("DELETE FROM extents WHERE k=?", (_key(object_id, index),))
+                key = _key(object_id, index)
+                self._free_blocks(key, key)
+                self.db.execute("DELETE FROM extents WHERE k=?", (key,))
             elif lo - start < len(old):
                 merged = bytearray(old)
                 cut = min(hi - start, len(old))
@@ -686,17 +944,24 @@ class _Applier:
             (op.dst.nspace, op.dst.name, _snap_to_db(op.dst.snap), src_id),
         )
         dst_id = cursor.lastrowid
-        # Extents are keyed (object id, index): re-key the source's under the copy's id.
+        # Extents are keyed (object id, index): re-key the source's under the copy's
+        # id; those in the block file get their own copy there (units are not shared).
+        src_range = (_key(src_id, 0), _key(src_id, (1 << _INDEX_BITS) - 1))
         self.db.execute(
-            "INSERT INTO extents SELECT ? | (k & ?), csum, data FROM extents"
-            " WHERE k BETWEEN ? AND ?",
-            (
-                _key(dst_id, 0),
-                (1 << _INDEX_BITS) - 1,
-                _key(src_id, 0),
-                _key(src_id, (1 << _INDEX_BITS) - 1),
-            ),
+            "INSERT INTO extents SELECT ? | (k & ?), csum, NULL, data FROM extents"
+            " WHERE k BETWEEN ? AND ? AND data IS NOT NULL",
+            (_key(dst_id, 0), (1 << _INDEX_BITS) - 1, *src_range),
         )
+        blocks = self.db.execute(
+            "SELECT k, csum, loc FROM extents WHERE k BETWEEN ? AND ? AND loc IS NOT NULL",
+            src_range,
+        ).fetchall()
+        for k, csum, loc in blocks:
+            index = k & ((1 << _INDEX_BITS) - 1)
+            data = self.blocks.read(loc)
+            if checksum(data) != csum:
+                raise ChecksumError(op.cid, op.src, index * EXTENT_SIZE)
+            self._put_blocks(dst_id, index, [memoryview(data)])
         copy_xattrs = "INSERT INTO xattrs SELECT ?, name, value FROM xattrs WHERE id=?"
         copy_omap = "INSERT INTO omap SELECT ?, key, value FROM omap WHERE id=?"
         self.db.execute(copy_xattrs, (dst_id, src_id))
