@@ -65,7 +65,7 @@ from radospy.common import osdop
 from radospy.common.errors import InvalidArgument, RadosError
 from radospy.common.eversion import Eversion
 from radospy.common.files import write_atomic
-from radospy.common.malloc import tune_for_big_buffers
+from radospy.common.malloc import TRIM_INTERVAL, release_free_memory, tune_for_big_buffers
 from radospy.common.osdop import Remove, is_write, may_write
 from radospy.common.service import run_service
 from radospy.common.types import ReqId
@@ -452,6 +452,7 @@ class OsdDaemon:
             self._spawn(self._map_loop())
             self._spawn(self._secret_loop())
             self._spawn(self._report_loop())
+            self._spawn(self._trim_loop())
             self._spawn(self.heartbeat.run())
             await self._stop.wait()
         finally:
@@ -498,6 +499,13 @@ class OsdDaemon:
                 await self._fetch_secrets()
             except RadosError as exc:
                 log.warning("%s: cannot refresh service secrets: %s", self.entity, exc)
+
+    async def _trim_loop(self) -> None:
+        # Big buffers come from the heap (radospy.common.malloc): hand back what is
+        # free now and then, so that RSS falls once a burst of 4 MiB ops is over.
+        while True:
+            await asyncio.sleep(TRIM_INTERVAL)
+            await asyncio.to_thread(release_free_memory)
 
     async def _report_loop(self) -> None:
         while True:
