@@ -214,9 +214,13 @@ class _WorkingObject:
         end = min(self.size, offset + length)
         if offset >= end:
             return b""
-        buf = bytearray(end - offset)
+        base = b""
         if self.data_base:
             base = self.store.read(self.cid, self.oid, offset, end - offset)
+            if not self.data_changes and len(base) == end - offset:
+                return base  # as stored: no copy of a 4 MiB read
+        buf = bytearray(end - offset)
+        if base:
             buf[: len(base)] = base
         for kind, at, arg in self.data_changes:
             _replay(buf, offset, kind, at, arg)
