@@ -91,7 +91,7 @@ FORMAT = b"radospy-objectstore 2"
 # Widest pwritev/preadv: IOV_MAX on Linux.
 _IOV_MAX = 1024
 # The staging buffer of O_DIRECT writes, and so the longest run written in one call.
-_STAGING_SIZE = 4 << 20
+_STAGING_SIZE = 1 << 20
 _RUN_EXTENTS = _STAGING_SIZE // EXTENT_SIZE
 PAGE_SIZE = 16384
 # Omap and listing reads fetch this many rows per query, never a whole object's omap.
@@ -761,7 +761,8 @@ def _tune(db: sqlite3.Connection) -> None:
     # Checkpoint every ~64 MiB of WAL rather than 4 MiB, and shrink it back afterwards.
     db.execute("PRAGMA wal_autocheckpoint=4096")
     db.execute(f"PRAGMA journal_size_limit={64 << 20}")
-    db.execute("PRAGMA cache_size=-16384")
+    # Bulk data lives in the block file: the cache holds metadata pages only.
+    db.execute("PRAGMA cache_size=-4096")
 
 
 def _store_error(path: Path, exc: sqlite3.Error) -> StoreError:
