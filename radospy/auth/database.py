@@ -79,7 +79,8 @@ class AuthDatabase:
         """`ceph auth caps`: replace every cap of an existing entity."""
         auth = self.get(name)
         validate_caps(caps)
-        auth.caps = dict(caps)
+        # Entities are replaced, never changed in place: `copy` shares them.
+        self.keyring.entities[name] = EntityAuth(auth.key, dict(caps))
 
     def delete(self, name: EntityName) -> None:
         """`ceph auth del|rm`."""
@@ -95,6 +96,13 @@ class AuthDatabase:
     def rotate(self, service: str, now: float, ttl: float, new_secret: bytes) -> int:
         """Add a rotating secret for `service` (see `RotatingSecrets.rotate`)."""
         return self.rotating.setdefault(service, RotatingSecrets()).rotate(now, ttl, new_secret)
+
+    def copy(self) -> AuthDatabase:
+        """An independent copy that shares the (never mutated) entity records."""
+        return AuthDatabase(
+            Keyring(dict(self.keyring.entities)),
+            {svc: RotatingSecrets(dict(r.secrets)) for svc, r in self.rotating.items()},
+        )
 
     # -- snapshots
 

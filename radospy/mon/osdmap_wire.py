@@ -50,6 +50,13 @@ class PoolExtras:
     snaps: dict[int, PoolSnap] = field(default_factory=dict)
     removed_snaps: list[int] = field(default_factory=list)
 
+    def copy(self) -> PoolExtras:
+        """An independent copy (the snapshot records are never changed in place)."""
+        return PoolExtras(
+            self.create_time, self.snap_seq, self.snap_epoch, dict(self.snaps),
+            list(self.removed_snaps),
+        )  # fmt: skip
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "create_time": self.create_time,

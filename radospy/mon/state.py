@@ -137,9 +137,9 @@ class MonState:
         return MonState(
             fsid=self.fsid,
             osdmap=self.osdmap,
-            auth=copy.deepcopy(self.auth),
-            config=copy.deepcopy(self.config),
-            pool_extras=copy.deepcopy(self.pool_extras),
+            auth=self.auth.copy(),
+            config={who: dict(section) for who, section in self.config.items()},
+            pool_extras={pid: extras.copy() for pid, extras in self.pool_extras.items()},
             history=None,
             last_up_change=self.last_up_change,
             last_in_change=self.last_in_change,
