@@ -112,6 +112,9 @@ WRITE_ATTEMPTS = 5
 """Times a change refused with EAGAIN at apply time is validated and proposed again."""
 MAX_BATCH = 256
 """Changes carried by one Raft entry at most."""
+MAX_ENTRIES_IN_FLIGHT = 2
+"""Raft entries the leader's write pipeline has in flight at once: the next one is
+replicated while the followers' disks are busy with this one."""
 RECONCILE_INTERVAL = 0.5
 """Seconds between a leader's checks that the voters match the monmap."""
 FULL_CHECK_INTERVAL = 1.0
@@ -722,7 +725,7 @@ class MonDaemon:
 
 
 class _WritePipeline:
-    """Group commit on the leader: one Raft entry in flight, the next one filling up.
+    """Group commit on the leader: up to two Raft entries in flight, the next filling up.
 
     Each change was validated against :attr:`state`, the committed state with every
     change accepted before it applied (the dry runs' results, chained), so a batch is
@@ -768,29 +771,48 @@ class _WritePipeline:
             await asyncio.wait([self._last])
 
     async def _run(self) -> None:
+        in_flight: set[asyncio.Task[None]] = set()
         try:
-            while self._queue:
-                batch = self._queue[:MAX_BATCH]
-                del self._queue[:MAX_BATCH]
-                data = encode_envelope(BatchEntry([change for change, _ in batch]))
-                try:
-                    results = await self._propose(data, COMMAND_TIMEOUT)
-                except (ProposalError, RadosError) as exc:
-                    self._fail(batch + self._queue, exc)
-                    continue
-                assert isinstance(results, list) and len(results) == len(batch)
-                for (_, future), result in zip(batch, results, strict=True):
-                    if not future.done():
-                        future.set_result(result)
-                if any(r.rc != 0 for r in results) and self._queue:
-                    stale = CommandResult(-EAGAIN, b"", "validated against a change that failed")
-                    for _, future in self._queue:
-                        if not future.done():
-                            future.set_result(stale)
-                    self._queue.clear()
+            while self._queue or in_flight:
+                while self._queue and len(in_flight) < MAX_ENTRIES_IN_FLIGHT:
+                    batch = self._queue[:MAX_BATCH]
+                    del self._queue[:MAX_BATCH]
+                    # Tasks start in creation order, and each proposes before its first
+                    # await: the entries reach the Raft log in the order validated.
+                    in_flight.add(asyncio.create_task(self._commit(batch)))
+                done, in_flight = await asyncio.wait(
+                    in_flight, return_when=asyncio.FIRST_COMPLETED
+                )
+                for task in done:
+                    task.result()
         finally:
+            for task in in_flight:
+                task.cancel()
             self._task = None
             self._spec = None
+
+    async def _commit(
+        self, batch: list[tuple[MonMapEntry | CommandEntry, asyncio.Future[CommandResult]]]
+    ) -> None:
+        data = encode_envelope(BatchEntry([change for change, _ in batch]))
+        try:
+            results = await self._propose(data, COMMAND_TIMEOUT)
+        except (ProposalError, RadosError) as exc:
+            self._fail(batch + self._queue, exc)
+            return
+        assert isinstance(results, list) and len(results) == len(batch)
+        for (_, future), result in zip(batch, results, strict=True):
+            if not future.done():
+                future.set_result(result)
+        # An entry already proposed behind this one was validated for epochs that
+        # this failure did not make: it applies as EAGAIN and its commands are
+        # validated again. The ones not proposed yet are answered that way now.
+        if any(r.rc != 0 for r in results) and self._queue:
+            stale = CommandResult(-EAGAIN, b"", "validated against a change that failed")
+            for _, future in self._queue:
+                if not future.done():
+                    future.set_result(stale)
+            self._queue.clear()
 
     def _fail(
         self,
