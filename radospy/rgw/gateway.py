@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 
 import msgspec
 from aiohttp import web
+from aiohttp.http_exceptions import BadHttpMessage
 
 from radospy.client.rados import AsyncRados
 from radospy.common.errors import RadosError
@@ -22,6 +23,7 @@ from radospy.rgw import acl, bucket_ops, cors, multipart_ops, object_ops
 from radospy.rgw.body import Body
 from radospy.rgw.context import Context, empty
 from radospy.rgw.dispatch import route
+from radospy.rgw.protocol import S3Server, body_error
 from radospy.rgw.routing import Target, target
 from radospy.rgw.s3 import xml as s3xml
 from radospy.rgw.s3.auth import authenticate, claimed_access_key
@@ -116,7 +118,7 @@ class Gateway:
         """Connect, open (or create) the pools and listen."""
         await self.rados.connect()
         await self.store.open(create=True)
-        server = web.Server(self.handle, access_log=None)
+        server = S3Server(self.handle, self._request_id, access_log=None)
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(server, self.host, self.port, backlog=1024)
         self.bound_port = self._server.sockets[0].getsockname()[1]
@@ -153,6 +155,10 @@ class Gateway:
                 response = await self._serve(request, parts, tgt, request_id, cors_headers)
         except S3Error as exc:
             response = self._error(request, exc, resource, request_id)
+        except BadHttpMessage as exc:
+            # The body broke off or its framing was malformed while a handler read it.
+            log.warning("rgw: %s %s: %s", request.method, raw_path, exc)
+            response = self._error(request, body_error(exc), resource, request_id)
         except RadosError as exc:
             log.warning("rgw: %s %s: %s", request.method, raw_path, exc)
             response = self._error(request, S3Error(code="ServiceUnavailable"), resource,

@@ -71,6 +71,17 @@ def test_error_document_exact() -> None:
     assert (typed.code, typed.status) == ("SignatureDoesNotMatch", 403)
 
 
+@given(st.text().map(lambda t: t.replace("\r", "")))  # XML parsers turn CR into LF
+def test_error_document_parses_whatever_it_quotes(text: str) -> None:
+    doc = s3xml.error_document(S3Error(code="InvalidArgument", message=text,
+                                       ArgumentValue=text), resource=text)
+    root = ET.fromstring(doc)
+    assert root.findtext("Code") == "InvalidArgument"
+    kept = root.findtext("ArgumentValue") or ""
+    assert len(kept) == len(text)
+    assert all(a == b or b == "\ufffd" for a, b in zip(text, kept, strict=True))
+
+
 # --------------------------------------------------------------------------- parsing
 
 

@@ -150,6 +150,9 @@ ERRORS: dict[str, ErrorSpec] = {
         412, "At least one of the pre-conditions you specified did not hold"
     ),
     "QuotaExceeded": ErrorSpec(403, "Quota exceeded"),
+    "RequestHeaderSectionTooLarge": ErrorSpec(
+        400, "Your request header section exceeds the maximum allowed size."
+    ),
     "RequestTimeTooSkewed": ErrorSpec(
         403, "The difference between the request time and the current time is too large."
     ),

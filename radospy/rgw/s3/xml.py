@@ -100,6 +100,15 @@ def _add(parent: ET.Element, name: str, value: object | None) -> ET.Element | No
 
 # --------------------------------------------------------------------------- errors
 
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml_safe(text: str) -> str:
+    """`text` with the characters XML 1.0 cannot carry (NUL, most controls) replaced by
+    U+FFFD: an error may quote a client's bad key, and must still parse."""
+    return _NOT_XML.sub("\ufffd", text)
+
+
 
 def error_document(
     error: S3Error, *, resource: str = "", request_id: str = "", host_id: str = ""
@@ -107,10 +116,10 @@ def error_document(
     """The `<Error>` document for an S3 error (send with `error.status`)."""
     root = ET.Element("Error")
     _add(root, "Code", error.code)
-    _add(root, "Message", error.message)
+    _add(root, "Message", _xml_safe(error.message))
     for name, value in error.fields.items():
-        _add(root, name, value)
-    _add(root, "Resource", resource)
+        _add(root, name, _xml_safe(value))
+    _add(root, "Resource", _xml_safe(resource))
     _add(root, "RequestId", request_id)
     _add(root, "HostId", host_id)
     return _document(root)
