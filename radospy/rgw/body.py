@@ -29,12 +29,17 @@ def content_length(req: RequestParts) -> int | None:
     return int(value)
 
 
-def require_length(req: RequestParts) -> int:
-    """Content-Length of an upload: MissingContentLength when the client sent none."""
-    length = content_length(req)
-    if length is None:
-        raise S3Error(code="MissingContentLength")
-    return length
+def require_length(req: RequestParts) -> None:
+    """An upload must declare its size up front: MissingContentLength unless it sent
+    Content-Length, or is an aws-chunked stream declaring x-amz-decoded-content-length
+    (the AWS CLI and boto3 send those with `Transfer-Encoding: chunked` and no
+    Content-Length over HTTPS, when the checksum rides in a trailer)."""
+    if content_length(req) is not None:
+        return
+    payload = req.header("x-amz-content-sha256") or ""
+    if payload.startswith("STREAMING-") and req.header("x-amz-decoded-content-length"):
+        return
+    raise S3Error(code="MissingContentLength")
 
 
 class Body:
@@ -42,7 +47,8 @@ class Body:
 
     def __init__(self, stream: StreamReader, req: RequestParts, auth: AuthResult | None) -> None:
         self.stream = stream
-        self.length = content_length(req) or 0
+        self.length = content_length(req)
+        """Bytes on the wire; None for `Transfer-Encoding: chunked` (read to its end)."""
         self.decoder = decoder_for(req, auth)
         payload = auth.payload if auth is not None else ""
         self.verifier = PayloadVerifier(
@@ -63,10 +69,15 @@ class Body:
         """The decoded body, piece by piece; raises an S3Error on a bad body (after
         which the caller must drop whatever it stored)."""
         received = 0
-        while received < self.length:
-            data = await self.stream.read(min(READ_SIZE, self.length - received))
-            if not data:
-                raise IncompleteBody()
+        while self.length is None or received < self.length:
+            if self.length is None:
+                data = await self.stream.read(READ_SIZE)
+                if not data:
+                    break
+            else:
+                data = await self.stream.read(min(READ_SIZE, self.length - received))
+                if not data:
+                    raise IncompleteBody()
             received += len(data)
             pieces = [data] if self.decoder is None else self.decoder.feed(data)
             for piece in pieces:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from radospy.rgw.body import require_length
 from radospy.rgw.conditions import check_read, check_write, parse_range
 from radospy.rgw.dispatch import route
 from radospy.rgw.routing import Target, target
@@ -168,3 +169,20 @@ def test_canned_acls() -> None:
         acl.canned_of(odd, owner)
     with pytest.raises(S3Error):
         acl.check_canned("everyone")
+
+
+def test_uploads_must_declare_their_size() -> None:
+    def parts(*headers: tuple[str, str]) -> RequestParts:
+        return RequestParts("PUT", "/b/k", "", list(headers))
+
+    require_length(parts(("Content-Length", "0")))
+    streaming = ("x-amz-content-sha256", "STREAMING-UNSIGNED-PAYLOAD-TRAILER")
+    require_length(parts(("Transfer-Encoding", "chunked"), streaming,
+                         ("x-amz-decoded-content-length", "18000")))
+    for refused in (parts(("Transfer-Encoding", "chunked")),
+                    parts(("Transfer-Encoding", "chunked"), streaming),
+                    parts(("x-amz-content-sha256", "UNSIGNED-PAYLOAD"),
+                          ("x-amz-decoded-content-length", "5"))):
+        with pytest.raises(S3Error) as info:
+            require_length(refused)
+        assert (info.value.code, info.value.status) == ("MissingContentLength", 411)
