@@ -1,17 +1,20 @@
 """`radospy rgw`: the S3 gateway, in the foreground.
 
     radospy rgw [-c CONF] [--id ID | -n TYPE.ID] [--host 127.0.0.1] [--port 7480]
-                [--dns-name NAME ...]
+                [--dns-name NAME ...] [--ssl-certificate PEM [--ssl-private-key PEM]]
 
 It connects as `client.admin` unless told otherwise, creates RGW's pools on the
 cluster's first start, and serves S3 until SIGTERM or Ctrl-C. `--dns-name` names the
 domain under which `<bucket>.<domain>` is virtual-host-style addressing (Ceph's
-`rgw_dns_name`); `localhost` by default.
+`rgw_dns_name`); `localhost` by default. With `--ssl-certificate` (and
+`--ssl-private-key` when the key is in a file of its own, as beast's `ssl_certificate`
+and `ssl_private_key`) the port speaks HTTPS instead of HTTP.
 """
 
 from __future__ import annotations
 
 import argparse
+import ssl
 import sys
 from typing import Any
 
@@ -41,10 +44,28 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=DEFAULT_PORT, help="port to listen on")
     p.add_argument("--dns-name", action="append", default=None,
                    help="domain for virtual-host-style bucket addressing")
+    p.add_argument("--ssl-certificate", default=None,
+                   help="PEM certificate (chain) to serve HTTPS with")
+    p.add_argument("--ssl-private-key", default=None,
+                   help="PEM private key of the certificate (default: in the certificate file)")
     p.add_argument("--foreground", "-f", action="store_true",
                    help="accepted for Ceph compatibility; the gateway always runs in the "
                    "foreground")
     return p
+
+
+def _tls_context(certificate: str | None, private_key: str | None) -> ssl.SSLContext | None:
+    """The server TLS context of `--ssl-certificate`/`--ssl-private-key` (None: plain HTTP)."""
+    if certificate is None:
+        if private_key is not None:
+            raise _Usage("--ssl-private-key needs --ssl-certificate")
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_cert_chain(certificate, private_key)
+    except ssl.SSLError as exc:
+        raise _Usage(f"cannot use certificate {certificate}: {exc.reason or exc}") from None
+    return context
 
 
 def main(argv: list[str]) -> int:
@@ -56,7 +77,8 @@ def main(argv: list[str]) -> int:
             raise _Usage(f"invalid port {args.port}")
         _setup_logging(boot.config.get_str("log_file"))
         dns = tuple(args.dns_name or ("localhost",))
-        run_service(lambda: Gateway(AsyncRados(boot.config), args.host, args.port, dns))
+        tls = _tls_context(args.ssl_certificate, args.ssl_private_key)
+        run_service(lambda: Gateway(AsyncRados(boot.config), args.host, args.port, dns, tls))
         return 0
     except _Usage as exc:
         print(f"radospy rgw: error: {exc}", file=sys.stderr)

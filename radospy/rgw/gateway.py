@@ -10,6 +10,7 @@ import asyncio
 import itertools
 import logging
 import os
+import ssl
 import time
 from collections.abc import Awaitable, Callable
 
@@ -96,14 +97,17 @@ HANDLERS: dict[str, Handler] = {
 
 
 class Gateway:
-    """`radospy rgw`: serves S3 on `host:port` from the cluster `rados` connects to."""
+    """`radospy rgw`: serves S3 on `host:port` from the cluster `rados` connects to,
+    over HTTPS when given a `tls` context."""
 
     def __init__(self, rados: AsyncRados, host: str, port: int,
-                 dns_names: tuple[str, ...] = ("localhost",)) -> None:
+                 dns_names: tuple[str, ...] = ("localhost",),
+                 tls: ssl.SSLContext | None = None) -> None:
         self.rados = rados
         self.host = host
         self.port = port
         self.dns_names = dns_names
+        self.tls = tls
         self.store = Store(rados)
         self._ids = itertools.count(1)
         self._stopping = asyncio.Event()
@@ -120,9 +124,11 @@ class Gateway:
         await self.store.open(create=True)
         server = S3Server(self.handle, self._request_id, access_log=None)
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(server, self.host, self.port, backlog=1024)
+        self._server = await loop.create_server(server, self.host, self.port, backlog=1024,
+                                                ssl=self.tls)
         self.bound_port = self._server.sockets[0].getsockname()[1]
-        log.warning("rgw: serving S3 on http://%s:%d", self.host, self.bound_port)
+        log.warning("rgw: serving S3 on %s://%s:%d", "https" if self.tls else "http",
+                    self.host, self.bound_port)
 
     async def run(self) -> None:
         """Serve until `stop`."""

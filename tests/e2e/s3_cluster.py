@@ -37,13 +37,14 @@ class S3Cluster(RadosCluster):
         self.admin("user", "create", "--uid", uid, "--display-name", uid.title(),
                    "--access-key", access_key, "--secret", secret)
 
-    def start_gateway(self) -> str:
-        """Start one `radospy rgw`; its endpoint URL once it accepts connections."""
+    def start_gateway(self, *extra: str) -> str:
+        """Start one `radospy rgw` with `extra` arguments; its endpoint URL once it
+        accepts connections (https:// when `extra` gives it a certificate)."""
         port = free_ports(1)[0]
         log = open(self.root / f"rgw.{port}.log", "ab")  # noqa: SIM115 (owned by the child)
         self.gateways[port] = subprocess.Popen(
             [sys.executable, "-m", "radospy.cli.main", "rgw", "-c", str(self.conf_path),
-             "--port", str(port)],
+             "--port", str(port), *extra],
             stdout=log, stderr=log, cwd=self.root, env=self._env(),
         )  # fmt: skip
         log.close()
@@ -57,7 +58,8 @@ class S3Cluster(RadosCluster):
                 return False
 
         wait_for(accepting, 60, f"radospy rgw on port {port}")
-        return f"http://127.0.0.1:{port}"
+        scheme = "https" if "--ssl-certificate" in extra else "http"
+        return f"{scheme}://127.0.0.1:{port}"
 
     def kill_gateway(self, url: str) -> None:
         """SIGKILL the gateway serving `url` (one this cluster started)."""

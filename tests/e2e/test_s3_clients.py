@@ -232,6 +232,58 @@ def test_aws_cli_s3api_multipart_and_tags(url: str, aws_env: dict[str, str], s3:
     api("delete-bucket", "--bucket", "awsmp")
 
 
+@pytest.fixture(scope="module")
+def https(cluster: S3Cluster, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
+    """A second gateway serving HTTPS with a self-signed certificate: its URL and the
+    certificate (the CA bundle clients must trust)."""
+    tls = tmp_path_factory.mktemp("tls")
+    cert, key = tls / "cert.pem", tls / "key.pem"
+    _run([_tool("openssl"), "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+          "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+          "-keyout", str(key), "-out", str(cert)])
+    url = cluster.start_gateway("--ssl-certificate", str(cert), "--ssl-private-key", str(key))
+    return url, cert
+
+
+def test_aws_cli_https_trailing_checksums(https: tuple[str, Path], aws_env: dict[str, str],
+                                          s3: Any, tmp_path: Path) -> None:
+    """Over HTTPS the AWS CLI and boto3 send bodies as aws-chunked with the checksum in a
+    trailer (STREAMING-UNSIGNED-PAYLOAD-TRAILER), which Ceph 16's radosgw refuses."""
+    url, cert = https
+    env = {**aws_env, "AWS_CA_BUNDLE": str(cert)}
+    s3.create_bucket(Bucket="trailers")
+    small = tmp_path / "small"
+    small.write_bytes(b"trailing checksum\n" * 1000)
+    big = tmp_path / "big"
+    big.write_bytes(os.urandom(9 * MIB + 1))
+    sent = _run([_tool("aws"), "--endpoint-url", url, "--debug", "s3", "cp", str(small),
+                 "s3://trailers/small"], env).stderr
+    assert "STREAMING-UNSIGNED-PAYLOAD-TRAILER" in sent
+    _aws(url, env, "s3", "cp", str(big), "s3://trailers/big")
+    _api(url, env, "put-object", "--bucket", "trailers", "--key", "sha1", "--body",
+         str(small), "--checksum-algorithm", "SHA1")
+    assert s3.get_object(Bucket="trailers", Key="small")["Body"].read() == small.read_bytes()
+    assert s3.get_object(Bucket="trailers", Key="big")["Body"].read() == big.read_bytes()
+    head = _api(url, env, "head-object", "--bucket", "trailers", "--key", "sha1",
+                "--checksum-mode", "ENABLED")
+    assert head["ContentLength"] == small.stat().st_size and head.get("ChecksumSHA1")
+
+    tls_s3 = boto3.client(
+        "s3", endpoint_url=url, aws_access_key_id=ACCESS, aws_secret_access_key=SECRET,
+        region_name="us-east-1", verify=str(cert),
+        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}))
+    headers: list[dict[str, str]] = []
+    tls_s3.meta.events.register(
+        "before-send.s3.PutObject", lambda request, **_: headers.append(dict(request.headers)))
+    tls_s3.put_object(Bucket="trailers", Key="boto3", Body=b"boto3 over TLS" * 100)
+    assert headers[0].get("x-amz-trailer") or headers[0].get("X-Amz-Trailer")
+    got = tls_s3.get_object(Bucket="trailers", Key="boto3", ChecksumMode="ENABLED")
+    assert got["Body"].read() == b"boto3 over TLS" * 100
+    listed = _keys(s3, "trailers")
+    s3.delete_objects(Bucket="trailers", Delete={"Objects": [{"Key": k} for k in listed]})
+    s3.delete_bucket(Bucket="trailers")
+
+
 # -- s3cmd ------------------------------------------------------------------------------
 
 
