@@ -16,6 +16,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -145,6 +146,14 @@ def test_aws_cli_s3(url: str, aws_env: dict[str, str], s3: Any, tmp_path: Path) 
     assert head["ContentLength"] == len(big) and head["ETag"].endswith('-2"')
     _aws(url, aws_env, "s3", "cp", "s3://awscli/one/big.bin", str(tmp_path / "big.back"))
     assert (tmp_path / "big.back").read_bytes() == big
+    # Server-side: a copy above the multipart threshold is UploadPartCopy; mv = copy+delete.
+    _aws(url, aws_env, "s3", "cp", "s3://awscli/one/big.bin", "s3://awscli/two/big.copy")
+    _aws(url, aws_env, "s3", "mv", "s3://awscli/two/big.copy", "s3://awscli/two/big.moved")
+    assert set(_keys(s3, "awscli")) == {"one/big.bin", "two/big.moved"}
+    assert s3.get_object(Bucket="awscli", Key="two/big.moved")["Body"].read() == big
+    presigned = _aws(url, aws_env, "s3", "presign", "s3://awscli/one/big.bin").strip()
+    with urllib.request.urlopen(presigned, timeout=120) as response:
+        assert response.read() == big
 
     _aws(url, aws_env, "s3", "sync", str(src), "s3://awscli/tree")
     assert _keys(s3, "awscli", "tree/") == {
@@ -317,8 +326,14 @@ def test_s3cmd(url: str, s3: Any, tmp_path: Path, signature: str) -> None:
         if p.is_file()}
     s3cmd("sync", f"s3://{bucket}/tree/", str(tmp_path / "back") + "/")
     _same_tree(src, tmp_path / "back")
-    s3cmd("del", f"s3://{bucket}/single/a.txt")
-    assert "single/a.txt" not in _keys(s3, bucket)
+    s3cmd("cp", f"s3://{bucket}/single/a.txt", f"s3://{bucket}/single/copy.txt")
+    s3cmd("mv", f"s3://{bucket}/single/copy.txt", f"s3://{bucket}/single/moved.txt")
+    assert s3.get_object(Bucket=bucket, Key="single/moved.txt")["Body"].read() == b"alpha\n"
+    info = s3cmd("info", f"s3://{bucket}/single/moved.txt")
+    assert hashlib.md5(b"alpha\n").hexdigest() in info
+    assert str(big.stat().st_size) in s3cmd("du", f"s3://{bucket}/big.bin")
+    s3cmd("del", f"s3://{bucket}/single/a.txt", f"s3://{bucket}/single/moved.txt")
+    assert not any(k.startswith("single/") for k in _keys(s3, bucket))
     s3cmd("del", "--recursive", "--force", f"s3://{bucket}")
     assert _keys(s3, bucket) == {}
     s3cmd("rb", f"s3://{bucket}")
@@ -355,6 +370,16 @@ def test_rclone(url: str, s3: Any, tmp_path: Path) -> None:
     assert "tree/a.txt" not in _keys(s3, "rclone") and "tree/new.txt" in _keys(s3, "rclone")
     rclone("copy", "rados:rclone/tree", str(tmp_path / "back"))
     _same_tree(src, tmp_path / "back")
+    rclone("copyto", "rados:rclone/tree/big.bin", "rados:rclone/copied/big.bin")
+    rclone("moveto", "rados:rclone/copied/big.bin", "rados:rclone/moved/big.bin")
+    assert rclone("cat", "rados:rclone/tree/new.txt") == "new\n"
+    sums = dict(line.split("  ", 1)[::-1] for line in
+                rclone("md5sum", "rados:rclone/moved").splitlines())
+    assert sums["big.bin"] == hashlib.md5((src / "big.bin").read_bytes()).hexdigest()
+    files = {f["Path"]: f["Size"] for f in json.loads(rclone("lsjson", "-R", "rados:rclone"))
+             if not f["IsDir"]}
+    assert files["moved/big.bin"] == (src / "big.bin").stat().st_size
+    assert "copied/big.bin" not in files
     rclone("purge", "rados:rclone")
     assert "rclone" not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
 
