@@ -428,7 +428,8 @@ def mounted(url: str, s3: Any, tmp_path: Path) -> Iterator[Path]:
     proc = subprocess.Popen(
         [s3fs, "s3fs", str(mnt), "-f", "-o", f"url={url}", "-o", "use_path_request_style",
          "-o", f"passwd_file={passwd}", "-o", "endpoint=us-east-1", "-o", "sigv4",
-         "-o", "stat_cache_expire=1", "-o", "retries=1", "-o", "dbglevel=warn"],
+         "-o", "stat_cache_expire=1", "-o", "retries=1", "-o", "dbglevel=warn",
+         "-o", "multipart_size=5"],
         stdout=log, stderr=log)
     log.close()
 
@@ -468,7 +469,26 @@ def test_s3fs_posix(mounted: Path, s3: Any, tmp_path: Path) -> None:
     assert (mounted / "d1" / "moved.bin").read_bytes() == data
     keys = _keys(s3, "s3fs")
     assert "copied.bin" not in keys and keys["d1/moved.bin"] == len(data)
-    _run(["rm", str(mounted / "d1" / "moved.bin"), str(mounted / "from-s3.txt")])
-    _run(["rm", "-r", str(mounted / "d1")])
+    # chmod is a CopyObject onto itself with REPLACE; an append to a file past the
+    # multipart size re-uploads it in parts; a directory rename copies every object.
+    note = mounted / "d1" / "d2" / "note.txt"
+    _run(["chmod", "600", str(note)])
+    assert note.stat().st_mode & 0o777 == 0o600
+    with open(note, "a") as f:
+        f.write("appended\n")
+    assert note.read_text() == "written through FUSE\nappended\n"
+    big = os.urandom(11 * MIB)
+    (tmp_path / "big.bin").write_bytes(big)
+    _run(["cp", str(tmp_path / "big.bin"), str(mounted / "d1" / "big.bin")])
+    with open(mounted / "d1" / "big.bin", "ab") as f:
+        f.write(b"tail")
+    _run(["mv", str(mounted / "d1"), str(mounted / "renamed")])
+    assert (mounted / "renamed" / "big.bin").read_bytes() == big + b"tail"
+    assert (mounted / "renamed" / "d2" / "note.txt").read_text().endswith("appended\n")
+    _run(["truncate", "-s", "5", str(mounted / "renamed" / "moved.bin")])
+    assert s3.get_object(Bucket="s3fs", Key="renamed/moved.bin")["Body"].read() == data[:5]
+    assert not any(k.startswith("d1/") for k in _keys(s3, "s3fs"))
+    _run(["rm", str(mounted / "from-s3.txt")])
+    _run(["rm", "-r", str(mounted / "renamed")])
     assert _run(["ls", "-A", str(mounted)]).stdout == ""
     assert _keys(s3, "s3fs") == {}
