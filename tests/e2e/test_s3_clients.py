@@ -332,6 +332,10 @@ def test_s3cmd(url: str, s3: Any, tmp_path: Path, signature: str) -> None:
     info = s3cmd("info", f"s3://{bucket}/single/moved.txt")
     assert hashlib.md5(b"alpha\n").hexdigest() in info
     assert str(big.stat().st_size) in s3cmd("du", f"s3://{bucket}/big.bin")
+    s3cmd("setacl", "--acl-public", f"s3://{bucket}/single/moved.txt")
+    assert "*anon*: READ" in s3cmd("info", f"s3://{bucket}/single/moved.txt")
+    with urllib.request.urlopen(f"{url}/{bucket}/single/moved.txt", timeout=60) as anonymous:
+        assert anonymous.read() == b"alpha\n"
     s3cmd("del", f"s3://{bucket}/single/a.txt", f"s3://{bucket}/single/moved.txt")
     assert not any(k.startswith("single/") for k in _keys(s3, bucket))
     s3cmd("del", "--recursive", "--force", f"s3://{bucket}")
