@@ -14,7 +14,7 @@ import http.client
 import socket
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -36,21 +36,17 @@ Response = tuple[int, dict[str, str], bytes]
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Cluster]:
-    c = S3Cluster(tmp_path_factory.mktemp("s3bad"), num_osds=3)
-    try:
-        c.bring_up()
-        c.create_user("owner", ACCESS, SECRET)
-        c.create_user("intruder", OTHER_ACCESS, OTHER_SECRET)
-        c.start_gateway()
-        yield c
-    finally:
-        c.close()
+def cluster(shared_s3: tuple[S3Cluster, str]) -> S3Cluster:
+    """The shared e2e cluster, with this module's users."""
+    c = shared_s3[0]
+    c.create_user("owner", ACCESS, SECRET)
+    c.create_user("intruder", OTHER_ACCESS, OTHER_SECRET)
+    return c
 
 
 @pytest.fixture(scope="module")
-def url(cluster: S3Cluster) -> str:
-    return f"http://127.0.0.1:{next(iter(cluster.gateways))}"
+def url(shared_s3: tuple[S3Cluster, str], cluster: S3Cluster) -> str:
+    return shared_s3[1]
 
 
 def _client(url: str, access: str = ACCESS, secret: str = SECRET) -> Any:

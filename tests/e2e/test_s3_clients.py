@@ -34,20 +34,16 @@ TIMEOUT = 300
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Cluster]:
-    c = S3Cluster(tmp_path_factory.mktemp("s3clients"), num_osds=3)
-    try:
-        c.bring_up()
-        c.create_user("clients", ACCESS, SECRET)
-        c.start_gateway()
-        yield c
-    finally:
-        c.close()
+def cluster(shared_s3: tuple[S3Cluster, str]) -> S3Cluster:
+    """The shared e2e cluster, with this module's users."""
+    c = shared_s3[0]
+    c.create_user("clients", ACCESS, SECRET)
+    return c
 
 
 @pytest.fixture(scope="module")
-def url(cluster: S3Cluster) -> str:
-    return f"http://127.0.0.1:{next(iter(cluster.gateways))}"
+def url(shared_s3: tuple[S3Cluster, str], cluster: S3Cluster) -> str:
+    return shared_s3[1]
 
 
 @pytest.fixture(scope="module")
