@@ -43,6 +43,7 @@ from radospy.osd.daemon import (
 )
 from radospy.osd.heartbeat_service import heartbeat_config
 from radospy.osd.recovery import Throttle
+from radospy.osd.scrub import ScrubSchedule
 
 _NO_NAME = "osd.-"
 _ADMIN = "client.admin"
@@ -172,6 +173,16 @@ def _run(argv: list[str]) -> int:
         capacity=config.get_int("osd_capacity"),
         heartbeat=heartbeat_config(config),
         beacon_interval=float(config.get_int("osd_beacon_report_interval")),
+        scrub=ScrubSchedule(
+            min_interval=config.get_float("osd_scrub_min_interval"),
+            max_interval=config.get_float("osd_scrub_max_interval"),
+            deep_interval=config.get_float("osd_deep_scrub_interval"),
+            randomize_ratio=config.get_float("osd_scrub_interval_randomize_ratio"),
+            chunk_min=config.get_int("osd_scrub_chunk_min"),
+            chunk_max=config.get_int("osd_scrub_chunk_max"),
+            max_scrubs=config.get_int("osd_max_scrubs"),
+            sleep=config.get_float("osd_scrub_sleep"),
+        ),
     )
     log_file = config.get_str("log_file")
     if not args.foreground:

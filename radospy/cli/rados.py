@@ -8,7 +8,9 @@
 Commands: ``lspools``, ``mkpool``/``rmpool``, ``df``, ``put``, ``get``, ``append``,
 ``rm``, ``ls``, ``stat``, ``truncate``, ``cp``, ``listxattr``, ``getxattr``,
 ``setxattr``, ``rmxattr``, ``listomapkeys``, ``listomapvals``, ``getomapval``,
-``setomapval``, ``rmomapkey``, ``bench``, ``cleanup`` (`rados_bench`), and the
+``setomapval``, ``rmomapkey``, ``bench``, ``cleanup`` (`rados_bench`),
+``list-inconsistent-obj PGID`` and ``list-inconsistent-pg POOL`` (what scrubs found,
+from the PGs' primaries, in Ceph's JSON), and the
 snapshot commands of `rados_snaps` (``mksnap``, ``rmsnap``, ``lssnap``, ``rollback``,
 ``listsnaps``; ``-s SNAP`` reads at a pool snapshot). A file argument of ``-`` is
 stdin or stdout. Output and errors are worded as Ceph's tool words them (``error
@@ -536,6 +538,34 @@ class _Tool:
 
     # --- benchmarks (radospy.cli.rados_bench) -----------------------------------------
 
+    # --- scrub findings ------------------------------------------------------------------
+
+    def _print_json(self, doc: Any) -> None:
+        indent = 4 if self.args.format == "json-pretty" else None
+        print(json.dumps(doc, indent=indent, separators=None if indent else (",", ":")))
+
+    def list_inconsistent_obj(self, words: list[str]) -> None:
+        """The objects the PG's last scrub found inconsistent, in Ceph's JSON."""
+        _need(words, 1, "list-inconsistent-obj <pgid>")
+        try:
+            doc = self.cluster.get_inconsistent_objects(words[0])
+        except Error as exc:
+            raise CliError(f"{exc}") from None
+        self._print_json(doc)
+
+    def list_inconsistent_pg(self, words: list[str]) -> None:
+        """The PGs of a pool whose last scrub found inconsistencies, as a JSON list."""
+        _need(words, 1, "list-inconsistent-pg <pool>")
+        try:
+            pool_id = self.cluster.pool_lookup(words[0])
+        except Error:
+            raise CliError(f"pool {words[0]} doesn't exist") from None
+        try:
+            pgs = self.cluster.get_inconsistent_pgs(pool_id)
+        except Error as exc:
+            raise CliError(f"{exc}") from None
+        self._print_json(pgs)
+
     def bench(self, words: list[str]) -> None:
         rados_bench.bench(self.ioctx, self.args, words)
 
@@ -567,6 +597,8 @@ COMMANDS: dict[str, Callable[[_Tool, list[str]], None]] = {
     "rmomapkey": _Tool.rmomapkey,
     "bench": _Tool.bench,
     "cleanup": _Tool.cleanup,
+    "list-inconsistent-obj": _Tool.list_inconsistent_obj,
+    "list-inconsistent-pg": _Tool.list_inconsistent_pg,
     **rados_snaps.COMMANDS,
 }
 

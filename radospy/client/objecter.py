@@ -42,6 +42,8 @@ from radospy.osd.messages import (
     OSDRetry,
     PGList,
     PGListReply,
+    PGScrubLs,
+    PGScrubLsReply,
 )
 from radospy.osd.objectstore.types import NOSNAP
 from radospy.osdmap.osdmap import OSDMap
@@ -204,6 +206,16 @@ class Objecter:
             return PGList(pool, seed, epoch, nspace, all_nspaces, *after, max_entries)
 
         return await self._submit(pool, lambda _: pg_seed, build, PGListReply, timeout)
+
+    async def scrub_ls(
+        self, pool: int, pg_seed: int, timeout: float | None = None
+    ) -> PGScrubLsReply:
+        """What PG ``pool.pg_seed``'s last scrub found, from its primary."""
+
+        def build(epoch: int, seed: int, resend: bool) -> Message:
+            return PGScrubLs(pool, seed, epoch)
+
+        return await self._submit(pool, lambda _: pg_seed, build, PGScrubLsReply, timeout)
 
     async def list_objects(
         self, pool: int, nspace: str, all_nspaces: bool, page: int = 1024

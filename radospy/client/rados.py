@@ -30,6 +30,7 @@ from radospy.common.config import Config, find_conf
 from radospy.common.errors import RadosError
 from radospy.mon.client import MonClient, client_config
 from radospy.osd.messages import ListEntry, ObjectLocator
+from radospy.osdmap.pg import PgId
 
 T = TypeVar("T")
 
@@ -327,6 +328,35 @@ class AsyncRados:
         rc, out, outs = await self.mon_command({"prefix": "osd stat", "format": "json"})
         _raise_for(rc, f"osd stat: {outs}")
         await self._objecter().wait_for_epoch(int(json.loads(out)["epoch"]), None)
+
+    async def get_inconsistent_objects(self, pgid: str) -> dict[str, Any]:
+        """``{"epoch", "inconsistents"}``: what PG ``pgid``'s last scrub found
+        (librados' ``get_inconsistent_objects``)."""
+        await self.wait_for_latest_osdmap()
+        try:
+            pg = PgId.parse(pgid)
+        except RadosError:
+            raise InvalidArgumentError(f"invalid pgid '{pgid}'", errno.EINVAL) from None
+        osdmap = self._objecter().osdmap
+        assert osdmap is not None
+        pool = osdmap.pools.get(pg.pool)
+        if pool is None or pg.seed >= pool.pg_num:
+            raise ObjectNotFound(f"pg {pg} does not exist", errno.ENOENT)
+        reply = await self._objecter().scrub_ls(pg.pool, pg.seed)
+        return {"epoch": reply.epoch, "inconsistents": json.loads(reply.inconsistents)}
+
+    async def get_inconsistent_pgs(self, pool_id: int) -> list[str]:
+        """The PGs of a pool whose last scrub found inconsistencies."""
+        osdmap = self._objecter().osdmap
+        assert osdmap is not None
+        if pool_id not in osdmap.pools:
+            raise ObjectNotFound(f"pool {pool_id} does not exist", errno.ENOENT)
+        found = []
+        for seed in range(osdmap.pools[pool_id].pg_num):
+            reply = await self._objecter().scrub_ls(pool_id, seed)
+            if json.loads(reply.inconsistents):
+                found.append(str(PgId(pool_id, seed)))
+        return found
 
     async def pool_lookup(self, name: str) -> int | None:
         await self.wait_for_latest_osdmap()
@@ -746,6 +776,20 @@ class Rados:
 
     def list_pools(self) -> list[str]:
         return self._run(self._core.list_pools())
+
+    def get_inconsistent_objects(self, pgid: str) -> dict[str, Any]:
+        """What PG ``pgid``'s last scrub found: ``{"epoch", "inconsistents"}``."""
+        try:
+            return self._run(self._core.get_inconsistent_objects(pgid))
+        except RadosError as exc:
+            raise _translate(exc, "error getting inconsistent objects") from None
+
+    def get_inconsistent_pgs(self, pool_id: int) -> list[str]:
+        """The PGs of pool ``pool_id`` whose last scrub found inconsistencies."""
+        try:
+            return self._run(self._core.get_inconsistent_pgs(pool_id))
+        except RadosError as exc:
+            raise _translate(exc, "error getting inconsistent pgs") from None
 
     def create_pool(self, pool_name: str, crush_rule: int | None = None) -> None:
         self._run(self._core.create_pool(pool_name, crush_rule))

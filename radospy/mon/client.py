@@ -86,6 +86,8 @@ class MonClient:
         self._nonce = secrets.randbits(63) | 1
         self._seq = itertools.count(1)
         self._subs: dict[str, _Subscription] = {}
+        self.on_message: Callable[[Message], None] | None = None
+        """Called with any other message a monitor pushes (an OSD's scrub orders)."""
         self._hunt_lock = asyncio.Lock()
         self._waited = config.timeout
 
@@ -166,6 +168,8 @@ class MonClient:
             if sub is not None and msg.epoch >= sub.next_epoch:
                 sub.next_epoch = msg.epoch + 1
                 sub.callback(msg.epoch, bytes(msg.data), msg.full)
+        elif self.on_message is not None:
+            self.on_message(msg)
 
     # --- internals ------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from radospy.auth.caps import MonCap
 from radospy.common.errors import InvalidArgument, RadosError
+from radospy.mon.messages import OsdScrubOrder
 from radospy.mon.pgmap import PGMap
 
 if TYPE_CHECKING:
@@ -69,6 +70,8 @@ class CommandContext:
     quorum: QuorumView | None = None
     """The monitors' quorum, for `status` and `health` (None where no daemon runs)."""
     pgmap: PGMap = field(default_factory=PGMap)
+    scrub_orders: list[OsdScrubOrder] = field(default_factory=list)
+    """Orders a scrub command leaves for the daemon to hand to the OSDs."""
 
 
 @dataclass

@@ -30,6 +30,7 @@ from radospy.mon import (
     failure_commands,
     osd_commands,
     pool_commands,
+    scrub_commands,
     status_commands,
 )
 from radospy.mon.cmdspec import (
@@ -63,6 +64,7 @@ COMMANDS: tuple[Command, ...] = (
     *pool_commands.COMMANDS,
     *auth_commands.COMMANDS,
     *config_commands.COMMANDS,
+    *scrub_commands.COMMANDS,
 )
 
 COMMANDS_BY_NAME: dict[str, Command] = {c.name: c for c in COMMANDS}

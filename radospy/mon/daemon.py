@@ -66,6 +66,7 @@ from radospy.mon.messages import (
     MonCommandReply,
     MonMapData,
     MonSubscribe,
+    OsdScrubOrder,
     OsdStatReport,
 )
 from radospy.mon.monmap import MonMap, now_stamp
@@ -340,6 +341,10 @@ class MonDaemon:
             await self._subscribe(conn, msg)
         elif isinstance(msg, OsdStatReport):
             self._on_stat_report(conn, msg)
+        elif isinstance(msg, OsdScrubOrder):
+            if not conn.peer_name.startswith("mon."):
+                raise RadosError(f"{conn.peer_name} may not order scrubs", EACCES)
+            self._push_scrub_order(msg)
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.create_task(coro)
@@ -395,7 +400,10 @@ class MonDaemon:
         if command is not None and command.read is not None:
             await self.driver.read_barrier(COMMAND_TIMEOUT)
             ctx.quorum = self._quorum_view()
-            return _reply(handle_command(self.machine.state, cmd, ctx, inbuf))
+            result = handle_command(self.machine.state, cmd, ctx, inbuf)
+            if ctx.scrub_orders:
+                self._spawn(self._send_scrub_orders(ctx.scrub_orders))
+            return _reply(result)
         result = await self._write(
             msg,
             lambda state: handle_command(state, cmd, ctx, inbuf),
@@ -633,6 +641,31 @@ class MonDaemon:
             log.debug("%s: cannot forward a report to %s: %s", self.entity, name, exc)
             return
         conn.try_send(msg)
+
+    # --- scrub orders ---------------------------------------------------------------
+
+    async def _send_scrub_orders(self, orders: list[OsdScrubOrder]) -> None:
+        """Hand each order to the OSD's session here and to every other monitor, since
+        the OSD may hold its session with any of them (one-way, as Ceph's are)."""
+        assert self.messenger is not None
+        for order in orders:
+            self._push_scrub_order(order)
+        for name, addr in self._monmap_addrs().items():
+            if name == self.name:
+                continue
+            try:
+                conn = await self.messenger.connect(addr, f"mon.{name}")
+            except (RadosError, OSError) as exc:
+                log.debug("%s: cannot pass scrub orders to mon.%s: %s", self.entity, name, exc)
+                continue
+            for order in orders:
+                conn.try_send(order)
+
+    def _push_scrub_order(self, order: OsdScrubOrder) -> None:
+        """Send ``order`` to the OSD if its monitor session is with this monitor."""
+        for conn in list(self._subscribers):
+            if conn.peer_name == f"osd.{order.osd}" and not conn.is_closed:
+                conn.try_send(order)
 
     async def _full_check_loop(self) -> None:
         while True:

@@ -92,6 +92,14 @@ class PgStat(msgspec.Struct, frozen=True, array_like=True):
     num_bytes: _U64 = 0
     log_size: _U64 = 0
     acting: list[int] = msgspec.field(default_factory=list)
+    last_scrub: str = "0'0"
+    """The PG's version when its last scrub (of either kind) began."""
+    last_scrub_stamp: float = 0.0
+    """When it ended (seconds since the epoch; 0: not known)."""
+    last_deep_scrub: str = "0'0"
+    last_deep_scrub_stamp: float = 0.0
+    num_scrub_errors: _U64 = 0
+    """Inconsistent objects the last scrub found and did not repair."""
 
 
 @message(0x0105)
@@ -104,3 +112,16 @@ class OsdStatReport(Message):
     epoch: _U32
     stat: OsdStat
     pgs: list[PgStat] = msgspec.field(default_factory=list)
+
+
+@message(0x0106)
+class OsdScrubOrder(Message):
+    """Monitor → OSD: scrub these PGs now (Ceph's ``MOSDScrub2``), ``kind`` being
+    ``scrub``, ``deep-scrub`` or ``repair``. The leader hands it to every monitor,
+    and the one holding the OSD's session passes it on; an OSD that is not the PG's
+    primary any more ignores it."""
+
+    osd: _U32
+    kind: str
+    pgs: list[tuple[_U64, _U32]] = msgspec.field(default_factory=list)
+    """(pool, seed) of each PG; empty: every PG the OSD is primary of."""

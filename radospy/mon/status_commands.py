@@ -6,6 +6,7 @@ usage, PG states) comes from the leader's PG stats (`CommandContext.pgmap`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from radospy.common.units import byte_u, si_u
@@ -16,6 +17,7 @@ from radospy.mon.pgmap import UNKNOWN, PGMap
 from radospy.mon.quorum import QuorumView
 from radospy.mon.state import MonState
 from radospy.osdmap.osdmap import MapFlag, OSDMap, OsdStateFlag, map_flags_string
+from radospy.osdmap.pg import PgId
 from radospy.osdmap.pool import PoolFlag
 
 _WARN_FLAGS = (
@@ -36,6 +38,13 @@ _WARN_FLAGS = (
 )
 """The cluster flags OSDMAP_FLAGS warns about (`OSDMap::check_health`)."""
 
+OSD_SCRUB_MAX_INTERVAL = 7 * 86400.0
+OSD_DEEP_SCRUB_INTERVAL = 7 * 86400.0
+MON_WARN_PG_NOT_SCRUBBED_RATIO = 0.5
+MON_WARN_PG_NOT_DEEP_SCRUBBED_RATIO = 0.75
+"""A PG is overdue (PG_NOT_SCRUBBED, PG_NOT_DEEP_SCRUBBED) once its interval plus this
+share of it has passed since its last (deep) scrub; Ceph's defaults."""
+
 
 @dataclass
 class HealthCheck:
@@ -45,8 +54,14 @@ class HealthCheck:
     severity: str = "HEALTH_WARN"
 
 
-def health_checks(osdmap: OSDMap, quorum: QuorumView | None = None) -> dict[str, HealthCheck]:
-    """The failing checks by code, sorted by code as Ceph's map is."""
+def health_checks(
+    osdmap: OSDMap,
+    quorum: QuorumView | None = None,
+    pgmap: PGMap | None = None,
+    now: float = 0.0,
+) -> dict[str, HealthCheck]:
+    """The failing checks by code, sorted by code as Ceph's map is; the PG checks need
+    the leader's ``pgmap`` and clock."""
     checks: dict[str, HealthCheck] = {}
     mon_down = quorum.mon_down() if quorum is not None else None
     if mon_down is not None:
@@ -70,6 +85,8 @@ def health_checks(osdmap: OSDMap, quorum: QuorumView | None = None) -> dict[str,
         )
         checks.update(_subtrees_down(osdmap, set(down)))
     checks.update(_full_checks(osdmap))
+    if pgmap is not None:
+        checks.update(_scrub_checks(osdmap, pgmap, now))
     single = [p for _, p in sorted(osdmap.pools.items()) if p.size == 1]
     if single:
         checks["POOL_NO_REDUNDANCY"] = HealthCheck(
@@ -117,6 +134,51 @@ def _full_checks(osdmap: OSDMap) -> dict[str, HealthCheck]:
         if lines:
             checks[code] = HealthCheck(f"{len(lines)} pool(s) {word}", len(lines), lines)
     return checks
+
+
+def _scrub_checks(osdmap: OSDMap, pgmap: PGMap, now: float) -> dict[str, HealthCheck]:
+    """OSD_SCRUB_ERRORS, PG_DAMAGED (inconsistent PGs), PG_NOT_SCRUBBED and
+    PG_NOT_DEEP_SCRUBBED (`PGMap::get_health_checks`), from the PGs' reported stamps."""
+    checks: dict[str, HealthCheck] = {}
+    stats = [
+        (key, pg)
+        for key, pg in sorted(pgmap.pg_stats.items())
+        if key[0] in osdmap.pools and key[1] < osdmap.pools[key[0]].pg_num
+    ]
+    errors = sum(pg.num_scrub_errors for _, pg in stats)
+    if errors:
+        checks["OSD_SCRUB_ERRORS"] = HealthCheck(f"{errors} scrub errors", errors, [],
+                                                 "HEALTH_ERR")  # fmt: skip
+    damaged = [
+        f"pg {PgId(*key)} is {pg.state}, acting [{','.join(map(str, pg.acting))}]"
+        for key, pg in stats
+        if "inconsistent" in pg.state.split("+")
+    ]
+    if damaged:
+        count = f"{len(damaged)} pg{'s' if len(damaged) != 1 else ''} inconsistent"
+        checks["PG_DAMAGED"] = HealthCheck(f"Possible data damage: {count}", len(damaged),
+                                           damaged, "HEALTH_ERR")  # fmt: skip
+    scrub_cutoff = now - OSD_SCRUB_MAX_INTERVAL * (1 + MON_WARN_PG_NOT_SCRUBBED_RATIO)
+    deep_cutoff = now - OSD_DEEP_SCRUB_INTERVAL * (1 + MON_WARN_PG_NOT_DEEP_SCRUBBED_RATIO)
+    for code, word, cutoff, stamp_of in (
+        ("PG_NOT_SCRUBBED", "scrubbed", scrub_cutoff, lambda pg: pg.last_scrub_stamp),
+        ("PG_NOT_DEEP_SCRUBBED", "deep-scrubbed", deep_cutoff,
+         lambda pg: pg.last_deep_scrub_stamp),
+    ):  # fmt: skip
+        late = [
+            f"pg {PgId(*key)} not {word} since {_utime(stamp_of(pg))}"
+            for key, pg in stats
+            if 0 < stamp_of(pg) < cutoff
+        ]
+        if late:
+            checks[code] = HealthCheck(f"{len(late)} pgs not {word} in time", len(late), late)
+    return checks
+
+
+def _utime(stamp: float) -> str:
+    """A stamp as Ceph's ``utime_t`` prints it in health detail."""
+    when = datetime.fromtimestamp(stamp, tz=UTC)
+    return when.strftime("%Y-%m-%dT%H:%M:%S.%f") + "+0000"
 
 
 def _down_detail(osdmap: OSDMap, osd: int) -> str:
@@ -195,7 +257,7 @@ def health_json(checks: dict[str, HealthCheck], detail: bool) -> dict[str, Any]:
 
 
 def health(state: MonState, cmd: dict, ctx: CommandContext, inbuf: bytes) -> CommandResult:
-    checks = health_checks(state.osdmap, ctx.quorum)
+    checks = health_checks(state.osdmap, ctx.quorum, ctx.pgmap, ctx.now)
     detail = cmd.get("detail") == "detail"
     if cmd["format"] != "plain":
         return reply(outbuf=dump_json(health_json(checks, detail), cmd["format"]))
@@ -213,7 +275,7 @@ def health(state: MonState, cmd: dict, ctx: CommandContext, inbuf: bytes) -> Com
 
 def status(state: MonState, cmd: dict, ctx: CommandContext, inbuf: bytes) -> CommandResult:
     osdmap, pgmap = state.osdmap, ctx.pgmap
-    checks = health_checks(osdmap, ctx.quorum)
+    checks = health_checks(osdmap, ctx.quorum, pgmap, ctx.now)
     pools = len(osdmap.pools)
     pgs = sum(p.pg_num for p in osdmap.pools.values())
     by_state = pgmap.pgs_by_state(osdmap)

@@ -70,7 +70,7 @@ from radospy.common.osdop import Remove, is_write, may_write
 from radospy.common.service import run_service
 from radospy.common.types import ReqId
 from radospy.mon.client import MonClient, MonClientConfig, refresh_tickets
-from radospy.mon.messages import OsdStat, OsdStatReport
+from radospy.mon.messages import OsdScrubOrder, OsdStat, OsdStatReport
 from radospy.mon.osdmap_wire import OSDMapFollower, PoolExtras, Take
 from radospy.msg.config import MessengerConfig
 from radospy.msg.connection import Connection, ConnectionClosed
@@ -92,6 +92,8 @@ from radospy.osd.messages import (
     PGPush,
     PGQuery,
     PGScan,
+    PGScrubLs,
+    PGScrubMap,
     RepOp,
     RepOpReply,
 )
@@ -116,6 +118,8 @@ from radospy.osd.pglog import (
     target_log_entries,
 )
 from radospy.osd.recovery import Recovery, Throttle, load_missing, replica_info
+from radospy.osd.scrub import ScrubSchedule
+from radospy.osd.scrubber import Scrubber
 from radospy.osdmap.osdmap import OSDMap, PgMapping
 from radospy.osdmap.pg import PgId
 from radospy.osdmap.pool import PoolFlag
@@ -373,6 +377,8 @@ class OsdConfig:
     messenger: MessengerConfig = field(
         default_factory=lambda: MessengerConfig(ms_initial_backoff=0.1, ms_max_backoff=2.0)
     )
+    scrub: ScrubSchedule = field(default_factory=ScrubSchedule)
+    """``osd_scrub_*``, ``osd_deep_scrub_interval``, ``osd_max_scrubs``."""
 
 
 class OsdDaemon:
@@ -399,6 +405,7 @@ class OsdDaemon:
         self.messenger: Messenger | None = None
         self.monc: MonClient | None = None
         self.recovery = Recovery(self, config.throttle)
+        self.scrubber = Scrubber(self, config.scrub)
         self.usage: OsdStat | None = None
         """This OSD's usage as last reported (the write path's failsafe check)."""
         self.heartbeat = HeartbeatService(
@@ -446,6 +453,7 @@ class OsdDaemon:
             await refresh_tickets(messenger, cfg.mon_addrs, MON_TIMEOUT)
             if cfg.crush_update_on_start:
                 await self._crush_add()
+            monc.on_message = self._on_mon_message
             monc.subscribe("osdmap", 1, self._on_map)
             await self._boot()
             log.info("%s: booted at %s, heartbeats at %s", self.entity, self._addr, self._hb_addr)
@@ -454,6 +462,7 @@ class OsdDaemon:
             self._spawn(self._report_loop())
             self._spawn(self._trim_loop())
             self._spawn(self.heartbeat.run())
+            self._spawn(self.scrubber.run())
             await self._stop.wait()
         finally:
             for task in list(self._tasks):
@@ -471,6 +480,10 @@ class OsdDaemon:
         task = asyncio.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    def _on_mon_message(self, msg: Message) -> None:
+        if isinstance(msg, OsdScrubOrder) and msg.osd == self.whoami:
+            self.scrubber.order(msg)
 
     async def _mon(self, prefix: str, **args: Any) -> tuple[bytes, str]:
         assert self.monc is not None
@@ -527,11 +540,12 @@ class OsdDaemon:
         pgs = [
             report.pg_stat(
                 pg.pgid,
-                pg.state,
+                pg.state | self.scrubber.state_bits(pg) if pg.active else pg.state,
                 pg.acting,
                 self.epoch,
                 usage.get(pg.cid, (0, 0)),
                 len(pg.log),
+                self.scrubber.record(pg),
             )
             for pg in list(self.pgs.values())
             if pg.primary == self.whoami and pg.pgid.pool in osdmap.pools
@@ -645,24 +659,32 @@ class OsdDaemon:
             pg.trimming = False
 
     async def _trim_object(self, pg: PG, oid: ObjectId, removed: frozenset[int]) -> bool:
-        async with pg.lock:
-            if pg.primary != self.whoami or not pg.active:
-                return False
-            trimmed = snap_txn.trim_object(self.store, pg.cid, oid, removed)
-            if trimmed is None:
-                return True
-            where = snap_txn.snapdir_of(oid)
-            version = Eversion(self.epoch, pg.last_update.version + 1)
-            prior = self.store.stat(pg.cid, where)
-            entry = LogEntry(
-                LogOp.MODIFY if trimmed.snapset_kept else LogOp.DELETE,
-                where,
-                version,
-                prior_version=prior.version if prior and prior.version < version else ZERO,
-                mtime_ns=time.time_ns(),
-                user_version=version.version,
-            )
-            return await self._commit(pg, trimmed.txn, entry)
+        # Trimming writes, so it waits for a scrubbed chunk holding the object as well.
+        while True:
+            await self.scrubber.wait_unblocked(pg, oid)
+            async with pg.lock:
+                if not self.scrubber.blocks(pg, oid):
+                    return await self._trim_locked(pg, oid, removed)
+
+    async def _trim_locked(self, pg: PG, oid: ObjectId, removed: frozenset[int]) -> bool:
+        """Trim one object's clones; call holding the PG's op lock."""
+        if pg.primary != self.whoami or not pg.active:
+            return False
+        trimmed = snap_txn.trim_object(self.store, pg.cid, oid, removed)
+        if trimmed is None:
+            return True
+        where = snap_txn.snapdir_of(oid)
+        version = Eversion(self.epoch, pg.last_update.version + 1)
+        prior = self.store.stat(pg.cid, where)
+        entry = LogEntry(
+            LogOp.MODIFY if trimmed.snapset_kept else LogOp.DELETE,
+            where,
+            version,
+            prior_version=prior.version if prior and prior.version < version else ZERO,
+            mtime_ns=time.time_ns(),
+            user_version=version.version,
+        )
+        return await self._commit(pg, trimmed.txn, entry)
 
     async def _wait_map(self, epoch: int, timeout: float) -> bool:
         """Wait until our map is at least ``epoch``; False at the deadline."""
@@ -683,6 +705,8 @@ class OsdDaemon:
             self._spawn(self._answer(conn, tid, self._rep_op(conn, msg)))
         elif isinstance(msg, PGList):
             self._spawn(self._answer(conn, tid, self._pg_list(conn, msg)))
+        elif isinstance(msg, PGScrubLs):
+            self._spawn(self._answer(conn, tid, self._scrub_ls(conn, msg)))
         elif isinstance(msg, PEERING_MESSAGES):
             if not conn.peer_name.startswith("osd."):
                 self._spawn(self._answer(conn, tid, _refuse(conn)))
@@ -701,6 +725,8 @@ class OsdDaemon:
             return await rec.handle_push(msg)
         if isinstance(msg, PGScan):
             return await rec.handle_scan(msg)
+        if isinstance(msg, PGScrubMap):
+            return await self.scrubber.handle_map(msg)
         assert isinstance(msg, PGBackfillDone)
         return await rec.handle_backfill_done(msg)
 
@@ -773,13 +799,19 @@ class OsdDaemon:
         rc = snap_txn.check_request(msg.ops, msg.snap)
         if rc < 0:
             return OSDOpReply(rc, [])
-        async with pg.lock:
-            if pg.primary != self.whoami or not self.recovery.serving(pg):
-                return OSDRetry(self.epoch, "not the primary any more")
-            await self.recovery.recover_object(pg, oid)
-            if not write:
-                return self._read(pg, oid, msg)
-            return await self._write(pg, oid, msg)
+        while True:
+            if write:
+                # A write to the chunk being scrubbed waits for that chunk only.
+                await self.scrubber.wait_unblocked(pg, oid)
+            async with pg.lock:
+                if pg.primary != self.whoami or not self.recovery.serving(pg):
+                    return OSDRetry(self.epoch, "not the primary any more")
+                if write and self.scrubber.blocks(pg, oid):
+                    continue
+                await self.recovery.recover_object(pg, oid)
+                if not write:
+                    return self._read(pg, oid, msg)
+                return await self._write(pg, oid, msg)
 
     def _read(self, pg: PG, oid: ObjectId, msg: OSDOp) -> OSDOpReply:
         """A read of the head or, with ``msg.snap``, of the clone that holds that snap."""
@@ -1003,8 +1035,19 @@ class OsdDaemon:
         entries = [ListEntry(o.nspace, o.name) for o in oids]
         return PGListReply(entries, len(oids) < msg.max_entries)
 
+    async def _scrub_ls(self, conn: Connection, msg: PGScrubLs) -> Message:
+        """``rados list-inconsistent-obj``: what the PG's last scrub found."""
+        target = await self._primary_pg(msg.map_epoch, msg.pool, msg.pg_seed, None)
+        if isinstance(target, OSDRetry):
+            return target
+        assert self.osdmap is not None
+        pool = self.osdmap.pools[msg.pool]
+        if not _osd_capable(conn, pool.name, "", "", True, False):
+            raise RadosError("permission denied", EPERM)
+        return self.scrubber.handle_ls(target)
 
-PEERING_MESSAGES = (PGQuery, PGActivate, PGPull, PGPush, PGScan, PGBackfillDone)
+
+PEERING_MESSAGES = (PGQuery, PGActivate, PGPull, PGPush, PGScan, PGBackfillDone, PGScrubMap)
 
 
 async def _refuse(conn: Connection) -> Message:

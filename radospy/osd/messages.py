@@ -30,6 +30,7 @@ from radospy.msg.messages import Message, message
 from radospy.osd.objectstore.transaction import Transaction
 from radospy.osd.objectstore.types import NOSNAP, ObjectId
 from radospy.osd.peering import PastInterval
+from radospy.osd.scrub import ScrubObject
 
 _U32 = Annotated[int, msgspec.Meta(ge=0, le=2**32 - 1)]
 _POOL = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
@@ -265,3 +266,45 @@ class PGBackfillDone(Message):
 @message(0x021A)
 class PGAck(Message):
     """A member's plain acknowledgement of a peering or recovery message."""
+
+
+# --- scrub (primary ↔ replicas; client → primary) ---------------------------------------
+
+
+@message(0x021B)
+class PGScrubMap(Message):
+    """Primary → acting OSD: describe the PG's objects after `start` (None: from the
+    first) up to and including `end` (None: to the last), reading data and omap back
+    when `deep` (Ceph's ``MOSDRepScrub``)."""
+
+    pool: _POOL
+    pg_seed: _U32
+    map_epoch: _U32
+    start: ObjectId | None
+    end: ObjectId | None
+    deep: bool = False
+
+
+@message(0x021C)
+class PGScrubMapReply(Message):
+    """The answer to `PGScrubMap`: one entry per object held (``MOSDRepScrubMap``)."""
+
+    objects: list[ScrubObject]
+
+
+@message(0x021D)
+class PGScrubLs(Message):
+    """Client → primary: the inconsistencies the PG's last scrub found
+    (``rados list-inconsistent-obj``)."""
+
+    pool: _POOL
+    pg_seed: _U32
+    map_epoch: _U32
+
+
+@message(0x021E)
+class PGScrubLsReply(Message):
+    """The scrub's map epoch and its ``inconsistents`` entries (JSON, as listed)."""
+
+    epoch: _U32
+    inconsistents: bytes

@@ -37,6 +37,7 @@ from radospy.common.osdop import (
 from radospy.mon.messages import OsdStat, PgStat
 from radospy.osd.objectstore.types import StatFs
 from radospy.osd.peering import PgState, pg_state_string
+from radospy.osd.scrub import ScrubRecord
 from radospy.osdmap.pg import PgId
 from radospy.osdmap.pool import Pool, PoolFlag
 
@@ -68,11 +69,15 @@ def pg_stat(
     epoch: int,
     usage: tuple[int, int],
     log_size: int,
+    scrub: ScrubRecord | None = None,
 ) -> PgStat:
     """One primary PG's report line, its state as `ceph pg dump` prints it."""
     objects, size = usage
+    s = scrub or ScrubRecord()
     return PgStat(pgid.pool, pgid.seed, pg_state_string(state), epoch, objects, size,
-                  log_size, list(acting))  # fmt: skip
+                  log_size, list(acting), str(s.last_scrub), s.last_scrub_stamp,
+                  str(s.last_deep_scrub), s.last_deep_scrub_stamp,
+                  s.num_scrub_errors)  # fmt: skip
 
 
 def may_grow(ops: Sequence[OsdOp]) -> bool:
