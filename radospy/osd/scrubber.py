@@ -3,13 +3,13 @@
 The primary of an active+clean PG scrubs it when the schedule says so or a monitor
 orders it (``ceph pg scrub|deep-scrub|repair``, ``ceph osd scrub N``), at most
 ``osd_max_scrubs`` PGs at a time. It walks the PG in chunks of up to
-``osd_scrub_chunk_max`` objects: a chunk is fixed under the PG's op lock (so no write
-to it is in flight), writes to objects in it wait until it is done while writes to
-every other object flow, each acting OSD describes its copy of the chunk
-(``PGScrubMap``), and ``scrub.compare_maps`` names the inconsistencies. A repair then
-copies the authoritative copy over the bad ones with recovery's push (pulling it
-first when the primary's own copy is the bad one). ``osd_scrub_sleep`` separates
-chunks.
+``osd_scrub_chunk_max`` objects (``osd_scrub_chunk_min`` once a write had to wait): a
+chunk is fixed under the PG's op lock (so no write to it is in flight), writes to
+objects in it wait until it is done while writes to every other object flow, each
+acting OSD describes its copy of the chunk (``PGScrubMap``), and
+``scrub.compare_maps`` names the inconsistencies. A repair then copies the
+authoritative copy over the bad ones with recovery's push (pulling it first when the
+primary's own copy is the bad one). ``osd_scrub_sleep`` separates chunks.
 
 What a scrub found is kept with its stamps in the store (meta key ``scrub.<pgid>``), so
 ``inconsistent`` and ``rados list-inconsistent-obj`` survive a restart of the primary,
@@ -148,6 +148,7 @@ class Scrubber:
         self.scrubbing: dict[PgId, ScrubKind] = {}
         self.chunks: dict[PgId, Chunk] = {}
         self._due: dict[PgId, Due] = {}
+        self._preempted: set[PgId] = set()
 
     # --- what the rest of the OSD asks -------------------------------------------------
 
@@ -179,8 +180,12 @@ class Scrubber:
         return chunk is not None and chunk.covers(oid)
 
     async def wait_unblocked(self, pg: PG, oid: ObjectId) -> None:
-        """Wait until no scrubbed chunk holds ``oid``."""
+        """Wait until no scrubbed chunk holds ``oid``. A write that had to wait makes
+        the rest of that scrub go in ``osd_scrub_chunk_min`` chunks (as Ceph's
+        preempted scrubs shrink theirs), so writers wait less."""
         osd = self.osd
+        if self.blocks(pg, oid):
+            self._preempted.add(pg.pgid)
         async with osd._map_changed:
             await osd._map_changed.wait_for(lambda: not self.blocks(pg, oid))
 
@@ -268,6 +273,7 @@ class Scrubber:
         finally:
             self.scrubbing.pop(pg.pgid, None)
             self._due.pop(pg.pgid, None)
+            self._preempted.discard(pg.pgid)
             self._release(pg)
 
     async def _walk(
@@ -282,8 +288,11 @@ class Scrubber:
             async with pg.lock:
                 if pg.interval_start != interval:
                     raise RadosError(f"pg {pg.pgid} changed interval", EAGAIN)
-                listed = store.list_objects(pg.cid, after=cursor, limit=self.sched.chunk_max)
-                chunk = next_chunk(listed, cursor, self.sched.chunk_max)
+                size = self.sched.chunk_max
+                if pg.pgid in self._preempted:
+                    size = min(self.sched.chunk_min, size)
+                listed = store.list_objects(pg.cid, after=cursor, limit=size)
+                chunk = next_chunk(listed, cursor, size)
                 # Set under the op lock: no write to the chunk is in flight from here.
                 self.chunks[pg.pgid] = chunk
             try:
