@@ -81,16 +81,16 @@ def record_key(cid: str) -> str:
     return f"scrub.{cid}"
 
 
-def load_record(store: ObjectStore, cid: str, now: float) -> ScrubRecord:
-    """A PG's stored scrub record; a PG without one counts as scrubbed ``now`` (as Ceph
-    stamps a new PG at creation), so it is not reported overdue at once."""
+def load_record(store: ObjectStore, cid: str) -> ScrubRecord | None:
+    """A PG's stored scrub record (None: none, or unreadable)."""
     raw = store.get_meta(record_key(cid))
-    if raw is not None:
-        try:
-            return msgspec.msgpack.decode(raw, type=ScrubRecord)
-        except msgspec.DecodeError:
-            log.warning("scrub record of pg %s is unreadable; starting afresh", cid)
-    return ScrubRecord(last_scrub_stamp=now, last_deep_scrub_stamp=now)
+    if raw is None:
+        return None
+    try:
+        return msgspec.msgpack.decode(raw, type=ScrubRecord)
+    except msgspec.DecodeError:
+        log.warning("scrub record of pg %s is unreadable; starting afresh", cid)
+        return None
 
 
 def describe_object(store: ObjectStore, cid: str, oid: ObjectId, deep: bool) -> ScrubObject | None:
@@ -149,14 +149,22 @@ class Scrubber:
         self.chunks: dict[PgId, Chunk] = {}
         self._due: dict[PgId, Due] = {}
         self._preempted: set[PgId] = set()
+        self._unsaved: dict[str, ScrubRecord] = {}
 
     # --- what the rest of the OSD asks -------------------------------------------------
 
     def record(self, pg: PG) -> ScrubRecord:
-        """The PG's scrub record, loaded from the store the first time."""
+        """The PG's scrub record, loaded from the store the first time. A PG without
+        one counts as scrubbed now (Ceph stamps a new PG at creation), so it is not
+        reported overdue at once; that first record is saved at the next look at the
+        schedule, so a restart does not push it out again."""
         record = self.records.get(pg.pgid)
         if record is None:
-            record = load_record(self.osd.store, pg.cid, time.time())
+            record = load_record(self.osd.store, pg.cid)
+            if record is None:
+                now = time.time()
+                record = ScrubRecord(last_scrub_stamp=now, last_deep_scrub_stamp=now)
+                self._unsaved[pg.cid] = record
             self.records[pg.pgid] = record
         return record
 
@@ -219,8 +227,20 @@ class Scrubber:
             except TimeoutError:
                 pass
 
+    async def _save_new_records(self) -> None:
+        unsaved, self._unsaved = self._unsaved, {}
+        txn = Transaction()
+        for cid, record in unsaved.items():
+            txn.set_meta(record_key(cid), msgspec.msgpack.encode(record))
+        try:
+            await asyncio.to_thread(self.osd.store.apply, txn)
+        except StoreError as exc:
+            log.warning("%s: scrub records not saved: %s", self.osd.entity, exc)
+
     def _start_due(self) -> None:
         osd = self.osd
+        if self._unsaved:
+            osd._spawn(self._save_new_records())
         osdmap = osd.osdmap
         if osdmap is None:
             return

@@ -26,7 +26,7 @@ import pytest
 
 import radospy
 from radospy.osd.objectstore import ObjectId, ObjectStore, Transaction
-from radospy.osd.objectstore.store import DB_NAME, EXTENT_SIZE
+from radospy.osd.objectstore.store import BLOCK_NAME, DB_NAME, EXTENT_SIZE
 from tests.integration.cluster import wait_for
 from tests.integration.rados_cluster import RadosCluster, connected, running
 
@@ -105,13 +105,21 @@ def flip_extent(cluster: RadosCluster, osd: int, cid: str, name: str, index: int
             "SELECT id FROM objects WHERE cid=? AND name=? AND nspace=''", (cid, name)
         ).fetchone()
         key = (object_id << 20) | index
-        (data,) = db.execute("SELECT data FROM extents WHERE k=?", (key,)).fetchone()
-        damaged = bytearray(data)
-        damaged[100] ^= 0xFF
-        db.execute("UPDATE extents SET data=? WHERE k=?", (bytes(damaged), key))
-        db.commit()
+        loc, data = db.execute("SELECT loc, data FROM extents WHERE k=?", (key,)).fetchone()
+        if data is not None:
+            damaged = bytearray(data)
+            damaged[100] ^= 0xFF
+            db.execute("UPDATE extents SET data=? WHERE k=?", (bytes(damaged), key))
+            db.commit()
+            return
     finally:
         db.close()
+    # A bulk extent lives in the block file.
+    with open(store_path(cluster, osd) / BLOCK_NAME, "r+b") as block:
+        block.seek(loc + 100)
+        byte = block.read(1)[0]
+        block.seek(loc + 100)
+        block.write(bytes([byte ^ 0xFF]))
 
 
 def restart_damaged(cluster: RadosCluster, osd: int, damage: Any) -> None:
