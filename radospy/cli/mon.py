@@ -114,6 +114,7 @@ def _run(argv: list[str]) -> int:
         public,
         failure=failure_config(config),
         tick_interval=float(config.get_int("mon_tick_interval")),
+        pg_stuck_threshold=float(config.get_int("mon_pg_stuck_threshold")),
     )
     # Check the store before detaching, so a bad data directory fails in the foreground.
     check_data_dir(mon_config)

@@ -42,6 +42,8 @@ from radospy.osd.messages import (
     OSDRetry,
     PGList,
     PGListReply,
+    PGQueryCmd,
+    PGQueryCmdReply,
     PGScrubLs,
     PGScrubLsReply,
 )
@@ -216,6 +218,15 @@ class Objecter:
             return PGScrubLs(pool, seed, epoch)
 
         return await self._submit(pool, lambda _: pg_seed, build, PGScrubLsReply, timeout)
+
+    async def query_pg(self, pool: int, pg_seed: int, timeout: float | None = None) -> str:
+        """`ceph pg PGID query`: the JSON document PG ``pool.pg_seed``'s primary answers."""
+
+        def build(epoch: int, seed: int, resend: bool) -> Message:
+            return PGQueryCmd(pool, seed, epoch)
+
+        reply = await self._submit(pool, lambda _: pg_seed, build, PGQueryCmdReply, timeout)
+        return reply.json
 
     async def list_objects(
         self, pool: int, nspace: str, all_nspaces: bool, page: int = 1024

@@ -165,6 +165,9 @@ OPTIONS: dict[str, Option] = {
         _opt("mon_osd_min_in_ratio", _F, "0.75", "mon",
              "fraction of OSDs that must stay in for a down one to be marked out "
              "automatically", min=0, max=1),
+        _opt("mon_pg_stuck_threshold", _I, "60", "mon",
+             "seconds a PG may stay inactive, unclean, undersized, degraded or stale "
+             "before it counts as stuck", min=1),
         _opt("mon_tick_interval", _I, "5", "mon",
              "seconds between the leader's checks of timers (down-out, beacons)", min=1),
         _opt("mon_osd_nearfull_ratio", _F, "0.85", "mon",

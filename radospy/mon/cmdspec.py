@@ -28,6 +28,8 @@ from radospy.mon.messages import OsdScrubOrder
 from radospy.mon.pgmap import PGMap
 
 if TYPE_CHECKING:
+    from radospy.mon.cluster_log import ClusterLog
+    from radospy.mon.progress import Progress
     from radospy.mon.quorum import QuorumView
     from radospy.mon.state import MonState
 
@@ -61,7 +63,8 @@ class Propose:
 @dataclass
 class CommandContext:
     """Who asks, with which caps, the leader's clock and randomness for this command, and
-    the leader's in-memory PG stats (read-only commands such as `df` show them)."""
+    the leader's in-memory PG stats, cluster log and progress events (read-only
+    commands such as `df` show them)."""
 
     entity: str
     caps: MonCap
@@ -72,6 +75,10 @@ class CommandContext:
     pgmap: PGMap = field(default_factory=PGMap)
     scrub_orders: list[OsdScrubOrder] = field(default_factory=list)
     """Orders a scrub command leaves for the daemon to hand to the OSDs."""
+    cluster_log: ClusterLog | None = None
+    """The monitor's cluster log, for `log last` (None where no daemon runs)."""
+    progress: Progress | None = None
+    """The leader's progress events (None where no daemon runs)."""
 
 
 @dataclass

@@ -47,12 +47,14 @@ from radospy.auth.keyring import EntityAuth, EntityName, Keyring
 from radospy.common.errors import InvalidArgument, RadosError
 from radospy.common.files import write_atomic
 from radospy.common.service import run_service
-from radospy.mon import full_status
+from radospy.mon import cluster_log, full_status, status_commands
+from radospy.mon.cluster_log import ClusterLog
 from radospy.mon.cmdspec import CommandContext, CommandResult, Propose
 from radospy.mon.commands import COMMANDS_BY_NAME, handle_command
 from radospy.mon.failure_commands import REPORT_PREFIXES
 from radospy.mon.failure_service import FailureService
 from radospy.mon.failures import FailureConfig
+from radospy.mon.health import HealthCheck
 from radospy.mon.machine import (
     BatchEntry,
     BootstrapEntry,
@@ -71,12 +73,14 @@ from radospy.mon.messages import (
 )
 from radospy.mon.monmap import MonMap, now_stamp
 from radospy.mon.pgmap import PGMap
+from radospy.mon.progress import Progress
 from radospy.mon.quorum import QuorumTracker, QuorumView, election_epoch
 from radospy.mon.state import MonState
 from radospy.msg.config import MessengerConfig
 from radospy.msg.connection import Connection, ConnectionClosed
 from radospy.msg.messages import Message
 from radospy.msg.messenger import Messenger
+from radospy.osdmap.osdmap import OSDMap
 from radospy.raft import (
     ConfChange,
     ConfChangeOp,
@@ -211,6 +215,8 @@ class MonConfig:
     failure: FailureConfig = field(default_factory=FailureConfig)
     tick_interval: float = 5.0
     """``mon_tick_interval``: seconds between the leader's failure-timer checks."""
+    pg_stuck_threshold: float = 60.0
+    """``mon_pg_stuck_threshold``: seconds before a PG in a bad state counts as stuck."""
 
 
 class MonDaemon:
@@ -241,10 +247,31 @@ class MonDaemon:
         self.driver: RaftDriver | None = None
         self._pipeline: _WritePipeline | None = None
         self._quorum_since = QuorumTracker()
-        self.pgmap = PGMap()
+        self.pgmap = self._new_pgmap()
         """The OSDs' last reports; kept by the leader only (see radospy.mon.pgmap)."""
+        ranks = self.initial_monmap.ranks
+        rank = f"mon.{ranks.index(config.name)}" if config.name in ranks else self.entity
+        self.cluster_log = ClusterLog(self.entity, rank)
+        """This monitor's cluster log (see radospy.mon.cluster_log)."""
+        self.progress = Progress()
+        """The leader's progress events."""
+        self._health: dict[str, HealthCheck] = {}
+        """The checks failing at the leader's last status tick."""
+        self._logged_states: list[tuple[str, int]] = []
+        self._last_osdmap: OSDMap | None = None
         self.failures = FailureService(
-            self.entity, config.failure, lambda: self.machine.state.osdmap, self._submit_own
+            self.entity,
+            config.failure,
+            lambda: self.machine.state.osdmap,
+            self._submit_own,
+            on_log=lambda line: self.cluster_log.add(time.time(), "[INF]", line),
+        )
+
+    def _new_pgmap(self) -> PGMap:
+        return PGMap(
+            started=time.time(),
+            report_timeout=self.config.failure.report_timeout,
+            stuck_threshold=self.config.pg_stuck_threshold,
         )
 
     # --- lifecycle ------------------------------------------------------------------
@@ -281,6 +308,7 @@ class MonDaemon:
         failure_ticks = asyncio.create_task(
             self.failures.run(self.config.tick_interval, lambda: driver.is_leader)
         )
+        status_ticks = asyncio.create_task(self._status_loop())
         stop_task = asyncio.create_task(self._stop.wait())
         try:
             done, _ = await asyncio.wait(
@@ -289,7 +317,8 @@ class MonDaemon:
             if raft_task in done and raft_task.exception() is not None:
                 raise MonError(f"raft loop failed: {raft_task.exception()}")
         finally:
-            for task in (reconcile, full_checks, failure_ticks, stop_task, *self._tasks):
+            tasks = (reconcile, full_checks, failure_ticks, status_ticks, stop_task)
+            for task in (*tasks, *self._tasks):
                 task.cancel()
             await driver.stop()
             await transport.close()
@@ -393,7 +422,13 @@ class MonDaemon:
         if prefix in DAEMON_COMMANDS:
             return await self._daemon_command(conn, prefix, cmd, caps, msg)
         ctx = CommandContext(
-            conn.peer_name, caps, time.time(), secrets.token_bytes, pgmap=self.pgmap
+            conn.peer_name,
+            caps,
+            time.time(),
+            secrets.token_bytes,
+            pgmap=self.pgmap,
+            cluster_log=self.cluster_log,
+            progress=self.progress,
         )
         inbuf = bytes(msg.inbuf)
         command = COMMANDS_BY_NAME.get(prefix)
@@ -612,7 +647,9 @@ class MonDaemon:
         if role is Role.LEADER:
             # Figures kept from an earlier term may be stale: start over from the
             # next reports (full_status leaves alone what the map cannot judge).
-            self.pgmap = PGMap()
+            self.pgmap = self._new_pgmap()
+            self.progress = Progress()
+            self._health = {}
             self._spawn(self._reconcile())
 
     # --- PG stats and full flags ----------------------------------------------------
@@ -626,7 +663,7 @@ class MonDaemon:
         if driver is None:
             return
         if driver.is_leader:
-            self.pgmap.apply_report(msg)
+            self.pgmap.apply_report(msg, time.time())
             return
         target = self._resolve(driver.leader) if driver.leader else None
         if target is not None and not peer.startswith("mon."):
@@ -708,6 +745,44 @@ class MonDaemon:
         for line in full_status.describe(before, self.machine.state.osdmap, pgmap):
             log.warning("%s: %s", self.entity, line)
 
+    # --- cluster log, health and progress -------------------------------------------
+
+    def _note_osdmap(self, osdmap: OSDMap) -> None:
+        """Log what a newly applied map changed; on the leader, follow OSDs marked out
+        or in with progress events."""
+        before, self._last_osdmap = self._last_osdmap, osdmap
+        if before is None or before.epoch == osdmap.epoch:
+            return
+        now = time.time()
+        for priority, message in cluster_log.osdmap_events(before, osdmap):
+            self.cluster_log.add(now, priority, message)
+        if self.driver is not None and self.driver.is_leader:
+            rows = self.pgmap.current(before, now)
+            for osd, direction in cluster_log.marked_out_or_in(before, osdmap):
+                self.progress.osd_marked(osd, direction, rows, now)
+
+    async def _status_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.tick_interval)
+            driver = self.driver
+            if driver is not None and driver.is_leader and self.machine.bootstrapped:
+                self._status_tick(time.time())
+
+    def _status_tick(self, now: float) -> None:
+        """On the leader: update progress, log health changes and PG state summaries."""
+        osdmap, pgmap = self.machine.state.osdmap, self.pgmap
+        pgmap.note_pgs(osdmap, now)
+        self.progress.update(pgmap.current(osdmap, now), now)
+        checks = status_commands.health_checks(osdmap, self._quorum_view(), pgmap, now)
+        for priority, message in cluster_log.health_events(self._health, checks):
+            self.cluster_log.add(now, priority, message)
+        self._health = checks
+        states = pgmap.pgs_by_state(osdmap, now)
+        if pgmap.osd_stats and states != self._logged_states:
+            self._logged_states = states
+            summary = ", ".join(f"{n} {s}" for s, n in states)
+            self.cluster_log.add(now, "[DBG]", f"pgmap v{pgmap.version}: {summary}")
+
     # --- subscriptions --------------------------------------------------------------
 
     async def _subscribe(self, conn: Connection, msg: MonSubscribe) -> None:
@@ -718,6 +793,7 @@ class MonDaemon:
 
     def _on_applied(self) -> None:
         if self.machine.bootstrapped:
+            self._note_osdmap(self.machine.state.osdmap)
             member = self.name in monmap_addrs(self.machine.monmap)
             if self._was_member and not member:
                 log.info("%s: removed from the monmap; shutting down", self.entity)

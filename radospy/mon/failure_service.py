@@ -59,8 +59,11 @@ class FailureService:
         osdmap: Callable[[], OSDMap],
         submit: Submit,
         clock: Callable[[], float] = time.time,
+        on_log: Callable[[str], None] | None = None,
     ) -> None:
         self.entity = entity
+        self.on_log = on_log
+        """Also given each cluster log line (the monitor's `ClusterLog`)."""
         self.config = config
         self._osdmap = osdmap
         self._submit = submit
@@ -126,5 +129,7 @@ class FailureService:
             return
         if proposed and result.rc == 0:
             cluster_log(self.entity, decision.log)
+            if self.on_log is not None:
+                self.on_log(decision.log)
         else:
             tracker.proposal_failed(decision)

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import msgspec
 
+from radospy.common.eversion import Eversion
 from radospy.msg.messages import Message, message
 
 _U32 = Annotated[int, msgspec.Meta(ge=0, le=2**32 - 1)]
@@ -100,6 +101,43 @@ class PgStat(msgspec.Struct, frozen=True, array_like=True):
     last_deep_scrub_stamp: float = 0.0
     num_scrub_errors: _U64 = 0
     """Inconsistent objects the last scrub found and did not repair."""
+    # Added after the first release: appended with defaults, so an older report decodes.
+    up: list[int] = msgspec.field(default_factory=list)
+    up_primary: int = -1
+    acting_primary: int = -1
+    reported_seq: _U64 = 0
+    """Counts this primary's reports of the PG (Ceph's ``reported_seq``)."""
+    version: Eversion = msgspec.field(default_factory=Eversion)
+    """The PG's ``last_update``."""
+    log_tail: Eversion = msgspec.field(default_factory=Eversion)
+    ondisk_log_size: _U64 = 0
+    last_fresh: float = 0.0
+    """When the primary produced this stat (seconds since the epoch, as every stamp)."""
+    last_change: float = 0.0
+    """When the state last changed."""
+    last_active: float = 0.0
+    last_peered: float = 0.0
+    last_clean: float = 0.0
+    last_unstale: float = 0.0
+    last_undegraded: float = 0.0
+    last_fullsized: float = 0.0
+    last_became_active: float = 0.0
+    mapping_epoch: _U32 = 0
+    """The epoch the current interval started at."""
+    num_objects_missing_on_primary: _U64 = 0
+    num_objects_degraded: _U64 = 0
+    num_objects_misplaced: _U64 = 0
+    num_objects_unfound: _U64 = 0
+    num_object_copies: _U64 = 0
+    num_omap_bytes: _U64 = 0
+    num_omap_keys: _U64 = 0
+    num_read: _U64 = 0
+    num_read_kb: _U64 = 0
+    num_write: _U64 = 0
+    num_write_kb: _U64 = 0
+    num_objects_recovered: _U64 = 0
+    num_bytes_recovered: _U64 = 0
+    num_keys_recovered: _U64 = 0
 
 
 @message(0x0105)

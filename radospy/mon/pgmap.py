@@ -8,13 +8,21 @@ that becomes leader starts from an empty map. Nothing here is replicated through
 the figures are a cache of what the OSDs know. What the leader decides from them (full
 flags, see `radospy.mon.full_status`) is replicated, as an OSDMap change.
 
+Besides the last stat of every PG, the map keeps when each OSD last reported (a PG
+whose primary is down or silent for ``mon_osd_report_timeout`` is shown ``stale``, as
+Ceph's manager shows it) and the growth of the PGs' I/O and recovery counters over the
+last `RATE_WINDOW` seconds, from which `ceph -s`, `ceph pg stat` and `ceph osd pool
+stats` print client and recovery rates.
+
 The map is a pure value: `apply_report` and `prune` change it; everything else reads.
 """
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
+
+import msgspec
 
 from radospy.mon.messages import OsdStat, OsdStatReport, PgStat
 from radospy.osdmap.osdmap import OSDMap
@@ -22,6 +30,56 @@ from radospy.osdmap.pg import PgId
 
 UNKNOWN = "unknown"
 """The state of a PG no primary has reported yet, as `ceph -s` shows it."""
+
+RATE_WINDOW = 10.0
+"""Seconds of counter growth the I/O rates average over (Ceph's manager smooths over
+``mon_stat_smooth_intervals`` reports)."""
+
+COUNTERS = (
+    "num_read",
+    "num_read_kb",
+    "num_write",
+    "num_write_kb",
+    "num_objects_recovered",
+    "num_bytes_recovered",
+    "num_keys_recovered",
+)
+"""The `PgStat` counters whose growth makes the rates."""
+
+
+@dataclass(frozen=True)
+class IoRates:
+    """Per-second client and recovery rates (`pool_stat_t` deltas over their span)."""
+
+    read_ops: float = 0.0
+    read_bytes: float = 0.0
+    write_ops: float = 0.0
+    write_bytes: float = 0.0
+    recovered_objects: float = 0.0
+    recovered_bytes: float = 0.0
+    recovered_keys: float = 0.0
+
+    @property
+    def client(self) -> bool:
+        """Whether any client op counted (Ceph prints the client line only then)."""
+        return bool(self.read_ops or self.write_ops)
+
+    @property
+    def recovery(self) -> bool:
+        """Whether anything was recovered."""
+        return bool(self.recovered_objects or self.recovered_bytes or self.recovered_keys)
+
+
+def _rates(sums: list[int], span: float) -> IoRates:
+    rd, rd_kb, wr, wr_kb, objects, nbytes, keys = (v / span for v in sums)
+    return IoRates(rd, rd_kb * 1024, wr, wr_kb * 1024, objects, nbytes, keys)
+
+
+def primary_of(pg: PgStat) -> int:
+    """The reporting primary of a stat (older reports name only the acting set)."""
+    if pg.acting_primary >= 0:
+        return pg.acting_primary
+    return pg.acting[0] if pg.acting else -1
 
 
 @dataclass(frozen=True)
@@ -70,19 +128,107 @@ class PGMap:
 
     osd_stats: dict[int, OsdStat] = field(default_factory=dict)
     pg_stats: dict[tuple[int, int], PgStat] = field(default_factory=dict)
+    started: float = 0.0
+    """When this map began (a new leader starts a new one): PGs nobody has reported
+    count as stuck from then on at the earliest."""
+    report_timeout: float = 900.0
+    """``mon_osd_report_timeout``: a PG whose primary is silent this long is stale."""
+    stuck_threshold: float = 60.0
+    """``mon_pg_stuck_threshold``: seconds in a bad state before a PG counts as stuck."""
+    version: int = 0
+    """Reports taken (`ceph pg dump`'s ``version``)."""
+    stamp: float = 0.0
+    """When the last report was taken."""
+    report_stamps: dict[int, float] = field(default_factory=dict)
+    """When each OSD last reported."""
+    _counters: dict[tuple[int, int, int], tuple[int, ...]] = field(default_factory=dict)
+    """The last counters of each (pool, seed, primary)."""
+    _deltas: deque[tuple[float, int, tuple[int, ...]]] = field(default_factory=deque)
+    """(when, pool, counter growth) of the reports within `RATE_WINDOW`."""
+    _first_seen: dict[tuple[int, int], float] = field(default_factory=dict)
+    """When `note_pgs` first saw each PG in the map (an unreported PG is stuck from then)."""
     _placement: tuple[int, dict[int, set[int]]] = field(default=(0, {}), repr=False)
     """The last `pool_osds` result and the epoch it is for."""
 
-    def apply_report(self, report: OsdStatReport) -> None:
-        """Take one OSD's report. A PG's stat is replaced only by one reported under the
-        same or a newer map epoch, so a late report from a former primary cannot undo
-        its successor's."""
+    def note_pgs(self, osdmap: OSDMap, now: float) -> None:
+        """Note the PGs of ``osdmap`` not seen before as created at ``now`` (the leader
+        calls this every tick), and forget those that are gone."""
+        keys = {(p.id, seed) for p in osdmap.pools.values() for seed in range(p.pg_num)}
+        self._first_seen = {k: self._first_seen.get(k, max(now, self.started)) for k in keys}
+
+    def apply_report(self, report: OsdStatReport, now: float = 0.0) -> None:
+        """Take one OSD's report, received at ``now``. A PG's stat is replaced only by
+        one reported under the same or a newer map epoch, so a late report from a
+        former primary cannot undo its successor's."""
         self.osd_stats[report.osd] = report.stat
+        self.report_stamps[report.osd] = now
+        self.version += 1
+        self.stamp = now
         for pg in report.pgs:
             key = (pg.pool, pg.seed)
             old = self.pg_stats.get(key)
             if old is None or pg.reported_epoch >= old.reported_epoch:
                 self.pg_stats[key] = pg
+            self._count(pg, report.osd, now)
+        while self._deltas and self._deltas[0][0] <= now - RATE_WINDOW:
+            self._deltas.popleft()
+
+    def _count(self, pg: PgStat, osd: int, now: float) -> None:
+        """Note the growth of a PG's counters on one primary. The first report of a
+        primary is its baseline; counters that went back (the OSD restarted) start a
+        new one."""
+        counters = tuple(getattr(pg, name) for name in COUNTERS)
+        key = (pg.pool, pg.seed, osd)
+        last = self._counters.get(key)
+        self._counters[key] = counters
+        if last is None or any(n < o for n, o in zip(counters, last, strict=True)):
+            return
+        delta = tuple(n - o for n, o in zip(counters, last, strict=True))
+        if any(delta):
+            self._deltas.append((now, pg.pool, delta))
+
+    def rates(self, now: float, pool: int | None = None) -> IoRates:
+        """Client and recovery rates over the last `RATE_WINDOW` seconds (of one pool)."""
+        sums = [0] * len(COUNTERS)
+        for when, pool_id, delta in self._deltas:
+            if when > now - RATE_WINDOW and (pool is None or pool_id == pool):
+                sums = [a + b for a, b in zip(sums, delta, strict=True)]
+        return _rates(sums, RATE_WINDOW)
+
+    def is_stale(self, pg: PgStat, osdmap: OSDMap, now: float) -> bool:
+        """Whether a reported PG's primary is down or silent too long to trust it."""
+        primary = primary_of(pg)
+        if primary < 0 or not osdmap.exists(primary) or not osdmap.is_up(primary):
+            return True
+        reported = self.report_stamps.get(primary)
+        return reported is None or now - reported > self.report_timeout
+
+    def current(self, osdmap: OSDMap, now: float) -> list[PgStat]:
+        """Every PG of the map in pgid order as operators see it now: its last stat,
+        ``stale+`` when its primary is down or silent, or an ``unknown`` placeholder
+        (placed by the map, stamped when `note_pgs` first saw it, else ``now``) when
+        nobody has reported it."""
+        rows = []
+        for pool_id in sorted(osdmap.pools):
+            for seed in range(osdmap.pools[pool_id].pg_num):
+                pg = self.pg_stats.get((pool_id, seed))
+                if pg is None:
+                    since = self._first_seen.get((pool_id, seed), now)
+                    rows.append(self._unknown(osdmap, pool_id, seed, since))
+                elif self.is_stale(pg, osdmap, now) and not pg.state.startswith("stale"):
+                    rows.append(msgspec.structs.replace(pg, state="stale+" + pg.state))
+                else:
+                    rows.append(pg)
+        return rows
+
+    def _unknown(self, osdmap: OSDMap, pool: int, seed: int, t: float) -> PgStat:
+        mapping = osdmap.pg_to_up_acting_osds(PgId(pool, seed))
+        return PgStat(
+            pool, seed, UNKNOWN, 0, acting=list(mapping.acting), up=list(mapping.up),
+            up_primary=mapping.up_primary, acting_primary=mapping.acting_primary,
+            last_fresh=t, last_change=t, last_active=t, last_peered=t, last_clean=t,
+            last_unstale=t, last_undegraded=t, last_fullsized=t,
+        )  # fmt: skip
 
     def prune(self, osdmap: OSDMap) -> None:
         """Forget the PGs of deleted pools (or beyond ``pg_num``) and OSDs that no
@@ -93,6 +239,11 @@ class PGMap:
             if key[0] in osdmap.pools and key[1] < osdmap.pools[key[0]].pg_num
         }
         self.osd_stats = {o: s for o, s in self.osd_stats.items() if osdmap.exists(o)}
+        self._counters = {
+            key: c
+            for key, c in self._counters.items()
+            if key[0] in osdmap.pools and key[1] < osdmap.pools[key[0]].pg_num
+        }
 
     def pool_osds(self, osdmap: OSDMap) -> dict[int, set[int]]:
         """The OSDs each pool's PGs map to (up and acting), computed once per epoch:
@@ -149,14 +300,10 @@ class PGMap:
         """Logical bytes in all PGs (replicas not counted)."""
         return sum(pg.num_bytes for pg in self.pg_stats.values())
 
-    def pgs_by_state(self, osdmap: OSDMap) -> list[tuple[str, int]]:
+    def pgs_by_state(self, osdmap: OSDMap, now: float) -> list[tuple[str, int]]:
         """(state, count) over every PG of the map, most common first (ties by name);
-        a PG without a report is `unknown`."""
-        counts: Counter[str] = Counter()
-        for pool in osdmap.pools.values():
-            for seed in range(pool.pg_num):
-                pg = self.pg_stats.get((pool.id, seed))
-                counts[pg.state if pg is not None else UNKNOWN] += 1
+        a PG without a report is `unknown`, one whose primary is gone ``stale+...``."""
+        counts = Counter(pg.state for pg in self.current(osdmap, now))
         return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
 
     def pgs_by_osd(self) -> Counter[int]:

@@ -5,15 +5,16 @@ usage, PG states) comes from the leader's PG stats (`CommandContext.pgmap`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from radospy.common.units import byte_u, si_u
 from radospy.crush.location import location_string
-from radospy.mon import osd_output
+from radospy.mon import osd_output, pg_health, pg_output
 from radospy.mon.cmdspec import Command, CommandContext, CommandResult, dump_json, reply
-from radospy.mon.pgmap import UNKNOWN, PGMap
+from radospy.mon.health import HealthCheck
+from radospy.mon.pgmap import RATE_WINDOW, UNKNOWN, PGMap
+from radospy.mon.progress import Progress
 from radospy.mon.quorum import QuorumView
 from radospy.mon.state import MonState
 from radospy.osdmap.osdmap import MapFlag, OSDMap, OsdStateFlag, map_flags_string
@@ -46,23 +47,18 @@ MON_WARN_PG_NOT_DEEP_SCRUBBED_RATIO = 0.75
 share of it has passed since its last (deep) scrub; Ceph's defaults."""
 
 
-@dataclass
-class HealthCheck:
-    summary: str
-    count: int
-    detail: list[str] = field(default_factory=list)
-    severity: str = "HEALTH_WARN"
-
-
 def health_checks(
     osdmap: OSDMap,
     quorum: QuorumView | None = None,
     pgmap: PGMap | None = None,
     now: float = 0.0,
 ) -> dict[str, HealthCheck]:
-    """The failing checks by code, sorted by code as Ceph's map is; the PG checks need
-    the leader's ``pgmap`` and clock."""
+    """The failing checks by code, sorted by code as Ceph's map is; the PG checks
+    (`radospy.mon.pg_health`) once some OSD has reported to ``pgmap``."""
     checks: dict[str, HealthCheck] = {}
+    if pgmap is not None and pgmap.osd_stats:
+        rows = pgmap.current(osdmap, now)
+        checks.update(pg_health.pg_health_checks(rows, now, pgmap.stuck_threshold))
     mon_down = quorum.mon_down() if quorum is not None else None
     if mon_down is not None:
         summary, detail = mon_down
@@ -278,8 +274,10 @@ def status(state: MonState, cmd: dict, ctx: CommandContext, inbuf: bytes) -> Com
     checks = health_checks(osdmap, ctx.quorum, pgmap, ctx.now)
     pools = len(osdmap.pools)
     pgs = sum(p.pg_num for p in osdmap.pools.values())
-    by_state = pgmap.pgs_by_state(osdmap)
+    by_state = pgmap.pgs_by_state(osdmap, ctx.now)
     usage = pgmap.osd_sum()
+    rates = pgmap.rates(ctx.now)
+    progress = ctx.progress or Progress()
     if cmd["format"] != "plain":
         body = {
             "fsid": state.fsid,
@@ -295,6 +293,13 @@ def status(state: MonState, cmd: dict, ctx: CommandContext, inbuf: bytes) -> Com
                 "bytes_used": usage.used_raw,
                 "bytes_avail": usage.available,
                 "bytes_total": usage.total,
+                **pg_health.object_sums(pgmap.current(osdmap, ctx.now)).json(),
+                **pg_output.client_io_json(rates),
+                **pg_output.recovery_io_json(rates, RATE_WINDOW),
+            },
+            "progress_events": {
+                ev["id"]: {"message": ev["message"], "progress": ev["progress"]}
+                for ev in progress.json(ctx.now)["events"]
             },
         }
         return reply(outbuf=dump_json(body, cmd["format"]))
@@ -306,11 +311,23 @@ def status(state: MonState, cmd: dict, ctx: CommandContext, inbuf: bytes) -> Com
         lines.append(f"    mon: {ctx.quorum.services_line()}")
     lines.append(f"    osd: {summary[0].split(';')[0]}")
     lines += [f"         {extra}" for extra in summary[1:]]
-    lines += [" ", "  data:", *data_lines(osdmap, pgmap), " "]
+    lines += [" ", "  data:", *data_lines(osdmap, pgmap, ctx.now), " "]
+    io = [
+        f"    {name}{text}"
+        for name, text in (
+            ("client:   ", pg_output.client_io(rates)),
+            ("recovery: ", pg_output.recovery_io(rates)),
+        )
+        if text
+    ]
+    if io:
+        lines += ["  io:", *io, " "]
+    if progress_lines := progress.status_lines(ctx.now):
+        lines += [*progress_lines, " "]
     return reply(outbuf="".join(x + "\n" for x in lines))
 
 
-def data_lines(osdmap: OSDMap, pgmap: PGMap) -> list[str]:
+def data_lines(osdmap: OSDMap, pgmap: PGMap, now: float) -> list[str]:
     """The data section of `ceph -s` (`PGMapDigest::print_summary`)."""
     pgs = sum(p.pg_num for p in osdmap.pools.values())
     usage = pgmap.osd_sum()
@@ -320,13 +337,21 @@ def data_lines(osdmap: OSDMap, pgmap: PGMap) -> list[str]:
         f"    usage:   {byte_u(usage.used_raw)} used, {byte_u(usage.available)} / "
         f"{byte_u(usage.total)} avail",
     ]
-    by_state = pgmap.pgs_by_state(osdmap)
+    rows = pgmap.current(osdmap, now)
+    by_state = pgmap.pgs_by_state(osdmap, now)
     if not by_state:
         return lines
     first = "    pgs:     "
     unknown = dict(by_state).get(UNKNOWN, 0)
     if unknown:
         lines.append(f"{first}{100.0 * unknown / pgs:.3f}% pgs unknown")
+        first = " " * len(first)
+    inactive = sum(1 for pg in rows if pg.state != UNKNOWN and "active" not in pg_health.states(pg))
+    if inactive:
+        lines.append(f"{first}{100.0 * inactive / pgs:.3f}% pgs not active")
+        first = " " * len(first)
+    for line in pg_health.object_sums(rows).lines():
+        lines.append(first + line)
         first = " " * len(first)
     width = max(len(str(c)) for _, c in by_state)
     for name, count in by_state:

@@ -70,13 +70,13 @@ from radospy.common.osdop import Remove, is_write, may_write
 from radospy.common.service import run_service
 from radospy.common.types import ReqId
 from radospy.mon.client import MonClient, MonClientConfig, refresh_tickets
-from radospy.mon.messages import OsdScrubOrder, OsdStat, OsdStatReport
+from radospy.mon.messages import OsdScrubOrder, OsdStat, OsdStatReport, PgStat
 from radospy.mon.osdmap_wire import OSDMapFollower, PoolExtras, Take
 from radospy.msg.config import MessengerConfig
 from radospy.msg.connection import Connection, ConnectionClosed
 from radospy.msg.messages import Message
 from radospy.msg.messenger import Messenger
-from radospy.osd import report, snap_txn
+from radospy.osd import pg_query, pg_stats, report, snap_txn
 from radospy.osd.heartbeat import HeartbeatConfig
 from radospy.osd.heartbeat_service import HeartbeatService
 from radospy.osd.messages import (
@@ -91,6 +91,8 @@ from radospy.osd.messages import (
     PGPull,
     PGPush,
     PGQuery,
+    PGQueryCmd,
+    PGQueryCmdReply,
     PGScan,
     PGScrubLs,
     PGScrubMap,
@@ -102,6 +104,7 @@ from radospy.osd.objectstore.transaction import PgLogTrim, SetPgInfo
 from radospy.osd.objectstore.types import NOSNAP
 from radospy.osd.ops import ExecResult, OpContext, execute
 from radospy.osd.peering import PastIntervals, PgState, PgView
+from radospy.osd.pg_stats import PgStatTracker
 from radospy.osd.pglog import (
     OSD_MAX_PG_LOG_ENTRIES,
     OSD_MIN_PG_LOG_ENTRIES,
@@ -273,6 +276,8 @@ class PG:
     state: PgState = PgState.PEERING
     task: asyncio.Task[None] | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    stats: PgStatTracker = field(default_factory=PgStatTracker)
+    """Stamps and counters for the primary's reports."""
     snaps_trimmed: frozenset[int] = frozenset()
     """The pool's removed snaps whose clones this PG (as primary) has trimmed."""
     trimming: bool = False
@@ -537,21 +542,56 @@ class OsdDaemon:
         statfs, usage = await asyncio.to_thread(
             lambda: (self.store.statfs(), self.store.collection_usage())
         )
+        now = time.time()
         pgs = [
-            report.pg_stat(
-                pg.pgid,
-                pg.state | self.scrubber.state_bits(pg) if pg.active else pg.state,
-                pg.acting,
-                self.epoch,
-                usage.get(pg.cid, (0, 0)),
-                len(pg.log),
-                self.scrubber.record(pg),
-            )
+            self._pg_stat(pg, usage.get(pg.cid, (0, 0)), now)
             for pg in list(self.pgs.values())
             if pg.primary == self.whoami and pg.pgid.pool in osdmap.pools
         ]
         self.usage = report.osd_stat(statfs, self.config.capacity, len(self.pgs))
         await self.monc.send(OsdStatReport(self.whoami, self.epoch, self.usage, pgs))
+
+    def _pg_stat(self, pg: PG, usage: tuple[int, int], now: float) -> PgStat:
+        """A primary PG's stat as of ``now``, for a report or a query."""
+        objects = usage[0]
+        state = pg.state | self.scrubber.state_bits(pg) if pg.active else pg.state
+        pg.stats.note_state(state, now)
+        counts = pg_stats.object_counts(
+            objects,
+            pg.view.size,
+            pg.view.up,
+            pg.view.acting,
+            {o: len(m) for o, m in pg.peer_missing.items()},
+            {o: max(0, objects - pg.stats.backfilled.get(o, 0)) for o in pg.backfill},
+        )
+        return report.pg_stat(
+            pg.pgid, state, pg.view, self.epoch, usage, pg.log, pg.stats, counts,
+            pg.interval_start, len(pg.missing), self.scrubber.record(pg),
+        )  # fmt: skip
+
+    async def _pg_query(self, conn: Connection, msg: PGQueryCmd) -> Message:
+        """`ceph pg PGID query`, answered by the PG's primary."""
+        target = await self._primary_pg(msg.map_epoch, msg.pool, msg.pg_seed, None)
+        if isinstance(target, OSDRetry):
+            return target
+        pg = target
+        assert self.osdmap is not None
+        if not _osd_capable(conn, self.osdmap.pools[msg.pool].name, "", "", True, False):
+            raise RadosError("permission denied", EPERM)
+        usage = await asyncio.to_thread(self.store.collection_usage)
+        stat = self._pg_stat(pg, usage.get(pg.cid, (0, 0)), time.time())
+        answer = pg_query.query_json(
+            epoch=self.epoch,
+            whoami=self.whoami,
+            info=pg.info,
+            stat=stat,
+            members=pg.members,
+            peer_missing={o: len(m) for o, m in pg.peer_missing.items()},
+            backfill=dict(pg.backfill),
+            state_since=pg.stats.last_change,
+            started=pg.stats.interval_started,
+        )
+        return PGQueryCmdReply(json.dumps(answer, indent=4))
 
     async def _crush_add(self) -> None:
         cfg = self.config
@@ -707,6 +747,8 @@ class OsdDaemon:
             self._spawn(self._answer(conn, tid, self._pg_list(conn, msg)))
         elif isinstance(msg, PGScrubLs):
             self._spawn(self._answer(conn, tid, self._scrub_ls(conn, msg)))
+        elif isinstance(msg, PGQueryCmd):
+            self._spawn(self._answer(conn, tid, self._pg_query(conn, msg)))
         elif isinstance(msg, PEERING_MESSAGES):
             if not conn.peer_name.startswith("osd."):
                 self._spawn(self._answer(conn, tid, _refuse(conn)))
@@ -812,6 +854,16 @@ class OsdDaemon:
                 if not write:
                     return self._read(pg, oid, msg)
                 return await self._write(pg, oid, msg)
+        async with pg.lock:
+            if pg.primary != self.whoami or not self.recovery.serving(pg):
+                return OSDRetry(self.epoch, "not the primary any more")
+            await self.recovery.recover_object(pg, oid)
+            if not write:
+                reply = self._read(pg, oid, msg)
+                pg.stats.count_read(reply.results)
+                return reply
+            pg.stats.count_write(msg.ops)
+            return await self._write(pg, oid, msg)
 
     def _read(self, pg: PG, oid: ObjectId, msg: OSDOp) -> OSDOpReply:
         """A read of the head or, with ``msg.snap``, of the clone that holds that snap."""

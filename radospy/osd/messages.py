@@ -154,6 +154,22 @@ class PGListReply(Message):
     done: bool
 
 
+@message(0x0207)
+class PGQueryCmd(Message):
+    """`ceph pg PGID query`: ask PG `pool.pg_seed`'s primary for its peering state."""
+
+    pool: _POOL
+    pg_seed: _U32
+    map_epoch: _U32
+
+
+@message(0x0208)
+class PGQueryCmdReply(Message):
+    """The primary's answer: Ceph's `pg query` JSON document."""
+
+    json: str
+
+
 # --- peering and recovery (primary ↔ the other OSDs of a PG) ----------------------------
 
 

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from errno import EAGAIN, EINVAL, ENOENT
@@ -229,6 +230,7 @@ class Recovery:
             pg.task.add_done_callback(self.osd._tasks.discard)
         else:
             pg.state = PgState(0)
+        pg.stats.new_interval(pg.state, time.time())
 
     def stop(self, pg: PG) -> None:
         """The PG left this OSD: stop its peering and recovery."""
@@ -543,6 +545,7 @@ class Recovery:
                     state = read_object(store, pg.cid, oid)
                     await self._push(pg, target, oid, state)
                     pg.backfill[target] = oid
+                    pg.stats.backfilled[target] = pg.stats.backfilled.get(target, 0) + 1
                 if len(batch) < SCAN_BATCH:
                     reply = await osd.osd_request(
                         target,
@@ -564,6 +567,10 @@ class Recovery:
         reply = await self.osd.osd_request(target, msg, QUERY_TIMEOUT)
         if not isinstance(reply, PGAck):
             raise RadosError(f"osd.{target} answered {type(reply).__name__}", EAGAIN)
+        if state is None:
+            pg.stats.count_recovered(0, 0)
+        else:
+            pg.stats.count_recovered(len(state.data), len(state.omap))
 
     async def recover_object(self, pg: PG, oid: ObjectId) -> None:
         """Bring ``oid`` up to date on every member that misses it; call holding the
@@ -611,6 +618,7 @@ class Recovery:
         if state != pg.state:
             log.debug("%s: pg %s %s", self.osd.entity, pg.pgid, pg_state_string(state))
         pg.state = state
+        pg.stats.note_state(state, time.time())
 
     # --- any OSD: answering the primary -------------------------------------------------
 

@@ -36,7 +36,9 @@ from radospy.common.osdop import (
 )
 from radospy.mon.messages import OsdStat, PgStat
 from radospy.osd.objectstore.types import StatFs
-from radospy.osd.peering import PgState, pg_state_string
+from radospy.osd.peering import PgState, PgView, pg_state_string
+from radospy.osd.pg_stats import ObjectCounts, PgStatTracker
+from radospy.osd.pglog import PgLog
 from radospy.osd.scrub import ScrubRecord
 from radospy.osdmap.pg import PgId
 from radospy.osdmap.pool import Pool, PoolFlag
@@ -65,19 +67,62 @@ def osd_stat(statfs: StatFs, capacity: int, num_pgs: int) -> OsdStat:
 def pg_stat(
     pgid: PgId,
     state: PgState,
-    acting: Sequence[int],
+    view: PgView,
     epoch: int,
     usage: tuple[int, int],
-    log_size: int,
+    log: PgLog,
+    tracker: PgStatTracker,
+    counts: ObjectCounts,
+    mapping_epoch: int,
+    missing_on_primary: int,
     scrub: ScrubRecord | None = None,
 ) -> PgStat:
     """One primary PG's report line, its state as `ceph pg dump` prints it."""
     objects, size = usage
     s = scrub or ScrubRecord()
-    return PgStat(pgid.pool, pgid.seed, pg_state_string(state), epoch, objects, size,
-                  log_size, list(acting), str(s.last_scrub), s.last_scrub_stamp,
-                  str(s.last_deep_scrub), s.last_deep_scrub_stamp,
-                  s.num_scrub_errors)  # fmt: skip
+    return PgStat(
+        pgid.pool,
+        pgid.seed,
+        pg_state_string(state),
+        epoch,
+        objects,
+        size,
+        len(log),
+        list(view.acting),
+        str(s.last_scrub),
+        s.last_scrub_stamp,
+        str(s.last_deep_scrub),
+        s.last_deep_scrub_stamp,
+        s.num_scrub_errors,
+        up=list(view.up),
+        up_primary=view.up_primary,
+        acting_primary=view.primary,
+        reported_seq=tracker.next_seq(),
+        version=log.head,
+        log_tail=log.tail,
+        ondisk_log_size=len(log),
+        last_fresh=tracker.last_unstale,
+        last_change=tracker.last_change,
+        last_active=tracker.last_active,
+        last_peered=tracker.last_peered,
+        last_clean=tracker.last_clean,
+        last_unstale=tracker.last_unstale,
+        last_undegraded=tracker.last_undegraded,
+        last_fullsized=tracker.last_fullsized,
+        last_became_active=tracker.last_became_active,
+        mapping_epoch=mapping_epoch,
+        num_objects_missing_on_primary=missing_on_primary,
+        num_objects_degraded=counts.degraded,
+        num_objects_misplaced=counts.misplaced,
+        num_object_copies=counts.copies,
+        num_read=tracker.num_read,
+        num_read_kb=tracker.num_read_kb,
+        num_write=tracker.num_write,
+        num_write_kb=tracker.num_write_kb,
+        num_objects_recovered=tracker.num_objects_recovered,
+        num_bytes_recovered=tracker.num_bytes_recovered,
+        num_keys_recovered=tracker.num_keys_recovered,
+    )
 
 
 def may_grow(ops: Sequence[OsdOp]) -> bool:

@@ -42,7 +42,8 @@ def _report_all(mon: Mon, pgmap: PGMap, per_pg: tuple[int, int], osd_used: int =
     ]
     for osd in range(3):
         pgmap.apply_report(
-            OsdStatReport(osd, osdmap.epoch, _stat(used=osd_used), pgs if osd == 0 else [])
+            OsdStatReport(osd, osdmap.epoch, _stat(used=osd_used), pgs if osd == 0 else []),
+            mon.now,
         )
 
 
@@ -108,7 +109,7 @@ def test_prune_forgets_deleted_pools_and_states_count_unknown() -> None:
     pgmap.apply_report(OsdStatReport(0, 1, _stat(), [_pg(1, 0, 1, 1), _pg(9, 0, 1, 1)]))
     pgmap.prune(mon.state.osdmap)
     assert set(pgmap.pg_stats) == {(1, 0)}
-    assert pgmap.pgs_by_state(mon.state.osdmap) == [(UNKNOWN, 3), ("active+clean", 1)]
+    assert pgmap.pgs_by_state(mon.state.osdmap, 0.0) == [(UNKNOWN, 3), ("active+clean", 1)]
 
 
 # --- quotas ----------------------------------------------------------------------------------
