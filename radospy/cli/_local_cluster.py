@@ -39,8 +39,11 @@ from radospy.auth.keyring import EntityAuth, EntityName, Keyring
 from radospy.common.addr import Addr
 from radospy.common.config import ConfFile
 from radospy.common.errors import RadosError
+from radospy.common.units import byte_u, si_u
 from radospy.mon.daemon import MON_INFO, MonInfo
 from radospy.mon.monmap import MonMap
+from radospy.mon.osd_output import timespan_str
+from radospy.mon.progress import BAR_WIDTH
 from radospy.osd.daemon import OSD_CAPS
 
 DEFAULT_DATA = "radospy-data"
@@ -514,6 +517,71 @@ class DaemonState:
 
 
 @dataclass(frozen=True)
+class RecoveryEvent:
+    """One progress event as `ceph -s` reports it."""
+
+    message: str
+    progress: float
+    objects_recovered: int = 0
+    bytes_recovered: int = 0
+    time_remaining: int = 0
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """What recovery is doing: copies still degraded or misplaced, rates, events."""
+
+    objects_left: int = 0
+    objects_per_sec: int = 0
+    bytes_per_sec: int = 0
+    events: tuple[RecoveryEvent, ...] = ()
+
+    @property
+    def active(self) -> bool:
+        return bool(self.events or self.objects_per_sec or self.bytes_per_sec)
+
+    def lines(self) -> list[str]:
+        """The screen's recovery section: a bar per event (what it recovered), then the
+        rate and the time left at that rate."""
+        out = []
+        for ev in self.events:
+            done = int(ev.progress * BAR_WIDTH)
+            bar = "[" + "=" * done + "." * (BAR_WIDTH - done) + "]"
+            out += [
+                ev.message,
+                f"{bar} {int(ev.progress * 100):3d}%  {si_u(ev.objects_recovered)} objects, "
+                f"{byte_u(ev.bytes_recovered)} recovered",
+            ]
+        rate = f"{byte_u(self.bytes_per_sec)}/s, {si_u(self.objects_per_sec)} objects/s"
+        if self.objects_left:
+            rate += f"; {si_u(self.objects_left)} objects to go"
+            if self.objects_per_sec:
+                rate += f", about {timespan_str(self.objects_left / self.objects_per_sec)} left"
+            elif self.events and self.events[0].time_remaining:
+                rate += f", about {timespan_str(self.events[0].time_remaining)} left"
+        return [*out, rate]
+
+
+def parse_recovery(pgmap: Mapping[str, Any], events: Mapping[str, Any]) -> Recovery:
+    """The recovery figures of `status --format json`'s ``pgmap`` and ``progress_events``."""
+    return Recovery(
+        objects_left=int(pgmap.get("degraded_objects", 0)) + int(pgmap.get("misplaced_objects", 0)),
+        objects_per_sec=int(pgmap.get("recovering_objects_per_sec", 0)),
+        bytes_per_sec=int(pgmap.get("recovering_bytes_per_sec", 0)),
+        events=tuple(
+            RecoveryEvent(
+                str(ev.get("message", "")),
+                float(ev.get("progress", 0.0)),
+                int(ev.get("objects_recovered", 0)),
+                int(ev.get("bytes_recovered", 0)),
+                int(ev.get("time_remaining", 0)),
+            )
+            for ev in events.values()
+        ),
+    )
+
+
+@dataclass(frozen=True)
 class ClusterStatus:
     """What the monitors said (or why they said nothing), plus the daemons' states."""
 
@@ -528,6 +596,7 @@ class ClusterStatus:
     pools: int = 0
     pgs: int = 0
     pgs_by_state: tuple[tuple[str, int], ...] = ()
+    recovery: Recovery = Recovery()
     error: str = ""
     """Why the monitors did not answer, if they did not."""
 
@@ -562,6 +631,7 @@ def parse_status(
         pools=int(pgmap.get("num_pools", 0)),
         pgs=int(pgmap.get("num_pgs", 0)),
         pgs_by_state=by_state,
+        recovery=parse_recovery(pgmap, status.get("progress_events", {})),
     )
 
 
@@ -578,6 +648,8 @@ def status_line(st: ClusterStatus, mons: int) -> str:
             f"{st.health or '?'}; mons {len(st.quorum)}/{mons} in quorum"
             f" ({','.join(st.quorum) or '-'}); {osd}; pools {st.pools}, pgs {st.pgs}"
         )
+    if st.recovery.events:
+        head += f"; recovering {int(st.recovery.events[0].progress * 100)}%"
     if dead:
         head += "; stopped: " + ", ".join(gone_text(d) for d in dead)
     return head
@@ -605,6 +677,10 @@ def status_screen(
         states = ", ".join(f"{n} {s}" for s, n in st.pgs_by_state)
         by_state = f" ({states})" if states else ""
         lines.append(f"  data:   {st.pools} pools, {st.pgs} pgs{by_state}")
+        if st.recovery.active:
+            first, *rest = st.recovery.lines()
+            lines.append(f"  recovery: {first}")
+            lines += [f"            {line}" for line in rest]
     if osd_note:
         lines.append(f"          {osd_note}")
     lines += ["", "  daemons:"]

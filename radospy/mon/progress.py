@@ -39,6 +39,9 @@ class Event:
     pgs: set[tuple[int, int]]
     progress: float = 0.0
     finished_at: float | None = None
+    objects_recovered: int = 0
+    """Objects the primaries reported recovered while the event ran."""
+    bytes_recovered: int = 0
 
     def time_remaining(self, now: float) -> float | None:
         if self.progress <= 0.0 or self.progress >= 1.0:
@@ -69,6 +72,8 @@ class Progress:
 
     events: dict[str, Event] = field(default_factory=dict)
     completed: deque[Event] = field(default_factory=lambda: deque(maxlen=KEEP_COMPLETED))
+    _recovered: tuple[int, int] | None = None
+    """The reported recovery counters' sums (objects, bytes) at the last update."""
 
     def osd_marked(self, osd: int, direction: str, rows: Iterable[PgStat], now: float) -> None:
         """``osd`` was marked ``out`` or ``in``: follow the PGs it was mapped to."""
@@ -82,6 +87,17 @@ class Progress:
 
     def update(self, rows: list[PgStat], now: float) -> None:
         """Recompute every event's progress from the current PG states."""
+        totals = (
+            sum(pg.num_objects_recovered for pg in rows),
+            sum(pg.num_bytes_recovered for pg in rows),
+        )
+        # Counters restart with a new primary: only growth counts.
+        last = self._recovered or totals
+        grown = (max(0, totals[0] - last[0]), max(0, totals[1] - last[1]))
+        self._recovered = totals
+        for ev in self.events.values():
+            ev.objects_recovered += grown[0]
+            ev.bytes_recovered += grown[1]
         clean = {(pg.pool, pg.seed) for pg in rows if _clean(pg)}
         present = {(pg.pool, pg.seed) for pg in rows}
         covered: set[tuple[int, int]] = set()
@@ -146,6 +162,20 @@ class Progress:
             bar = "[" + "=" * BAR_WIDTH + "] "
             out.append(f"[Complete]: {ev.message} ({ev.duration(now)}s)\n    {bar}\n")
         return "".join(out)
+
+    def status_json(self, now: float) -> dict[str, Any]:
+        """`ceph -s --format json`'s ``progress_events``, with what each event
+        recovered and the time it expects to need."""
+        return {
+            ev.id: {
+                "message": ev.message,
+                "progress": ev.progress,
+                "objects_recovered": ev.objects_recovered,
+                "bytes_recovered": ev.bytes_recovered,
+                "time_remaining": int(left) if (left := ev.time_remaining(now)) else 0,
+            }
+            for ev in self.events.values()
+        }
 
     def status_lines(self, now: float) -> list[str]:
         """The ``progress:`` section of `ceph -s` (empty when nothing is in progress)."""

@@ -297,10 +297,7 @@ def status(state: MonState, cmd: dict, ctx: CommandContext, inbuf: bytes) -> Com
                 **pg_output.client_io_json(rates),
                 **pg_output.recovery_io_json(rates, RATE_WINDOW),
             },
-            "progress_events": {
-                ev["id"]: {"message": ev["message"], "progress": ev["progress"]}
-                for ev in progress.json(ctx.now)["events"]
-            },
+            "progress_events": progress.status_json(ctx.now),
         }
         return reply(outbuf=dump_json(body, cmd["format"]))
     summary = osd_output.stat_summary(state, ctx.now).splitlines()

@@ -1,0 +1,179 @@
+"""What operators see, on real processes (3 monitors, 4 OSDs): `ceph pg dump` in its
+plain and JSON forms, `pg map`, `pg PGID query` answered by the primary, `ceph -w`
+receiving "marked down" when an OSD is SIGKILLed, `pg dump_stuck` listing the PGs it left
+undersized, and recovery I/O and progress in `ceph -s` while marking it out backfills
+another OSD."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.integration.cluster import wait_for
+from tests.integration.rados_cluster import RadosCluster, connected, running
+
+POOL_ID = 1
+OBJECTS = 160
+
+
+class PgCluster(RadosCluster):
+    """Seconds-long failure detection, reports and stuck threshold; no automatic out
+    (the test marks the OSD out itself); a recovery sleep so backfill lasts long enough
+    to be seen."""
+
+    def write_conf(self, names: list[str]) -> None:
+        super().write_conf(names)
+        with open(self.conf_path, "a") as f:
+            f.write(
+                "[global]\n"
+                "osd_heartbeat_interval = 1\n"
+                "osd_heartbeat_grace = 8\n"
+                "osd_mon_report_interval = 1\n"
+                "osd_beacon_report_interval = 1\n"
+                "mon_tick_interval = 1\n"
+                "mon_osd_down_out_interval = 0\n"
+                "osd_recovery_sleep = 0.5\n"
+                "mon_pg_stuck_threshold = 3\n"
+            )
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgCluster]:
+    c = PgCluster(tmp_path_factory.mktemp("pgstatus"), num_osds=4)
+    with running(c, {"p": 8}):
+        with connected(c) as rados:
+            ioctx = rados.open_ioctx("p")
+            for i in range(OBJECTS):
+                ioctx.write_full(f"obj-{i}", bytes([i % 251]) * 16384)
+        yield c
+
+
+def _ceph(cluster: PgCluster, *words: str) -> str:
+    rc, out, err = cluster.ceph(*words)
+    assert rc == 0, (words, err)
+    return str(out)
+
+
+def _ceph_json(cluster: PgCluster, *words: str) -> Any:
+    return json.loads(_ceph(cluster, *words, "--format", "json"))
+
+
+def _all_clean(cluster: PgCluster) -> bool:
+    stats = _ceph_json(cluster, "pg", "dump", "pgs_brief")["pg_stats"]
+    return len(stats) == 8 and all(s["state"] == "active+clean" for s in stats)
+
+
+class Watch:
+    """`radospy ceph -w` running, its stdout collected line by line."""
+
+    def __init__(self, cluster: PgCluster) -> None:
+        self.lines: list[str] = []
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "radospy.cli.main", "ceph", "-c", str(cluster.conf_path),
+             "-w"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cluster.root,
+            env=cluster._env(),
+        )  # fmt: skip
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def interrupt(self) -> tuple[int, str]:
+        """Ctrl-C: the exit status and stderr."""
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            _, err = self.proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+            raise
+        return self.proc.returncode, err
+
+
+def test_pg_dump_map_and_query(cluster: PgCluster) -> None:
+    wait_for(lambda: _all_clean(cluster), 90, "every PG active+clean")
+    brief = _ceph(cluster, "pg", "dump", "pgs_brief").splitlines()
+    assert brief[0].split() == ["PG_STAT", "STATE", "UP", "UP_PRIMARY", "ACTING", "ACTING_PRIMARY"]
+    assert sorted(line.split()[0] for line in brief[1:]) == [f"1.{s}" for s in range(8)]
+    dump = _ceph_json(cluster, "pg", "dump")["pg_map"]
+    assert sum(pg["stat_sum"]["num_objects"] for pg in dump["pg_stats"]) == OBJECTS
+    assert dump["pg_stats_sum"]["stat_sum"]["num_bytes"] == OBJECTS * 16384
+    plain = _ceph(cluster, "pg", "dump")
+    assert plain.startswith("version ") and "\nPG_STAT  OBJECTS  MISSING_ON_PRIMARY" in plain
+    assert "\nOSD_STAT  USED " in plain
+    by_pgid = {pg["pgid"]: pg for pg in dump["pg_stats"]}
+    pg0 = by_pgid["1.0"]
+    assert pg0["version"] != "0'0" or pg0["stat_sum"]["num_objects"] == 0
+    mapped = _ceph(cluster, "pg", "map", "1.0").strip()
+    match = re.fullmatch(r"osdmap e(\d+) pg 1\.0 \(1\.0\) -> up (\[[\d,]*\]) acting (\[[\d,]*\])",
+                         mapped)  # fmt: skip
+    assert match, mapped
+    assert json.loads(match.group(2)) == pg0["up"]
+    query = json.loads(_ceph(cluster, "pg", "1.0", "query"))
+    assert query["state"] == "active+clean"
+    assert query["info"]["pgid"] == "1.0"
+    assert query["up"] == query["acting"] == pg0["up"]
+    assert query["info"]["stats"]["stat_sum"]["num_objects"] == pg0["stat_sum"]["num_objects"]
+    assert {p["peer"] for p in query["peer_info"]} == {str(o) for o in pg0["acting"][1:]}
+    rc, _, err = cluster.ceph("pg", "9.0", "query")
+    assert rc != 0 and "Error ENOENT" in err
+
+
+def test_a_killed_osd_shows_in_the_log_stuck_pgs_and_recovery(cluster: PgCluster) -> None:
+    wait_for(lambda: _all_clean(cluster), 90, "every PG active+clean")
+    victim = 3
+    watch = Watch(cluster)
+    try:
+        wait_for(lambda: any("  cluster:" in line for line in watch.lines), 30, "-w status")
+        cluster.stop_osd(victim, signal.SIGKILL)
+        wait_for(
+            lambda: any(f"osd.{victim} marked down" in line for line in watch.lines),
+            60,
+            "ceph -w shows the OSD marked down",
+        )
+    finally:
+        rc, err = watch.interrupt()
+    assert rc == 0 and "Traceback" not in err, err
+    line = next(x for x in watch.lines if f"osd.{victim} marked down" in x)
+    assert re.match(r"\d{4}-\d\d-\d\dT[\d:.]+\+0000 mon\.\w+ \(mon\.\d\) \d+ : cluster \[INF\] ",
+                    line)  # fmt: skip
+
+    def stuck() -> list[str]:
+        out = _ceph(cluster, "pg", "dump_stuck", "undersized")
+        return [row.split()[0] for row in out.splitlines()[1:]]
+
+    pgs = wait_for(stuck, 60, "undersized PGs listed as stuck")
+    stats = _ceph_json(cluster, "pg", "dump", "pgs_brief")["pg_stats"]
+    assert set(pgs) == {s["pgid"] for s in stats if "undersized" in s["state"]}
+    assert all(victim not in s["acting"] for s in stats)
+    health = _ceph(cluster, "health", "detail")
+    assert "PG_DEGRADED: Degraded data redundancy: " in health
+    assert "is stuck undersized for " in health
+
+    _ceph(cluster, "osd", "out", str(victim))
+
+    def recovery_line() -> str | None:
+        status = _ceph(cluster, "-s")
+        found = re.search(r"\n    recovery: (.+ objects/s)\n", status)
+        return found.group(1) if found else None
+
+    rate = wait_for(recovery_line, 60, "ceph -s shows recovery I/O")
+    assert re.fullmatch(r"[\d.]+ [KMG]?i?B/s, \d+ objects/s", rate), rate
+    log = _ceph(cluster, "log", "last", "100")
+    assert f"osd.{victim} marked out" in log
+    assert "Health check failed: 1 osds down (OSD_DOWN)" in log
+    wait_for(lambda: _all_clean(cluster), 120, "active+clean after backfill")
+    progress = _ceph(cluster, "progress")
+    assert f"[Complete]: Rebalancing after osd.{victim} marked out" in progress
