@@ -66,7 +66,8 @@ def report(mon: Mon, pgmap: PGMap, **stat: object) -> None:
     fresh = {"last_scrub_stamp": mon.now, "last_deep_scrub_stamp": mon.now}
     pgs = [PgStat(1, s, "active+clean", epoch, acting=[0, 1, 2], **fresh) for s in range(4)]
     pgs[1] = PgStat(1, 1, reported_epoch=epoch, acting=[0, 1, 2], **stat)  # type: ignore[arg-type]
-    pgmap.apply_report(OsdStatReport(0, mon.state.osdmap.epoch, OsdStat(100, 50), pgs))
+    # Received now: a report older than mon_osd_report_timeout would make the PGs stale.
+    pgmap.apply_report(OsdStatReport(0, mon.state.osdmap.epoch, OsdStat(100, 50), pgs), mon.now)
 
 
 def test_scrub_errors_make_health_err() -> None:
