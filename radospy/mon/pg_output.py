@@ -1,8 +1,8 @@
 """How `ceph pg dump`, `ceph pg ls` and their JSON forms print PG and OSD stats
 (``PGMap::dump_*``, ``pg_stat_t::dump``), as pure functions of the stats.
 
-Columns, alignments and JSON keys are Ceph 16's. Fields radospy does not keep (scrub
-stamps before scrub reports them, hit sets, cache tiering, snap trim queues) print as
+Columns, alignments and JSON keys are Ceph 16's. Fields radospy does not keep (hit
+sets, cache tiering, snap trim queues) print as
 Ceph prints an untouched ``pg_stat_t``: zeros, ``0'0`` and empty lists.
 """
 
@@ -151,11 +151,11 @@ def pg_json(pg: PgStat) -> dict[str, Any]:
         "last_epoch_clean": 0,
         "parent": "0.0",
         "parent_split_bits": 0,
-        "last_scrub": "0'0",
-        "last_scrub_stamp": stamp(0),
-        "last_deep_scrub": "0'0",
-        "last_deep_scrub_stamp": stamp(0),
-        "last_clean_scrub_stamp": stamp(0),
+        "last_scrub": pg.last_scrub,
+        "last_scrub_stamp": stamp(pg.last_scrub_stamp),
+        "last_deep_scrub": pg.last_deep_scrub,
+        "last_deep_scrub_stamp": stamp(pg.last_deep_scrub_stamp),
+        "last_clean_scrub_stamp": stamp(pg.last_scrub_stamp),
         "log_size": pg.log_size,
         "ondisk_log_size": pg.ondisk_log_size,
         "stats_invalid": False,
@@ -233,8 +233,9 @@ def pgs_table(rows: Iterable[PgStat]) -> str:
             str(pg.num_objects_unfound), str(pg.num_bytes), str(pg.num_omap_bytes),
             str(pg.num_omap_keys), str(pg.log_size), str(pg.ondisk_log_size), pg.state,
             stamp(pg.last_change), str(pg.version), reported(pg), osds(pg.up),
-            str(pg.up_primary), osds(pg.acting), str(pg.acting_primary), "0'0", stamp(0),
-            "0'0", stamp(0), "0",
+            str(pg.up_primary), osds(pg.acting), str(pg.acting_primary), pg.last_scrub,
+            stamp(pg.last_scrub_stamp), pg.last_deep_scrub, stamp(pg.last_deep_scrub_stamp),
+            "0",
         ])  # fmt: skip
     return table.render()
 
@@ -365,7 +366,7 @@ def ls_table(rows: Iterable[PgStat], now: float) -> str:
             str(pg.num_omap_bytes), str(pg.num_omap_keys), str(pg.log_size), pg.state,
             timespan_str(now - pg.last_change), str(pg.version), reported(pg),
             f"{osds(pg.up)}p{pg.up_primary}", f"{osds(pg.acting)}p{pg.acting_primary}",
-            stamp(0), stamp(0),
+            stamp(pg.last_scrub_stamp), stamp(pg.last_deep_scrub_stamp),
         ])  # fmt: skip
     return table.render() + "\n" + OMAP_NOTE + "\n"
 
