@@ -54,6 +54,10 @@ class MalformedMessage(RadosError):
 M = TypeVar("M", bound=type[Message])
 
 
+SHARE_MIN = 64 * 1024
+"""Bodies at least this big are shared by consecutive sends of the same message."""
+
+
 @dataclass
 class MessageRegistry:
     """Type id ↔ message class, with one cached decoder per class."""
@@ -61,6 +65,7 @@ class MessageRegistry:
     _classes: dict[int, type[Message]] = field(default_factory=dict)
     _decoders: dict[int, msgspec.msgpack.Decoder[Message]] = field(default_factory=dict)
     _encoder: msgspec.msgpack.Encoder = field(default_factory=msgspec.msgpack.Encoder)
+    _last: tuple[Message, bytes] | None = None
 
     def register(self, type_id: int, cls: type[Message]) -> None:
         """Map `type_id` to `cls`; an id is registered once, by one class."""
@@ -87,7 +92,15 @@ class MessageRegistry:
         type_id = type(msg).TYPE
         if self._classes.get(type_id) is not type(msg):
             raise RadosError(f"{type(msg).__name__} is not a registered message", EINVAL)
-        return type_id, self._encoder.encode(msg)
+        last = self._last
+        if last is not None and last[0] is msg:
+            return type_id, last[1]
+        body = self._encoder.encode(msg)
+        # The same big message sent to several peers in a row (a primary's RepOp to
+        # each replica) is encoded once: every connection sends, and keeps until it is
+        # acknowledged, the same bytes, not a 4 MiB copy each. Messages are frozen.
+        self._last = (msg, body) if len(body) >= SHARE_MIN else None
+        return type_id, body
 
     def decode(self, type_id: int, body: BytesLike) -> Message:
         """Decode and validate a body; raises MalformedMessage on any mismatch."""

@@ -1,13 +1,16 @@
-"""The OSD's object store: one transactional embedded database per OSD.
+"""The OSD's object store: a block file for bulk data and an embedded database per OSD.
 
 Objects (data in 64 KiB extents, each with an xxh3 checksum verified on read; size,
 mtime, eversion; xattrs; omap and its header) live in collections, one per PG, beside
 each PG's log entries and info. Changes are `Transaction`s applied atomically and
-durably; one client op is one transaction. See `store` for the layout.
+durably; one client op is one transaction. See `store` for the layout: extents of
+writes of 64 KiB or more go once, with O_DIRECT, to a per-OSD block file (as
+BlueStore's data goes to its block device); everything else, small writes included,
+is in SQLite.
 
-Why SQLite in WAL mode and not LMDB (measured with `bench/objectstore.py`, both on the
-same 64 KiB-extent layout with checksums and a log entry per transaction, each commit
-durable, on this 2-core VM, one run, load ~3 from other work):
+Why SQLite in WAL mode and not LMDB for the rest (measured with `bench/objectstore.py`
+when all data still lived in 64 KiB SQLite extents, with checksums and a log entry per
+transaction, each commit durable, on this 2-core VM, one run, load ~3 from other work):
 
     engine                  size  write tx/s  write MB/s  read MB/s  RSS MiB
     SQLite WAL, sync=FULL  4 KiB         321         1.3      232.2       74
@@ -20,11 +23,11 @@ durable, on this 2-core VM, one run, load ~3 from other work):
 - Small writes decide IOPS: a SQLite WAL commit is one fsync (of the WAL) and keeps up
   with a bare file write + fsync; LMDB syncs data then meta page, two flushes, and
   reaches ~60% of it.
-- For 4 MiB writes LMDB is ~10% ahead (SQLite writes the data twice, WAL then
-  checkpoint); both stay within ~80% of raw files.
+- For 4 MiB writes SQLite wrote the data twice (WAL, then checkpoint): the reason bulk
+  extents moved to the block file, which writes them once.
 - LMDB reads faster, but through a memory map that shows up in the OSD's RSS as data
   is touched (256 MiB after 200 MiB of objects), against a budget of 150 MiB per OSD;
-  SQLite's page cache is bounded (16 MiB here).
+  SQLite's page cache is bounded (4 MiB now that it holds metadata only).
 - SQLite ships with Python, needs no new dependency, and its WAL lets an offline reader
   (tests, `radospy` tools) open a stopped OSD's store read-only.
 """
