@@ -128,6 +128,23 @@ def test_flipped_byte_in_the_block_file_is_caught(tmp_path):
         assert any("checksum mismatch at offset 65536" in p for p in s.fsck())
 
 
+def test_a_cut_block_file_fails_the_checksum_of_a_big_read(tmp_path):
+    """Big reads go through a reused buffer: a short read past the end of a damaged
+    block file is a checksum error, even after a read of identical data."""
+    data = os.urandom(EXTENT_SIZE) * 32  # 2 MiB of identical extents
+    b = ObjectId("b")
+    with ObjectStore.mkfs(tmp_path) as s:
+        s.apply(Transaction().mkcoll(C).touch(C, A).write(C, A, 0, data))
+        s.apply(Transaction().touch(C, b).write(C, b, 0, data))
+    os.truncate(tmp_path / BLOCK_NAME, 2 * len(data) - EXTENT_SIZE)
+    with ObjectStore.open(tmp_path) as s:
+        assert s.read(C, A) == data
+        with pytest.raises(ChecksumError) as caught:
+            s.read(C, b)
+        assert caught.value.offset == len(data) - EXTENT_SIZE
+        assert any("outside the block file" in p for p in s.fsck())
+
+
 def test_an_older_format_is_refused_clearly(tmp_path):
     ObjectStore.mkfs(tmp_path).close()
     db = sqlite3.connect(tmp_path / DB_NAME)
