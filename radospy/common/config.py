@@ -233,6 +233,15 @@ OPTIONS: dict[str, Option] = {
              "authentication daemons require of clients (cephx or none)"),
         _opt("auth_client_required", _S, "cephx, none", "common",
              "authentication methods a client accepts, in order of preference"),
+        _opt("rgw_override_bucket_index_max_shards", _I, "0", "rgw",
+             "index shards of a new bucket when not 0 (overrides rgw_bucket_index_max_shards)",
+             min=0, max=65521),
+        _opt("rgw_bucket_index_max_shards", _I, "11", "rgw",
+             "index shards of a new bucket (the zone's default: 11, as Ceph's since Pacific); "
+             "0: one unsharded index object", min=0, max=65521),
+        _opt("rgw_bucket_quota_ttl", _I, "600", "rgw",
+             "seconds a gateway trusts the bucket and user usage it read for quota checks "
+             "(its own writes are added meanwhile)", min=0),
     )
 }  # fmt: skip
 

@@ -11,6 +11,7 @@ from aiohttp.web import BaseRequest
 
 from radospy.rgw import acl
 from radospy.rgw.routing import Target
+from radospy.rgw.s3 import policy
 from radospy.rgw.s3.errors import S3Error
 from radospy.rgw.s3.request import AuthResult, RequestParts
 from radospy.rgw.s3.xml import Owner
@@ -33,6 +34,10 @@ class Context:
     request_id: str
     cors_headers: dict[str, str] = field(default_factory=dict)
     """`Access-Control-*` headers for a cross-origin request the bucket's CORS admits."""
+    verdict: policy.Effect | None = None
+    """What the bucket's policy says about this request's operation (None: nothing, the
+    ACLs decide)."""
+    _info: BucketInfo | None = None
 
     @property
     def bucket_name(self) -> str:
@@ -68,22 +73,82 @@ class Context:
         """Whether the request is unsigned."""
         return self.auth is None
 
+    async def load_bucket(self) -> BucketInfo:
+        """The named bucket's metadata (read once per request); NoSuchBucket."""
+        if self._info is None:
+            self._info = await self.store.buckets.get(self.bucket_name)
+        return self._info
+
+    def condition_context(self) -> dict[str, tuple[str, ...]]:
+        """The request's policy condition keys (lower-cased) and their values."""
+        out: dict[str, tuple[str, ...]] = {"aws:securetransport": ("false",)}
+        remote = self.request.remote
+        if remote:
+            out["aws:sourceip"] = (remote,)
+        if not self.anonymous:
+            out["aws:username"] = out["aws:userid"] = (self.user.user_id,)
+        for header, key in (("user-agent", "aws:useragent"), ("referer", "aws:referer"),
+                            ("x-amz-acl", "s3:x-amz-acl"),
+                            ("x-amz-copy-source", "s3:x-amz-copy-source"),
+                            ("x-amz-metadata-directive", "s3:x-amz-metadata-directive"),
+                            ("x-amz-content-sha256", "s3:x-amz-content-sha256")):
+            value = self.header(header)
+            if value is not None:
+                out[key] = (value,)
+        for param in ("prefix", "delimiter", "max-keys", "versionId"):
+            value = self.query(param)
+            if value is not None:
+                out["s3:" + param.lower()] = (value,)
+        if self.auth is not None:
+            out["s3:signatureversion"] = ("AWS4-HMAC-SHA256" if self.auth.version == 4
+                                          else "AWS",)
+            out["s3:authtype"] = ("REST-QUERY-STRING" if self.auth.presigned
+                                  else "REST-HEADER",)
+        return out
+
+    def policy_verdict(self, info: BucketInfo, action: str, key: str | None = None
+                       ) -> policy.Effect | None:
+        """What bucket `info`'s policy says about the requester doing `action` on the
+        bucket (or on its object `key`)."""
+        if not info.policy:
+            return None
+        request = policy.Request(self.user.user_id, action,
+                                 policy.bucket_arn(info.bucket, key),
+                                 self.condition_context(), self.anonymous)
+        return policy.evaluate(policy.parse_stored(info.policy, info.bucket), request)
+
     async def bucket(self) -> BucketInfo:
-        """The named bucket, which the requester must own (AccessDenied otherwise)."""
-        info = await self.store.buckets.get(self.bucket_name)
-        if info.owner != self.user.user_id:
+        """The named bucket, which the requester must own or the bucket's policy let
+        do this operation (AccessDenied otherwise)."""
+        info = await self.load_bucket()
+        if self.verdict is not policy.Effect.ALLOW and info.owner != self.user.user_id:
             raise S3Error(code="AccessDenied")
         return info
 
     async def bucket_for(self, permission: str) -> BucketInfo:
-        """The named bucket, whose ACL must grant the requester `permission`."""
-        info = await self.store.buckets.get(self.bucket_name)
+        """The named bucket, whose policy must allow this operation or whose ACL must
+        grant the requester `permission`."""
+        info = await self.load_bucket()
+        if self.verdict is policy.Effect.ALLOW:
+            return info
         if not acl.allows(info.acl, info.owner, self.user.user_id, permission):
             raise S3Error(code="AccessDenied")
         return info
 
-    def may_read(self, info: BucketInfo, attrs: ObjectAttrs) -> None:
-        """AccessDenied unless the bucket's or the object's ACL lets the requester read."""
+    def may_list(self, info: BucketInfo) -> bool:
+        """Whether the requester may list bucket `info` (policy, then ACL): only they
+        learn that a key does not exist."""
+        verdict = self.policy_verdict(info, "s3:ListBucket")
+        if verdict is not None:
+            return verdict is policy.Effect.ALLOW
+        return acl.allows(info.acl, info.owner, self.user.user_id, acl.READ)
+
+    def may_read(self, info: BucketInfo, attrs: ObjectAttrs,
+                 verdict: policy.Effect | None) -> None:
+        """AccessDenied unless the bucket's policy (its `verdict` on reading the
+        object), the bucket's or the object's ACL lets the requester read."""
+        if verdict is policy.Effect.ALLOW:
+            return
         user = self.user.user_id
         if acl.allows(info.acl, info.owner, user, acl.READ):
             return

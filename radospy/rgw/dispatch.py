@@ -16,7 +16,7 @@ class Route:
     op: str
 
 
-_UNSUPPORTED = ("policy", "lifecycle", "website", "logging", "notification",
+_UNSUPPORTED = ("lifecycle", "website", "logging", "notification",
                 "replication", "encryption", "object-lock", "retention", "legal-hold",
                 "requestPayment", "accelerate", "analytics", "metrics", "inventory",
                 "intelligent-tiering", "ownershipControls", "publicAccessBlock",
@@ -46,11 +46,14 @@ def _bucket_route(method: str, has: Callable[[str], bool]) -> Route:
         "GET": [("location", "GetBucketLocation"), ("versioning", "GetBucketVersioning"),
                 ("acl", "GetBucketAcl"), ("uploads", "ListMultipartUploads"),
                 ("versions", "ListObjectVersions"), ("tagging", "GetBucketTagging"),
-                ("cors", "GetBucketCors"), ("list-type", "ListObjectsV2")],
+                ("cors", "GetBucketCors"), ("policy", "GetBucketPolicy"),
+                ("policyStatus", "GetBucketPolicyStatus"), ("list-type", "ListObjectsV2")],
         "PUT": [("versioning", "NotImplemented"), ("acl", "PutBucketAcl"),
-                ("tagging", "PutBucketTagging"), ("cors", "PutBucketCors")],
+                ("tagging", "PutBucketTagging"), ("cors", "PutBucketCors"),
+                ("policy", "PutBucketPolicy")],
         "POST": [("delete", "DeleteObjects")],
-        "DELETE": [("tagging", "DeleteBucketTagging"), ("cors", "DeleteBucketCors")],
+        "DELETE": [("tagging", "DeleteBucketTagging"), ("cors", "DeleteBucketCors"),
+                   ("policy", "DeleteBucketPolicy")],
     }
     for sub, op in table.get(method, []):
         if has(sub):
@@ -65,6 +68,8 @@ def _bucket_route(method: str, has: Callable[[str], bool]) -> Route:
 
 
 def _object_route(method: str, has: Callable[[str], bool], copy_source: bool) -> Route:
+    if has("policy") or has("policyStatus"):
+        raise S3Error(code="NotImplemented")
     if method == "PUT":
         if has("uploadId"):
             return Route("UploadPartCopy" if copy_source else "UploadPart")

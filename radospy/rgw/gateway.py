@@ -20,12 +20,13 @@ from aiohttp.http_exceptions import BadHttpMessage
 
 from radospy.client.rados import AsyncRados
 from radospy.common.errors import RadosError
-from radospy.rgw import acl, bucket_ops, cors, multipart_ops, object_ops
+from radospy.rgw import acl, bucket_ops, cors, multipart_ops, object_ops, policy_ops
 from radospy.rgw.body import Body
 from radospy.rgw.context import Context, empty
 from radospy.rgw.dispatch import route
 from radospy.rgw.protocol import S3Server, body_error
 from radospy.rgw.routing import Target, target
+from radospy.rgw.s3 import policy
 from radospy.rgw.s3 import xml as s3xml
 from radospy.rgw.s3.auth import authenticate, claimed_access_key
 from radospy.rgw.s3.errors import S3Error
@@ -93,7 +94,17 @@ HANDLERS: dict[str, Handler] = {
     "ListParts": multipart_ops.list_parts,
     "CompleteMultipartUpload": multipart_ops.complete_upload,
     "AbortMultipartUpload": multipart_ops.abort_upload,
+    "GetBucketPolicy": policy_ops.get_policy,
+    "PutBucketPolicy": policy_ops.put_policy,
+    "DeleteBucketPolicy": policy_ops.delete_policy,
+    "GetBucketPolicyStatus": policy_ops.get_policy_status,
 }
+
+
+def default_shards(rados: AsyncRados) -> int:
+    """Index shards of the buckets this gateway creates."""
+    override = rados.config.get_int("rgw_override_bucket_index_max_shards")
+    return override or rados.config.get_int("rgw_bucket_index_max_shards")
 
 
 class Gateway:
@@ -108,7 +119,7 @@ class Gateway:
         self.port = port
         self.dns_names = dns_names
         self.tls = tls
-        self.store = Store(rados)
+        self.store = Store(rados, num_shards=default_shards(rados))
         self._ids = itertools.count(1)
         self._stopping = asyncio.Event()
         self._server: asyncio.AbstractServer | None = None
@@ -204,7 +215,26 @@ class Gateway:
         op = route(parts.method, tgt.bucket, tgt.key, names.__contains__,
                    parts.header("x-amz-copy-source") is not None)
         ctx = Context(request, parts, auth, user, tgt, self.store, request_id, cors_headers)
+        await self._judge_by_policy(ctx, op.op)
         return await HANDLERS[op.op](ctx)
+
+    async def _judge_by_policy(self, ctx: Context, op: str) -> None:
+        """Apply the bucket's policy to the operation: an explicit Deny refuses it now
+        (except the owner managing the policy itself); an Allow lets the handler skip
+        the ACL checks."""
+        action = policy.action_of(op, ctx.query("versionId"))
+        if ctx.target.bucket is None or action is None or op == "CreateBucket":
+            return
+        try:
+            info = await ctx.load_bucket()
+        except S3Error:
+            return  # the handler answers NoSuchBucket
+        verdict = ctx.policy_verdict(info, action, ctx.target.key)
+        if verdict is policy.Effect.DENY:
+            if op in policy.POLICY_OPS and info.owner == ctx.user.user_id:
+                return
+            raise S3Error(code="AccessDenied")
+        ctx.verdict = verdict
 
     async def _rules(self, bucket: str) -> list[s3xml.CorsRule]:
         info = await self.store.buckets.get(bucket)

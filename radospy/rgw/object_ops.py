@@ -13,7 +13,7 @@ from aiohttp import web
 from radospy.rgw import acl, conditions
 from radospy.rgw.body import Body, require_length
 from radospy.rgw.context import Context, empty, http_date, xml_response
-from radospy.rgw.s3 import checksums
+from radospy.rgw.s3 import checksums, policy
 from radospy.rgw.s3 import xml as s3xml
 from radospy.rgw.s3.errors import S3Error
 from radospy.rgw.store import names
@@ -111,17 +111,17 @@ def object_headers(attrs: ObjectAttrs, ctx: Context, *, whole: bool) -> dict[str
 async def _readable(ctx: Context, *, with_data: bool) -> tuple[BucketInfo, Head]:
     """The named bucket and object, which the requester may read: AccessDenied or
     NoSuchKey (only to those who may list the bucket) otherwise."""
-    info = await ctx.store.buckets.get(ctx.bucket_name)
+    info = await ctx.load_bucket()
     head = await ctx.store.objects.head(info, ctx.key, with_data=with_data)
     version = ctx.query("versionId")
     if version is not None and version != "null":
         # Versioning is never enabled here: the only version of an object is `null`.
         raise S3Error(code="NoSuchVersion", Key=ctx.key, VersionId=version)
     if head is None:
-        if not acl.allows(info.acl, info.owner, ctx.user.user_id, acl.READ):
+        if not ctx.may_list(info):
             raise S3Error(code="AccessDenied")
         raise S3Error(code="NoSuchKey", Key=ctx.key)
-    ctx.may_read(info, head.attrs)
+    ctx.may_read(info, head.attrs, ctx.verdict)
     return info, head
 
 
@@ -169,8 +169,9 @@ async def delete_object(ctx: Context) -> web.Response:
 
 
 async def delete_objects(ctx: Context) -> web.Response:
-    """DeleteObjects: up to 1000 keys; per-key errors in the answer."""
-    info = await ctx.bucket_for(acl.WRITE)
+    """DeleteObjects: up to 1000 keys; per-key errors in the answer (AccessDenied for
+    the keys the bucket's policy denies or neither it nor the ACL allows)."""
+    info = await ctx.load_bucket()
     await ctx.expect_continue()
     body = await Body(ctx.request.content, ctx.parts, ctx.auth).read_all(s3xml.MAX_BODY)
     request = s3xml.parse_delete(body)
@@ -180,6 +181,10 @@ async def delete_objects(ctx: Context) -> web.Response:
     for obj in request.objects:
         try:
             check_key(obj.key)
+            verdict = ctx.policy_verdict(info, "s3:DeleteObject", obj.key)
+            if verdict is policy.Effect.DENY or (verdict is None and not acl.allows(
+                    info.acl, info.owner, ctx.user.user_id, acl.WRITE)):
+                raise S3Error(code="AccessDenied")
             await ctx.store.objects.delete(info, index, obj.key)
             deleted.append(s3xml.Deleted(obj.key, obj.version_id))
         except S3Error as exc:
@@ -258,16 +263,19 @@ def copy_source(ctx: Context) -> tuple[str, str]:
 
 
 async def source_object(ctx: Context) -> tuple[BucketInfo, Head]:
-    """The copy source, which the requester must own, checked against the
-    `x-amz-copy-source-if-*` conditions."""
+    """The copy source, which the requester must be allowed to read (its bucket's
+    policy, then the ACLs), checked against the `x-amz-copy-source-if-*` conditions."""
     bucket, key = copy_source(ctx)
     info = await ctx.store.buckets.get(bucket)
     head = await ctx.store.objects.head(info, key, with_data=True)
+    verdict = ctx.policy_verdict(info, "s3:GetObject", key)
+    if verdict is policy.Effect.DENY:
+        raise S3Error(code="AccessDenied")
     if head is None:
-        if not acl.allows(info.acl, info.owner, ctx.user.user_id, acl.READ):
+        if verdict is None and not ctx.may_list(info):
             raise S3Error(code="AccessDenied")
         raise S3Error(code="NoSuchKey", Key=key)
-    ctx.may_read(info, head.attrs)
+    ctx.may_read(info, head.attrs, verdict)
     conditions.check_read(ctx.header, head.attrs.etag, head.attrs.mtime,
                           prefix="x-amz-copy-source-")
     return info, head

@@ -54,8 +54,12 @@ def test_routes() -> None:
             _route(method, bucket, key, query)
         assert info.value.code == "MethodNotAllowed"
     with pytest.raises(S3Error) as info:
-        _route("PUT", "b", None, "policy")
+        _route("PUT", "b", None, "website")
     assert info.value.code == "NotImplemented"
+    assert _route("PUT", "b", None, "policy") == "PutBucketPolicy"
+    assert _route("GET", "b", None, "policy") == "GetBucketPolicy"
+    assert _route("DELETE", "b", None, "policy") == "DeleteBucketPolicy"
+    assert _route("GET", "b", None, "policyStatus") == "GetBucketPolicyStatus"
 
 
 def test_ranges() -> None:

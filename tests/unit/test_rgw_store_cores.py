@@ -33,8 +33,16 @@ def test_object_names_follow_rgw() -> None:
     assert names.bucket_instance_oid("b", "m") == ".bucket.meta.b:m"
     assert names.user_buckets_oid("alice") == "alice.buckets"
     assert names.upload_meta_oid("m", "k", "2~x") == "m__multipart_k.2~x.meta"
+    assert names.index_oid("default.4135.1", 3, gen=2) == ".dir.default.4135.1.2.3"
+
+
+def test_index_shard_is_rgw_bucket_shard_index() -> None:
+    # ceph_str_hash_linux("a") = ((97 << 4) + (97 >> 4)) * 11 = 0x42F2; its low byte
+    # folded into the top one gives 0xF20042F2, then mod the prime 7877, mod shards.
+    assert names.index_shard("a", 11) == 0xF20042F2 % 7877 % 11
+    assert names.index_shard("a", 10000) == 0xF20042F2 % 65521 % 10000
     assert names.index_shard("k", 0) is None
-    assert 0 <= (names.index_shard("k", 11) or 0) < 11
+    assert names.index_shard("k", 1) == 0
 
 
 def test_bucket_names() -> None:

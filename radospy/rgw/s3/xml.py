@@ -277,6 +277,13 @@ def location_constraint(region: str | None) -> bytes:
     return _document(root)
 
 
+def policy_status(public: bool) -> bytes:
+    """GetBucketPolicyStatus's answer."""
+    root = _root("PolicyStatus")
+    ET.SubElement(root, "IsPublic").text = "true" if public else "false"
+    return _document(root)
+
+
 # --------------------------------------------------------------------------- listings
 
 

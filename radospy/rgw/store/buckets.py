@@ -63,7 +63,7 @@ class Buckets:
 
     def index(self, info: BucketInfo) -> BucketIndex:
         """The index of bucket `info`."""
-        return BucketIndex(self.pools.index, info)
+        return BucketIndex(self.pools.index, info, lambda: self.get(info.bucket))
 
     async def create(self, bucket: str, owner: UserInfo, location: str = "",
                      acl: str = "private") -> BucketInfo:

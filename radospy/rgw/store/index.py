@@ -1,17 +1,23 @@
-"""A bucket's index: one omap entry per key in `.dir.<marker>[.<shard>]`.
+"""A bucket's index: one omap entry per key in `.dir.<marker>[.<gen>][.<shard>]`, the
+shard chosen by RGW's `rgw_bucket_shard_index` (`names.index_shard`).
 
 An entry is written only if the stored one for the key is older (omap compare on the
 stamp that begins each value), so concurrent writers of a key leave the newest entry,
-and only while the shard is not being deleted (xattr `rgw.state` empty). Listing reads
-the shards in pages and merges them in key order for `listing.list_page`.
+and only while the shard's xattr `rgw.state` is empty. `deleting` there means the
+bucket is being deleted (the write fails: NoSuchBucket); `resharding` means a reshard
+is copying the shard into a new layout generation: the writer waits for it to end,
+re-reads the bucket's layout and writes into the new shards (RGW's writers block on
+ERR_BUSY_RESHARDING the same way), so no update made during a reshard is lost.
+Listing reads the shards in pages and merges them in key order for
+`listing.list_page`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import heapq
-from collections.abc import Iterator
+import time
+from collections.abc import Awaitable, Callable, Iterator
 
 from radospy.client.rados import AsyncIoctx, NoData, ObjectNotFound
 from radospy.common import osdop as o
@@ -22,19 +28,32 @@ from radospy.rgw.store.records import BucketInfo, IndexEntry, decode_index_entry
 
 STATE_XATTR = "rgw.state"
 DELETING = b"deleting"
+RESHARDING = b"resharding"
 PAGE = 1000
+RESHARD_WAIT = 120.0
+"""Seconds a writer waits for a reshard to end before answering ServiceUnavailable
+(a reshard whose tool died stays marked until `radosgw-admin reshard cancel`)."""
+_RESHARD_POLL = 0.05
+
+Reload = Callable[[], Awaitable[BucketInfo]]
+"""Reads a bucket's current metadata again (its index layout after a reshard)."""
 
 
 def shard_oids(info: BucketInfo) -> list[str]:
     """Every index object of a bucket."""
-    if info.num_shards <= 1:
-        return [names.index_oid(info.marker, None)]
-    return [names.index_oid(info.marker, n) for n in range(info.num_shards)]
+    return layout_oids(info.marker, info.num_shards, info.index_gen)
+
+
+def layout_oids(marker: str, num_shards: int, gen: int) -> list[str]:
+    """The index objects of one layout: `num_shards` shards (0: one unsharded object)."""
+    if num_shards <= 0:
+        return [names.index_oid(marker, None, gen)]
+    return [names.index_oid(marker, n, gen) for n in range(num_shards)]
 
 
 def key_oid(info: BucketInfo, key: str) -> str:
     """The index object holding `key`."""
-    return names.index_oid(info.marker, names.index_shard(key, info.num_shards))
+    return names.index_oid(info.marker, names.index_shard(key, info.num_shards), info.index_gen)
 
 
 def start_after_for(start: bytes) -> str:
@@ -58,9 +77,11 @@ def start_after_for(start: bytes) -> str:
 class BucketIndex:
     """The index of one bucket."""
 
-    def __init__(self, ioctx: AsyncIoctx, info: BucketInfo) -> None:
+    def __init__(self, ioctx: AsyncIoctx, info: BucketInfo, reload: Reload | None = None
+                 ) -> None:
         self.ioctx = ioctx
         self.info = info
+        self._reload = reload
 
     async def create(self) -> None:
         """Create the (empty) index objects of a new bucket."""
@@ -69,30 +90,78 @@ class BucketIndex:
 
     async def put(self, entry: IndexEntry, stamp_ns: int) -> None:
         """Record `entry`, unless a newer write of its key is recorded already.
-        NoSuchBucket when the bucket is being deleted."""
-        oid = key_oid(self.info, entry.key)
+        NoSuchBucket when the bucket is being deleted; waits out a reshard."""
         value = encode_index_entry(entry, stamp_ns)
-        ops: list[o.OsdOp] = [
-            o.CmpXattr(name=STATE_XATTR, op=o.CmpOp.EQ, value=b""),
-            o.OmapCmp(key=entry.key, value=value, op=o.CmpOp.LT),
-            o.OmapSet(entries={entry.key: value}),
-        ]
-        try:
-            await run(self.ioctx, oid, ops, "update bucket index")
-        except (Conflict, ObjectNotFound):
-            if await self.deleting(oid):
-                raise S3Error(code="NoSuchBucket", BucketName=self.info.bucket) from None
+
+        def ops() -> list[o.OsdOp]:
+            return [o.CmpXattr(name=STATE_XATTR, op=o.CmpOp.EQ, value=b""),
+                    o.OmapCmp(key=entry.key, value=value, op=o.CmpOp.LT),
+                    o.OmapSet(entries={entry.key: value})]
+
+        await self._update(entry.key, ops)
 
     async def remove(self, key: str, tag: str | None) -> None:
-        """Drop `key`'s entry if it is still the write tagged `tag` (any write when None)."""
-        oid = key_oid(self.info, key)
-        raw = await self._raw(oid, key)
-        if raw is None or (tag is not None and decode_index_entry(raw).tag != tag):
-            return
-        ops: list[o.OsdOp] = [o.OmapCmp(key=key, value=raw, op=o.CmpOp.EQ),
-                              o.OmapRmKeys(keys=[key])]
-        with contextlib.suppress(Conflict, ObjectNotFound):
-            await run(self.ioctx, oid, ops, "update bucket index")
+        """Drop `key`'s entry if it is still the write tagged `tag` (any write when None).
+        Waits out a reshard."""
+
+        async def attempt() -> list[o.OsdOp] | None:
+            raw = await self._raw(key_oid(self.info, key), key)
+            if raw is None or (tag is not None and decode_index_entry(raw).tag != tag):
+                return None
+            return [o.CmpXattr(name=STATE_XATTR, op=o.CmpOp.EQ, value=b""),
+                    o.OmapCmp(key=key, value=raw, op=o.CmpOp.EQ),
+                    o.OmapRmKeys(keys=[key])]
+
+        deadline = time.monotonic() + RESHARD_WAIT
+        while True:
+            ops = await attempt()
+            if ops is None:
+                return
+            oid = key_oid(self.info, key)
+            try:
+                await run(self.ioctx, oid, ops, "update bucket index")
+                return
+            except (Conflict, ObjectNotFound):
+                state = await self.state(oid)
+                # Idle: a newer write of the key replaced the entry; deleting: the
+                # bucket goes with its entries. Only a layout change needs a retry.
+                if state in (b"", DELETING) or (state is None and self._reload is None):
+                    return
+            await self._await_layout(oid, deadline)
+
+    async def _update(self, key: str, ops: Callable[[], list[o.OsdOp]]) -> None:
+        deadline = time.monotonic() + RESHARD_WAIT
+        while True:
+            oid = key_oid(self.info, key)
+            try:
+                await run(self.ioctx, oid, ops(), "update bucket index")
+                return
+            except (Conflict, ObjectNotFound):
+                state = await self.state(oid)
+                if state == DELETING or (state is None and self._reload is None):
+                    raise S3Error(code="NoSuchBucket", BucketName=self.info.bucket) from None
+                if state == b"":
+                    return  # a newer write of the key is recorded
+            await self._await_layout(oid, deadline)
+
+    async def _await_layout(self, oid: str, deadline: float) -> None:
+        """Wait until index object `oid` is no longer being resharded, then take the
+        bucket's current layout (NoSuchBucket if the bucket is gone)."""
+        delay = _RESHARD_POLL
+        while await self.state(oid) == RESHARDING:
+            if time.monotonic() > deadline:
+                raise S3Error(code="ServiceUnavailable",
+                              message="The bucket index is being resharded")
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 1.0)
+        gone = S3Error(code="NoSuchBucket", BucketName=self.info.bucket)
+        if self._reload is None:
+            raise gone
+        fresh = await self._reload()
+        same = (fresh.num_shards, fresh.index_gen) == (self.info.num_shards, self.info.index_gen)
+        if fresh.marker != self.info.marker or (same and await self.state(oid) is None):
+            raise gone
+        self.info = fresh
 
     async def get(self, key: str) -> IndexEntry | None:
         """The entry of `key`, or None."""
@@ -107,15 +176,14 @@ class BucketIndex:
         vals = results[0]
         return vals.entries.get(key) if isinstance(vals, o.OmapVals) else None
 
-    async def deleting(self, oid: str) -> bool:
-        """Whether index object `oid` is gone or marked for deletion."""
+    async def state(self, oid: str) -> bytes | None:
+        """Index object `oid`'s `rgw.state` (b"" when idle), None when it is gone."""
         try:
-            value = await self.ioctx.get_xattr(oid, STATE_XATTR)
+            return await self.ioctx.get_xattr(oid, STATE_XATTR)
         except ObjectNotFound:
-            return True
+            return None
         except NoData:
-            return False
-        return value == DELETING
+            return b""
 
     async def page(
         self, oid: str, start_after: str, limit: int = PAGE

@@ -4,7 +4,7 @@ As Ceph's RGW with the default zone: users and access keys in `default.rgw.meta`
 (namespaces `users.uid` and `users.keys`), a user's bucket list in the omap of
 `<uid>.buckets`, the bucket entrypoint `<bucket>` and instance
 `.bucket.meta.<bucket>:<marker>` in namespace `root`, the bucket index in omap of
-`.dir.<marker>[.<shard>]` in `default.rgw.buckets.index`, object heads `<marker>_<key>`
+`.dir.<marker>[.<gen>][.<shard>]` in `default.rgw.buckets.index`, object heads `<marker>_<key>`
 and tails `<marker>__shadow_.<prefix>_<n>` in `default.rgw.buckets.data`, and
 in-progress multipart uploads in `default.rgw.buckets.non-ec`.
 """
@@ -15,7 +15,7 @@ import re
 import secrets
 import string
 
-import xxhash
+from radospy.osdmap.hash import ceph_str_hash_linux
 
 ROOT_POOL = ".rgw.root"
 CONTROL_POOL = "default.rgw.control"
@@ -68,16 +68,32 @@ def bucket_instance_oid(bucket: str, marker: str) -> str:
     return f".bucket.meta.{bucket}:{marker}"
 
 
-def index_oid(marker: str, shard: int | None) -> str:
-    """A bucket index object: `.dir.<marker>` unsharded, `.dir.<marker>.<shard>` sharded."""
-    return f".dir.{marker}" if shard is None else f".dir.{marker}.{shard}"
+def index_oid(marker: str, shard: int | None, gen: int = 0) -> str:
+    """A bucket index object: `.dir.<marker>` unsharded, `.dir.<marker>.<shard>` sharded,
+    `.dir.<marker>.<gen>.<shard>` once a reshard made layout generation `gen` > 0 (as
+    Ceph's in-place reshard names them)."""
+    base = f".dir.{marker}" if gen == 0 else f".dir.{marker}.{gen}"
+    return base if shard is None else f"{base}.{shard}"
+
+
+RGW_SHARDS_PRIME_0 = 7877
+RGW_SHARDS_PRIME_1 = 65521
+
+
+def shards_mod(value: int, num_shards: int) -> int:
+    """RGW's `rgw_shards_mod`: a hash reduced by a prime, then by the shard count."""
+    prime = RGW_SHARDS_PRIME_0 if num_shards <= RGW_SHARDS_PRIME_0 else RGW_SHARDS_PRIME_1
+    return value % prime % num_shards
 
 
 def index_shard(key: str, num_shards: int) -> int | None:
-    """The index shard holding `key` (None for an unsharded index)."""
-    if num_shards <= 1:
+    """The index shard holding `key` (None for an unsharded index), as RGW's
+    `rgw_bucket_shard_index`: the Linux dcache hash of the key with its low byte
+    folded into the top one, reduced by `shards_mod`."""
+    if num_shards <= 0:
         return None
-    return xxhash.xxh32_intdigest(key.encode()) % num_shards
+    sid = ceph_str_hash_linux(key.encode())
+    return shards_mod(sid ^ ((sid & 0xFF) << 24), num_shards)
 
 
 def head_oid(marker: str, key: str) -> str:

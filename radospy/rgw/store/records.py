@@ -62,6 +62,9 @@ class BucketInfo(msgspec.Struct):
     owner: str
     creation_time: float
     num_shards: int = 0
+    """Index shards (0: one unsharded index object)."""
+    index_gen: int = 0
+    """The index layout generation: raised by each reshard, it names the index objects."""
     zonegroup: str = "default"
     location: str = ""
     placement_rule: str = "default-placement"
@@ -70,6 +73,8 @@ class BucketInfo(msgspec.Struct):
     acl: str = "private"
     """The bucket's canned ACL."""
     tags: list[tuple[str, str]] = msgspec.field(default_factory=list)
+    policy: str = ""
+    """The bucket policy's JSON text as it was put ("" when none)."""
 
 
 class IndexEntry(msgspec.Struct, frozen=True):
