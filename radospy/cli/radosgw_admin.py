@@ -9,6 +9,10 @@
     radospy radosgw-admin key rm --uid U --access-key K
     radospy radosgw-admin bucket list [--uid U] | stats --bucket B | rm --bucket B [--purge-objects]
     radospy radosgw-admin bucket link --bucket B --uid U
+    radospy radosgw-admin quota set --quota-scope=user|bucket (--uid U | --bucket B)
+                          [--max-objects N] [--max-size BYTES[K|M|G|T]]
+    radospy radosgw-admin quota enable|disable --quota-scope=user|bucket (--uid U | --bucket B)
+    radospy radosgw-admin user stats --uid U [--sync-stats]
 
 Output is Ceph's JSON (4-space indent); errors are Ceph's lines on stderr with the
 errno as the exit status.
@@ -23,15 +27,19 @@ import errno
 import json
 import os
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
+
+import msgspec
 
 from radospy.client.rados import AsyncRados
 from radospy.common.config import bootstrap
 from radospy.common.errors import RadosError
+from radospy.rgw.quota import Usage, parse_size, quota_json
 from radospy.rgw.s3.errors import S3Error
 from radospy.rgw.store.index import shard_oids
-from radospy.rgw.store.records import BucketInfo, UserInfo
+from radospy.rgw.store.records import BucketInfo, QuotaInfo, UserInfo, UserStats
 from radospy.rgw.store.store import Store
 from radospy.rgw.store.users import UserError
 
@@ -63,14 +71,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--bucket")
     p.add_argument("--purge-objects", action="store_true")
     p.add_argument("--purge-data", action="store_true")
+    p.add_argument("--quota-scope")
+    p.add_argument("--max-objects")
+    p.add_argument("--max-size")
+    p.add_argument("--sync-stats", action="store_true")
     p.add_argument("--format", choices=("json", "json-pretty"), default="json-pretty")
     p.add_argument("-h", "--help", action="store_true")
     p.add_argument("words", nargs="*")
     return p
-
-
-_QUOTA = {"enabled": False, "check_on_raw": False, "max_size": -1, "max_size_kb": 0,
-          "max_objects": -1}
 
 
 def user_json(info: UserInfo) -> dict[str, Any]:
@@ -90,17 +98,16 @@ def user_json(info: UserInfo) -> dict[str, Any]:
         "default_placement": "",
         "default_storage_class": "",
         "placement_tags": [],
-        "bucket_quota": dict(_QUOTA),
-        "user_quota": dict(_QUOTA),
+        "bucket_quota": quota_json(info.bucket_quota),
+        "user_quota": quota_json(info.user_quota),
         "temp_url_keys": [],
         "type": info.type,
         "mfa_ids": [],
     }
 
 
-def bucket_stats_json(info: BucketInfo, objects: int, size: int) -> dict[str, Any]:
+def bucket_stats_json(info: BucketInfo, usage: Usage) -> dict[str, Any]:
     """`radosgw-admin bucket stats`'s document for one bucket."""
-    kb = -(-size // 1024)
     return {
         "bucket": info.bucket,
         "num_shards": info.num_shards,
@@ -113,12 +120,8 @@ def bucket_stats_json(info: BucketInfo, objects: int, size: int) -> dict[str, An
         "index_type": "Normal",
         "owner": info.owner,
         "creation_time": _iso(info.creation_time),
-        "usage": {"rgw.main": {
-            "size": size, "size_actual": size, "size_utilized": size,
-            "size_kb": kb, "size_kb_actual": kb, "size_kb_utilized": kb,
-            "num_objects": objects,
-        }} if objects else {},
-        "bucket_quota": dict(_QUOTA),
+        "usage": {"rgw.main": usage.stats_json()} if usage.objects else {},
+        "bucket_quota": quota_json(info.quota),
     }
 
 
@@ -246,13 +249,12 @@ class _Admin:
             for name in await self.store.buckets.list_all():
                 self.args.bucket = name
                 info = await self._bucket()
-                objects, size = await self.store.buckets.index(info).count()
-                stats.append(bucket_stats_json(info, objects, size))
+                usage = await self.store.buckets.index(info).usage()
+                stats.append(bucket_stats_json(info, usage))
             self.out = stats
             return
         info = await self._bucket()
-        objects, size = await self.store.buckets.index(info).count()
-        self.out = bucket_stats_json(info, objects, size)
+        self.out = bucket_stats_json(info, await self.store.buckets.index(info).usage())
 
     async def bucket_link(self) -> None:
         info = await self._bucket()
@@ -288,6 +290,92 @@ class _Admin:
             raise
 
 
+    def _quota_target(self) -> str:
+        """Which quota a `quota` command changes: "bucket" (a bucket's own), "user" or
+        "user-bucket" (the user's default for its buckets), as radosgw-admin decides."""
+        scope = self.args.quota_scope
+        if not self.args.bucket and not self.args.uid:
+            raise AdminError("ERROR: bucket name or uid is required for quota operation",
+                             errno.EINVAL)
+        if self.args.bucket:
+            if scope not in (None, "bucket"):
+                raise AdminError("ERROR: invalid quota scope specification.", errno.EINVAL)
+            return "bucket"
+        if scope == "bucket":
+            return "user-bucket"
+        if scope == "user":
+            return "user"
+        raise AdminError("ERROR: invalid quota scope specification. Please specify either "
+                         "--quota-scope=bucket, or --quota-scope=user", errno.EINVAL)
+
+    def _quota_change(self) -> Callable[[QuotaInfo], QuotaInfo]:
+        max_objects = max_size = None
+        if self.args.max_objects is not None:
+            try:
+                max_objects = int(self.args.max_objects)
+            except ValueError:
+                raise AdminError("ERROR: failed to parse max objects: "
+                                 + self.args.max_objects, errno.EINVAL) from None
+            max_objects = max(max_objects, -1)
+        if self.args.max_size is not None:
+            try:
+                max_size = parse_size(self.args.max_size)
+            except ValueError as exc:
+                raise AdminError(f"ERROR: failed to parse max size: {exc}",
+                                 errno.EINVAL) from None
+        words = self.args.words[1]
+
+        def change(q: QuotaInfo) -> QuotaInfo:
+            if words == "enable":
+                return msgspec.structs.replace(q, enabled=True)
+            if words == "disable":
+                return msgspec.structs.replace(q, enabled=False)
+            return msgspec.structs.replace(
+                q, max_objects=q.max_objects if max_objects is None else max_objects,
+                max_size=q.max_size if max_size is None else max_size)
+
+        return change
+
+    async def quota(self) -> None:
+        target = self._quota_target()
+        change = self._quota_change()
+        if target == "bucket":
+            info = await self._bucket()
+            await self.store.buckets.update(
+                info, lambda b: msgspec.structs.replace(b, quota=change(b.quota)))
+            return
+        await self._user()
+
+        def apply(user: UserInfo) -> None:
+            if target == "user":
+                user.user_quota = change(user.user_quota)
+            else:
+                user.bucket_quota = change(user.bucket_quota)
+
+        await self.store.users.update(self._uid(), apply)
+
+    async def user_stats(self) -> None:
+        info = await self._user()
+        if self.args.sync_stats:
+            total = Usage()
+            for name in await self.store.users.bucket_names(info.user_id):
+                try:
+                    bucket = await self.store.buckets.get(name)
+                except S3Error:
+                    continue
+                total += await self.store.buckets.index(bucket).usage()
+            now = time.time()
+            await self.store.users.set_stats(info.user_id, UserStats(
+                total.objects, total.size, total.size_rounded, now, now))
+        stats = await self.store.users.stats(info.user_id)
+        usage = Usage(stats.objects, stats.size, stats.size_rounded)
+        self.out = {
+            "stats": usage.stats_json(),
+            "last_stats_sync": _iso(stats.last_stats_sync),
+            "last_stats_update": _iso(stats.last_stats_update),
+        }
+
+
 COMMANDS: dict[tuple[str, str], Callable[[_Admin], Awaitable[None]]] = {
     ("user", "create"): _Admin.user_create,
     ("user", "info"): _Admin.user_info,
@@ -302,6 +390,10 @@ COMMANDS: dict[tuple[str, str], Callable[[_Admin], Awaitable[None]]] = {
     ("bucket", "stats"): _Admin.bucket_stats,
     ("bucket", "rm"): _Admin.bucket_rm,
     ("bucket", "link"): _Admin.bucket_link,
+    ("quota", "set"): _Admin.quota,
+    ("quota", "enable"): _Admin.quota,
+    ("quota", "disable"): _Admin.quota,
+    ("user", "stats"): _Admin.user_stats,
 }
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 from aiohttp.web import BaseRequest
 
-from radospy.rgw import acl
+from radospy.rgw import acl, quota
 from radospy.rgw.routing import Target
 from radospy.rgw.s3 import policy
 from radospy.rgw.s3.errors import S3Error
@@ -155,6 +155,23 @@ class Context:
         if acl.allows(attrs.acl, attrs.owner, user, acl.READ, bucket_owner=info.owner):
             return
         raise S3Error(code="AccessDenied")
+
+    async def check_quota(self, info: BucketInfo, size: int) -> bool:
+        """QuotaExceeded if one more object of `size` bytes in bucket `info` would pass
+        the bucket's or its owner's quota; whether any quota applies (the caller then
+        reports its write to the usage cache)."""
+        owner = self.user if info.owner == self.user.user_id else \
+            await self.store.users.get(info.owner)
+        if owner is None:
+            return False
+        limits = quota.bucket_quota(info.quota, owner.bucket_quota)
+        usage = self.store.usage
+        if limits.enabled and quota.exceeded(limits, await usage.bucket(info), size):
+            raise S3Error(code="QuotaExceeded")
+        if owner.user_quota.enabled and quota.exceeded(
+                owner.user_quota, await usage.user(owner.user_id), size):
+            raise S3Error(code="QuotaExceeded")
+        return limits.enabled or owner.user_quota.enabled
 
     async def expect_continue(self) -> None:
         """Answer `Expect: 100-continue` now that the request is accepted, so the

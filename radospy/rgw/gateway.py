@@ -119,7 +119,8 @@ class Gateway:
         self.port = port
         self.dns_names = dns_names
         self.tls = tls
-        self.store = Store(rados, num_shards=default_shards(rados))
+        self.store = Store(rados, num_shards=default_shards(rados),
+                           quota_ttl=rados.config.get_int("rgw_bucket_quota_ttl"))
         self._ids = itertools.count(1)
         self._stopping = asyncio.Event()
         self._server: asyncio.AbstractServer | None = None

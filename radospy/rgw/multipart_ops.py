@@ -15,6 +15,7 @@ from radospy.rgw.body import Body, require_length
 from radospy.rgw.context import Context, empty, xml_response
 from radospy.rgw.object_ops import (
     check_key,
+    replaced,
     request_tags,
     source_object,
     upload_headers,
@@ -193,9 +194,14 @@ async def complete_upload(ctx: Context) -> web.Response:
                                upload.content_type, upload.headers, upload.meta,
                                tags=upload.tags, parts_count=len(chosen), acl=upload.acl)
 
+        index = ctx.store.buckets.index(info)
+        tracked = await ctx.check_quota(info, manifest.size)
+        old = await index.get(ctx.key) if tracked else None
         attrs = await ctx.store.objects.commit(
-            info, ctx.store.buckets.index(info), ctx.key, b"", make,
+            info, index, ctx.key, b"", make,
             lambda old: conditions.check_write(ctx.header, old.etag if old else None))
+        if tracked:
+            ctx.store.usage.wrote(info, replaced(attrs.size, old))
     except BaseException:
         await ctx.store.uploads.unclaim(info, ctx.key, upload_id)
         raise

@@ -13,12 +13,13 @@ from aiohttp import web
 from radospy.rgw import acl, conditions
 from radospy.rgw.body import Body, require_length
 from radospy.rgw.context import Context, empty, http_date, xml_response
+from radospy.rgw.quota import Usage
 from radospy.rgw.s3 import checksums, policy
 from radospy.rgw.s3 import xml as s3xml
 from radospy.rgw.s3.errors import S3Error
 from radospy.rgw.store import names
 from radospy.rgw.store.objects import Head, StripeWriter, new_simple_manifest
-from radospy.rgw.store.records import BucketInfo, ObjectAttrs
+from radospy.rgw.store.records import BucketInfo, IndexEntry, ObjectAttrs
 
 MAX_PUT_SIZE = 5 << 30
 """Largest single PUT (S3's 5 GiB); larger objects need multipart."""
@@ -165,6 +166,7 @@ async def delete_object(ctx: Context) -> web.Response:
     info = await ctx.bucket_for(acl.WRITE)
     check_key(ctx.key)
     await ctx.store.objects.delete(info, ctx.store.buckets.index(info), ctx.key)
+    ctx.store.usage.removed(info)
     return empty(204)
 
 
@@ -189,7 +191,14 @@ async def delete_objects(ctx: Context) -> web.Response:
             deleted.append(s3xml.Deleted(obj.key, obj.version_id))
         except S3Error as exc:
             errors.append(s3xml.DeleteError(obj.key, exc.code, exc.message, obj.version_id))
+    ctx.store.usage.removed(info)
     return xml_response(s3xml.delete_result(deleted, errors, quiet=request.quiet))
+
+
+def replaced(size: int, old: IndexEntry | None) -> Usage:
+    """The usage a write of `size` bytes adds over the entry it replaces."""
+    delta = Usage.of_object(size)
+    return delta if old is None else delta - Usage.of_object(old.size)
 
 
 async def store_stream(
@@ -206,10 +215,15 @@ async def store_stream(
         async for piece in stream:
             await writer.feed(piece)
         head_data = await writer.finish()
+        index = ctx.store.buckets.index(info)
+        tracked = await ctx.check_quota(info, writer.size)
+        old = await index.get(ctx.key) if tracked else None
         attrs = await ctx.store.objects.commit(
-            info, ctx.store.buckets.index(info), ctx.key, head_data, make_attrs,
+            info, index, ctx.key, head_data, make_attrs,
             lambda old: conditions.check_write(ctx.header, old.etag if old else None))
         committed = True
+        if tracked:
+            ctx.store.usage.wrote(info, replaced(attrs.size, old))
         return attrs
     finally:
         if not committed:
@@ -229,6 +243,9 @@ async def put_object(ctx: Context) -> web.Response:
     if size is not None and size > MAX_PUT_SIZE:
         raise S3Error(code="EntityTooLarge", ProposedSize=str(size),
                       MaxSizeAllowed=str(MAX_PUT_SIZE))
+    if size is not None:
+        # Refuse early, before the body is read; checked again with the size stored.
+        await ctx.check_quota(info, size)
     if ctx.header("if-match") is not None or ctx.header("if-none-match") is not None:
         # Refuse early, before the body is read; commit checks again atomically.
         current = await ctx.store.objects.head(info, ctx.key)

@@ -129,3 +129,69 @@ def test_bucket_policy(s3: Any, guest: Any, url: str) -> None:
     assert _code(lambda: s3.get_bucket_policy(Bucket="pol")) == "NoSuchBucketPolicy"
     assert s3.get_object(Bucket="pol", Key="public/a")["Body"].read() == b"for everyone"
     assert _anonymous(f"{url}/pol/public/a")[0] == 403
+
+
+def _admin_fails(cluster: S3Cluster, *args: str) -> tuple[int, str]:
+    res = cluster.run_tool("radosgw-admin", "-c", str(cluster.conf_path), *args, timeout=120)
+    assert res.returncode != 0 and b"Traceback" not in res.stderr
+    return res.returncode, res.stderr.decode()
+
+
+def test_quotas(cluster: S3Cluster, s3: Any, guest: Any) -> None:
+    s3.create_bucket(Bucket="quota")
+    cluster.admin("quota", "set", "--quota-scope=bucket", "--bucket", "quota",
+                  "--max-objects", "3")
+    cluster.admin("quota", "enable", "--quota-scope=bucket", "--bucket", "quota")
+    for n in range(3):
+        s3.put_object(Bucket="quota", Key=f"k{n}", Body=b"x")
+    with pytest.raises(ClientError) as info:
+        s3.put_object(Bucket="quota", Key="k3", Body=b"x")
+    assert info.value.response["Error"]["Code"] == "QuotaExceeded"
+    assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    assert _code(lambda: s3.copy_object(Bucket="quota", Key="k4",
+                                        CopySource={"Bucket": "quota", "Key": "k0"})) \
+        == "QuotaExceeded"
+    s3.delete_object(Bucket="quota", Key="k0")
+    s3.put_object(Bucket="quota", Key="k3", Body=b"x")
+    stats = cluster.admin("bucket", "stats", "--bucket", "quota")
+    assert stats["bucket_quota"]["enabled"] is True and stats["bucket_quota"]["max_objects"] == 3
+    assert stats["usage"]["rgw.main"]["num_objects"] == 3
+    assert stats["usage"]["rgw.main"]["size_actual"] == 3 * 4096
+    cluster.admin("quota", "disable", "--quota-scope=bucket", "--bucket", "quota")
+    s3.put_object(Bucket="quota", Key="k5", Body=b"x")
+
+    # A user quota on size, over all the user's buckets: PUT, copy and multipart.
+    guest.create_bucket(Bucket="guestq")
+    cluster.admin("quota", "set", "--quota-scope=user", "--uid", "guest", "--max-size", "64K")
+    cluster.admin("quota", "enable", "--quota-scope=user", "--uid", "guest")
+    quota = cluster.admin("user", "info", "--uid", "guest")["user_quota"]
+    assert quota == {"enabled": True, "check_on_raw": False, "max_size": 65536,
+                     "max_size_kb": 64, "max_objects": -1}
+    guest.put_object(Bucket="guestq", Key="a", Body=b"a" * 40000)
+    assert _code(lambda: guest.put_object(Bucket="guestq", Key="b", Body=b"b" * 40000)) \
+        == "QuotaExceeded"
+    assert _code(lambda: guest.copy_object(Bucket="guestq", Key="c",
+                                           CopySource={"Bucket": "guestq", "Key": "a"})) \
+        == "QuotaExceeded"
+    upload = guest.create_multipart_upload(Bucket="guestq", Key="mp")["UploadId"]
+    part = guest.upload_part(Bucket="guestq", Key="mp", UploadId=upload, PartNumber=1,
+                             Body=b"m" * 30000)
+    assert _code(lambda: guest.complete_multipart_upload(
+        Bucket="guestq", Key="mp", UploadId=upload,
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]})) \
+        == "QuotaExceeded"
+    guest.abort_multipart_upload(Bucket="guestq", Key="mp", UploadId=upload)
+    assert [o["Key"] for o in guest.list_objects_v2(Bucket="guestq")["Contents"]] == ["a"]
+    guest.put_object(Bucket="guestq", Key="small", Body=b"s" * 1000)
+    stats = cluster.admin("user", "stats", "--uid", "guest", "--sync-stats")["stats"]
+    assert (stats["num_objects"], stats["size"], stats["size_actual"]) == (2, 41000, 45056)
+    assert cluster.admin("user", "stats", "--uid", "guest")["stats"] == stats
+
+    code, err = _admin_fails(cluster, "quota", "set", "--uid", "guest", "--max-objects", "1")
+    assert code == 22 and "invalid quota scope" in err
+    code, err = _admin_fails(cluster, "quota", "set", "--quota-scope=user", "--uid", "guest",
+                             "--max-size", "lots")
+    assert code == 22 and "failed to parse" in err
+    code, err = _admin_fails(cluster, "quota", "enable", "--quota-scope=bucket",
+                             "--bucket", "nosuch")
+    assert code == 2

@@ -17,10 +17,11 @@ from __future__ import annotations
 import asyncio
 import heapq
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 from radospy.client.rados import AsyncIoctx, NoData, ObjectNotFound
 from radospy.common import osdop as o
+from radospy.rgw.quota import Usage
 from radospy.rgw.s3.errors import S3Error
 from radospy.rgw.store import names
 from radospy.rgw.store.rados_ops import Conflict, run
@@ -201,19 +202,24 @@ class BucketIndex:
         entries = [decode_index_entry(v) for _, v in sorted(vals.entries.items())]
         return entries, vals.more or len(entries) >= limit
 
-    async def count(self) -> tuple[int, int]:
-        """(number of entries, total bytes) over every shard."""
-        objects = size = 0
+    async def entries(self) -> AsyncIterator[IndexEntry]:
+        """Every entry, shard by shard (not in key order)."""
         for oid in shard_oids(self.info):
             after = ""
             while True:
                 entries, more = await self.page(oid, after)
-                objects += len(entries)
-                size += sum(e.size for e in entries)
+                for entry in entries:
+                    yield entry
                 if not more or not entries:
                     break
                 after = entries[-1].key
-        return objects, size
+
+    async def usage(self) -> Usage:
+        """What the bucket stores, counted over every shard."""
+        total = Usage()
+        async for entry in self.entries():
+            total += Usage.of_object(entry.size)
+        return total
 
     async def is_empty(self) -> bool:
         """Whether no shard holds an entry."""

@@ -25,6 +25,15 @@ class AccessKey(msgspec.Struct, frozen=True):
     secret_key: str
 
 
+class QuotaInfo(msgspec.Struct, frozen=True):
+    """A quota as radosgw-admin sets it (`quota set|enable|disable`); -1: no limit."""
+
+    enabled: bool = False
+    check_on_raw: bool = False
+    max_size: int = -1
+    max_objects: int = -1
+
+
 class UserInfo(msgspec.Struct):
     """A gateway user (`default.rgw.meta`, namespace `users.uid`)."""
 
@@ -37,6 +46,21 @@ class UserInfo(msgspec.Struct):
     op_mask: str = "read, write, delete"
     type: str = "rgw"
     create_date: float = 0.0
+    user_quota: QuotaInfo = msgspec.field(default_factory=QuotaInfo)
+    """The limit on everything the user stores, over all its buckets."""
+    bucket_quota: QuotaInfo = msgspec.field(default_factory=QuotaInfo)
+    """The limit on each of the user's buckets that has no quota of its own."""
+
+
+class UserStats(msgspec.Struct, frozen=True):
+    """A user's usage as last synced (`radosgw-admin user stats --sync-stats`), kept in
+    the omap header of its bucket list."""
+
+    objects: int = 0
+    size: int = 0
+    size_rounded: int = 0
+    last_stats_sync: float = 0.0
+    last_stats_update: float = 0.0
 
 
 class KeyIndex(msgspec.Struct, frozen=True):
@@ -75,6 +99,8 @@ class BucketInfo(msgspec.Struct):
     tags: list[tuple[str, str]] = msgspec.field(default_factory=list)
     policy: str = ""
     """The bucket policy's JSON text as it was put ("" when none)."""
+    quota: QuotaInfo = msgspec.field(default_factory=QuotaInfo)
+    """The bucket's own quota (when enabled it replaces the owner's bucket quota)."""
 
 
 class IndexEntry(msgspec.Struct, frozen=True):

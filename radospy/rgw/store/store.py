@@ -9,20 +9,27 @@ from radospy.rgw.store.buckets import Buckets
 from radospy.rgw.store.multipart import Uploads
 from radospy.rgw.store.objects import Objects
 from radospy.rgw.store.rados_ops import Pools
+from radospy.rgw.store.usage import UsageCache
 from radospy.rgw.store.users import Users
+
+QUOTA_TTL = 600.0
+"""Seconds cached usage is trusted (Ceph's rgw_bucket_quota_ttl)."""
 
 
 class Store:
     """Users, buckets, objects and uploads over RGW's pools."""
 
-    def __init__(self, rados: AsyncRados, *, num_shards: int = 0) -> None:
+    def __init__(self, rados: AsyncRados, *, num_shards: int = 0,
+                 quota_ttl: float = QUOTA_TTL) -> None:
         self.rados = rados
         self.pools = Pools(rados)
         self.num_shards = num_shards
+        self.quota_ttl = quota_ttl
         self.users: Users
         self.buckets: Buckets
         self.objects: Objects
         self.uploads: Uploads
+        self.usage: UsageCache
 
     async def open(self, *, create: bool = True) -> Store:
         """Open the pools (creating them on a first start when `create`)."""
@@ -31,4 +38,5 @@ class Store:
         self.buckets = Buckets(self.pools, self.users, os.getpid(), self.num_shards)
         self.objects = Objects(self.pools.data)
         self.uploads = Uploads(self.pools.non_ec, self.pools.data)
+        self.usage = UsageCache(self.buckets, self.quota_ttl)
         return self

@@ -21,7 +21,14 @@ from radospy.common import osdop as o
 from radospy.common.errors import RadosError
 from radospy.rgw.store import names
 from radospy.rgw.store.rados_ops import Conflict, Pools, run
-from radospy.rgw.store.records import AccessKey, KeyIndex, UserInfo, decode, encode
+from radospy.rgw.store.records import (
+    AccessKey,
+    KeyIndex,
+    UserInfo,
+    UserStats,
+    decode,
+    encode,
+)
 
 _UPDATE_ATTEMPTS = 20
 
@@ -196,3 +203,19 @@ class Users:
         with contextlib.suppress(ObjectNotFound):
             await run(self._users, names.user_buckets_oid(uid),
                       [o.OmapRmKeys(keys=[bucket])], "unlink bucket")
+
+    async def stats(self, uid: str) -> UserStats:
+        """The user's usage as last synced (zeros if never)."""
+        try:
+            results = await run(self._users, names.user_buckets_oid(uid),
+                                [o.OmapGetHeader()], "read user stats")
+        except ObjectNotFound:
+            return UserStats()
+        header = results[0]
+        data = header.data if isinstance(header, o.OmapHeader) else b""
+        return decode(data, UserStats) if data else UserStats()
+
+    async def set_stats(self, uid: str, stats: UserStats) -> None:
+        """Record the user's synced usage."""
+        await run(self._users, names.user_buckets_oid(uid),
+                  [o.OmapSetHeader(data=encode(stats))], "write user stats")
