@@ -13,6 +13,10 @@
                           [--max-objects N] [--max-size BYTES[K|M|G|T]]
     radospy radosgw-admin quota enable|disable --quota-scope=user|bucket (--uid U | --bucket B)
     radospy radosgw-admin user stats --uid U [--sync-stats]
+    radospy radosgw-admin bucket reshard --bucket B --num-shards N
+    radospy radosgw-admin reshard add --bucket B --num-shards N | list | process
+    radospy radosgw-admin reshard status|cancel --bucket B
+    radospy radosgw-admin bucket check --bucket B [--fix] [--check-objects]
 
 Output is Ceph's JSON (4-space indent); errors are Ceph's lines on stderr with the
 errno as the exit status.
@@ -38,8 +42,10 @@ from radospy.common.config import bootstrap
 from radospy.common.errors import RadosError
 from radospy.rgw.quota import Usage, parse_size, quota_json
 from radospy.rgw.s3.errors import S3Error
+from radospy.rgw.store.check import check_bucket
 from radospy.rgw.store.index import shard_oids
 from radospy.rgw.store.records import BucketInfo, QuotaInfo, UserInfo, UserStats
+from radospy.rgw.store.reshard import Resharder, ReshardError
 from radospy.rgw.store.store import Store
 from radospy.rgw.store.users import UserError
 
@@ -75,6 +81,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--max-objects")
     p.add_argument("--max-size")
     p.add_argument("--sync-stats", action="store_true")
+    p.add_argument("--num-shards")
+    p.add_argument("--fix", action="store_true")
+    p.add_argument("--check-objects", action="store_true")
     p.add_argument("--format", choices=("json", "json-pretty"), default="json-pretty")
     p.add_argument("-h", "--help", action="store_true")
     p.add_argument("words", nargs="*")
@@ -376,6 +385,61 @@ class _Admin:
         }
 
 
+    def _num_shards(self) -> int:
+        if self.args.num_shards is None:
+            raise AdminError("ERROR: --num-shards not specified", errno.EINVAL)
+        try:
+            return int(self.args.num_shards)
+        except ValueError:
+            raise AdminError("ERROR: failed to parse num shards: " + self.args.num_shards,
+                             errno.EINVAL) from None
+
+    def _resharder(self) -> Resharder:
+        return Resharder(self.store.buckets, self.store.pools.reshard_log)
+
+    async def bucket_reshard(self) -> None:
+        info = await self._bucket()
+        num_shards = self._num_shards()
+        try:
+            fresh = await self._resharder().reshard(info, num_shards)
+        except ReshardError as exc:
+            raise AdminError(str(exc), exc.errno) from None
+        self.out = bucket_stats_json(fresh, await self.store.buckets.index(fresh).usage())
+
+    async def reshard_add(self) -> None:
+        info = await self._bucket()
+        try:
+            await self._resharder().add(info, self._num_shards())
+        except ReshardError as exc:
+            raise AdminError(str(exc), exc.errno) from None
+
+    async def reshard_list(self) -> None:
+        self.out = [
+            {"time": _iso(e.time), "tenant": e.tenant, "bucket_name": e.bucket_name,
+             "bucket_id": e.bucket_id, "new_instance_id": e.new_instance_id,
+             "old_num_shards": e.old_num_shards,
+             "tentative_new_num_shards": e.tentative_new_num_shards}
+            for e in await self._resharder().queue()]
+
+    async def reshard_status(self) -> None:
+        self.out = await self._resharder().status(await self._bucket())
+
+    async def reshard_cancel(self) -> None:
+        await self._resharder().cancel(await self._bucket())
+
+    async def reshard_process(self) -> None:
+        try:
+            await self._resharder().process()
+        except ReshardError as exc:
+            raise AdminError(str(exc), exc.errno) from None
+
+    async def bucket_check(self) -> None:
+        info = await self._bucket()
+        report = await check_bucket(self.store.buckets.index(info), self.store.objects, info,
+                                    fix=self.args.fix, check_objects=self.args.check_objects)
+        self.out = report.json()
+
+
 COMMANDS: dict[tuple[str, str], Callable[[_Admin], Awaitable[None]]] = {
     ("user", "create"): _Admin.user_create,
     ("user", "info"): _Admin.user_info,
@@ -394,6 +458,13 @@ COMMANDS: dict[tuple[str, str], Callable[[_Admin], Awaitable[None]]] = {
     ("quota", "enable"): _Admin.quota,
     ("quota", "disable"): _Admin.quota,
     ("user", "stats"): _Admin.user_stats,
+    ("bucket", "reshard"): _Admin.bucket_reshard,
+    ("bucket", "check"): _Admin.bucket_check,
+    ("reshard", "add"): _Admin.reshard_add,
+    ("reshard", "list"): _Admin.reshard_list,
+    ("reshard", "status"): _Admin.reshard_status,
+    ("reshard", "cancel"): _Admin.reshard_cancel,
+    ("reshard", "process"): _Admin.reshard_process,
 }
 
 

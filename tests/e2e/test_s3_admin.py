@@ -7,6 +7,7 @@ upload leaving nothing a check cannot repair.
 from __future__ import annotations
 
 import json
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -17,7 +18,9 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from radospy.rgw.store import names
 from tests.e2e.s3_cluster import S3Cluster
+from tests.integration.cluster import wait_for
 
 ACCESS, SECRET = "AKIARADOSPYADMIN0001", "radospy-admin-secret-key-000000000000001"
 OTHER_ACCESS, OTHER_SECRET = "AKIARADOSPYADMIN0002", "radospy-admin-secret-key-000000000000002"
@@ -195,3 +198,104 @@ def test_quotas(cluster: S3Cluster, s3: Any, guest: Any) -> None:
     code, err = _admin_fails(cluster, "quota", "enable", "--quota-scope=bucket",
                              "--bucket", "nosuch")
     assert code == 2
+
+
+def _rados(cluster: S3Cluster, *args: str) -> bytes:
+    res = cluster.run_tool("rados", "-c", str(cluster.conf_path), *args, timeout=120)
+    assert res.returncode == 0, res.stderr.decode()
+    return res.stdout
+
+
+def _keys(s3: Any, bucket: str) -> list[str]:
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket,
+                                                         PaginationConfig={"PageSize": 7})
+    return [o["Key"] for page in pages for o in page.get("Contents", [])]
+
+
+def test_sharded_index_and_online_reshard(cluster: S3Cluster, s3: Any) -> None:
+    s3.create_bucket(Bucket="shards")
+    stats = cluster.admin("bucket", "stats", "--bucket", "shards")
+    assert stats["num_shards"] == 11
+    marker = stats["marker"]
+    keys = [*sorted(f"k/{n:03d}" for n in range(40)), "zz", "é"]
+    for key in keys:
+        s3.put_object(Bucket="shards", Key=key, Body=key.encode())
+    assert _keys(s3, "shards") == sorted(keys, key=str.encode)
+    # Each key is in the shard RGW's rgw_bucket_shard_index names.
+    shard = names.index_shard("k/007", 11)
+    listed = _rados(cluster, "-p", names.INDEX_POOL, "listomapkeys",
+                    names.index_oid(marker, shard)).decode().split()
+    assert "k/007" in listed
+
+    # Reshard to 3 while a writer keeps adding keys: none it was acknowledged is lost.
+    acked: list[str] = []
+    stop = threading.Event()
+    writer_client = _client(f"http://127.0.0.1:{next(iter(cluster.gateways))}")
+
+    def write() -> None:
+        n = 0
+        while not stop.is_set():
+            key = f"during/{n:04d}"
+            writer_client.put_object(Bucket="shards", Key=key, Body=b"d")
+            acked.append(key)
+            n += 1
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    try:
+        wait_for(lambda: len(acked) >= 3, 60, "writes before the reshard")
+        resharded = cluster.admin("bucket", "reshard", "--bucket", "shards", "--num-shards", "3")
+        count = len(acked)
+        wait_for(lambda: len(acked) >= count + 3, 60, "writes after the reshard")
+    finally:
+        stop.set()
+        thread.join(timeout=120)
+    assert resharded["num_shards"] == 3
+    assert _keys(s3, "shards") == sorted(keys + acked, key=str.encode)
+    stats = cluster.admin("bucket", "stats", "--bucket", "shards")
+    assert stats["num_shards"] == 3
+    assert stats["usage"]["rgw.main"]["num_objects"] == len(keys) + len(acked)
+    assert cluster.admin("reshard", "list") == []
+    assert [s["reshard_status"] for s in cluster.admin("reshard", "status", "--bucket",
+                                                       "shards")] == ["not-resharding"] * 3
+    gen1 = names.index_oid(marker, names.index_shard("k/007", 3), 1)
+    assert "k/007" in _rados(cluster, "-p", names.INDEX_POOL, "listomapkeys", gen1).decode()
+    code, err = _admin_fails(cluster, "bucket", "reshard", "--bucket", "shards",
+                             "--num-shards", "3")
+    assert code == 22 and "same as" in err
+
+    # Queued: reshard add, list, process.
+    cluster.admin("reshard", "add", "--bucket", "shards", "--num-shards", "5")
+    assert [(e["bucket_name"], e["old_num_shards"], e["tentative_new_num_shards"])
+            for e in cluster.admin("reshard", "list")] == [("shards", 3, 5)]
+    cluster.admin("reshard", "process")
+    assert cluster.admin("reshard", "list") == []
+    assert cluster.admin("bucket", "stats", "--bucket", "shards")["num_shards"] == 5
+    assert s3.get_object(Bucket="shards", Key="é")["Body"].read() == "é".encode()
+    s3.delete_object(Bucket="shards", Key="zz")
+    assert "zz" not in _keys(s3, "shards")
+
+
+def test_bucket_check_fix(cluster: S3Cluster, s3: Any) -> None:
+    s3.create_bucket(Bucket="check")
+    for key in ("a", "b", "c"):
+        s3.put_object(Bucket="check", Key=key, Body=b"12345")
+    marker = cluster.admin("bucket", "stats", "--bucket", "check")["marker"]
+    # Damage as a killed gateway would: a head gone under its entry, an entry gone.
+    _rados(cluster, "-p", names.DATA_POOL, "rm", names.head_oid(marker, "a"))
+    _rados(cluster, "-p", names.INDEX_POOL, "rmomapkey",
+           names.index_oid(marker, names.index_shard("b", 11)), "b")
+    report = cluster.admin("bucket", "check", "--bucket", "check", "--check-objects")
+    assert report["index_entries_without_head"] == ["a"]
+    assert report["heads_without_index_entry"] == ["b"]
+    result = report["check_result"]
+    assert result["existing_header"]["usage"]["rgw.main"]["num_objects"] == 2
+    assert result["calculated_header"]["usage"]["rgw.main"]["num_objects"] == 2
+    assert _keys(s3, "check") == ["a", "c"]  # nothing fixed without --fix
+    cluster.admin("bucket", "check", "--bucket", "check", "--check-objects", "--fix")
+    assert _keys(s3, "check") == ["b", "c"]
+    assert s3.get_object(Bucket="check", Key="b")["Body"].read() == b"12345"
+    clean = cluster.admin("bucket", "check", "--bucket", "check", "--check-objects")
+    assert (clean["index_entries_without_head"], clean["heads_without_index_entry"]) == ([], [])
+    assert cluster.admin("bucket", "stats", "--bucket", "check")["usage"]["rgw.main"][
+        "num_objects"] == 2

@@ -30,6 +30,8 @@ POOLS = (ROOT_POOL, CONTROL_POOL, META_POOL, LOG_POOL, INDEX_POOL, DATA_POOL, NO
 NS_USERS = "users.uid"
 NS_KEYS = "users.keys"
 NS_BUCKETS = "root"
+NS_RESHARD = "reshard"
+NS_GC = "gc"
 
 ZONE_ID = "default"
 """The zone id that prefixes bucket markers (`default.<instance>.<n>`)."""

@@ -47,6 +47,8 @@ class Pools:
         self.index: AsyncIoctx
         self.data: AsyncIoctx
         self.non_ec: AsyncIoctx
+        self.reshard_log: AsyncIoctx
+        self.gc: AsyncIoctx
 
     async def open(self, *, create: bool = True) -> None:
         """Open every pool, creating the missing ones when `create` (first start)."""
@@ -60,6 +62,8 @@ class Pools:
         self.index = await self._ioctx(names.INDEX_POOL, "")
         self.data = await self._ioctx(names.DATA_POOL, "")
         self.non_ec = await self._ioctx(names.NON_EC_POOL, "")
+        self.reshard_log = await self._ioctx(names.LOG_POOL, names.NS_RESHARD)
+        self.gc = await self._ioctx(names.LOG_POOL, names.NS_GC)
 
     async def _create(self, pool: str) -> None:
         cmd = {"prefix": "osd pool create", "pool": pool, "pg_num": RGW_POOL_PG_NUM}
