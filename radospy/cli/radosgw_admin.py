@@ -17,6 +17,7 @@
     radospy radosgw-admin reshard add --bucket B --num-shards N | list | process
     radospy radosgw-admin reshard status|cancel --bucket B
     radospy radosgw-admin bucket check --bucket B [--fix] [--check-objects]
+    radospy radosgw-admin gc list|process [--include-all]
 
 Output is Ceph's JSON (4-space indent); errors are Ceph's lines on stderr with the
 errno as the exit status.
@@ -42,6 +43,7 @@ from radospy.common.config import bootstrap
 from radospy.common.errors import RadosError
 from radospy.rgw.quota import Usage, parse_size, quota_json
 from radospy.rgw.s3.errors import S3Error
+from radospy.rgw.store import names
 from radospy.rgw.store.check import check_bucket
 from radospy.rgw.store.index import shard_oids
 from radospy.rgw.store.records import BucketInfo, QuotaInfo, UserInfo, UserStats
@@ -84,6 +86,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--num-shards")
     p.add_argument("--fix", action="store_true")
     p.add_argument("--check-objects", action="store_true")
+    p.add_argument("--include-all", action="store_true")
     p.add_argument("--format", choices=("json", "json-pretty"), default="json-pretty")
     p.add_argument("-h", "--help", action="store_true")
     p.add_argument("words", nargs="*")
@@ -440,6 +443,19 @@ class _Admin:
         self.out = report.json()
 
 
+    async def gc_list(self) -> None:
+        now = time.time()
+        self.out = [
+            {"tag": e.tag, "time": _iso(e.time),
+             "objs": [{"pool": names.DATA_POOL, "oid": oid, "key": "", "instance": ""}
+                      for oid in e.oids],
+             **({"upload_prefix": e.prefix} if e.prefix else {})}
+            for e in await self.store.gc.entries() if self.args.include_all or e.time <= now]
+
+    async def gc_process(self) -> None:
+        await self.store.gc.process(include_all=self.args.include_all)
+
+
 COMMANDS: dict[tuple[str, str], Callable[[_Admin], Awaitable[None]]] = {
     ("user", "create"): _Admin.user_create,
     ("user", "info"): _Admin.user_info,
@@ -465,6 +481,8 @@ COMMANDS: dict[tuple[str, str], Callable[[_Admin], Awaitable[None]]] = {
     ("reshard", "status"): _Admin.reshard_status,
     ("reshard", "cancel"): _Admin.reshard_cancel,
     ("reshard", "process"): _Admin.reshard_process,
+    ("gc", "list"): _Admin.gc_list,
+    ("gc", "process"): _Admin.gc_process,
 }
 
 

@@ -242,6 +242,11 @@ OPTIONS: dict[str, Option] = {
         _opt("rgw_bucket_quota_ttl", _I, "600", "rgw",
              "seconds a gateway trusts the bucket and user usage it read for quota checks "
              "(its own writes are added meanwhile)", min=0),
+        _opt("rgw_gc_obj_min_wait", _I, "7200", "rgw",
+             "seconds replaced object data waits in the gc list before it may be removed",
+             min=0),
+        _opt("rgw_gc_processor_period", _I, "3600", "rgw",
+             "seconds between two runs of a gateway's garbage collector", min=1),
     )
 }  # fmt: skip
 

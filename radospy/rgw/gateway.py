@@ -120,7 +120,10 @@ class Gateway:
         self.dns_names = dns_names
         self.tls = tls
         self.store = Store(rados, num_shards=default_shards(rados),
-                           quota_ttl=rados.config.get_int("rgw_bucket_quota_ttl"))
+                           quota_ttl=rados.config.get_int("rgw_bucket_quota_ttl"),
+                           gc_min_wait=rados.config.get_int("rgw_gc_obj_min_wait"))
+        self.gc_period = rados.config.get_int("rgw_gc_processor_period")
+        self._gc_task: asyncio.Task[None] | None = None
         self._ids = itertools.count(1)
         self._stopping = asyncio.Event()
         self._server: asyncio.AbstractServer | None = None
@@ -139,8 +142,19 @@ class Gateway:
         self._server = await loop.create_server(server, self.host, self.port, backlog=1024,
                                                 ssl=self.tls)
         self.bound_port = self._server.sockets[0].getsockname()[1]
+        self._gc_task = asyncio.ensure_future(self._collect_garbage())
         log.warning("rgw: serving S3 on %s://%s:%d", "https" if self.tls else "http",
                     self.host, self.bound_port)
+
+    async def _collect_garbage(self) -> None:
+        """Every `rgw_gc_processor_period`: remove the expired entries of the gc list
+        (any number of gateways may: each entry is claimed by one)."""
+        while True:
+            await asyncio.sleep(self.gc_period)
+            try:
+                await self.store.gc.process()
+            except RadosError as exc:
+                log.warning("rgw: gc: %s", exc)
 
     async def run(self) -> None:
         """Serve until `stop`."""
@@ -148,6 +162,8 @@ class Gateway:
         try:
             await self._stopping.wait()
         finally:
+            if self._gc_task is not None:
+                self._gc_task.cancel()
             if self._server is not None:
                 self._server.close()
             await self.rados.shutdown()

@@ -6,16 +6,23 @@ upload leaving nothing a check cannot repair.
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import json
+import os
 import threading
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 import pytest
+from botocore.auth import S3SigV4Auth
+from botocore.awsrequest import AWSRequest
 from botocore.config import Config
+from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
 from radospy.rgw.store import names
@@ -299,3 +306,70 @@ def test_bucket_check_fix(cluster: S3Cluster, s3: Any) -> None:
     assert (clean["index_entries_without_head"], clean["heads_without_index_entry"]) == ([], [])
     assert cluster.admin("bucket", "stats", "--bucket", "check")["usage"]["rgw.main"][
         "num_objects"] == 2
+
+
+def _shadows(cluster: S3Cluster, marker: str) -> set[str]:
+    listed = _rados(cluster, "-p", names.DATA_POOL, "ls").decode().split()
+    return {oid for oid in listed if oid.startswith(marker + "__shadow_")}
+
+
+def test_gateway_killed_mid_upload(cluster: S3Cluster, s3: Any) -> None:
+    mib = 1 << 20
+    s3.create_bucket(Bucket="killed")
+    v1 = os.urandom(6 * mib)
+    s3.put_object(Bucket="killed", Key="obj", Body=v1)
+    marker = cluster.admin("bucket", "stats", "--bucket", "killed")["marker"]
+    v1_tails = _shadows(cluster, marker)
+    assert len(v1_tails) == 1
+
+    # A second gateway takes a 20 MiB overwrite and is SIGKILLed once it has written
+    # tail stripes of the new data, before the upload ends.
+    victim = cluster.start_gateway()
+    parts = urlsplit(victim)
+    size = 20 * mib
+    request = AWSRequest(method="PUT", url=f"{victim}/killed/obj", headers={
+        "Content-Length": str(size), "x-amz-content-sha256": "UNSIGNED-PAYLOAD"})
+    S3SigV4Auth(Credentials(ACCESS, SECRET), "s3", "us-east-1").add_auth(request)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+    try:
+        conn.putrequest("PUT", "/killed/obj", skip_accept_encoding=True)
+        for name, value in request.headers.items():
+            conn.putheader(name, value)
+        conn.endheaders()
+        conn.send(os.urandom(12 * mib))
+        wait_for(lambda: len(_shadows(cluster, marker) - v1_tails) >= 1, 120,
+                 "tail stripes of the killed upload")
+        cluster.kill_gateway(victim)
+        with contextlib.suppress(OSError, http.client.HTTPException):
+            conn.send(b"x" * (8 * mib))
+            conn.getresponse()
+    finally:
+        conn.close()
+    leftovers = _shadows(cluster, marker) - v1_tails
+    assert leftovers
+
+    # The previous version is whole; the index agrees with the heads; the killed
+    # upload's stripes are on the gc list and the collector removes them.
+    assert s3.get_object(Bucket="killed", Key="obj")["Body"].read() == v1
+    report = cluster.admin("bucket", "check", "--bucket", "killed", "--check-objects")
+    assert (report["index_entries_without_head"], report["stale_index_entries"],
+            report["heads_without_index_entry"]) == ([], [], [])
+    listed = cluster.admin("gc", "list", "--include-all")
+    prefixes = [e["upload_prefix"] for e in listed if "upload_prefix" in e]
+    assert all(any(oid.startswith(p) for p in prefixes) for oid in leftovers)
+    assert cluster.admin("gc", "list") == []  # nothing expired yet
+    cluster.admin("gc", "process", "--include-all")
+    assert _shadows(cluster, marker) == v1_tails
+    assert s3.get_object(Bucket="killed", Key="obj")["Body"].read() == v1
+
+    # An overwrite defers the old tails to the gc list instead of removing them.
+    s3.put_object(Bucket="killed", Key="obj", Body=b"small")
+    assert _shadows(cluster, marker) == v1_tails
+    deferred = [o["oid"] for e in cluster.admin("gc", "list", "--include-all")
+                for o in e["objs"]]
+    assert sorted(deferred) == sorted(v1_tails)
+    cluster.admin("gc", "process")
+    assert _shadows(cluster, marker) == v1_tails  # not expired: kept
+    cluster.admin("gc", "process", "--include-all")
+    assert _shadows(cluster, marker) == set()
+    assert s3.get_object(Bucket="killed", Key="obj")["Body"].read() == b"small"

@@ -8,6 +8,12 @@ replacing the head in one compound op guarded on the idtag it read (or an exclus
 create when there was no object): writes of one key from any number of gateways are
 serialised there, each knows which tail objects it replaced (and removes them), and
 stamps increase along that chain so the bucket index ends with the last one.
+
+Tails are never removed while a reader may still need them: the replaced object's
+tails go to the gc list (`gc.GcLog.defer`), and an upload lists its own stripes there
+while it writes them (`GcLog.intent`), so a gateway killed mid-upload leaves nothing
+the collector does not remove, and the previous version stays whole until the new
+one is committed.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from radospy.client.rados import AsyncIoctx, NoData, ObjectNotFound
 from radospy.common import osdop as o
 from radospy.rgw.s3.errors import S3Error
 from radospy.rgw.store import names
+from radospy.rgw.store.gc import GcEntry, GcLog
 from radospy.rgw.store.index import BucketIndex
 from radospy.rgw.store.manifest import Manifest, data_oids, pieces, simple_manifest
 from radospy.rgw.store.rados_ops import Conflict, run
@@ -50,9 +57,12 @@ class StripeWriter:
     stripes and the head."""
 
     def __init__(self, ioctx: AsyncIoctx, prefix: str, *, head_size: int = STRIPE,
-                 stripe_size: int = STRIPE, first: int = 1) -> None:
+                 stripe_size: int = STRIPE, first: int = 1, gc: GcLog | None = None) -> None:
         self.ioctx = ioctx
         self.prefix = prefix
+        self.gc = gc
+        self._intent: GcEntry | None = None
+        self._first = first
         self.head_size = head_size
         self.stripe_size = stripe_size
         self.head = bytearray()
@@ -78,6 +88,8 @@ class StripeWriter:
                 await self._flush()
 
     async def _flush(self) -> None:
+        if self.gc is not None and self._intent is None:
+            self._intent = await self.gc.intent(self.prefix, self._first)
         while len(self._pending) >= IN_FLIGHT:
             await self._pending.pop(0)
         oid = f"{self.prefix}{self._next}"
@@ -93,6 +105,9 @@ class StripeWriter:
             await self._flush()
         while self._pending:
             await self._pending.pop(0)
+        if self.gc is not None and self._intent is not None:
+            await self.gc.settle(self._intent)
+            self._intent = None
         return bytes(self.head)
 
     async def abort(self) -> None:
@@ -101,6 +116,9 @@ class StripeWriter:
         await asyncio.gather(*self._pending, return_exceptions=True)
         self._pending = []
         await remove_objects(self.ioctx, self._written)
+        if self.gc is not None and self._intent is not None:
+            await self.gc.forget(self._intent)
+            self._intent = None
 
 
 async def remove_objects(ioctx: AsyncIoctx, oids: list[str]) -> None:
@@ -120,12 +138,23 @@ class Head(msgspec.Struct, frozen=True):
 class Objects:
     """Objects of buckets: commit, read, delete."""
 
-    def __init__(self, data: AsyncIoctx) -> None:
+    def __init__(self, data: AsyncIoctx, gc: GcLog | None = None) -> None:
         self.data = data
+        self.gc = gc
 
     def writer(self, info: BucketInfo) -> StripeWriter:
         """A writer for a new simple upload into bucket `info`."""
-        return StripeWriter(self.data, names.tail_prefix(info.marker, names.new_tag()))
+        return StripeWriter(self.data, names.tail_prefix(info.marker, names.new_tag()),
+                            gc=self.gc)
+
+    async def _retire(self, attrs: ObjectAttrs) -> None:
+        """The tails of a replaced or deleted object: to the gc list (removed at once
+        without one)."""
+        oids = data_oids(attrs.manifest)
+        if self.gc is None:
+            await remove_objects(self.data, oids)
+        else:
+            await self.gc.defer(oids)
 
     async def head(self, info: BucketInfo, key: str, *, with_data: bool = False) -> Head | None:
         """The object's attributes (and head data when asked), or None."""
@@ -183,7 +212,7 @@ class Objects:
                 continue
             await index.put(index_entry(attrs, key), round(mtime * 1e9))
             if old is not None:
-                await remove_objects(self.data, data_oids(old.attrs.manifest))
+                await self._retire(old.attrs)
             return attrs
         raise S3Error(code="OperationAborted")
 
@@ -262,7 +291,7 @@ class Objects:
             except (Conflict, ObjectNotFound):
                 continue
             await index.remove(key, old.attrs.tag)
-            await remove_objects(self.data, data_oids(old.attrs.manifest))
+            await self._retire(old.attrs)
             return
         raise S3Error(code="OperationAborted")
 
