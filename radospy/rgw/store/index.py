@@ -35,6 +35,7 @@ RESHARD_WAIT = 120.0
 """Seconds a writer waits for a reshard to end before answering ServiceUnavailable
 (a reshard whose tool died stays marked until `radosgw-admin reshard cancel`)."""
 _RESHARD_POLL = 0.05
+_ATTEMPTS = 50
 
 Reload = Callable[[], Awaitable[BucketInfo]]
 """Reads a bucket's current metadata again (its index layout after a reshard)."""
@@ -93,56 +94,50 @@ class BucketIndex:
         """Record `entry`, unless a newer write of its key is recorded already.
         NoSuchBucket when the bucket is being deleted; waits out a reshard."""
         value = encode_index_entry(entry, stamp_ns)
-
-        def ops() -> list[o.OsdOp]:
-            return [o.CmpXattr(name=STATE_XATTR, op=o.CmpOp.EQ, value=b""),
-                    o.OmapCmp(key=entry.key, value=value, op=o.CmpOp.LT),
-                    o.OmapSet(entries={entry.key: value})]
-
-        await self._update(entry.key, ops)
-
-    async def remove(self, key: str, tag: str | None) -> None:
-        """Drop `key`'s entry if it is still the write tagged `tag` (any write when None).
-        Waits out a reshard."""
-
-        async def attempt() -> list[o.OsdOp] | None:
-            raw = await self._raw(key_oid(self.info, key), key)
-            if raw is None or (tag is not None and decode_index_entry(raw).tag != tag):
-                return None
-            return [o.CmpXattr(name=STATE_XATTR, op=o.CmpOp.EQ, value=b""),
-                    o.OmapCmp(key=key, value=raw, op=o.CmpOp.EQ),
-                    o.OmapRmKeys(keys=[key])]
-
         deadline = time.monotonic() + RESHARD_WAIT
-        while True:
-            ops = await attempt()
-            if ops is None:
-                return
-            oid = key_oid(self.info, key)
+        for _ in range(_ATTEMPTS):
+            oid = key_oid(self.info, entry.key)
+            ops: list[o.OsdOp] = [o.CmpXattr(name=STATE_XATTR, op=o.CmpOp.EQ, value=b""),
+                                  o.OmapCmp(key=entry.key, value=value, op=o.CmpOp.LT),
+                                  o.OmapSet(entries={entry.key: value})]
             try:
                 await run(self.ioctx, oid, ops, "update bucket index")
-                return
-            except (Conflict, ObjectNotFound):
-                state = await self.state(oid)
-                # Idle: a newer write of the key replaced the entry; deleting: the
-                # bucket goes with its entries. Only a layout change needs a retry.
-                if state in (b"", DELETING) or (state is None and self._reload is None):
-                    return
-            await self._await_layout(oid, deadline)
-
-    async def _update(self, key: str, ops: Callable[[], list[o.OsdOp]]) -> None:
-        deadline = time.monotonic() + RESHARD_WAIT
-        while True:
-            oid = key_oid(self.info, key)
-            try:
-                await run(self.ioctx, oid, ops(), "update bucket index")
                 return
             except (Conflict, ObjectNotFound):
                 state = await self.state(oid)
                 if state == DELETING or (state is None and self._reload is None):
                     raise S3Error(code="NoSuchBucket", BucketName=self.info.bucket) from None
                 if state == b"":
-                    return  # a newer write of the key is recorded
+                    stored = await self._raw(oid, entry.key)
+                    if stored is not None and not stored < value:
+                        return  # a newer write of the key is recorded
+                    continue  # the guard met a reshard mark lifted since: write again
+            await self._await_layout(oid, deadline)
+        raise S3Error(code="OperationAborted")
+
+    async def remove(self, key: str, tag: str | None) -> None:
+        """Drop `key`'s entry if it is still the write tagged `tag` (any write when None).
+        Waits out a reshard."""
+        deadline = time.monotonic() + RESHARD_WAIT
+        for _ in range(_ATTEMPTS):
+            oid = key_oid(self.info, key)
+            raw = await self._raw(oid, key)
+            if raw is None or (tag is not None and decode_index_entry(raw).tag != tag):
+                return
+            ops: list[o.OsdOp] = [o.CmpXattr(name=STATE_XATTR, op=o.CmpOp.EQ, value=b""),
+                                  o.OmapCmp(key=key, value=raw, op=o.CmpOp.EQ),
+                                  o.OmapRmKeys(keys=[key])]
+            try:
+                await run(self.ioctx, oid, ops, "update bucket index")
+                return
+            except (Conflict, ObjectNotFound):
+                state = await self.state(oid)
+                # Deleting: the bucket goes with its entries. Idle: the entry changed
+                # (read it again). Otherwise the layout is changing: wait for it.
+                if state == DELETING or (state is None and self._reload is None):
+                    return
+                if state == b"":
+                    continue
             await self._await_layout(oid, deadline)
 
     async def _await_layout(self, oid: str, deadline: float) -> None:
