@@ -171,9 +171,12 @@ async def delete_object(ctx: Context) -> web.Response:
 
 
 async def delete_objects(ctx: Context) -> web.Response:
-    """DeleteObjects: up to 1000 keys; per-key errors in the answer (AccessDenied for
-    the keys the bucket's policy denies or neither it nor the ACL allows)."""
+    """DeleteObjects: up to 1000 keys; per-key errors in the answer. Without a bucket
+    policy the ACL must let the requester write (else the whole request is refused);
+    with one, each key is judged by it (AccessDenied per key), as RGW does."""
     info = await ctx.load_bucket()
+    if not info.policy:
+        await ctx.bucket_for(acl.WRITE)
     await ctx.expect_continue()
     body = await Body(ctx.request.content, ctx.parts, ctx.auth).read_all(s3xml.MAX_BODY)
     request = s3xml.parse_delete(body)
