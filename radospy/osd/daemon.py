@@ -43,7 +43,7 @@ import time
 import uuid as uuid_mod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from errno import EACCES, EAGAIN, EEXIST, EINVAL, EIO, ENOENT, EPERM
+from errno import EACCES, EAGAIN, EEXIST, EINVAL, EIO, ENOENT, EPERM, ESTALE
 from pathlib import Path
 from typing import Any
 
@@ -716,12 +716,16 @@ class OsdDaemon:
         where = snap_txn.snapdir_of(oid)
         version = Eversion(self.epoch, pg.last_update.version + 1)
         prior = self.store.stat(pg.cid, where)
+        mtime = time.time_ns()
+        if trimmed.snapset_kept:
+            # The entry names the SnapSet object: recovery wants it at this version.
+            trimmed.txn.set_object_info(pg.cid, where, version, mtime)
         entry = LogEntry(
             LogOp.MODIFY if trimmed.snapset_kept else LogOp.DELETE,
             where,
             version,
             prior_version=prior.version if prior and prior.version < version else ZERO,
-            mtime_ns=time.time_ns(),
+            mtime_ns=mtime,
             user_version=version.version,
         )
         return await self._commit(pg, trimmed.txn, entry)
@@ -997,7 +1001,13 @@ class OsdDaemon:
                 continue
             if isinstance(reply, RepOpReply) and reply.rc == 0:
                 return
-            raise OsdError(f"osd.{osd} could not commit {repop.version}", EAGAIN)
+            # A replica refuses a write of a PG it no longer holds under a newer map:
+            # the primary gets that map soon and the interval change ends the wait.
+            log.warning(
+                "%s: osd.%d refused %s of pg %s: %s",
+                self.entity, osd, repop.version, pg.pgid, reply,
+            )  # fmt: skip
+            await self._wait_interval_change(pg, interval, timeout=1.0)
 
     async def _wait_interval_change(
         self,
@@ -1048,6 +1058,10 @@ class OsdDaemon:
             if entry.version <= pg.last_update:
                 # Already applied: the primary resent after a reconnect.
                 return RepOpReply(msg.pool, msg.pg_seed, msg.version)
+            if msg.map_epoch < pg.info.last_epoch_started:
+                # Sent before this copy was activated by a newer interval's primary:
+                # a write of an interval that is over must not land after its peering.
+                raise RadosError(f"pg {pg.pgid}: replication op from an older interval", ESTALE)
             # The primary's info, less what is this copy's own (missing, backfill).
             info = pg.info
             for i, op in enumerate(txn.ops):

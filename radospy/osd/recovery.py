@@ -76,7 +76,7 @@ from radospy.osd.peering import (
 )
 from radospy.osd.pglog import ZERO, PgInfo, PgLog, PgLogError, PgMissing
 from radospy.osd.snap_txn import SNAPSET_ATTR, clone_of, snap_objects, snapdir_of
-from radospy.osd.snaps import SnapSet
+from radospy.osd.snaps import SNAPDIR, SnapSet
 from radospy.osdmap.osdmap import MapFlag
 from radospy.osdmap.pg import PgId
 
@@ -131,6 +131,25 @@ def put_object(
     if state.omap_header:
         txn.omap_setheader(cid, oid, state.omap_header)
     return txn.set_object_info(cid, oid, state.version, state.mtime_ns)
+
+
+def drop_stale_clones(
+    store: ObjectStore, txn: Transaction, cid: str, oid: ObjectId, state: ObjectState | None
+) -> Transaction:
+    """When ``oid`` is a SnapSet object being recovered to ``state``: steps removing the
+    clones this copy still holds that the SnapSet no longer lists (trimmed while this
+    copy was away)."""
+    if oid.snap != SNAPDIR:
+        return txn
+    raw = state.xattrs.get(SNAPSET_ATTR) if state is not None else None
+    keep = set(SnapSet.decode(raw).clones) if raw is not None else set()
+    first = ObjectId(oid.name, oid.nspace, 0)
+    for other in store.list_objects(cid, after=first, limit=1 << 20, nspace=oid.nspace):
+        if other.name != oid.name or other.snap >= NOSNAP:
+            break
+        if other.snap not in keep:
+            txn.remove(cid, other)
+    return txn
 
 
 def write_log(txn: Transaction, cid: str, pglog: PgLog, info: PgInfo) -> Transaction:
@@ -272,7 +291,10 @@ class Recovery:
         answers = await asyncio.gather(
             *(osd.osd_request(o, query, QUERY_TIMEOUT) for o in others), return_exceptions=True
         )
-        reports = {me: PeerReport(pg.info, pg.log.copy(), pg.missing.copy())}
+        # A write of the previous interval may still hold the PG's lock, its entry not
+        # yet in the log: our own report is taken once it is done.
+        async with pg.lock:
+            reports = {me: PeerReport(pg.info, pg.log.copy(), pg.missing.copy())}
         for o, answer in zip(others, answers, strict=True):
             if isinstance(answer, PGNotify):
                 # An OSD without a copy is an empty one: a log from 0'0 catches it up.
@@ -361,6 +383,7 @@ class Recovery:
         for oid, item in missing.by_need():
             state = await self._pull(pg, oid, item.need, sources.get(oid, []))
             txn = put_object(Transaction(), cid, oid, state, store.stat(cid, oid) is not None)
+            drop_stale_clones(store, txn, cid, oid, state)
             for other, other_state in await self._pull_snaps(pg, oid, sources.get(oid, [])):
                 put_object(txn, cid, other, other_state, store.stat(cid, other) is not None)
             pg.missing.rm(oid)
@@ -701,6 +724,7 @@ class Recovery:
         async with pg.lock:
             exists = store.stat(cid, msg.oid) is not None
             txn = put_object(Transaction(), cid, msg.oid, msg.state, exists)
+            drop_stale_clones(store, txn, cid, msg.oid, msg.state)
             pg.missing.rm(msg.oid)
             if not len(pg.missing) and pg.info.last_complete != pg.info.last_update:
                 pg.info = msgspec.structs.replace(pg.info, last_complete=pg.info.last_update)
