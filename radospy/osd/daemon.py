@@ -120,7 +120,7 @@ from radospy.osd.pglog import (
     calc_trim_to,
     target_log_entries,
 )
-from radospy.osd.recovery import Recovery, Throttle, load_missing, replica_info
+from radospy.osd.recovery import RETIRED, Recovery, Throttle, load_missing, replica_info
 from radospy.osd.scrub import ScrubSchedule
 from radospy.osd.scrubber import Scrubber
 from radospy.osdmap.osdmap import OSDMap, PgMapping
@@ -1058,6 +1058,8 @@ class OsdDaemon:
             if entry.version <= pg.last_update:
                 # Already applied: the primary resent after a reconnect.
                 return RepOpReply(msg.pool, msg.pg_seed, msg.version)
+            if pg.interval_start == RETIRED:
+                raise RadosError(f"pg {pg.pgid} is not mapped here any more", ENOENT)
             if msg.map_epoch < pg.info.last_epoch_started:
                 # Sent before this copy was activated by a newer interval's primary:
                 # a write of an interval that is over must not land after its peering.

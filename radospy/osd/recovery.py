@@ -93,6 +93,8 @@ QUERY_TIMEOUT = 15.0
 """Seconds a peer has to answer a peering or recovery message."""
 SCAN_BATCH = 64
 """Objects per backfill step."""
+RETIRED = -1
+"""``interval_start`` of a PG that left the OSD: no interval has it."""
 
 
 # --- pure helpers ------------------------------------------------------------------------
@@ -252,10 +254,15 @@ class Recovery:
         pg.stats.new_interval(pg.state, time.time())
 
     def stop(self, pg: PG) -> None:
-        """The PG left this OSD: stop its peering and recovery."""
+        """The PG left this OSD: stop its peering and recovery, and retire this copy of
+        its state (ops and replication waiting on it give up; should the PG come back,
+        a fresh one is loaded from the store)."""
         if pg.task is not None:
             pg.task.cancel()
             pg.task = None
+        pg.active = False
+        pg.primary = -1
+        pg.interval_start = RETIRED
 
     def serving(self, pg: PG) -> bool:
         """Whether client I/O may flow: active, with ``min_size`` complete acting members
@@ -331,8 +338,9 @@ class Recovery:
                 await self._backfill_self(pg, result.log, result.info, result.auth)
             else:
                 await self._merge_own(
-                    pg, result.log, result.info, result.remove, mine.missing, result.sources
-                )
+                    pg, result.log, result.info, result.remove, mine.missing, result.sources,
+                    result.auth,
+                )  # fmt: skip
             for member, plan in result.members.items():
                 if member == me:
                     continue
@@ -370,6 +378,7 @@ class Recovery:
         remove: frozenset[ObjectId],
         missing: PgMissing,
         sources: dict[ObjectId, list[int]],
+        auth: int | None,
     ) -> None:
         """Adopt the merged log, drop divergent objects, pull what the primary misses."""
         store, cid = self.osd.store, pg.cid
@@ -379,6 +388,16 @@ class Recovery:
                 txn.remove(cid, oid)
         write_log(txn, cid, pglog, info)
         await asyncio.to_thread(store.apply, txn)
+        # A head deleted under a snap context may have been cloned first, and its
+        # SnapSet changed: those come from the authoritative copy, not from a replay.
+        others = [auth] if auth is not None and auth != self.osd.whoami else []
+        for oid in remove:
+            txn = Transaction()
+            for other, other_state in await self._pull_snaps(pg, oid, others):
+                put_object(txn, cid, other, other_state, store.stat(cid, other) is not None)
+                drop_stale_clones(store, txn, cid, other, other_state)
+            if len(txn):
+                await asyncio.to_thread(store.apply, txn)
         pg.log, pg.info, pg.missing = pglog, info, missing
         for oid, item in missing.by_need():
             state = await self._pull(pg, oid, item.need, sources.get(oid, []))
@@ -386,6 +405,7 @@ class Recovery:
             drop_stale_clones(store, txn, cid, oid, state)
             for other, other_state in await self._pull_snaps(pg, oid, sources.get(oid, [])):
                 put_object(txn, cid, other, other_state, store.stat(cid, other) is not None)
+                drop_stale_clones(store, txn, cid, other, other_state)
             pg.missing.rm(oid)
             if not len(pg.missing):
                 pg.info = msgspec.structs.replace(pg.info, last_complete=pg.info.last_update)
@@ -422,15 +442,14 @@ class Recovery:
         """Head ``oid``'s SnapSet object and clones as the first source that answers
         holds them (a write may have cloned the head in the same transaction); nothing
         in a pool that never had snapshots."""
-        extras = self.osd.pool_extras.get(pg.pgid.pool)
-        if extras is None or not extras.snap_seq or oid.snap != NOSNAP:
+        if not self._had_snaps(pg, oid):
             return []
         for source in sources:
             try:
                 where = snapdir_of(oid)
                 snapdir = await self._pull_any(pg, source, where)
                 if snapdir is None:
-                    return []
+                    return [(where, None)]
                 raw = snapdir.xattrs.get(SNAPSET_ATTR)
                 clones = SnapSet.decode(raw).clones if raw is not None else []
                 found = [(where, snapdir)]
@@ -605,13 +624,21 @@ class Recovery:
         state = read_object(store, pg.cid, oid)
         # A write may have cloned the head for a snapshot in the same transaction:
         # the clones and the SnapSet go along with it.
-        snaps = [(o, read_object(store, pg.cid, o)) for o in snap_objects(store, pg.cid, oid)]
+        family = snap_objects(store, pg.cid, oid)
+        if not family and self._had_snaps(pg, oid):
+            family = [snapdir_of(oid)]  # none left here: the target drops what it has
+        snaps = [(o, read_object(store, pg.cid, o)) for o in family]
         for target in targets:
             await self._push(pg, target, oid, state)
             for other, other_state in snaps:
                 await self._push(pg, target, other, other_state)
             pg.peer_missing[target].rm(oid)
         self._update_state(pg, recovering=True)
+
+    def _had_snaps(self, pg: PG, oid: ObjectId) -> bool:
+        """Whether head ``oid`` may have clones: its pool has had snapshots."""
+        extras = self.osd.pool_extras.get(pg.pgid.pool)
+        return extras is not None and bool(extras.snap_seq) and oid.snap == NOSNAP
 
     def repop_for(self, pg: PG, osd: int, txn: Transaction, oid: ObjectId) -> Transaction | None:
         """The transaction member ``osd`` applies for a write of ``oid``: log only when
@@ -683,6 +710,7 @@ class Recovery:
             raise RadosError(f"malformed activation: {exc}", EINVAL) from None
         store, cid = self.osd.store, pg.cid
         async with pg.lock:
+            self._check_current(pg)
             if msg.backfill:
                 info = msgspec.structs.replace(oinfo, last_backfill=BACKFILL_START)
                 txn = write_log(Transaction().rmcoll(cid).mkcoll(cid), cid, olog, info)
@@ -701,6 +729,10 @@ class Recovery:
             for oid in merged.remove:
                 if store.stat(cid, oid) is not None:
                     txn.remove(cid, oid)
+                latest = mylog.latest(oid)
+                if self._had_snaps(pg, oid) and latest is not None:
+                    # Its clones and SnapSet come from the primary (see _merge_own).
+                    missing.add(oid, latest.version, ZERO)
             await asyncio.to_thread(store.apply, write_log(txn, cid, mylog, info))
             pg.log, pg.info, pg.missing = mylog, info, missing
         return PGActivateReply(missing.encode())
@@ -722,6 +754,7 @@ class Recovery:
         pg = await self._require_pg(msg.pool, msg.pg_seed, msg.map_epoch)
         store, cid = self.osd.store, pg.cid
         async with pg.lock:
+            self._check_current(pg)
             exists = store.stat(cid, msg.oid) is not None
             txn = put_object(Transaction(), cid, msg.oid, msg.state, exists)
             drop_stale_clones(store, txn, cid, msg.oid, msg.state)
@@ -746,10 +779,17 @@ class Recovery:
         """The backfill into this copy finished (or reached ``last_backfill``)."""
         pg = await self._require_pg(msg.pool, msg.pg_seed, msg.map_epoch)
         async with pg.lock:
+            self._check_current(pg)
             pg.info = msgspec.structs.replace(pg.info, last_backfill=msg.last_backfill)
             txn = Transaction().set_pginfo(pg.cid, pg.info.encode())
             await asyncio.to_thread(self.osd.store.apply, txn)
         return PGAck()
+
+    def _check_current(self, pg: PG) -> None:
+        """EAGAIN when ``pg`` left this OSD while a message for it waited for its lock
+        (its state is no longer what the store holds)."""
+        if pg.interval_start == RETIRED:
+            raise RadosError(f"pg {pg.pgid} is not mapped here any more", EAGAIN)
 
     async def _require_pg(self, pool: int, seed: int, map_epoch: int) -> PG:
         pg = await self._pg_for(pool, seed, map_epoch)
