@@ -365,8 +365,12 @@ def peer(
     # ``peered`` (recovering, no client I/O) as Ceph does with the default
     # osd_allow_recovery_below_min_size, and serves once enough members are complete.
     sources = _sources(me, missing, log, reports, auth)
-    for plan in members.values():
-        plan.info = _activated(plan.info, epoch)
+    if len(complete) + (0 if me_backfill else 1) >= view.min_size:
+        # Only an interval that can serve writes starts an epoch: a ``peered`` one
+        # must not make its (possibly stale) copies authoritative over copies that
+        # took writes in an earlier interval.
+        for plan in members.values():
+            plan.info = _activated(plan.info, epoch)
     return PeeringResult(
         PgState.PEERING | remapped, auth, log, members[me].info, remove, members, sources
     )

@@ -163,3 +163,23 @@ def test_peer_is_incomplete_without_a_usable_log() -> None:
     v = view(3, (0, 1))
     result = peer(0, v, build_prior_set([], v, bool), {0: partial, 1: partial}, 3)
     assert not result.ok and pg_state_string(result.state) == "peering+incomplete"
+
+
+def test_a_peered_activation_does_not_outrank_copies_that_took_writes() -> None:
+    """osd.2 was down while osd.0 and osd.1 took writes; then osd.2 alone peers (too
+    few copies to serve). Its stale copy must not become authoritative when osd.0
+    comes back: the writes osd.0 holds are kept, not rolled back as divergent."""
+    base = [mod(A, 1, 1), mod(B, 1, 2)]
+    newer = [*base, mod(A, 2, 3, Eversion(1, 1))]
+    alone = PgView(5, (2,), 2, (2,), 2, 3, 2)
+    peered = peer(2, alone, build_prior_set([], alone, bool), {2: report(base, les=1)}, 5)
+    assert peered.ok
+    stale = peered.members[2].info
+    assert stale.last_epoch_started == 1
+    back = PgView(6, (2, 0), 2, (2, 0), 2, 3, 2)
+    reports = {2: PeerReport(stale, PgLog(ZERO, None, base), PgMissing()),
+               0: report(newer, les=2)}  # fmt: skip
+    result = peer(2, back, build_prior_set([], back, bool), reports, 6)
+    assert result.ok and result.auth == 0
+    assert result.log is not None and result.log.head == Eversion(2, 3)
+    assert list(result.members[2].missing) == [A]
