@@ -93,6 +93,7 @@ from radospy.osd.messages import (
     PGQuery,
     PGQueryCmd,
     PGQueryCmdReply,
+    PGRemove,
     PGScan,
     PGScrubLs,
     PGScrubMap,
@@ -278,6 +279,9 @@ class PG:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     stats: PgStatTracker = field(default_factory=PgStatTracker)
     """Stamps and counters for the primary's reports."""
+    strays: set[int] = field(default_factory=set)
+    """Primary only: OSDs outside the up and acting sets that reported a copy while
+    peering; deleted once the PG is clean."""
     snaps_trimmed: frozenset[int] = frozenset()
     """The pool's removed snaps whose clones this PG (as primary) has trimmed."""
     trimming: bool = False
@@ -773,6 +777,8 @@ class OsdDaemon:
             return await rec.handle_scan(msg)
         if isinstance(msg, PGScrubMap):
             return await self.scrubber.handle_map(msg)
+        if isinstance(msg, PGRemove):
+            return await rec.handle_remove(msg)
         assert isinstance(msg, PGBackfillDone)
         return await rec.handle_backfill_done(msg)
 
@@ -854,7 +860,19 @@ class OsdDaemon:
                     return OSDRetry(self.epoch, "not the primary any more")
                 if write and self.scrubber.blocks(pg, oid):
                     continue
-                await self.recovery.recover_object(pg, oid)
+                interval = pg.interval_start
+                while True:
+                    try:
+                        await self.recovery.recover_object(pg, oid)
+                        break
+                    except (RadosError, OSError, TimeoutError) as exc:
+                        # A member that cannot take the object now: the op waits (as
+                        # the object's recovery retries) until it can or the interval
+                        # ends.
+                        log.warning("%s: recovery of %s for an op: %s", self.entity, oid, exc)
+                    await self._wait_interval_change(pg, interval, timeout=1.0)
+                    if pg.interval_start != interval:
+                        return OSDRetry(self.epoch, "the acting set changed")
                 if not write:
                     return self._read(pg, oid, msg)
                 return await self._write(pg, oid, msg)
@@ -1115,7 +1133,9 @@ class OsdDaemon:
         return self.scrubber.handle_ls(target)
 
 
-PEERING_MESSAGES = (PGQuery, PGActivate, PGPull, PGPush, PGScan, PGBackfillDone, PGScrubMap)
+PEERING_MESSAGES = (
+    PGQuery, PGActivate, PGPull, PGPush, PGScan, PGBackfillDone, PGScrubMap, PGRemove,
+)  # fmt: skip
 
 
 async def _refuse(conn: Connection) -> Message:

@@ -279,6 +279,16 @@ class PGBackfillDone(Message):
     last_backfill: ObjectId | None = None
 
 
+@message(0x021F)
+class PGRemove(Message):
+    """Primary → stray: the PG is clean without this OSD's copy; delete it unless the
+    PG is mapped here again (Ceph's ``MOSDPGRemove`` when strays are purged)."""
+
+    pool: _POOL
+    pg_seed: _U32
+    map_epoch: _U32
+
+
 @message(0x021A)
 class PGAck(Message):
     """A member's plain acknowledgement of a peering or recovery message."""

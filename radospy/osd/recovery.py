@@ -56,6 +56,7 @@ from radospy.osd.messages import (
     PGPull,
     PGPush,
     PGQuery,
+    PGRemove,
     PGScan,
     PGScanReply,
 )
@@ -310,6 +311,10 @@ class Recovery:
             elif o in view.acting:
                 log.info("%s: pg %s: osd.%d did not answer: %s", osd.entity, pg.pgid, o, answer)
                 return False
+        members = {*view.acting, *view.up}
+        pg.strays = {
+            o for o, r in reports.items() if o not in members and not r.info.is_empty
+        }
         prior = build_prior_set(pg.past.intervals, view, osdmap.is_up)
         result = peer(me, view, prior, reports, osd.epoch)
         if result.want_acting:
@@ -517,8 +522,26 @@ class Recovery:
             self._update_state(pg)
             if pg.state & PgState.CLEAN:
                 pg.past.trim(pg.interval_start)
+                await self._purge_strays(pg, interval)
             log.info("%s: pg %s is %s", osd.entity, pg.pgid, pg_state_string(pg.state))
             await self._release_pg_temp(pg, interval)
+
+    async def _purge_strays(self, pg: PG, interval: int) -> None:
+        """The PG is clean: the copies left on OSDs outside it are deleted (a stray
+        that does not answer keeps its copy; the next clean interval asks again)."""
+        osd = self.osd
+        for stray in sorted(pg.strays):
+            if pg.interval_start != interval:
+                return
+            msg = PGRemove(pg.pgid.pool, pg.pgid.seed, osd.epoch)
+            try:
+                await osd.osd_request(stray, msg, QUERY_TIMEOUT)
+            except (RadosError, OSError, TimeoutError) as exc:
+                log.info("%s: pg %s: stray osd.%d kept its copy: %s",
+                         osd.entity, pg.pgid, stray, exc)  # fmt: skip
+                continue
+            pg.strays.discard(stray)
+            log.info("%s: pg %s: removed the stray copy on osd.%d", osd.entity, pg.pgid, stray)
 
     async def _release_pg_temp(self, pg: PG, interval: int) -> None:
         """The up set is complete: hand the PG back to it by clearing ``pg_temp``."""
@@ -774,6 +797,18 @@ class Recovery:
             raise RadosError(f"pg {msg.pool}.{msg.pg_seed:x} is not here", ENOENT)
         oids = self.osd.store.list_objects(cid, after=msg.after, limit=msg.max_entries)
         return PGScanReply(oids, len(oids) < msg.max_entries)
+
+    async def handle_remove(self, msg: PGRemove) -> PGAck:
+        """Delete this OSD's stray copy of a PG, unless the PG is mapped here (by this
+        OSD's map, at least as new as the primary's)."""
+        from radospy.osd.daemon import pg_collection
+
+        pg = await self._pg_for(msg.pool, msg.pg_seed, msg.map_epoch)
+        cid = pg_collection(PgId(msg.pool, msg.pg_seed))
+        store = self.osd.store
+        if pg is None and store.collection_exists(cid):
+            await asyncio.to_thread(store.apply, Transaction().rmcoll(cid))
+        return PGAck()
 
     async def handle_backfill_done(self, msg: PGBackfillDone) -> PGAck:
         """The backfill into this copy finished (or reached ``last_backfill``)."""
