@@ -34,7 +34,6 @@ the timing of real processes is not replayable). ``make soak`` runs the long var
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import random
@@ -43,7 +42,6 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import msgspec
 import pytest
@@ -52,10 +50,9 @@ import radospy
 from radospy.client.rados import AsyncIoctx
 from radospy.client.snapshots import write_context
 from radospy.common import osdop as o
-from radospy.osd.objectstore import ObjectId, ObjectStore
 from radospy.osd.objectstore.types import NOSNAP
-from radospy.osdmap.pg import PgId
 from tests.integration.cluster import wait_for
+from tests.integration.pg_checks import acting_sets, open_stores, replicas_differ, wait_clean
 from tests.integration.rados_cluster import RadosCluster
 
 log = logging.getLogger(__name__)
@@ -605,98 +602,18 @@ class Thrasher:
 # --- the checks after thrashing -----------------------------------------------------------
 
 
-def pg_states(cluster: ThrashCluster) -> dict[str, int]:
-    rc, out, _ = cluster.ceph("status", "--format", "json", timeout=10)
-    if rc != 0:
-        return {}
-    return {s["state_name"]: s["count"] for s in json.loads(out)["pgmap"]["pgs_by_state"]}
-
-
-def wait_clean(cluster: ThrashCluster, seed: int) -> None:
-    def clean() -> bool:
-        rc, out, _ = cluster.ceph("osd", "dump", "--format", "json", timeout=10)
-        if rc != 0 or json.loads(out)["pg_temp"]:
-            return False
-        return pg_states(cluster) == {"active+clean": PG_NUM}
-
+def check_replicas(cluster: ThrashCluster) -> None:
+    """With every OSD stopped, each PG's replicas hold exactly its primary's copy."""
+    acting = acting_sets(cluster, POOL)
+    for osd in list(cluster.osd_procs):
+        cluster.stop_osd(osd)
+    stores = open_stores(cluster, list(range(NUM_OSDS)))
     try:
-        wait_for(clean, CLEAN_BOUND, "every PG active+clean", poll=1.0)
-    except AssertionError:
-        raise AssertionError(
-            f"seed {seed}: PGs not active+clean after {CLEAN_BOUND}s: {pg_states(cluster)}"
-        ) from None
-
-
-def object_dump(store: ObjectStore, cid: str) -> dict[ObjectId, tuple[Any, ...]]:
-    """Everything a collection holds, object by object."""
-    out = {}
-    after = None
-    while True:
-        batch = store.list_objects(cid, after=after, limit=500)
-        for oid in batch:
-            stat = store.stat(cid, oid)
-            assert stat is not None
-            out[oid] = (
-                store.read(cid, oid),
-                store.getxattrs(cid, oid),
-                dict(store.omap_iter(cid, oid)),
-                store.omap_get_header(cid, oid),
-                stat.version,
-            )
-        if len(batch) < 500:
-            return out
-        after = batch[-1]
-
-
-def replicas_differ(cluster: ThrashCluster, acting: dict[PgId, list[int]]) -> list[str]:
-    """Each PG's replicas (read offline) against its primary's copy."""
-    stores = {
-        osd: ObjectStore.open(cluster.root / f"osd.{osd}" / "store", readonly=True)
-        for osd in range(NUM_OSDS)
-    }
-    problems = []
-    try:
-        for pgid, osds in sorted(acting.items()):
-            cid = str(pgid)
-            primary = object_dump(stores[osds[0]], cid)
-            for osd in osds[1:]:
-                replica = object_dump(stores[osd], cid)
-                for oid in sorted(primary.keys() | replica.keys()):
-                    want, got = primary.get(oid), replica.get(oid)
-                    if want == got:
-                        continue
-                    if want is None or got is None:
-                        how = "only on " + (f"osd.{osd}" if want is None else f"osd.{osds[0]}")
-                    else:
-                        parts = ("data", "xattrs", "omap", "omap header", "version")
-                        how = "; ".join(
-                            f"{part} {a!r:.60} vs {b!r:.60}"
-                            for part, a, b in zip(parts, want, got, strict=True)
-                            if a != b
-                        )
-                    problems.append(f"pg {pgid}: {oid} osd.{osds[0]} vs osd.{osd}: {how}")
+        problems = replicas_differ(stores, acting)
     finally:
         for store in stores.values():
             store.close()
-    return problems
-
-
-def acting_sets(cluster: ThrashCluster) -> dict[PgId, list[int]]:
-    rc, out, err = cluster.ceph("osd", "dump", "--format", "json", timeout=20)
-    assert rc == 0, err
-    pool = next(p["pool"] for p in json.loads(out)["pools"] if p["pool_name"] == POOL)
-    r = radospy.Rados(conffile=str(cluster.conf_path))
-    r.connect(timeout=30)
-    try:
-        r.wait_for_latest_osdmap()
-        osdmap = r._core._objecter().osdmap
-        assert osdmap is not None
-        return {
-            PgId(pool, s): list(osdmap.pg_to_up_acting_osds(PgId(pool, s)).acting)
-            for s in range(PG_NUM)
-        }
-    finally:
-        r.shutdown()
+    assert not problems, problems[:10]
 
 
 # --- the test -----------------------------------------------------------------------------
@@ -740,13 +657,9 @@ def thrash(tmp: Path, seed: int, seconds: float) -> None:
             asyncio.run(run())
             thrasher.heal()
             cluster.wait_osds_up(NUM_OSDS, timeout=120)
-            wait_clean(cluster, seed)
+            wait_clean(cluster, PG_NUM, CLEAN_BOUND)
             asyncio.run(workload.final_check())
-            acting = acting_sets(cluster)
-            for osd in list(cluster.osd_procs):
-                cluster.stop_osd(osd)
-            problems = replicas_differ(cluster, acting)
-            assert not problems, problems[:10]
+            check_replicas(cluster)
         except AssertionError as exc:
             raise AssertionError(
                 f"seed {seed} (RADOSPY_THRASH_SEED={seed}): {exc}\nthrasher: "
