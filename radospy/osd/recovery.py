@@ -476,7 +476,15 @@ class Recovery:
     async def _backfill_self(self, pg: PG, pglog: PgLog, info: PgInfo, auth: int) -> None:
         """Copy every object of the PG from ``auth``, the primary's copy being too old."""
         osd, store, cid = self.osd, self.osd.store, pg.cid
-        partial = msgspec.structs.replace(info, last_backfill=BACKFILL_START)
+        # Until the copy is complete it keeps its old last_epoch_started: an incomplete
+        # copy claiming the new one would make every complete copy look outdated
+        # (the PG incomplete for good) should this backfill not finish.
+        partial = msgspec.structs.replace(
+            info,
+            last_backfill=BACKFILL_START,
+            last_epoch_started=pg.info.last_epoch_started,
+            history=pg.info.history,
+        )
         txn = Transaction().rmcoll(cid).mkcoll(cid)
         await asyncio.to_thread(store.apply, write_log(txn, cid, pglog, partial))
         pg.log, pg.info, pg.missing = pglog, partial, PgMissing()
