@@ -23,15 +23,17 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from radospy.auth.caps import MonCap
-from radospy.common.errors import InvalidArgument, RadosError
+from radospy.common.errors import InvalidArgument, NotFound, RadosError
 from radospy.mon.messages import OsdScrubOrder
 from radospy.mon.pgmap import PGMap
+from radospy.osdmap.pg import PgId
 
 if TYPE_CHECKING:
     from radospy.mon.cluster_log import ClusterLog
     from radospy.mon.progress import Progress
     from radospy.mon.quorum import QuorumView
     from radospy.mon.state import MonState
+    from radospy.osdmap.osdmap import OSDMap
 
 FORMATS = ("plain", "json", "json-pretty")
 
@@ -368,6 +370,19 @@ def dump_json(value: Any, fmt: str) -> bytes:
     if fmt == "json-pretty":
         return (json.dumps(value, indent=4) + "\n").encode()
     return json.dumps(value, separators=(",", ":")).encode()
+
+
+def existing_pg(osdmap: OSDMap, text: str) -> PgId:
+    """The PG a command's ``pgid`` names, which must exist in ``osdmap``; Ceph's
+    EINVAL "invalid pgid" or ENOENT "pg X does not exist" otherwise."""
+    try:
+        pgid = PgId.parse(text)
+    except InvalidArgument:
+        raise InvalidArgument(f"invalid pgid '{text}'") from None
+    pool = osdmap.pools.get(pgid.pool)
+    if pool is None or pgid.seed >= pool.pg_num:
+        raise NotFound(f"pg {pgid} does not exist")
+    return pgid
 
 
 def reply(outs: str = "", outbuf: bytes | str = b"", rc: int = 0) -> CommandResult:

@@ -20,6 +20,7 @@ from radospy.mon.cmdspec import (
     Outcome,
     done,
     dump_json,
+    existing_pg,
     reply,
     unchanged,
 )
@@ -35,7 +36,6 @@ from radospy.osdmap.osdmap import (
     OsdStateFlag,
     map_flags_string,
 )
-from radospy.osdmap.pg import PgId
 from radospy.osdmap.tree import tree_text
 
 _FLAG_KEYS: dict[str, int] = {
@@ -246,13 +246,8 @@ def apply_pg_temp(state: MonState, cmd: dict, stamp: float) -> Outcome:
     """`osd pg-temp PGID [ID...]`: set (or, without ids, clear) a PG's temporary acting
     set; OSDs ask for it while a new up set is backfilled."""
     osdmap = state.begin_osdmap(cmd)
-    try:
-        pgid = PgId.parse(cmd["pgid"])
-    except InvalidArgument:
-        raise InvalidArgument(f"invalid pgid '{cmd['pgid']}'") from None
-    pool = osdmap.pools.get(pgid.pool)
-    if pool is None or pgid.seed >= pool.pg_num:
-        raise NotFound(f"pg {pgid} does not exist")
+    pgid = existing_pg(osdmap, cmd["pgid"])
+    pool = osdmap.pools[pgid.pool]
     ids = [int(i) for i in cmd.get("id", [])]
     if not ids:
         if pgid not in osdmap.pg_temp:

@@ -379,24 +379,24 @@ def client_io(rates: IoRates) -> str:
     without client ops."""
     if not rates.client:
         return ""
-    text = ""
-    if rates.read_bytes:
-        text += f"{byte_u(int(rates.read_bytes))}/s rd, "
-    if rates.write_bytes:
-        text += f"{byte_u(int(rates.write_bytes))}/s wr, "
-    return text + f"{si_u(int(rates.read_ops))} op/s rd, {si_u(int(rates.write_ops))} op/s wr"
+    ops = f"{si_u(int(rates.read_ops))} op/s rd, {si_u(int(rates.write_ops))} op/s wr"
+    return _io_bytes(rates) + ops
 
 
 def client_io_oneline(rates: IoRates) -> str:
     """``7.7 MiB/s wr, 490 op/s`` as `ceph pg stat` prints it."""
     if not rates.client:
         return ""
+    return _io_bytes(rates) + f"{si_u(int(rates.read_ops + rates.write_ops))} op/s"
+
+
+def _io_bytes(rates: IoRates) -> str:
     text = ""
     if rates.read_bytes:
         text += f"{byte_u(int(rates.read_bytes))}/s rd, "
     if rates.write_bytes:
         text += f"{byte_u(int(rates.write_bytes))}/s wr, "
-    return text + f"{si_u(int(rates.read_ops + rates.write_ops))} op/s"
+    return text
 
 
 def client_io_json(rates: IoRates) -> dict[str, int]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from errno import EAGAIN
 
 from radospy.common.errors import InvalidArgument, NotFound, RadosError
-from radospy.mon.cmdspec import Command, CommandContext, CommandResult, reply
+from radospy.mon.cmdspec import Command, CommandContext, CommandResult, existing_pg, reply
 from radospy.mon.messages import OsdScrubOrder
 from radospy.mon.state import MonState
 from radospy.osdmap.pg import PgId
@@ -26,13 +26,7 @@ def pg_scrub(state: MonState, cmd: dict, ctx: CommandContext, inbuf: bytes) -> C
     """``pg scrub|deep-scrub|repair PGID``."""
     kind = cmd["prefix"].split()[-1]
     osdmap = state.osdmap
-    try:
-        pgid = PgId.parse(cmd["pgid"])
-    except InvalidArgument:
-        raise InvalidArgument(f"invalid pgid '{cmd['pgid']}'") from None
-    pool = osdmap.pools.get(pgid.pool)
-    if pool is None or pgid.seed >= pool.pg_num:
-        raise NotFound(f"pg {pgid} does not exist")
+    pgid = existing_pg(osdmap, cmd["pgid"])
     primary = osdmap.pg_to_up_acting_osds(pgid).acting_primary
     if primary < 0:
         raise RadosError(f"pg {pgid} has no primary osd", EAGAIN)
