@@ -300,7 +300,13 @@ def load_pg(store: ObjectStore, pgid: PgId, cid: str) -> tuple[PgLog, PgInfo]:
     """A PG's log and info as its store holds them (empty for a new collection)."""
     raw_info = store.pginfo(cid)
     info = PgInfo.decode(raw_info) if raw_info is not None else PgInfo(pgid)
-    entries = [LogEntry.decode(data) for _, data in store.pglog(cid)]
+    # The log is (tail, head]: rows at or before the tail are trimmed, even if a
+    # crash or a replaced log left them stored.
+    entries = [
+        entry
+        for entry in (LogEntry.decode(data) for _, data in store.pglog(cid))
+        if entry.version > info.log_tail
+    ]
     head = max(info.last_update, entries[-1].version if entries else ZERO)
     pglog = PgLog(info.log_tail, head, entries)
     return pglog, msgspec.structs.replace(info, last_update=head)
