@@ -162,6 +162,10 @@ def test_a_killed_osd_shows_in_the_log_stuck_pgs_and_recovery(cluster: PgCluster
     assert "PG_DEGRADED: Degraded data redundancy: " in health
     assert "is stuck undersized for " in health
 
+    # Health changes are logged at the leader's ticks: OSD_DOWN (down and in) must be
+    # seen before the OSD is marked out, which clears it.
+    down_check = "Health check failed: 1 osds down (OSD_DOWN)"
+    wait_for(lambda: down_check in _ceph(cluster, "log", "last", "100"), 60, "OSD_DOWN logged")
     _ceph(cluster, "osd", "out", str(victim))
 
     def recovery_line() -> str | None:
@@ -173,7 +177,6 @@ def test_a_killed_osd_shows_in_the_log_stuck_pgs_and_recovery(cluster: PgCluster
     assert re.fullmatch(r"[\d.]+ [KMG]?i?B/s, \d+ objects/s", rate), rate
     log = _ceph(cluster, "log", "last", "100")
     assert f"osd.{victim} marked out" in log
-    assert "Health check failed: 1 osds down (OSD_DOWN)" in log
     wait_for(lambda: _all_clean(cluster), 120, "active+clean after backfill")
     progress = _ceph(cluster, "progress")
     assert f"[Complete]: Rebalancing after osd.{victim} marked out" in progress
