@@ -144,9 +144,10 @@ def running(cluster: RadosCluster, pools: dict[str, int]) -> Iterator[RadosClust
 
 
 @contextmanager
-def connected(cluster: RadosCluster) -> Iterator[radospy.Rados]:
+def connected(cluster: RadosCluster, op_timeout: int = 60) -> Iterator[radospy.Rados]:
     """A client of `cluster` with a generous op timeout (the test machine is loaded)."""
-    r = radospy.Rados(conffile=str(cluster.conf_path), conf={"rados_osd_op_timeout": "60"})
+    conf = {"rados_osd_op_timeout": str(op_timeout)}
+    r = radospy.Rados(conffile=str(cluster.conf_path), conf=conf)
     r.connect(timeout=30)
     try:
         yield r

@@ -37,7 +37,7 @@ from tests.integration.pg_checks import (
     replicas_differ,
     wait_clean,
 )
-from tests.integration.rados_cluster import RadosCluster
+from tests.integration.rados_cluster import RadosCluster, connected, running
 
 POOL = "scen"
 PG_NUM = 8
@@ -62,23 +62,14 @@ class ScenarioCluster(RadosCluster):
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScenarioCluster]:
     c = ScenarioCluster(tmp_path_factory.mktemp("scenarios"), num_osds=4)
-    try:
-        c.bring_up()
-        rc, _, err = c.ceph("osd", "pool", "create", POOL, str(PG_NUM))
-        assert rc == 0, err
+    with running(c, {POOL: PG_NUM}):
         yield c
-    finally:
-        c.close()
 
 
 @pytest.fixture(scope="module")
 def ioctx(cluster: ScenarioCluster) -> Iterator[radospy.Ioctx]:
-    r = radospy.Rados(conffile=str(cluster.conf_path), conf={"rados_osd_op_timeout": "180"})
-    r.connect(timeout=30)
-    try:
+    with connected(cluster, op_timeout=180) as r:
         yield r.open_ioctx(POOL)
-    finally:
-        r.shutdown()
 
 
 ACKED: dict[str, bytes] = {}
