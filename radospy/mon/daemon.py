@@ -133,6 +133,20 @@ class MonError(RadosError):
     """A monitor cannot be created or started; ``str()`` is the one-line reason."""
 
 
+def _raise_for_dead_loop(
+    entity: str, loops: dict[asyncio.Task[Any], str], done: set[asyncio.Task[Any]]
+) -> None:
+    """A loop that should run as long as the monitor failed: log why and stop the
+    monitor with a MonError (a leader whose status or failure loop died would go on
+    answering while no longer logging health or marking OSDs down)."""
+    for task, name in loops.items():
+        exc = task.exception() if task in done else None
+        if exc is None:
+            continue
+        log.error("%s: %s loop failed", entity, name, exc_info=exc)
+        raise MonError(f"{name} loop failed: {exc!r}")
+
+
 def mon_node_id(name: str) -> int:
     """The Raft node id of monitor ``name`` (``a``, not ``mon.a``): a 48-bit hash."""
     digest = hashlib.blake2b(name.encode(), digest_size=6, person=b"radospy-mon").digest()
@@ -310,12 +324,16 @@ class MonDaemon:
         )
         status_ticks = asyncio.create_task(self._status_loop())
         stop_task = asyncio.create_task(self._stop.wait())
+        loops = {
+            raft_task: "raft",
+            reconcile: "reconcile",
+            full_checks: "full check",
+            failure_ticks: "failure",
+            status_ticks: "status",
+        }
         try:
-            done, _ = await asyncio.wait(
-                {raft_task, stop_task}, return_when=asyncio.FIRST_COMPLETED
-            )
-            if raft_task in done and raft_task.exception() is not None:
-                raise MonError(f"raft loop failed: {raft_task.exception()}")
+            done, _ = await asyncio.wait({*loops, stop_task}, return_when=asyncio.FIRST_COMPLETED)
+            _raise_for_dead_loop(self.entity, loops, done)
         finally:
             tasks = (reconcile, full_checks, failure_ticks, status_ticks, stop_task)
             for task in (*tasks, *self._tasks):
