@@ -45,7 +45,7 @@ from radospy.rgw.quota import Usage, parse_size, quota_json
 from radospy.rgw.s3.errors import S3Error
 from radospy.rgw.store import names
 from radospy.rgw.store.check import check_bucket
-from radospy.rgw.store.index import shard_oids
+from radospy.rgw.store.index import entry_name, shard_oids
 from radospy.rgw.store.records import BucketInfo, QuotaInfo, UserInfo, UserStats
 from radospy.rgw.store.reshard import Resharder, ReshardError
 from radospy.rgw.store.store import Store
@@ -286,10 +286,11 @@ class _Admin:
                 while True:
                     entries, more = await index.page(oid, after)
                     for entry in entries:
-                        await self.store.objects.delete(info, index, entry.key)
+                        await self.store.objects.delete(info, index, entry.key,
+                                                        entry.version_id)
                     if not more or not entries:
                         break
-                    after = entries[-1].key
+                    after = entry_name(entries[-1])
             for upload in await self.store.uploads.list(info):
                 await self.store.uploads.claim(info, upload.key, upload.upload_id)
                 await self.store.uploads.finish(info, upload.key, upload.upload_id)

@@ -1,6 +1,6 @@
 """S3 operations on the service and on buckets: ListBuckets, CreateBucket,
 DeleteBucket, HeadBucket, GetBucketLocation, ListObjects v1/v2,
-ListMultipartUploads, and the read-only views of versioning and ACLs."""
+ListMultipartUploads, ListObjectVersions, versioning and the read-only view of ACLs."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import contextlib
 import msgspec
 from aiohttp import web
 
-from radospy.rgw import acl
+from radospy.rgw import acl, versioned
 from radospy.rgw.body import Body
 from radospy.rgw.context import Context, empty, xml_response
-from radospy.rgw.s3 import listing
+from radospy.rgw.s3 import listing, versions
 from radospy.rgw.s3 import xml as s3xml
 from radospy.rgw.s3.errors import S3Error
 from radospy.rgw.store import names
@@ -74,9 +74,27 @@ async def get_location(ctx: Context) -> web.Response:
 
 
 async def get_versioning(ctx: Context) -> web.Response:
-    """GetBucketVersioning: never enabled."""
-    await ctx.bucket()
-    return xml_response(s3xml.versioning(s3xml.VersioningConfiguration()))
+    """GetBucketVersioning: no Status until versioning was first enabled or suspended."""
+    info = await ctx.bucket()
+    return xml_response(s3xml.versioning(
+        s3xml.VersioningConfiguration(info.versioning or None)))
+
+
+async def put_versioning(ctx: Context) -> web.Response:
+    """PutBucketVersioning: Enabled or Suspended (a bucket never goes back to
+    unversioned); MFA delete is not supported."""
+    info = await ctx.bucket()
+    await ctx.expect_continue()
+    body = await Body(ctx.request.content, ctx.parts, ctx.auth).read_all(s3xml.MAX_BODY)
+    config = s3xml.parse_versioning(body)
+    if config.mfa_delete == "Enabled" or ctx.header("x-amz-mfa") is not None:
+        raise S3Error(code="NotImplemented",
+                      message="MFA delete is not supported by this gateway.")
+    if config.status is None:
+        raise S3Error(code="IllegalVersioningConfigurationException")
+    status = config.status
+    await ctx.store.buckets.update(info, lambda b: msgspec.structs.replace(b, versioning=status))
+    return empty()
 
 
 async def get_acl(ctx: Context) -> web.Response:
@@ -84,9 +102,8 @@ async def get_acl(ctx: Context) -> web.Response:
     info = await ctx.bucket()
     name, owner = info.acl, s3xml.Owner(info.owner, info.owner)
     if ctx.target.key is not None:
-        head = await ctx.store.objects.head(info, ctx.key)
-        if head is None:
-            raise S3Error(code="NoSuchKey", Key=ctx.key)
+        version = versioned.requested(ctx.query("versionId"), ctx.key)
+        head = await versioned.find(ctx.store, info, ctx.key, version, with_data=False)
         name, owner = head.attrs.acl, s3xml.Owner(head.attrs.owner, head.attrs.owner)
     policy = s3xml.canned_acl(name, owner, s3xml.Owner(info.owner, info.owner))
     return xml_response(s3xml.access_control_policy(policy))
@@ -103,7 +120,8 @@ async def _page(ctx: Context, info: BucketInfo, *, prefix: str, delimiter: str, 
     loop = asyncio.get_running_loop()
     source = ctx.store.buckets.index(info).source(loop)
     return await loop.run_in_executor(None, lambda: listing.list_page(
-        source, prefix=prefix, delimiter=delimiter, marker=marker, max_keys=max_keys))
+        lambda start: versions.current(source(start)), prefix=prefix, delimiter=delimiter,
+        marker=marker, max_keys=max_keys))
 
 
 async def list_objects(ctx: Context) -> web.Response:
@@ -199,13 +217,9 @@ async def delete_cors(ctx: Context) -> web.Response:
     return empty(204)
 
 
-NULL_VERSION = "null"
-"""The version id of every object in a bucket that never had versioning enabled."""
-
-
 async def list_versions(ctx: Context) -> web.Response:
-    """ListObjectVersions of a bucket without versioning: each object once, as its
-    `null` version."""
+    """ListObjectVersions: every version and delete marker, keys in order and each
+    key's newest first (prefix, delimiter, key and version-id markers, max-keys)."""
     info = await ctx.bucket_for(acl.READ)
     prefix, delimiter = ctx.query("prefix") or "", ctx.query("delimiter") or ""
     key_marker = ctx.query("key-marker") or ""
@@ -214,20 +228,29 @@ async def list_versions(ctx: Context) -> web.Response:
         raise S3Error(code="InvalidArgument",
                       message="A version-id marker cannot be specified without a key marker.",
                       ArgumentName="version-id-marker", ArgumentValue=id_marker)
+    if id_marker and id_marker != versions.NULL and not versions.is_version_id(id_marker):
+        raise S3Error(code="InvalidArgument", message="Invalid version id specified",
+                      ArgumentName="version-id-marker", ArgumentValue=id_marker)
     max_keys = listing.parse_max_keys(ctx.query("max-keys"))
-    page = await _page(ctx, info, prefix=prefix, delimiter=delimiter, marker=key_marker,
-                       max_keys=max_keys)
-    versions = [
-        s3xml.VersionEntry(e.key, NULL_VERSION, True, e.mtime,
-                           s3xml.Owner(e.owner, e.owner_display or e.owner), etag=e.etag,
-                           size=e.size)
-        for e in page.contents
-    ]
-    last_is_key = bool(page.contents) and page.next_marker == page.contents[-1].key
+    loop = asyncio.get_running_loop()
+    source = ctx.store.buckets.index(info).source(loop)
+    start = max(prefix.encode(), key_marker.encode())
+    page = await loop.run_in_executor(None, lambda: versions.list_versions_page(
+        versions.all_versions(source(start)), prefix=prefix, delimiter=delimiter,
+        key_marker=key_marker, version_id_marker=id_marker, max_keys=max_keys))
+    entries = []
+    for item in page.versions:
+        e = item.entry
+        assert isinstance(e, IndexEntry)
+        entries.append(s3xml.VersionEntry(
+            e.key, item.version_id, item.is_latest, e.mtime,
+            s3xml.Owner(e.owner, e.owner_display or e.owner), delete_marker=e.delete_marker,
+            etag=e.etag, size=e.size))
     result = s3xml.ListVersions(
-        ctx.bucket_name, versions, page.common_prefixes, page.is_truncated, prefix=prefix,
-        key_marker=key_marker, version_id_marker=id_marker, next_key_marker=page.next_marker,
-        next_version_id_marker=NULL_VERSION if last_is_key else None,
+        ctx.bucket_name, entries, page.common_prefixes, page.is_truncated, prefix=prefix,
+        key_marker=key_marker, version_id_marker=id_marker,
+        next_key_marker=page.next_key_marker,
+        next_version_id_marker=page.next_version_id_marker,
         delimiter=delimiter or None, max_keys=max_keys, encoding_type=ctx.query("encoding-type"))
     return xml_response(s3xml.list_versions_result(result))
 

@@ -48,7 +48,7 @@ def _bucket_route(method: str, has: Callable[[str], bool]) -> Route:
                 ("versions", "ListObjectVersions"), ("tagging", "GetBucketTagging"),
                 ("cors", "GetBucketCors"), ("policy", "GetBucketPolicy"),
                 ("policyStatus", "GetBucketPolicyStatus"), ("list-type", "ListObjectsV2")],
-        "PUT": [("versioning", "NotImplemented"), ("acl", "PutBucketAcl"),
+        "PUT": [("versioning", "PutBucketVersioning"), ("acl", "PutBucketAcl"),
                 ("tagging", "PutBucketTagging"), ("cors", "PutBucketCors"),
                 ("policy", "PutBucketPolicy")],
         "POST": [("delete", "DeleteObjects")],
@@ -57,8 +57,6 @@ def _bucket_route(method: str, has: Callable[[str], bool]) -> Route:
     }
     for sub, op in table.get(method, []):
         if has(sub):
-            if op == "NotImplemented":
-                raise S3Error(code="NotImplemented")
             return Route(op)
     default = {"GET": "ListObjects", "PUT": "CreateBucket", "HEAD": "HeadBucket",
                "DELETE": "DeleteBucket"}.get(method)

@@ -65,6 +65,7 @@ HANDLERS: dict[str, Handler] = {
     "HeadBucket": bucket_ops.head_bucket,
     "GetBucketLocation": bucket_ops.get_location,
     "GetBucketVersioning": bucket_ops.get_versioning,
+    "PutBucketVersioning": bucket_ops.put_versioning,
     "GetBucketAcl": bucket_ops.get_acl,
     "GetObjectAcl": bucket_ops.get_acl,
     "PutBucketAcl": _put_acl,
@@ -215,7 +216,7 @@ class Gateway:
 
     def _error(self, request: web.BaseRequest, exc: S3Error, resource: str,
                request_id: str) -> web.StreamResponse:
-        headers = {"x-amz-request-id": request_id}
+        headers = {**exc.headers, "x-amz-request-id": request_id}
         if exc.status == 304 or request.method == "HEAD":
             etag = exc.fields.get("ETag")
             if etag:

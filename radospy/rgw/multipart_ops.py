@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from radospy.rgw import acl, conditions
+from radospy.rgw import acl, conditions, versioned
 from radospy.rgw.body import Body, require_length
 from radospy.rgw.context import Context, empty, xml_response
 from radospy.rgw.object_ops import (
@@ -194,11 +194,10 @@ async def complete_upload(ctx: Context) -> web.Response:
                                upload.content_type, upload.headers, upload.meta,
                                tags=upload.tags, parts_count=len(chosen), acl=upload.acl)
 
-        index = ctx.store.buckets.index(info)
         tracked = await ctx.check_quota(info, manifest.size)
-        old = await index.get(ctx.key) if tracked else None
-        attrs = await ctx.store.objects.commit(
-            info, index, ctx.key, b"", make,
+        old = await versioned.replaced_entry(ctx.store, info, ctx.key) if tracked else None
+        attrs = await versioned.commit(
+            ctx.store, info, ctx.key, b"", make,
             lambda old: conditions.check_write(ctx.header, old.etag if old else None))
         if tracked:
             ctx.store.usage.wrote(info, replaced(attrs.size, old))
@@ -207,8 +206,10 @@ async def complete_upload(ctx: Context) -> web.Response:
         raise
     await ctx.store.uploads.finish(info, ctx.key, upload_id, keep={p.prefix for p in chosen})
     location = f"http://{ctx.request.host}/{info.bucket}/{ctx.key}"
-    return xml_response(s3xml.complete_multipart_result(location, info.bucket, ctx.key,
-                                                        attrs.etag))
+    response = xml_response(s3xml.complete_multipart_result(location, info.bucket, ctx.key,
+                                                            attrs.etag))
+    response.headers.update(versioned.version_headers(info, attrs))
+    return response
 
 
 async def abort_upload(ctx: Context) -> web.Response:

@@ -10,11 +10,11 @@ from urllib.parse import parse_qsl, unquote
 import msgspec
 from aiohttp import web
 
-from radospy.rgw import acl, conditions
+from radospy.rgw import acl, conditions, versioned
 from radospy.rgw.body import Body, require_length
 from radospy.rgw.context import Context, empty, http_date, xml_response
 from radospy.rgw.quota import Usage
-from radospy.rgw.s3 import checksums, policy
+from radospy.rgw.s3 import checksums, policy, versions
 from radospy.rgw.s3 import xml as s3xml
 from radospy.rgw.s3.errors import S3Error
 from radospy.rgw.store import names
@@ -110,18 +110,17 @@ def object_headers(attrs: ObjectAttrs, ctx: Context, *, whole: bool) -> dict[str
 
 
 async def _readable(ctx: Context, *, with_data: bool) -> tuple[BucketInfo, Head]:
-    """The named bucket and object, which the requester may read: AccessDenied or
-    NoSuchKey (only to those who may list the bucket) otherwise."""
+    """The named bucket and object (the version `versionId` names, else the current
+    one), which the requester may read: AccessDenied, or NoSuchKey / NoSuchVersion /
+    MethodNotAllowed (only to those who may list the bucket) otherwise."""
     info = await ctx.load_bucket()
-    head = await ctx.store.objects.head(info, ctx.key, with_data=with_data)
-    version = ctx.query("versionId")
-    if version is not None and version != "null":
-        # Versioning is never enabled here: the only version of an object is `null`.
-        raise S3Error(code="NoSuchVersion", Key=ctx.key, VersionId=version)
-    if head is None:
+    try:
+        version = versioned.requested(ctx.query("versionId"), ctx.key)
+        head = await versioned.find(ctx.store, info, ctx.key, version, with_data=with_data)
+    except S3Error:
         if not ctx.may_list(info):
-            raise S3Error(code="AccessDenied")
-        raise S3Error(code="NoSuchKey", Key=ctx.key)
+            raise S3Error(code="AccessDenied") from None
+        raise
     ctx.may_read(info, head.attrs, ctx.verdict)
     return info, head
 
@@ -139,6 +138,7 @@ async def get_object(ctx: Context) -> web.StreamResponse:
     first, last = rng if rng is not None else (0, attrs.size - 1)
     length = max(0, last - first + 1)
     headers = object_headers(attrs, ctx, whole=rng is None)
+    headers.update(versioned.version_headers(info, attrs))
     status = 200
     if rng is not None:
         status = 206
@@ -154,20 +154,23 @@ async def get_object(ctx: Context) -> web.StreamResponse:
 
 async def head_object(ctx: Context) -> web.Response:
     """HeadObject."""
-    _, head = await _readable(ctx, with_data=False)
+    info, head = await _readable(ctx, with_data=False)
     conditions.check_read(ctx.header, head.attrs.etag, head.attrs.mtime)
     headers = object_headers(head.attrs, ctx, whole=True)
+    headers.update(versioned.version_headers(info, head.attrs))
     headers["Content-Length"] = str(head.attrs.size)
     return web.Response(status=200, headers=headers)
 
 
 async def delete_object(ctx: Context) -> web.Response:
-    """DeleteObject (a missing key is no error)."""
+    """DeleteObject (a missing key or version is no error): of one version with
+    `versionId`, else of the object, or a new delete marker when versioning is on."""
     info = await ctx.bucket_for(acl.WRITE)
     check_key(ctx.key)
-    await ctx.store.objects.delete(info, ctx.store.buckets.index(info), ctx.key)
+    version = versioned.requested(ctx.query("versionId"), ctx.key)
+    done = await versioned.delete(ctx.store, info, ctx.key, version, ctx.user.user_id)
     ctx.store.usage.removed(info)
-    return empty(204)
+    return empty(204, headers=done.headers())
 
 
 async def delete_objects(ctx: Context) -> web.Response:
@@ -180,7 +183,6 @@ async def delete_objects(ctx: Context) -> web.Response:
     await ctx.expect_continue()
     body = await Body(ctx.request.content, ctx.parts, ctx.auth).read_all(s3xml.MAX_BODY)
     request = s3xml.parse_delete(body)
-    index = ctx.store.buckets.index(info)
     deleted: list[s3xml.Deleted] = []
     errors: list[s3xml.DeleteError] = []
     for obj in request.objects:
@@ -190,8 +192,13 @@ async def delete_objects(ctx: Context) -> web.Response:
             if verdict is policy.Effect.DENY or (verdict is None and not acl.allows(
                     info.acl, info.owner, ctx.user.user_id, acl.WRITE)):
                 raise S3Error(code="AccessDenied")
-            await ctx.store.objects.delete(info, index, obj.key)
-            deleted.append(s3xml.Deleted(obj.key, obj.version_id))
+            version = versioned.requested(obj.version_id, obj.key)
+            done = await versioned.delete(ctx.store, info, obj.key, version, ctx.user.user_id)
+            if version is None and done.delete_marker:
+                deleted.append(s3xml.Deleted(obj.key, None, True, done.version_id))
+            else:
+                deleted.append(s3xml.Deleted(obj.key, obj.version_id, done.delete_marker,
+                                             done.version_id if done.delete_marker else None))
         except S3Error as exc:
             errors.append(s3xml.DeleteError(obj.key, exc.code, exc.message, obj.version_id))
     ctx.store.usage.removed(info)
@@ -218,11 +225,10 @@ async def store_stream(
         async for piece in stream:
             await writer.feed(piece)
         head_data = await writer.finish()
-        index = ctx.store.buckets.index(info)
         tracked = await ctx.check_quota(info, writer.size)
-        old = await index.get(ctx.key) if tracked else None
-        attrs = await ctx.store.objects.commit(
-            info, index, ctx.key, head_data, make_attrs,
+        old = await versioned.replaced_entry(ctx.store, info, ctx.key) if tracked else None
+        attrs = await versioned.commit(
+            ctx.store, info, ctx.key, head_data, make_attrs,
             lambda old: conditions.check_write(ctx.header, old.etag if old else None))
         committed = True
         if tracked:
@@ -251,8 +257,8 @@ async def put_object(ctx: Context) -> web.Response:
         await ctx.check_quota(info, size)
     if ctx.header("if-match") is not None or ctx.header("if-none-match") is not None:
         # Refuse early, before the body is read; commit checks again atomically.
-        current = await ctx.store.objects.head(info, ctx.key)
-        conditions.check_write(ctx.header, current.attrs.etag if current else None)
+        current = await versioned.current(ctx.store, info, ctx.key)
+        conditions.check_write(ctx.header, current.etag if current else None)
     await ctx.expect_continue()
     writer = ctx.store.objects.writer(info)
 
@@ -264,37 +270,44 @@ async def put_object(ctx: Context) -> web.Response:
                            digests.checksum_algorithm, digests.checksum, tags, acl=canned)
 
     attrs = await store_stream(ctx, info, writer, body.chunks(), make)
-    out = {"ETag": s3xml.quote_etag(attrs.etag)}
+    out = {"ETag": s3xml.quote_etag(attrs.etag), **versioned.version_headers(info, attrs)}
     if attrs.checksum and attrs.checksum_algorithm:
         out[checksums.header_name(attrs.checksum_algorithm)] = attrs.checksum
     return empty(headers=out)
 
 
-def copy_source(ctx: Context) -> tuple[str, str]:
-    """The bucket and key of `x-amz-copy-source` (`[/]bucket/key`, URL-encoded)."""
-    value = unquote(ctx.header("x-amz-copy-source") or "")
-    value = value.partition("?")[0].lstrip("/")
-    bucket, _, key = value.partition("/")
+def copy_source(ctx: Context) -> tuple[str, str, str | None]:
+    """The bucket, key and version ("" null, None: the current one) of
+    `x-amz-copy-source` (`[/]bucket/key[?versionId=id]`, URL-encoded)."""
+    raw = ctx.header("x-amz-copy-source") or ""
+    path, _, query = raw.partition("?")
+    bucket, _, key = unquote(path).lstrip("/").partition("/")
     if not bucket or not key:
         raise S3Error(code="InvalidArgument", message="Invalid copy source object key",
-                      ArgumentName="x-amz-copy-source",
-                      ArgumentValue=ctx.header("x-amz-copy-source") or "")
-    return bucket, key
+                      ArgumentName="x-amz-copy-source", ArgumentValue=raw)
+    params = dict(parse_qsl(query, keep_blank_values=True))
+    return bucket, key, versioned.requested(params.get("versionId"), key)
 
 
 async def source_object(ctx: Context) -> tuple[BucketInfo, Head]:
-    """The copy source, which the requester must be allowed to read (its bucket's
-    policy, then the ACLs), checked against the `x-amz-copy-source-if-*` conditions."""
-    bucket, key = copy_source(ctx)
+    """The copy source (the version its `versionId` names, else the current one),
+    which the requester must be allowed to read (its bucket's policy, then the ACLs),
+    checked against the `x-amz-copy-source-if-*` conditions."""
+    bucket, key, version = copy_source(ctx)
     info = await ctx.store.buckets.get(bucket)
-    head = await ctx.store.objects.head(info, key, with_data=True)
     verdict = ctx.policy_verdict(info, "s3:GetObject", key)
     if verdict is policy.Effect.DENY:
         raise S3Error(code="AccessDenied")
-    if head is None:
+    try:
+        head = await versioned.find(ctx.store, info, key, version, with_data=True)
+    except S3Error as exc:
         if verdict is None and not ctx.may_list(info):
-            raise S3Error(code="AccessDenied")
-        raise S3Error(code="NoSuchKey", Key=key)
+            raise S3Error(code="AccessDenied") from None
+        if exc.code == "MethodNotAllowed":
+            raise S3Error(code="InvalidRequest", message=(
+                "The source of a copy request may not specifically refer to a delete "
+                "marker by version id.")) from None
+        raise
     ctx.may_read(info, head.attrs, verdict)
     conditions.check_read(ctx.header, head.attrs.etag, head.attrs.mtime,
                           prefix="x-amz-copy-source-")
@@ -312,7 +325,8 @@ async def copy_object(ctx: Context) -> web.Response:
     if directive not in ("COPY", "REPLACE") or tag_directive not in ("COPY", "REPLACE"):
         raise S3Error(code="InvalidArgument", message="Unknown metadata directive.",
                       ArgumentName="x-amz-metadata-directive", ArgumentValue=directive)
-    same = src_info.bucket == info.bucket and ctx.key == copy_source(ctx)[1]
+    _, src_key, src_version = copy_source(ctx)
+    same = src_info.bucket == info.bucket and ctx.key == src_key and src_version is None
     if same and directive == "COPY":
         raise S3Error(code="InvalidRequest", message=(
             "This copy request is illegal because it is trying to copy an object to itself "
@@ -345,13 +359,19 @@ async def copy_object(ctx: Context) -> web.Response:
                            d.checksum_algorithm, d.checksum, tags, acl=canned)
 
     attrs = await store_stream(ctx, info, writer, stream(), make)
-    return xml_response(s3xml.copy_result(attrs.etag, attrs.mtime))
+    response = xml_response(s3xml.copy_result(attrs.etag, attrs.mtime))
+    response.headers.update(versioned.version_headers(info, attrs))
+    if src_info.versioning:
+        response.headers["x-amz-copy-source-version-id"] = versions.shown(a.version_id)
+    return response
 
 
 async def get_tagging(ctx: Context) -> web.Response:
     """GetObjectTagging."""
-    _, head = await _readable(ctx, with_data=False)
-    return xml_response(s3xml.tagging(head.attrs.tags))
+    info, head = await _readable(ctx, with_data=False)
+    response = xml_response(s3xml.tagging(head.attrs.tags))
+    response.headers.update(versioned.version_headers(info, head.attrs))
+    return response
 
 
 async def put_tagging(ctx: Context) -> web.Response:
@@ -360,15 +380,19 @@ async def put_tagging(ctx: Context) -> web.Response:
     await ctx.expect_continue()
     body = await Body(ctx.request.content, ctx.parts, ctx.auth).read_all(s3xml.MAX_BODY)
     tags = s3xml.parse_tagging(body)
-    await ctx.store.objects.set_attrs(
-        info, ctx.key, lambda a: msgspec.structs.replace(a, tags=list(tags)))
-    return empty()
+    version = await versioned.writable_version(
+        ctx.store, info, ctx.key, versioned.requested(ctx.query("versionId"), ctx.key))
+    attrs = await ctx.store.objects.set_attrs(
+        info, ctx.key, lambda a: msgspec.structs.replace(a, tags=list(tags)), version)
+    return empty(headers=versioned.version_headers(info, attrs))
 
 
 async def delete_tagging(ctx: Context) -> web.Response:
     """DeleteObjectTagging."""
     info = await ctx.bucket_for(acl.WRITE)
-    await ctx.store.objects.set_attrs(
-        info, ctx.key, lambda a: msgspec.structs.replace(a, tags=[]))
-    return empty(204)
+    version = await versioned.writable_version(
+        ctx.store, info, ctx.key, versioned.requested(ctx.query("versionId"), ctx.key))
+    attrs = await ctx.store.objects.set_attrs(
+        info, ctx.key, lambda a: msgspec.structs.replace(a, tags=[]), version)
+    return empty(204, headers=versioned.version_headers(info, attrs))
 

@@ -29,11 +29,29 @@ def test_object_names_follow_rgw() -> None:
     assert names.index_oid("default.4135.1", None) == ".dir.default.4135.1"
     assert names.index_oid("default.4135.1", 3) == ".dir.default.4135.1.3"
     assert names.head_oid("default.4135.1", "photos/a.jpg") == "default.4135.1_photos/a.jpg"
+    assert names.head_oid("m", "k", "v1") == "m__:v1_k"
+    # A key starting with `_` is escaped, so it never names another version's head.
+    assert names.head_oid("m", "_:v1_k") == "m___:v1_k"
     assert names.tail_prefix("m", "tag") == "m__shadow_.tag_"
     assert names.bucket_instance_oid("b", "m") == ".bucket.meta.b:m"
     assert names.user_buckets_oid("alice") == "alice.buckets"
     assert names.upload_meta_oid("m", "k", "2~x") == "m__multipart_k.2~x.meta"
     assert names.index_oid("default.4135.1", 3, gen=2) == ".dir.default.4135.1.2.3"
+
+
+_KEYS = st.text(st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)),
+                min_size=1, max_size=20)
+
+
+@given(_KEYS, st.sampled_from(["", "00000000000000ffAbCdEfGh12345678"]))
+def test_head_names_parse_back(key: str, version_id: str) -> None:
+    """`bucket check --check-objects` reads the key and version back from a head's
+    name; tails, parts and other buckets' objects are no heads."""
+    assert names.parse_head_oid("m", names.head_oid("m", key, version_id)) == (key, version_id)
+    assert names.parse_head_oid("m", names.tail_prefix("m", "t") + "1") is None
+    assert names.parse_head_oid("m", names.part_prefix("m", key, "2~u", 1, "t") + "1") is None
+    assert names.parse_head_oid("m", names.upload_meta_oid("m", key, "2~u")) is None
+    assert names.parse_head_oid("m2", names.head_oid("m", key, version_id)) is None
 
 
 def test_index_shard_is_rgw_bucket_shard_index() -> None:

@@ -196,6 +196,8 @@ class S3Error(Exception):
         self.status: int = spec.status
         self.message: str = spec.message if message is None else message
         self.fields: dict[str, str] = fields
+        self.headers: dict[str, str] = {}
+        """Response headers that go with the error (`x-amz-delete-marker`…)."""
         super().__init__(f"{self.code}: {self.message}")
 
 

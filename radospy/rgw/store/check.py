@@ -2,8 +2,9 @@
 the head objects it describes.
 
 A write replaces the head and then records it in the index; a deletion removes the
-head and then the entry. A gateway killed between the two leaves an entry whose head
-is gone or is another write's (the tag differs), or — found only with
+head and then the entry. Each version has a head and an entry of its own (a delete
+marker only the entry, which the check leaves alone). A gateway killed between the
+two leaves an entry whose head is gone or is another write's (the tag differs), or — found only with
 `--check-objects`, which lists the data pool — a head no entry describes. `--fix`
 makes the index say what the heads say (entries dropped, added or replaced, stamped
 with the head's mtime so a newer write still wins), and the usage is recomputed from
@@ -16,6 +17,8 @@ from dataclasses import dataclass, field
 
 from radospy.client.rados import AsyncIoctx
 from radospy.rgw.quota import Usage
+from radospy.rgw.s3 import versions
+from radospy.rgw.store import names
 from radospy.rgw.store.index import BucketIndex
 from radospy.rgw.store.objects import Objects, index_entry
 from radospy.rgw.store.records import BucketInfo, IndexEntry
@@ -45,41 +48,46 @@ class CheckReport:
         }
 
 
-async def head_keys(data: AsyncIoctx, info: BucketInfo) -> list[str]:
-    """The keys of every head object of bucket `info` in the data pool."""
-    prefix = info.marker + "_"
-    return sorted(
-        e.name[len(prefix):] for e in await data.list_objects()
-        if e.name.startswith(prefix) and not e.name.startswith(info.marker + "__"))
+async def head_names(data: AsyncIoctx, info: BucketInfo) -> list[tuple[str, str]]:
+    """The key and version id ("" null) of every head object of bucket `info` in the
+    data pool."""
+    found = (names.parse_head_oid(info.marker, e.name) for e in await data.list_objects())
+    return sorted(f for f in found if f is not None)
 
 
 async def check_bucket(index: BucketIndex, objects: Objects, info: BucketInfo, *,
                        fix: bool, check_objects: bool) -> CheckReport:
-    """Compare the index of bucket `info` with its heads; repair it when `fix`."""
+    """Compare the index of bucket `info` with its heads (one per version; a delete
+    marker is an entry alone); repair it when `fix`."""
     existing = calculated = Usage()
     report = CheckReport(existing, calculated)
-    seen: set[str] = set()
+    seen: set[tuple[str, str]] = set()
     entries: list[IndexEntry] = [e async for e in index.entries()]
     for entry in entries:
+        if entry.delete_marker:
+            continue
+        name = versions.index_key(entry.key, entry.version_id)
         existing += Usage.of_object(entry.size)
-        seen.add(entry.key)
-        head = await objects.head(info, entry.key)
+        seen.add((entry.key, entry.version_id))
+        head = await objects.head(info, entry.key, version_id=entry.version_id)
         if head is None:
-            report.entries_without_head.append(entry.key)
+            report.entries_without_head.append(name)
             if fix:
-                await index.remove(entry.key, entry.tag)
+                await index.remove(entry.key, entry.tag, entry.version_id)
             continue
         calculated += Usage.of_object(head.attrs.size)
         if head.attrs.tag != entry.tag:
-            report.stale_entries.append(entry.key)
+            report.stale_entries.append(name)
             if fix:
                 await index.put(index_entry(head.attrs, entry.key), stamp(head.attrs.mtime))
     if check_objects:
-        for key in await head_keys(objects.data, info):
-            head = None if key in seen else await objects.head(info, key)
+        for key, version_id in await head_names(objects.data, info):
+            if (key, version_id) in seen:
+                continue
+            head = await objects.head(info, key, version_id=version_id)
             if head is None:
                 continue
-            report.heads_without_entry.append(key)
+            report.heads_without_entry.append(versions.index_key(key, version_id))
             calculated += Usage.of_object(head.attrs.size)
             if fix:
                 await index.put(index_entry(head.attrs, key), stamp(head.attrs.mtime))

@@ -1,5 +1,7 @@
-"""A bucket's index: one omap entry per key in `.dir.<marker>[.<gen>][.<shard>]`, the
-shard chosen by RGW's `rgw_bucket_shard_index` (`names.index_shard`).
+"""A bucket's index: one omap entry per key in `.dir.<marker>[.<gen>][.<shard>]` (and
+one per non-null version, `<key>\\x00v<version id>`: see `radospy.rgw.s3.versions`),
+the shard chosen by RGW's `rgw_bucket_shard_index` (`names.index_shard`) over the key
+alone, so every version of a key lives in the same shard.
 
 An entry is written only if the stored one for the key is older (omap compare on the
 stamp that begins each value), so concurrent writers of a key leave the newest entry,
@@ -22,6 +24,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from radospy.client.rados import AsyncIoctx, NoData, ObjectNotFound
 from radospy.common import osdop as o
 from radospy.rgw.quota import Usage
+from radospy.rgw.s3 import versions
 from radospy.rgw.s3.errors import S3Error
 from radospy.rgw.store import names
 from radospy.rgw.store.rados_ops import Conflict, run
@@ -51,6 +54,11 @@ def layout_oids(marker: str, num_shards: int, gen: int) -> list[str]:
     if num_shards <= 0:
         return [names.index_oid(marker, None, gen)]
     return [names.index_oid(marker, n, gen) for n in range(num_shards)]
+
+
+def entry_name(entry: IndexEntry) -> str:
+    """The omap key of an index entry."""
+    return versions.index_key(entry.key, entry.version_id)
 
 
 def key_oid(info: BucketInfo, key: str) -> str:
@@ -93,13 +101,14 @@ class BucketIndex:
     async def put(self, entry: IndexEntry, stamp_ns: int) -> None:
         """Record `entry`, unless a newer write of its key is recorded already.
         NoSuchBucket when the bucket is being deleted; waits out a reshard."""
+        name = entry_name(entry)
         value = encode_index_entry(entry, stamp_ns)
         deadline = time.monotonic() + RESHARD_WAIT
         for _ in range(_ATTEMPTS):
             oid = key_oid(self.info, entry.key)
             ops: list[o.OsdOp] = [o.CmpXattr(name=STATE_XATTR, op=o.CmpOp.EQ, value=b""),
-                                  o.OmapCmp(key=entry.key, value=value, op=o.CmpOp.LT),
-                                  o.OmapSet(entries={entry.key: value})]
+                                  o.OmapCmp(key=name, value=value, op=o.CmpOp.LT),
+                                  o.OmapSet(entries={name: value})]
             try:
                 await run(self.ioctx, oid, ops, "update bucket index")
                 return
@@ -108,25 +117,26 @@ class BucketIndex:
                 if state == DELETING or (state is None and self._reload is None):
                     raise S3Error(code="NoSuchBucket", BucketName=self.info.bucket) from None
                 if state == b"":
-                    stored = await self._raw(oid, entry.key)
+                    stored = await self._raw(oid, name)
                     if stored is not None and not stored < value:
                         return  # a newer write of the key is recorded
                     continue  # the guard met a reshard mark lifted since: write again
             await self._await_layout(oid, deadline)
         raise S3Error(code="OperationAborted")
 
-    async def remove(self, key: str, tag: str | None) -> None:
-        """Drop `key`'s entry if it is still the write tagged `tag` (any write when None).
-        Waits out a reshard."""
+    async def remove(self, key: str, tag: str | None, version_id: str = "") -> None:
+        """Drop the entry of `key` (of its version `version_id`, "" the null one) if it
+        is still the write tagged `tag` (any write when None). Waits out a reshard."""
+        name = versions.index_key(key, version_id)
         deadline = time.monotonic() + RESHARD_WAIT
         for _ in range(_ATTEMPTS):
             oid = key_oid(self.info, key)
-            raw = await self._raw(oid, key)
+            raw = await self._raw(oid, name)
             if raw is None or (tag is not None and decode_index_entry(raw).tag != tag):
                 return
             ops: list[o.OsdOp] = [o.CmpXattr(name=STATE_XATTR, op=o.CmpOp.EQ, value=b""),
-                                  o.OmapCmp(key=key, value=raw, op=o.CmpOp.EQ),
-                                  o.OmapRmKeys(keys=[key])]
+                                  o.OmapCmp(key=name, value=raw, op=o.CmpOp.EQ),
+                                  o.OmapRmKeys(keys=[name])]
             try:
                 await run(self.ioctx, oid, ops, "update bucket index")
                 return
@@ -159,10 +169,27 @@ class BucketIndex:
             raise gone
         self.info = fresh
 
-    async def get(self, key: str) -> IndexEntry | None:
-        """The entry of `key`, or None."""
-        raw = await self._raw(key_oid(self.info, key), key)
+    async def get(self, key: str, version_id: str = "") -> IndexEntry | None:
+        """The entry of `key` (of its version `version_id`, "" the null one), or None."""
+        name = versions.index_key(key, version_id)
+        raw = await self._raw(key_oid(self.info, key), name)
         return None if raw is None else decode_index_entry(raw)
+
+    async def latest(self, key: str) -> IndexEntry | None:
+        """The current version of `key` (perhaps a delete marker), or None: the newer
+        of its null entry and its newest other version, read in one operation."""
+        ops: list[o.OsdOp] = [
+            o.OmapGetValsByKeys(keys=[key]),
+            o.OmapGetVals(start_after=key, filter_prefix=key + versions.SEPARATOR,
+                          max_return=1),
+        ]
+        try:
+            results = await run(self.ioctx, key_oid(self.info, key), ops, "read index")
+        except ObjectNotFound:
+            return None
+        found = [decode_index_entry(v) for r in results if isinstance(r, o.OmapVals)
+                 for v in r.entries.values()]
+        return versions.newest(found)
 
     async def _raw(self, oid: str, key: str) -> bytes | None:
         try:
@@ -207,13 +234,15 @@ class BucketIndex:
                     yield entry
                 if not more or not entries:
                     break
-                after = entries[-1].key
+                after = entry_name(entries[-1])
 
     async def usage(self) -> Usage:
-        """What the bucket stores, counted over every shard."""
+        """What the bucket stores, counted over every shard: every version, as RGW
+        counts them (a delete marker stores nothing and is not counted)."""
         total = Usage()
         async for entry in self.entries():
-            total += Usage.of_object(entry.size)
+            if not entry.delete_marker:
+                total += Usage.of_object(entry.size)
         return total
 
     async def is_empty(self) -> bool:
@@ -240,7 +269,7 @@ class ThreadSource:
     def __call__(self, start: bytes) -> Iterator[IndexEntry]:
         after = start_after_for(start)
         streams = [self._shard(oid, after, start) for oid in shard_oids(self.index.info)]
-        return heapq.merge(*streams, key=lambda e: e.key.encode())
+        return heapq.merge(*streams, key=lambda e: entry_name(e).encode())
 
     def _shard(self, oid: str, after: str, start: bytes) -> Iterator[IndexEntry]:
         while True:
@@ -251,4 +280,4 @@ class ThreadSource:
                     yield entry
             if not more or not entries:
                 return
-            after = entries[-1].key
+            after = entry_name(entries[-1])

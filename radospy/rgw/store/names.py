@@ -5,7 +5,8 @@ As Ceph's RGW with the default zone: users and access keys in `default.rgw.meta`
 `<uid>.buckets`, the bucket entrypoint `<bucket>` and instance
 `.bucket.meta.<bucket>:<marker>` in namespace `root`, the bucket index in omap of
 `.dir.<marker>[.<gen>][.<shard>]` in `default.rgw.buckets.index`, object heads `<marker>_<key>`
-and tails `<marker>__shadow_.<prefix>_<n>` in `default.rgw.buckets.data`, and
+(`<marker>__:<version id>_<key>` for a version other than the null one) and tails
+`<marker>__shadow_.<prefix>_<n>` in `default.rgw.buckets.data`, and
 in-progress multipart uploads in `default.rgw.buckets.non-ec`.
 """
 
@@ -98,9 +99,31 @@ def index_shard(key: str, num_shards: int) -> int | None:
     return shards_mod(sid ^ ((sid & 0xFF) << 24), num_shards)
 
 
-def head_oid(marker: str, key: str) -> str:
-    """An object's head (first stripe, attributes and manifest)."""
-    return f"{marker}_{key}"
+def head_oid(marker: str, key: str, version_id: str = "") -> str:
+    """An object's head (first stripe, attributes and manifest): `<marker>_<key>` for
+    the null version, `<marker>__:<version id>_<key>` for another one, as RGW names
+    the heads of object instances. A key beginning with `_` gets one more (RGW's
+    escaping), so no head name collides with a version's, a tail's or a part's."""
+    if version_id:
+        return f"{marker}__:{version_id}_{key}"
+    return f"{marker}__{key}" if key.startswith("_") else f"{marker}_{key}"
+
+
+def parse_head_oid(marker: str, oid: str) -> tuple[str, str] | None:
+    """The key and version id ("" null) whose head `head_oid` named `oid`; None when
+    `oid` is no head of bucket `marker` (a tail, a part, another bucket's object)."""
+    prefix = marker + "_"
+    if not oid.startswith(prefix):
+        return None
+    rest = oid[len(prefix):]
+    if rest.startswith("__"):
+        return rest[1:], ""
+    if rest.startswith("_:"):
+        version_id, sep, key = rest[2:].partition("_")
+        return (key, version_id) if sep and key else None
+    if rest.startswith("_") or not rest:
+        return None
+    return rest, ""
 
 
 def tail_prefix(marker: str, tag: str) -> str:

@@ -27,6 +27,7 @@ import msgspec
 
 from radospy.client.rados import AsyncIoctx, NoData, ObjectNotFound
 from radospy.common import osdop as o
+from radospy.rgw.s3 import versions
 from radospy.rgw.s3.errors import S3Error
 from radospy.rgw.store import names
 from radospy.rgw.store.gc import GcEntry, GcLog
@@ -156,13 +157,16 @@ class Objects:
         else:
             await self.gc.defer(oids)
 
-    async def head(self, info: BucketInfo, key: str, *, with_data: bool = False) -> Head | None:
-        """The object's attributes (and head data when asked), or None."""
+    async def head(self, info: BucketInfo, key: str, *, with_data: bool = False,
+                   version_id: str = "") -> Head | None:
+        """The object's attributes (and head data when asked), or None: of its null
+        version, or of version `version_id`."""
         ops: list[o.OsdOp] = [o.GetXattr(name=ATTRS_XATTR)]
         if with_data:
             ops.append(o.Read(offset=0, length=STRIPE))
+        oid = names.head_oid(info.marker, key, version_id)
         try:
-            results = await run(self.data, names.head_oid(info.marker, key), ops, "read head")
+            results = await run(self.data, oid, ops, "read head")
         except (ObjectNotFound, NoData):
             return None
         xattr = results[0]
@@ -198,16 +202,8 @@ class Objects:
                 [o.CmpXattr(name=TAG_XATTR, op=o.CmpOp.EQ, value=old.attrs.tag.encode())]
                 if old is not None else [o.Create(exclusive=True)]
             )
-            ops = [
-                *guard,
-                o.WriteFull(data=head_data),
-                o.SetXattr(name=ETAG_XATTR, value=attrs.etag.encode()),
-                o.SetXattr(name=TAG_XATTR, value=tag.encode()),
-                o.SetXattr(name=CONTENT_TYPE_XATTR, value=attrs.content_type.encode()),
-                o.SetXattr(name=ATTRS_XATTR, value=encode(attrs)),
-            ]
             try:
-                await run(self.data, oid, ops, "write head")
+                await run(self.data, oid, [*guard, *_head_ops(head_data, attrs)], "write head")
             except (Conflict, ObjectNotFound):
                 continue
             await index.put(index_entry(attrs, key), round(mtime * 1e9))
@@ -216,13 +212,65 @@ class Objects:
             return attrs
         raise S3Error(code="OperationAborted")
 
+    async def commit_version(
+        self,
+        info: BucketInfo,
+        index: BucketIndex,
+        key: str,
+        head_data: bytes,
+        make_attrs: Callable[[str, float], ObjectAttrs],
+        precondition: Precondition | None = None,
+    ) -> ObjectAttrs:
+        """Add a new version of `key` (a versioning-enabled bucket): a head of its own,
+        then its index entry, which makes it current. `precondition` sees the current
+        version first."""
+        if precondition is not None:
+            precondition(await self.current(info, index, key))
+        tag = names.new_tag()
+        mtime = time.time()
+        stamp = round(mtime * 1e9)
+        version_id = versions.new_version_id(stamp)
+        attrs = msgspec.structs.replace(make_attrs(tag, mtime), version_id=version_id)
+        oid = names.head_oid(info.marker, key, version_id)
+        await run(self.data, oid, [o.Create(exclusive=True), *_head_ops(head_data, attrs)],
+                  "write head")
+        await index.put(index_entry(attrs, key), stamp)
+        return attrs
+
+    async def current(self, info: BucketInfo, index: BucketIndex,
+                      key: str) -> ObjectAttrs | None:
+        """The attributes of the current version of `key` (None when it has none or
+        that is a delete marker)."""
+        entry = await index.latest(key)
+        if entry is None or entry.delete_marker:
+            return None
+        head = await self.head(info, key, version_id=entry.version_id)
+        return None if head is None else head.attrs
+
+    async def add_delete_marker(self, info: BucketInfo, index: BucketIndex, key: str,
+                                owner: str, *, null: bool) -> str:
+        """Make a delete marker the current version of `key`: a new version of its own
+        (versioning enabled) or the null version, whose object it replaces (suspended).
+        Its version id ("" for null)."""
+        if null:
+            await self.delete(info, index, key)
+        mtime = time.time()
+        stamp = round(mtime * 1e9)
+        version_id = "" if null else versions.new_version_id(stamp)
+        entry = IndexEntry(key, 0, mtime, "", owner, tag=names.new_tag(),
+                           version_id=version_id, delete_marker=True)
+        await index.put(entry, stamp)
+        return version_id
+
     async def set_attrs(self, info: BucketInfo, key: str,
-                        change: Callable[[ObjectAttrs], ObjectAttrs]) -> ObjectAttrs:
-        """Rewrite the attributes of object `key` (tagging) without touching its data:
-        NoSuchKey when there is none; retried when a write replaced it meanwhile."""
-        oid = names.head_oid(info.marker, key)
+                        change: Callable[[ObjectAttrs], ObjectAttrs],
+                        version_id: str = "") -> ObjectAttrs:
+        """Rewrite the attributes of object `key` (of its version `version_id`) without
+        touching its data (tagging): NoSuchKey when there is none; retried when a write
+        replaced it meanwhile."""
+        oid = names.head_oid(info.marker, key, version_id)
         for _ in range(_COMMIT_ATTEMPTS):
-            old = await self.head(info, key)
+            old = await self.head(info, key, version_id=version_id)
             if old is None:
                 raise S3Error(code="NoSuchKey", Key=key)
             attrs = change(old.attrs)
@@ -277,20 +325,22 @@ class Objects:
             raise S3Error(code="InternalError")
         return data
 
-    async def delete(self, info: BucketInfo, index: BucketIndex, key: str) -> None:
-        """Remove object `key` (nothing to do when there is none)."""
-        oid = names.head_oid(info.marker, key)
+    async def delete(self, info: BucketInfo, index: BucketIndex, key: str,
+                     version_id: str = "") -> None:
+        """Remove object `key`, or its version `version_id` (nothing to do when there
+        is none; a delete marker has only its index entry)."""
+        oid = names.head_oid(info.marker, key, version_id)
         for _ in range(_COMMIT_ATTEMPTS):
-            old = await self.head(info, key)
+            old = await self.head(info, key, version_id=version_id)
             if old is None:
-                await index.remove(key, None)
+                await index.remove(key, None, version_id)
                 return
             guard = o.CmpXattr(name=TAG_XATTR, op=o.CmpOp.EQ, value=old.attrs.tag.encode())
             try:
                 await run(self.data, oid, [guard, o.Remove()], "remove head")
             except (Conflict, ObjectNotFound):
                 continue
-            await index.remove(key, old.attrs.tag)
+            await index.remove(key, old.attrs.tag, version_id)
             await self._retire(old.attrs)
             return
         raise S3Error(code="OperationAborted")
@@ -300,11 +350,23 @@ async def _ready(data: bytes) -> bytes:
     return data
 
 
+def _head_ops(head_data: bytes, attrs: ObjectAttrs) -> list[o.OsdOp]:
+    """The writes that make a head object hold `head_data` and describe `attrs`."""
+    return [
+        o.WriteFull(data=head_data),
+        o.SetXattr(name=ETAG_XATTR, value=attrs.etag.encode()),
+        o.SetXattr(name=TAG_XATTR, value=attrs.tag.encode()),
+        o.SetXattr(name=CONTENT_TYPE_XATTR, value=attrs.content_type.encode()),
+        o.SetXattr(name=ATTRS_XATTR, value=encode(attrs)),
+    ]
+
+
 def index_entry(attrs: ObjectAttrs, key: str) -> IndexEntry:
     """The index entry of an object."""
     return IndexEntry(key, attrs.size, attrs.mtime, attrs.etag, attrs.owner,
                       content_type=attrs.content_type, tag=attrs.tag,
-                      checksum_algorithm=attrs.checksum_algorithm)
+                      checksum_algorithm=attrs.checksum_algorithm,
+                      version_id=attrs.version_id)
 
 
 def new_simple_manifest(writer: StripeWriter) -> Manifest:

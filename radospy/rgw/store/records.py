@@ -101,6 +101,10 @@ class BucketInfo(msgspec.Struct):
     """The bucket policy's JSON text as it was put ("" when none)."""
     quota: QuotaInfo = msgspec.field(default_factory=QuotaInfo)
     """The bucket's own quota (when enabled it replaces the owner's bucket quota)."""
+    versioning: str = ""
+    """"" (never enabled), "Enabled" or "Suspended"."""
+    lifecycle: str = ""
+    """The bucket's lifecycle configuration as the XML document it was set with."""
 
 
 class IndexEntry(msgspec.Struct, frozen=True):
@@ -115,6 +119,9 @@ class IndexEntry(msgspec.Struct, frozen=True):
     content_type: str = ""
     tag: str = ""
     checksum_algorithm: str | None = None
+    version_id: str = ""
+    """"" for the null version (see `radospy.rgw.s3.versions`)."""
+    delete_marker: bool = False
 
 
 class ObjectAttrs(msgspec.Struct, frozen=True):
@@ -136,6 +143,8 @@ class ObjectAttrs(msgspec.Struct, frozen=True):
     tags: list[tuple[str, str]] = msgspec.field(default_factory=list)
     parts_count: int = 0
     acl: str = "private"
+    version_id: str = ""
+    """"" for the null version."""
 
 
 class UploadInfo(msgspec.Struct, frozen=True):

@@ -25,6 +25,7 @@ import msgspec
 from radospy.client.rados import AsyncIoctx, ObjectNotFound
 from radospy.common import osdop as o
 from radospy.common.errors import RadosError
+from radospy.rgw.s3 import versions
 from radospy.rgw.s3.errors import S3Error
 from radospy.rgw.store import names
 from radospy.rgw.store.buckets import Buckets
@@ -141,9 +142,11 @@ class Resharder:
             if not vals.entries:
                 return
             batches: dict[str, dict[str, bytes]] = {}
-            for key, value in vals.entries.items():
-                target = names.index_oid(marker, names.index_shard(key, num_shards), gen)
-                batches.setdefault(target, {})[key] = value
+            for name, value in vals.entries.items():
+                # A version's entry goes where its key goes: every version of a key
+                # stays in one shard, where `BucketIndex.latest` finds them together.
+                shard = names.index_shard(versions.object_key(name), num_shards)
+                batches.setdefault(names.index_oid(marker, shard, gen), {})[name] = value
             for target, entries in batches.items():
                 await run(self.index_pool, target, [o.OmapSet(entries=entries)], "reshard")
             if not vals.more and len(vals.entries) < PAGE:

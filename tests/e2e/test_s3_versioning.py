@@ -1,0 +1,236 @@
+"""boto3 against two real `radospy rgw` processes: bucket versioning (versions, delete
+markers, suspended null versions, copies of a version, ListObjectVersions paging)
+with one gateway writing and the other reading."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from tests.e2e.s3_cluster import S3Cluster
+
+ACCESS, SECRET = "AKIARADOSPYVERS00001", "radospy-versioning-secret-00000000000001"
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Cluster]:
+    c = S3Cluster(tmp_path_factory.mktemp("s3ver"), num_osds=3)
+    try:
+        c.bring_up()
+        c.create_user("versioner", ACCESS, SECRET)
+        c.start_gateway()
+        c.start_gateway()
+        yield c
+    finally:
+        c.close()
+
+
+def _client(url: str) -> Any:
+    return boto3.client(
+        "s3", endpoint_url=url, aws_access_key_id=ACCESS, aws_secret_access_key=SECRET,
+        region_name="us-east-1",
+        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}))
+
+
+@pytest.fixture(scope="module")
+def clients(cluster: S3Cluster) -> tuple[Any, Any]:
+    urls = [f"http://127.0.0.1:{port}" for port in cluster.gateways]
+    return _client(urls[0]), _client(urls[1])
+
+
+def _error(call: Callable[[], Any]) -> dict[str, Any]:
+    with pytest.raises(ClientError) as info:
+        call()
+    return dict(info.value.response)
+
+
+def _versions(s3: Any, bucket: str, **kwargs: Any) -> list[tuple[str, str, bool, bool]]:
+    """(key, version id, is latest, is delete marker) of every version, in order.
+    boto3 parses versions and delete markers into two lists, so each page's rows are
+    put back in listing order: keys ascending, each key's latest first, then newest
+    first by LastModified."""
+    rows = []
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, **kwargs):
+        found = [(v, False) for v in page.get("Versions", [])]
+        found += [(m, True) for m in page.get("DeleteMarkers", [])]
+        found.sort(key=lambda f: (f[0]["Key"].encode(), not f[0]["IsLatest"],
+                                  -f[0]["LastModified"].timestamp()))
+        rows += [(v["Key"], v["VersionId"], v["IsLatest"], marker) for v, marker in found]
+    return rows
+
+
+def _keys(s3: Any, bucket: str) -> list[str]:
+    return [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
+
+
+def test_versions_and_delete_markers(clients: tuple[Any, Any]) -> None:
+    s3, other = clients
+    s3.create_bucket(Bucket="ver")
+    s3.put_object(Bucket="ver", Key="k", Body=b"before")
+    s3.put_bucket_versioning(Bucket="ver", VersioningConfiguration={"Status": "Enabled"})
+    assert other.get_bucket_versioning(Bucket="ver")["Status"] == "Enabled"
+    v1 = s3.put_object(Bucket="ver", Key="k", Body=b"one")["VersionId"]
+    v2 = other.put_object(Bucket="ver", Key="k", Body=b"two")["VersionId"]
+    assert len({v1, v2, "null"}) == 3
+    assert s3.get_object(Bucket="ver", Key="k")["Body"].read() == b"two"
+    got = other.get_object(Bucket="ver", Key="k", VersionId=v1)
+    assert got["Body"].read() == b"one" and got["VersionId"] == v1
+    assert s3.get_object(Bucket="ver", Key="k", VersionId="null")["Body"].read() == b"before"
+    assert _versions(other, "ver") == [("k", v2, True, False), ("k", v1, False, False),
+                                       ("k", "null", False, False)]
+
+    deleted = s3.delete_object(Bucket="ver", Key="k")
+    assert deleted["DeleteMarker"] is True
+    marker = deleted["VersionId"]
+    missing = _error(lambda: other.get_object(Bucket="ver", Key="k"))
+    assert missing["Error"]["Code"] == "NoSuchKey"
+    assert missing["ResponseMetadata"]["HTTPHeaders"]["x-amz-delete-marker"] == "true"
+    assert missing["ResponseMetadata"]["HTTPHeaders"]["x-amz-version-id"] == marker
+    assert _error(lambda: s3.get_object(Bucket="ver", Key="k", VersionId=marker))[
+        "ResponseMetadata"]["HTTPStatusCode"] == 405
+    assert _keys(other, "ver") == []
+    assert _versions(s3, "ver")[0] == ("k", marker, True, True)
+    assert _error(lambda: s3.delete_bucket(Bucket="ver"))["Error"]["Code"] == "BucketNotEmpty"
+
+    # Removing the marker makes v2 current again; removing v2 makes v1 current.
+    removed = other.delete_object(Bucket="ver", Key="k", VersionId=marker)
+    assert removed["DeleteMarker"] is True and removed["VersionId"] == marker
+    assert s3.get_object(Bucket="ver", Key="k")["Body"].read() == b"two"
+    s3.delete_object(Bucket="ver", Key="k", VersionId=v2)
+    assert other.get_object(Bucket="ver", Key="k")["Body"].read() == b"one"
+    assert _error(lambda: s3.get_object(Bucket="ver", Key="k", VersionId=v2))[
+        "Error"]["Code"] == "NoSuchVersion"
+    assert _keys(s3, "ver") == ["k"]
+
+    # Restoring an old version by copying it onto its own key makes a new version.
+    copied = s3.copy_object(Bucket="ver", Key="k",
+                            CopySource={"Bucket": "ver", "Key": "k", "VersionId": "null"})
+    assert copied["CopySourceVersionId"] == "null" and copied["VersionId"] not in (v1, "null")
+    assert other.get_object(Bucket="ver", Key="k")["Body"].read() == b"before"
+
+    result = s3.delete_objects(Bucket="ver", Delete={"Objects": [
+        {"Key": "k", "VersionId": v1}, {"Key": "k", "VersionId": "null"},
+        {"Key": "k", "VersionId": copied["VersionId"]}]})
+    assert sorted(d["VersionId"] for d in result["Deleted"]) == sorted(
+        [v1, "null", copied["VersionId"]])
+    assert _versions(other, "ver") == []
+    other.delete_bucket(Bucket="ver")
+
+
+def test_suspended_writes_null_versions(clients: tuple[Any, Any]) -> None:
+    s3, other = clients
+    s3.create_bucket(Bucket="susp")
+    s3.put_bucket_versioning(Bucket="susp", VersioningConfiguration={"Status": "Enabled"})
+    kept = s3.put_object(Bucket="susp", Key="k", Body=b"kept")["VersionId"]
+    other.put_bucket_versioning(Bucket="susp", VersioningConfiguration={"Status": "Suspended"})
+    s3.put_object(Bucket="susp", Key="k", Body=b"n1")
+    other.put_object(Bucket="susp", Key="k", Body=b"n2")
+    assert _versions(s3, "susp") == [("k", "null", True, False), ("k", kept, False, False)]
+    assert s3.get_object(Bucket="susp", Key="k")["Body"].read() == b"n2"
+    deleted = other.delete_object(Bucket="susp", Key="k")
+    assert deleted["DeleteMarker"] is True and deleted["VersionId"] == "null"
+    assert _versions(s3, "susp") == [("k", "null", True, True), ("k", kept, False, False)]
+    assert _keys(s3, "susp") == []
+    mfa = _error(lambda: s3.put_bucket_versioning(
+        Bucket="susp", VersioningConfiguration={"Status": "Enabled", "MFADelete": "Enabled"},
+        MFA="serial 123456"))
+    assert mfa["Error"]["Code"] == "NotImplemented"
+    assert s3.get_bucket_versioning(Bucket="susp")["Status"] == "Suspended"
+
+
+def test_list_object_versions_pages(clients: tuple[Any, Any]) -> None:
+    s3, other = clients
+    s3.create_bucket(Bucket="pages")
+    s3.put_bucket_versioning(Bucket="pages", VersioningConfiguration={"Status": "Enabled"})
+    made: dict[str, list[str]] = {}
+    for key in ("a", "d/1", "d/2", "z"):
+        for n in range(3):
+            client = s3 if n % 2 else other
+            made.setdefault(key, []).insert(
+                0, client.put_object(Bucket="pages", Key=key, Body=f"{key}{n}".encode())[
+                    "VersionId"])
+    s3.delete_object(Bucket="pages", Key="z")
+    want = [(k, v, n == 0, False) for k in ("a", "d/1", "d/2") for n, v in enumerate(made[k])]
+    rows = _versions(other, "pages", PaginationConfig={"PageSize": 2})
+    assert rows[:9] == want
+    assert [r[:2] for r in rows[10:]] == [("z", v) for v in made["z"]] and rows[9][3]
+    grouped = s3.list_object_versions(Bucket="pages", Delimiter="/", MaxKeys=4)
+    assert [v["Key"] for v in grouped["Versions"]] == ["a"] * 3
+    assert [p["Prefix"] for p in grouped["CommonPrefixes"]] == ["d/"]
+    after = s3.list_object_versions(Bucket="pages", KeyMarker="d/1",
+                                    VersionIdMarker=made["d/1"][0], Prefix="d/")
+    assert [(v["Key"], v["VersionId"]) for v in after["Versions"]] == (
+        [("d/1", v) for v in made["d/1"][1:]] + [("d/2", v) for v in made["d/2"]])
+    assert _keys(s3, "pages") == ["a", "d/1", "d/2"]
+
+
+def _gc_oids(cluster: S3Cluster) -> set[str]:
+    return {o["oid"] for e in cluster.admin("gc", "list", "--include-all") for o in e["objs"]}
+
+
+def test_versioned_bucket_under_admin_tools(cluster: S3Cluster,
+                                            clients: tuple[Any, Any]) -> None:
+    """Quota counts every version, `bucket check --fix` leaves a versioned index as it
+    is, a reshard keeps every version listable and readable, and the data of a
+    removed version goes to gc."""
+    s3, other = clients
+    s3.create_bucket(Bucket="vadmin")
+    s3.put_bucket_versioning(Bucket="vadmin", VersioningConfiguration={"Status": "Enabled"})
+    bodies: dict[tuple[str, str], bytes] = {}
+    for n in range(3):
+        for key in (f"k{i}" for i in range(8)):
+            body = f"{key}-{n}".encode()
+            client = s3 if n % 2 else other
+            bodies[key, client.put_object(Bucket="vadmin", Key=key, Body=body)["VersionId"]] = body
+    s3.delete_object(Bucket="vadmin", Key="k0")
+    before = _versions(s3, "vadmin")
+    assert len(before) == 25 and before[0][3]
+
+    def stored() -> int:
+        stats = cluster.admin("bucket", "stats", "--bucket", "vadmin")
+        return int(stats["usage"]["rgw.main"]["num_objects"])
+
+    assert stored() == 24
+    report = cluster.admin("bucket", "check", "--bucket", "vadmin", "--check-objects")
+    assert (report["index_entries_without_head"], report["stale_index_entries"],
+            report["heads_without_index_entry"]) == ([], [], [])
+    result = report["check_result"]
+    assert result["existing_header"] == result["calculated_header"]
+    cluster.admin("bucket", "check", "--bucket", "vadmin", "--check-objects", "--fix")
+    assert _versions(other, "vadmin") == before and stored() == 24
+
+    cluster.admin("quota", "set", "--quota-scope=bucket", "--bucket", "vadmin",
+                  "--max-objects", "25")
+    cluster.admin("quota", "enable", "--quota-scope=bucket", "--bucket", "vadmin")
+    extra = s3.put_object(Bucket="vadmin", Key="k1", Body=b"extra")["VersionId"]
+    bodies["k1", extra] = b"extra"
+    # Every version counts: a new version of an existing key is one object more.
+    assert _error(lambda: s3.put_object(Bucket="vadmin", Key="k1", Body=b"more"))[
+        "Error"]["Code"] == "QuotaExceeded"
+    cluster.admin("quota", "disable", "--quota-scope=bucket", "--bucket", "vadmin")
+    before = _versions(s3, "vadmin")
+
+    resharded = cluster.admin("bucket", "reshard", "--bucket", "vadmin", "--num-shards", "3")
+    assert resharded["num_shards"] == 3
+    assert _versions(other, "vadmin") == before
+    for (key, version), body in bodies.items():
+        assert s3.get_object(Bucket="vadmin", Key=key, VersionId=version)["Body"].read() == body
+    assert _keys(s3, "vadmin") == [f"k{i}" for i in range(1, 8)]
+    assert s3.get_object(Bucket="vadmin", Key="k1")["Body"].read() == b"extra"
+    assert _error(lambda: other.get_object(Bucket="vadmin", Key="k0"))[
+        "Error"]["Code"] == "NoSuchKey"
+    clean = cluster.admin("bucket", "check", "--bucket", "vadmin", "--check-objects")
+    assert (clean["index_entries_without_head"], clean["heads_without_index_entry"]) == ([], [])
+    assert stored() == 25
+
+    # A version with tail stripes, removed by its id: its tails wait in the gc list.
+    big = other.put_object(Bucket="vadmin", Key="big", Body=b"b" * (5 << 20))["VersionId"]
+    marker = cluster.admin("bucket", "stats", "--bucket", "vadmin")["marker"]
+    s3.delete_object(Bucket="vadmin", Key="big", VersionId=big)
+    assert any(oid.startswith(marker + "__shadow_") for oid in _gc_oids(cluster))
+    assert _versions(s3, "vadmin", Prefix="big") == []
