@@ -18,6 +18,7 @@
     radospy radosgw-admin reshard status|cancel --bucket B
     radospy radosgw-admin bucket check --bucket B [--fix] [--check-objects]
     radospy radosgw-admin gc list|process [--include-all]
+    radospy radosgw-admin lc list | process [--bucket B]
 
 Output is Ceph's JSON (4-space indent); errors are Ceph's lines on stderr with the
 errno as the exit status.
@@ -28,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime
+import email.utils
 import errno
 import json
 import os
@@ -41,9 +43,10 @@ import msgspec
 from radospy.client.rados import AsyncRados
 from radospy.common.config import bootstrap
 from radospy.common.errors import RadosError
+from radospy.rgw.lc_worker import LifecycleWorker
 from radospy.rgw.quota import Usage, parse_size, quota_json
 from radospy.rgw.s3.errors import S3Error
-from radospy.rgw.store import names
+from radospy.rgw.store import lc, names
 from radospy.rgw.store.check import check_bucket
 from radospy.rgw.store.index import entry_name, shard_oids
 from radospy.rgw.store.records import BucketInfo, QuotaInfo, UserInfo, UserStats
@@ -143,9 +146,10 @@ def _iso(epoch: float) -> str:
 
 
 class _Admin:
-    def __init__(self, store: Store, args: argparse.Namespace) -> None:
+    def __init__(self, store: Store, args: argparse.Namespace, config: Any) -> None:
         self.store = store
         self.args = args
+        self.config = config
         self.out: Any = None
 
     def _uid(self) -> str:
@@ -456,6 +460,28 @@ class _Admin:
     async def gc_process(self) -> None:
         await self.store.gc.process(include_all=self.args.include_all)
 
+    async def lc_list(self) -> None:
+        rows = []
+        for shard in range(lc.SHARDS):
+            for entry in await self.store.lc.entries(shard):
+                rows.append({"bucket": lc.entry_key(entry.bucket, entry.marker),
+                             "shard": lc.shard_oid(shard),
+                             "started": _http_date(entry.started),
+                             "status": entry.status})
+        self.out = rows
+
+    async def lc_process(self) -> None:
+        if self.args.bucket is not None:
+            await self._bucket()
+        worker = LifecycleWorker(self.store, debug_interval=self.config.get_int(
+            "rgw_lc_debug_interval"), lock_time=self.config.get_int("rgw_lc_lock_max_time"))
+        await worker.process(self.args.bucket)
+
+
+def _http_date(epoch: float) -> str:
+    """RGW's lc timestamps: `Thu, 01 Jan 1970 00:00:00 GMT`."""
+    return email.utils.formatdate(int(epoch), usegmt=True)
+
 
 COMMANDS: dict[tuple[str, str], Callable[[_Admin], Awaitable[None]]] = {
     ("user", "create"): _Admin.user_create,
@@ -484,6 +510,8 @@ COMMANDS: dict[tuple[str, str], Callable[[_Admin], Awaitable[None]]] = {
     ("reshard", "process"): _Admin.reshard_process,
     ("gc", "list"): _Admin.gc_list,
     ("gc", "process"): _Admin.gc_process,
+    ("lc", "list"): _Admin.lc_list,
+    ("lc", "process"): _Admin.lc_process,
 }
 
 
@@ -498,7 +526,7 @@ async def _run(config: Any, handler: Callable[[_Admin], Awaitable[None]],
     await rados.connect()
     try:
         store = await Store(rados).open(create=True)
-        admin = _Admin(store, args)
+        admin = _Admin(store, args, config)
         await handler(admin)
         return admin.out
     finally:

@@ -8,7 +8,9 @@ cluster's first start, and serves S3 until SIGTERM or Ctrl-C. `--dns-name` names
 domain under which `<bucket>.<domain>` is virtual-host-style addressing (Ceph's
 `rgw_dns_name`); `localhost` by default. With `--ssl-certificate` (and
 `--ssl-private-key` when the key is in a file of its own, as beast's `ssl_certificate`
-and `ssl_private_key`) the port speaks HTTPS instead of HTTP.
+and `ssl_private_key`) the port speaks HTTPS instead of HTTP. Config options (file or
+`--name value`): `rgw_lc_debug_interval` (seconds a lifecycle "day" lasts, for tests)
+and `rgw_lc_lock_max_time`.
 """
 
 from __future__ import annotations
@@ -78,7 +80,10 @@ def main(argv: list[str]) -> int:
         _setup_logging(boot.config.get_str("log_file"))
         dns = tuple(args.dns_name or ("localhost",))
         tls = _tls_context(args.ssl_certificate, args.ssl_private_key)
-        run_service(lambda: Gateway(AsyncRados(boot.config), args.host, args.port, dns, tls))
+        lc_debug = boot.config.get_int("rgw_lc_debug_interval")
+        lc_lock = boot.config.get_int("rgw_lc_lock_max_time")
+        run_service(lambda: Gateway(AsyncRados(boot.config), args.host, args.port, dns, tls,
+                                    lc_debug_interval=lc_debug, lc_lock_time=lc_lock))
         return 0
     except _Usage as exc:
         print(f"radospy rgw: error: {exc}", file=sys.stderr)

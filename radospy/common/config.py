@@ -227,6 +227,11 @@ OPTIONS: dict[str, Option] = {
              "PG log entries an OSD aims to keep over all its PGs", min=1),
         _opt("osd_pg_log_trim_min", _I, "100", "osd",
              "fewest PG log entries trimmed at once", min=1),
+        _opt("rgw_lc_debug_interval", _I, "-1", "rgw",
+             "if > 0, a lifecycle day lasts this many seconds and the lifecycle worker "
+             "runs that often (for tests)"),
+        _opt("rgw_lc_lock_max_time", _I, "90", "rgw",
+             "seconds a lifecycle worker holds an lc shard's lock", min=1),
         _opt("auth_cluster_required", _S, "cephx", "common",
              "authentication daemons require of each other (cephx or none)"),
         _opt("auth_service_required", _S, "cephx", "common",

@@ -53,6 +53,7 @@ async def delete_bucket(ctx: Context) -> web.Response:
     info = await ctx.bucket()
     uploads = await ctx.store.uploads.list(info)
     await ctx.store.buckets.delete(info)
+    await ctx.store.lc.remove(info.bucket, info.marker)
     # Uploads in progress go with the bucket (only once it is really deleted).
     for upload in uploads:
         with contextlib.suppress(S3Error):
@@ -253,6 +254,35 @@ async def list_versions(ctx: Context) -> web.Response:
         next_version_id_marker=page.next_version_id_marker,
         delimiter=delimiter or None, max_keys=max_keys, encoding_type=ctx.query("encoding-type"))
     return xml_response(s3xml.list_versions_result(result))
+
+
+async def put_lifecycle(ctx: Context) -> web.Response:
+    """PutBucketLifecycleConfiguration: the rules replace any before; the bucket is
+    listed for the lifecycle workers."""
+    info = await ctx.bucket()
+    await ctx.expect_continue()
+    body = await Body(ctx.request.content, ctx.parts, ctx.auth).read_all(s3xml.MAX_BODY)
+    text = s3xml.lifecycle(s3xml.parse_lifecycle(body)).decode()
+    info = await ctx.store.buckets.update(
+        info, lambda b: msgspec.structs.replace(b, lifecycle=text))
+    await ctx.store.lc.add(info)
+    return empty()
+
+
+async def get_lifecycle(ctx: Context) -> web.Response:
+    """GetBucketLifecycleConfiguration; NoSuchLifecycleConfiguration when none is set."""
+    info = await ctx.bucket()
+    if not info.lifecycle:
+        raise S3Error(code="NoSuchLifecycleConfiguration", BucketName=info.bucket)
+    return xml_response(info.lifecycle.encode())
+
+
+async def delete_lifecycle(ctx: Context) -> web.Response:
+    """DeleteBucketLifecycle."""
+    info = await ctx.bucket()
+    await ctx.store.buckets.update(info, lambda b: msgspec.structs.replace(b, lifecycle=""))
+    await ctx.store.lc.remove(info.bucket, info.marker)
+    return empty(204)
 
 
 async def get_tagging(ctx: Context) -> web.Response:

@@ -16,7 +16,7 @@ class Route:
     op: str
 
 
-_UNSUPPORTED = ("lifecycle", "website", "logging", "notification",
+_UNSUPPORTED = ("website", "logging", "notification",
                 "replication", "encryption", "object-lock", "retention", "legal-hold",
                 "requestPayment", "accelerate", "analytics", "metrics", "inventory",
                 "intelligent-tiering", "ownershipControls", "publicAccessBlock",
@@ -46,14 +46,17 @@ def _bucket_route(method: str, has: Callable[[str], bool]) -> Route:
         "GET": [("location", "GetBucketLocation"), ("versioning", "GetBucketVersioning"),
                 ("acl", "GetBucketAcl"), ("uploads", "ListMultipartUploads"),
                 ("versions", "ListObjectVersions"), ("tagging", "GetBucketTagging"),
-                ("cors", "GetBucketCors"), ("policy", "GetBucketPolicy"),
+                ("cors", "GetBucketCors"), ("lifecycle", "GetBucketLifecycleConfiguration"),
+                ("policy", "GetBucketPolicy"),
                 ("policyStatus", "GetBucketPolicyStatus"), ("list-type", "ListObjectsV2")],
         "PUT": [("versioning", "PutBucketVersioning"), ("acl", "PutBucketAcl"),
                 ("tagging", "PutBucketTagging"), ("cors", "PutBucketCors"),
-                ("policy", "PutBucketPolicy")],
+                ("policy", "PutBucketPolicy"),
+                ("lifecycle", "PutBucketLifecycleConfiguration")],
         "POST": [("delete", "DeleteObjects")],
         "DELETE": [("tagging", "DeleteBucketTagging"), ("cors", "DeleteBucketCors"),
-                   ("policy", "DeleteBucketPolicy")],
+                   ("policy", "DeleteBucketPolicy"),
+                   ("lifecycle", "DeleteBucketLifecycle")],
     }
     for sub, op in table.get(method, []):
         if has(sub):

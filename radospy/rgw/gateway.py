@@ -2,11 +2,13 @@
 raw request into `RequestParts` (so signatures see the client's bytes), authenticates
 it against the users in RADOS, routes it to an operation and renders every refusal as
 S3's error document. The gateway keeps no state of its own: any number of them can
-serve one cluster."""
+serve one cluster. Each also runs a lifecycle worker (`lc_worker`); the lc shard locks
+let one at a time act on a bucket."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import os
@@ -20,10 +22,19 @@ from aiohttp.http_exceptions import BadHttpMessage
 
 from radospy.client.rados import AsyncRados
 from radospy.common.errors import RadosError
-from radospy.rgw import acl, bucket_ops, cors, multipart_ops, object_ops, policy_ops
+from radospy.rgw import (
+    acl,
+    bucket_ops,
+    cors,
+    multipart_ops,
+    object_ops,
+    policy_ops,
+    versioned,
+)
 from radospy.rgw.body import Body
 from radospy.rgw.context import Context, empty
 from radospy.rgw.dispatch import route
+from radospy.rgw.lc_worker import LifecycleWorker
 from radospy.rgw.protocol import S3Server, body_error
 from radospy.rgw.routing import Target, target
 from radospy.rgw.s3 import policy
@@ -53,8 +64,10 @@ async def _put_acl(ctx: Context) -> web.StreamResponse:
     if ctx.target.key is None:
         await ctx.store.buckets.update(info, lambda b: msgspec.structs.replace(b, acl=canned))
     else:
+        version = await versioned.writable_version(
+            ctx.store, info, ctx.key, versioned.requested(ctx.query("versionId"), ctx.key))
         await ctx.store.objects.set_attrs(
-            info, ctx.key, lambda a: msgspec.structs.replace(a, acl=canned))
+            info, ctx.key, lambda a: msgspec.structs.replace(a, acl=canned), version)
     return empty()
 
 
@@ -66,6 +79,9 @@ HANDLERS: dict[str, Handler] = {
     "GetBucketLocation": bucket_ops.get_location,
     "GetBucketVersioning": bucket_ops.get_versioning,
     "PutBucketVersioning": bucket_ops.put_versioning,
+    "GetBucketLifecycleConfiguration": bucket_ops.get_lifecycle,
+    "PutBucketLifecycleConfiguration": bucket_ops.put_lifecycle,
+    "DeleteBucketLifecycle": bucket_ops.delete_lifecycle,
     "GetBucketAcl": bucket_ops.get_acl,
     "GetObjectAcl": bucket_ops.get_acl,
     "PutBucketAcl": _put_acl,
@@ -114,7 +130,8 @@ class Gateway:
 
     def __init__(self, rados: AsyncRados, host: str, port: int,
                  dns_names: tuple[str, ...] = ("localhost",),
-                 tls: ssl.SSLContext | None = None) -> None:
+                 tls: ssl.SSLContext | None = None, *,
+                 lc_debug_interval: int = -1, lc_lock_time: float = 90.0) -> None:
         self.rados = rados
         self.host = host
         self.port = port
@@ -129,6 +146,9 @@ class Gateway:
         self._stopping = asyncio.Event()
         self._server: asyncio.AbstractServer | None = None
         self.bound_port = port
+        self.lifecycle = LifecycleWorker(self.store, debug_interval=lc_debug_interval,
+                                         lock_time=lc_lock_time)
+        self._lc_task: asyncio.Task[None] | None = None
 
     def stop(self) -> None:
         """Ask `run` to return (signal handlers call this)."""
@@ -144,6 +164,7 @@ class Gateway:
                                                 ssl=self.tls)
         self.bound_port = self._server.sockets[0].getsockname()[1]
         self._gc_task = asyncio.ensure_future(self._collect_garbage())
+        self._lc_task = asyncio.create_task(self.lifecycle.run(self._stopping))
         log.warning("rgw: serving S3 on %s://%s:%d", "https" if self.tls else "http",
                     self.host, self.bound_port)
 
@@ -167,6 +188,10 @@ class Gateway:
                 self._gc_task.cancel()
             if self._server is not None:
                 self._server.close()
+            if self._lc_task is not None:
+                self._lc_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._lc_task
             await self.rados.shutdown()
 
     def _request_id(self) -> str:

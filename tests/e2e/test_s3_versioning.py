@@ -1,6 +1,7 @@
 """boto3 against two real `radospy rgw` processes: bucket versioning (versions, delete
 markers, suspended null versions, copies of a version, ListObjectVersions paging)
-with one gateway writing and the other reading."""
+with one gateway writing and the other reading, and lifecycle rules applied by the
+gateways' workers with a lifecycle "day" of two seconds (`rgw_lc_debug_interval`)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,12 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from tests.e2e.s3_cluster import S3Cluster
+from tests.integration.cluster import wait_for
 
 ACCESS, SECRET = "AKIARADOSPYVERS00001", "radospy-versioning-secret-00000000000001"
+DAY = 2
+"""Seconds a lifecycle day lasts in these gateways."""
+LC_DEBUG = ("--rgw_lc_debug_interval", str(DAY))
 
 
 @pytest.fixture(scope="module")
@@ -23,8 +28,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Cluster]:
     try:
         c.bring_up()
         c.create_user("versioner", ACCESS, SECRET)
-        c.start_gateway()
-        c.start_gateway()
+        c.start_gateway(*LC_DEBUG)
+        c.start_gateway(*LC_DEBUG)
         yield c
     finally:
         c.close()
@@ -234,3 +239,82 @@ def test_versioned_bucket_under_admin_tools(cluster: S3Cluster,
     s3.delete_object(Bucket="vadmin", Key="big", VersionId=big)
     assert any(oid.startswith(marker + "__shadow_") for oid in _gc_oids(cluster))
     assert _versions(s3, "vadmin", Prefix="big") == []
+
+
+def _rule(rule_id: str, prefix: str, **actions: Any) -> dict[str, Any]:
+    return {"ID": rule_id, "Status": "Enabled", "Filter": {"Prefix": prefix}, **actions}
+
+
+def test_lifecycle_configuration(clients: tuple[Any, Any]) -> None:
+    s3, other = clients
+    s3.create_bucket(Bucket="lc-conf")
+    assert _error(lambda: s3.get_bucket_lifecycle_configuration(Bucket="lc-conf"))[
+        "Error"]["Code"] == "NoSuchLifecycleConfiguration"
+    rules = [_rule("logs", "logs/", Expiration={"Days": 30}),
+             {"ID": "tagged", "Status": "Disabled",
+              "Filter": {"And": {"Prefix": "tmp/", "Tags": [{"Key": "a", "Value": "1"}]}},
+              "NoncurrentVersionExpiration": {"NoncurrentDays": 7}},
+             _rule("mpu", "", AbortIncompleteMultipartUpload={"DaysAfterInitiation": 2})]
+    s3.put_bucket_lifecycle_configuration(Bucket="lc-conf",
+                                          LifecycleConfiguration={"Rules": rules})
+    got = other.get_bucket_lifecycle_configuration(Bucket="lc-conf")["Rules"]
+    assert [r["ID"] for r in got] == ["logs", "tagged", "mpu"]
+    assert got[0]["Expiration"] == {"Days": 30} and got[0]["Filter"] == {"Prefix": "logs/"}
+    assert got[1]["Filter"]["And"]["Tags"] == [{"Key": "a", "Value": "1"}]
+    bad = [
+        [_rule("x", "", Expiration={"Days": 0})],
+        [{"ID": "x", "Status": "On", "Filter": {"Prefix": ""}, "Expiration": {"Days": 1}}],
+        [_rule("x", "")],
+    ]
+    for rules in bad:
+        code = _error(lambda r=rules: s3.put_bucket_lifecycle_configuration(  # type: ignore[misc]
+            Bucket="lc-conf", LifecycleConfiguration={"Rules": r}))["Error"]["Code"]
+        assert code in ("MalformedXML", "InvalidRequest", "InvalidArgument"), code
+    assert len(s3.get_bucket_lifecycle_configuration(Bucket="lc-conf")["Rules"]) == 3
+    other.delete_bucket_lifecycle(Bucket="lc-conf")
+    assert _error(lambda: s3.get_bucket_lifecycle_configuration(Bucket="lc-conf"))[
+        "Error"]["Code"] == "NoSuchLifecycleConfiguration"
+
+
+def test_lifecycle_expires_objects_and_uploads(clients: tuple[Any, Any],
+                                               cluster: S3Cluster) -> None:
+    s3, other = clients
+    s3.create_bucket(Bucket="lc-plain")
+    s3.put_object(Bucket="lc-plain", Key="tmp/a", Body=b"a")
+    s3.put_object(Bucket="lc-plain", Key="keep/b", Body=b"b")
+    upload = s3.create_multipart_upload(Bucket="lc-plain", Key="tmp/big")["UploadId"]
+    s3.upload_part(Bucket="lc-plain", Key="tmp/big", UploadId=upload, PartNumber=1, Body=b"x")
+    s3.put_bucket_lifecycle_configuration(Bucket="lc-plain", LifecycleConfiguration={"Rules": [
+        _rule("tmp", "tmp/", Expiration={"Days": 2},
+              AbortIncompleteMultipartUpload={"DaysAfterInitiation": 1})]})
+    listed = cluster.admin("lc", "list")
+    assert any(e["bucket"].startswith(":lc-plain:") and e["shard"].startswith("lc.")
+               for e in listed)
+
+    def applied() -> bool:
+        return _keys(other, "lc-plain") == ["keep/b"] and not other.list_multipart_uploads(
+            Bucket="lc-plain").get("Uploads")
+
+    wait_for(applied, 90, "lifecycle expiry of tmp/")
+    assert s3.get_object(Bucket="lc-plain", Key="keep/b")["Body"].read() == b"b"
+    statuses = {e["bucket"].split(":")[1]: e["status"] for e in cluster.admin("lc", "list")}
+    assert statuses["lc-plain"] in ("COMPLETE", "PROCESSING")
+
+
+def test_lifecycle_on_versioned_bucket(clients: tuple[Any, Any], cluster: S3Cluster) -> None:
+    s3, other = clients
+    s3.create_bucket(Bucket="lc-ver")
+    s3.put_bucket_versioning(Bucket="lc-ver", VersioningConfiguration={"Status": "Enabled"})
+    for body in (b"1", b"2"):
+        s3.put_object(Bucket="lc-ver", Key="k", Body=body)
+    s3.put_bucket_lifecycle_configuration(Bucket="lc-ver", LifecycleConfiguration={"Rules": [
+        _rule("current", "", Expiration={"Days": 1}),
+        _rule("old", "", Expiration={"ExpiredObjectDeleteMarker": True},
+              NoncurrentVersionExpiration={"NoncurrentDays": 1})]})
+    # `lc process` runs a worker at once, as the gateways' workers do every "day".
+    cluster.admin("lc", "process", "--bucket", "lc-ver")
+    # Current versions get delete markers, noncurrent ones go a "day" later, and then
+    # the markers that are left alone.
+    wait_for(lambda: _versions(other, "lc-ver") == [], 120, "versioned bucket emptied")
+    s3.delete_bucket(Bucket="lc-ver")
+    assert all(not e["bucket"].startswith(":lc-ver:") for e in cluster.admin("lc", "list"))

@@ -106,7 +106,7 @@ def newest(entries: Iterable[V]) -> V | None:
     return best
 
 
-def _order(group: list[V]) -> list[V]:
+def newest_first(group: list[V]) -> list[V]:
     """A key's versions newest first (the null one placed by its mtime)."""
     return sorted(group, key=lambda e: (e.mtime, bool(e.version_id)), reverse=True)
 
@@ -116,11 +116,11 @@ def by_key(entries: Iterable[V]) -> Iterator[list[V]]:
     group: list[V] = []
     for entry in entries:
         if group and group[0].key != entry.key:
-            yield _order(group)
+            yield newest_first(group)
             group = []
         group.append(entry)
     if group:
-        yield _order(group)
+        yield newest_first(group)
 
 
 def current(entries: Iterable[V]) -> Iterator[V]:

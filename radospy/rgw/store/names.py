@@ -33,6 +33,8 @@ NS_KEYS = "users.keys"
 NS_BUCKETS = "root"
 NS_RESHARD = "reshard"
 NS_GC = "gc"
+NS_LC = "lc"
+"""Namespace of the lifecycle shards `lc.<n>` in the log pool."""
 
 ZONE_ID = "default"
 """The zone id that prefixes bucket markers (`default.<instance>.<n>`)."""

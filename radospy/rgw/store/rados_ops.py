@@ -49,6 +49,7 @@ class Pools:
         self.non_ec: AsyncIoctx
         self.reshard_log: AsyncIoctx
         self.gc: AsyncIoctx
+        self.lc: AsyncIoctx
 
     async def open(self, *, create: bool = True) -> None:
         """Open every pool, creating the missing ones when `create` (first start)."""
@@ -64,6 +65,7 @@ class Pools:
         self.non_ec = await self._ioctx(names.NON_EC_POOL, "")
         self.reshard_log = await self._ioctx(names.LOG_POOL, names.NS_RESHARD)
         self.gc = await self._ioctx(names.LOG_POOL, names.NS_GC)
+        self.lc = await self._ioctx(names.LOG_POOL, names.NS_LC)
 
     async def _create(self, pool: str) -> None:
         cmd = {"prefix": "osd pool create", "pool": pool, "pg_num": RGW_POOL_PG_NUM}

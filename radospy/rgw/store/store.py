@@ -7,6 +7,7 @@ import os
 from radospy.client.rados import AsyncRados
 from radospy.rgw.store.buckets import Buckets
 from radospy.rgw.store.gc import MIN_WAIT, GcLog
+from radospy.rgw.store.lc import LcShards
 from radospy.rgw.store.multipart import Uploads
 from radospy.rgw.store.objects import Objects
 from radospy.rgw.store.rados_ops import Pools
@@ -33,6 +34,7 @@ class Store:
         self.uploads: Uploads
         self.usage: UsageCache
         self.gc: GcLog
+        self.lc: LcShards
 
     async def open(self, *, create: bool = True) -> Store:
         """Open the pools (creating them on a first start when `create`)."""
@@ -43,4 +45,5 @@ class Store:
         self.objects = Objects(self.pools.data, self.gc)
         self.uploads = Uploads(self.pools.non_ec, self.pools.data)
         self.usage = UsageCache(self.buckets, self.quota_ttl)
+        self.lc = LcShards(self.pools.lc)
         return self
