@@ -44,7 +44,9 @@ async def create_bucket(ctx: Context) -> web.Response:
     if ctx.anonymous:
         raise S3Error(code="AccessDenied")
     canned = acl.check_canned(ctx.header("x-amz-acl") or "private")
-    await ctx.store.buckets.create(ctx.bucket_name, ctx.user, location, canned)
+    lock = (ctx.header("x-amz-bucket-object-lock-enabled") or "").lower() == "true"
+    await ctx.store.buckets.create(ctx.bucket_name, ctx.user, location, canned,
+                                   object_lock=lock)
     return empty(headers={"Location": "/" + ctx.bucket_name})
 
 
@@ -93,6 +95,9 @@ async def put_versioning(ctx: Context) -> web.Response:
                       message="MFA delete is not supported by this gateway.")
     if config.status is None:
         raise S3Error(code="IllegalVersioningConfigurationException")
+    if info.object_lock and config.status != "Enabled":
+        raise S3Error("An Object Lock configuration is present on this bucket, so the "
+                      "versioning state cannot be changed.", code="InvalidBucketState")
     status = config.status
     await ctx.store.buckets.update(info, lambda b: msgspec.structs.replace(b, versioning=status))
     return empty()

@@ -17,7 +17,7 @@ class Route:
 
 
 _UNSUPPORTED = ("website", "logging", "notification",
-                "replication", "encryption", "object-lock", "retention", "legal-hold",
+                "replication", "encryption",
                 "requestPayment", "accelerate", "analytics", "metrics", "inventory",
                 "intelligent-tiering", "ownershipControls", "publicAccessBlock",
                 "torrent", "restore", "select")
@@ -47,12 +47,13 @@ def _bucket_route(method: str, has: Callable[[str], bool]) -> Route:
                 ("acl", "GetBucketAcl"), ("uploads", "ListMultipartUploads"),
                 ("versions", "ListObjectVersions"), ("tagging", "GetBucketTagging"),
                 ("cors", "GetBucketCors"), ("lifecycle", "GetBucketLifecycleConfiguration"),
-                ("policy", "GetBucketPolicy"),
+                ("object-lock", "GetObjectLockConfiguration"), ("policy", "GetBucketPolicy"),
                 ("policyStatus", "GetBucketPolicyStatus"), ("list-type", "ListObjectsV2")],
         "PUT": [("versioning", "PutBucketVersioning"), ("acl", "PutBucketAcl"),
                 ("tagging", "PutBucketTagging"), ("cors", "PutBucketCors"),
                 ("policy", "PutBucketPolicy"),
-                ("lifecycle", "PutBucketLifecycleConfiguration")],
+                ("lifecycle", "PutBucketLifecycleConfiguration"),
+                ("object-lock", "PutObjectLockConfiguration")],
         "POST": [("delete", "DeleteObjects")],
         "DELETE": [("tagging", "DeleteBucketTagging"), ("cors", "DeleteBucketCors"),
                    ("policy", "DeleteBucketPolicy"),
@@ -78,6 +79,10 @@ def _object_route(method: str, has: Callable[[str], bool], copy_source: bool) ->
             return Route("PutObjectTagging")
         if has("acl"):
             return Route("PutObjectAcl")
+        if has("retention"):
+            return Route("PutObjectRetention")
+        if has("legal-hold"):
+            return Route("PutObjectLegalHold")
         return Route("CopyObject" if copy_source else "PutObject")
     if method == "GET":
         if has("uploadId"):
@@ -86,6 +91,10 @@ def _object_route(method: str, has: Callable[[str], bool], copy_source: bool) ->
             return Route("GetObjectTagging")
         if has("acl"):
             return Route("GetObjectAcl")
+        if has("retention"):
+            return Route("GetObjectRetention")
+        if has("legal-hold"):
+            return Route("GetObjectLegalHold")
         return Route("GetObject")
     if method == "HEAD":
         return Route("HeadObject")

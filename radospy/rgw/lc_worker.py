@@ -121,7 +121,10 @@ class LifecycleWorker:
                                           entry.delete_marker, tags))
         for action in lifecycle.plan(rules, seen, clock, versioned=bool(info.versioning)):
             if isinstance(action, lifecycle.Remove):
-                await self.store.objects.delete(info, index, key, action.version_id)
+                # A version object lock protects stays (AccessDenied), as in RGW.
+                with contextlib.suppress(S3Error):
+                    await versioned.delete(self.store, info, key, action.version_id,
+                                           info.owner)
                 continue
             current = await index.latest(key) if info.versioning else await index.get(key)
             # Act only on what was decided about: a write since then is left alone.

@@ -168,9 +168,15 @@ async def delete_object(ctx: Context) -> web.Response:
     info = await ctx.bucket_for(acl.WRITE)
     check_key(ctx.key)
     version = versioned.requested(ctx.query("versionId"), ctx.key)
-    done = await versioned.delete(ctx.store, info, ctx.key, version, ctx.user.user_id)
+    done = await versioned.delete(ctx.store, info, ctx.key, version, ctx.user.user_id,
+                                  bypass=bypass_governance(ctx))
     ctx.store.usage.removed(info)
     return empty(204, headers=done.headers())
+
+
+def bypass_governance(ctx: Context) -> bool:
+    """Whether the request asks to bypass GOVERNANCE retention."""
+    return (ctx.header("x-amz-bypass-governance-retention") or "").lower() == "true"
 
 
 async def delete_objects(ctx: Context) -> web.Response:
@@ -193,7 +199,8 @@ async def delete_objects(ctx: Context) -> web.Response:
                     info.acl, info.owner, ctx.user.user_id, acl.WRITE)):
                 raise S3Error(code="AccessDenied")
             version = versioned.requested(obj.version_id, obj.key)
-            done = await versioned.delete(ctx.store, info, obj.key, version, ctx.user.user_id)
+            done = await versioned.delete(ctx.store, info, obj.key, version, ctx.user.user_id,
+                                          bypass=bypass_governance(ctx))
             if version is None and done.delete_marker:
                 deleted.append(s3xml.Deleted(obj.key, None, True, done.version_id))
             else:
@@ -229,7 +236,8 @@ async def store_stream(
         old = await versioned.replaced_entry(ctx.store, info, ctx.key) if tracked else None
         attrs = await versioned.commit(
             ctx.store, info, ctx.key, head_data, make_attrs,
-            lambda old: conditions.check_write(ctx.header, old.etag if old else None))
+            lambda old: conditions.check_write(ctx.header, old.etag if old else None),
+            ctx.header)
         committed = True
         if tracked:
             ctx.store.usage.wrote(info, replaced(attrs.size, old))

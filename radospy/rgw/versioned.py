@@ -5,11 +5,14 @@ replace the null version). The layout is `radospy.rgw.s3.versions`'."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import msgspec
+
 from radospy.rgw.context import http_date
-from radospy.rgw.s3 import versions
+from radospy.rgw.s3 import object_lock, versions
 from radospy.rgw.s3.errors import S3Error
 from radospy.rgw.store.objects import Head, Precondition
 from radospy.rgw.store.records import BucketInfo, IndexEntry, ObjectAttrs
@@ -76,16 +79,61 @@ def _marker_not_allowed(version: str, mtime: float) -> S3Error:
     return exc
 
 
+Header = Callable[[str], str | None]
+
+
+def _no_headers(_: str) -> str | None:
+    return None
+
+
+def lock_fields(info: BucketInfo, header: Header) -> dict[str, object]:
+    """The object lock attributes of a new version: from the `x-amz-object-lock-*`
+    headers, else the bucket's default retention. InvalidRequest for lock headers on
+    a bucket without object lock."""
+    now = time.time()
+    retention, held = object_lock.from_headers(
+        header("x-amz-object-lock-mode"), header("x-amz-object-lock-retain-until-date"),
+        header("x-amz-object-lock-legal-hold"), now)
+    if retention is None and held is None and not info.object_lock:
+        return {}
+    object_lock.require_enabled(info.object_lock)
+    if retention is None and info.lock_config:
+        config = object_lock.parse_configuration(info.lock_config.encode())
+        until = config.default_until(now)
+        if until is not None:
+            retention = object_lock.Retention(config.mode, until)
+    fields: dict[str, object] = {"legal_hold": bool(held)}
+    if retention is not None:
+        fields.update(lock_mode=retention.mode, lock_until=retention.until)
+    return fields
+
+
+def check_deletable(attrs: ObjectAttrs, *, bypass: bool) -> None:
+    """AccessDenied when object lock protects this version from deletion."""
+    object_lock.check_delete(object_lock.Retention(attrs.lock_mode, attrs.lock_until),
+                             attrs.legal_hold, time.time(), bypass=bypass)
+
+
 async def commit(store: Store, info: BucketInfo, key: str, head_data: bytes,
                  make_attrs: Callable[[str, float], ObjectAttrs],
-                 precondition: Precondition | None) -> ObjectAttrs:
+                 precondition: Precondition | None, header: Header = _no_headers) -> ObjectAttrs:
     """Store a written object as the new current version of `key`: a new version when
-    versioning is enabled, else the (null) object it replaces."""
+    versioning is enabled, else the (null) object it replaces. `header` gives the
+    request's object lock headers (none: the bucket's default retention applies)."""
+    lock = lock_fields(info, header)
+    make = _with_lock(make_attrs, lock) if lock else make_attrs
     index = store.buckets.index(info)
     if info.versioning == ENABLED:
-        return await store.objects.commit_version(info, index, key, head_data, make_attrs,
+        return await store.objects.commit_version(info, index, key, head_data, make,
                                                   precondition)
-    return await store.objects.commit(info, index, key, head_data, make_attrs, precondition)
+    return await store.objects.commit(info, index, key, head_data, make, precondition)
+
+
+def _with_lock(make_attrs: Callable[[str, float], ObjectAttrs],
+               lock: dict[str, object]) -> Callable[[str, float], ObjectAttrs]:
+    def make(tag: str, mtime: float) -> ObjectAttrs:
+        return msgspec.structs.replace(make_attrs(tag, mtime), **lock)
+    return make
 
 
 async def current(store: Store, info: BucketInfo, key: str) -> ObjectAttrs | None:
@@ -140,11 +188,16 @@ class Deletion:
 
 
 async def delete(store: Store, info: BucketInfo, key: str, version: str | None,
-                 owner: str) -> Deletion:
-    """DELETE of `key`: the named version removed for good; without one, the object
-    removed (never-versioned bucket) or hidden behind a new delete marker."""
+                 owner: str, *, bypass: bool = False) -> Deletion:
+    """DELETE of `key`: the named version removed for good (unless object lock
+    protects it: AccessDenied; `bypass` lifts GOVERNANCE retention); without one, the
+    object removed (never-versioned bucket) or hidden behind a new delete marker."""
     index = store.buckets.index(info)
     if version is not None:
+        if info.object_lock:
+            head = await store.objects.head(info, key, version_id=version)
+            if head is not None:
+                check_deletable(head.attrs, bypass=bypass)
         entry = await index.get(key, version)
         await store.objects.delete(info, index, key, version)
         return Deletion(versions.shown(version), entry is not None and entry.delete_marker)

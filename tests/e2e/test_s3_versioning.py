@@ -1,10 +1,12 @@
 """boto3 against two real `radospy rgw` processes: bucket versioning (versions, delete
 markers, suspended null versions, copies of a version, ListObjectVersions paging)
-with one gateway writing and the other reading, and lifecycle rules applied by the
-gateways' workers with a lifecycle "day" of two seconds (`rgw_lc_debug_interval`)."""
+with one gateway writing and the other reading, lifecycle rules applied by the
+gateways' workers with a lifecycle "day" of two seconds (`rgw_lc_debug_interval`), and
+object lock (default retention, GOVERNANCE bypass, COMPLIANCE, legal holds)."""
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -318,3 +320,67 @@ def test_lifecycle_on_versioned_bucket(clients: tuple[Any, Any], cluster: S3Clus
     wait_for(lambda: _versions(other, "lc-ver") == [], 120, "versioned bucket emptied")
     s3.delete_bucket(Bucket="lc-ver")
     assert all(not e["bucket"].startswith(":lc-ver:") for e in cluster.admin("lc", "list"))
+
+
+def test_object_lock(clients: tuple[Any, Any]) -> None:
+    s3, other = clients
+    s3.create_bucket(Bucket="plain-lock")
+    assert _error(lambda: s3.get_object_lock_configuration(Bucket="plain-lock"))[
+        "Error"]["Code"] == "ObjectLockConfigurationNotFoundError"
+    config = {"ObjectLockEnabled": "Enabled",
+              "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 1}}}
+    assert _error(lambda: s3.put_object_lock_configuration(
+        Bucket="plain-lock", ObjectLockConfiguration=config))["Error"]["Code"] == \
+        "InvalidBucketState"
+    assert _error(lambda: s3.put_object(Bucket="plain-lock", Key="k", Body=b"x",
+                                        ObjectLockLegalHoldStatus="ON"))[
+        "Error"]["Code"] == "InvalidRequest"
+
+    s3.create_bucket(Bucket="locked", ObjectLockEnabledForBucket=True)
+    assert s3.get_bucket_versioning(Bucket="locked")["Status"] == "Enabled"
+    assert _error(lambda: s3.put_bucket_versioning(
+        Bucket="locked", VersioningConfiguration={"Status": "Suspended"}))[
+        "Error"]["Code"] == "InvalidBucketState"
+    s3.put_object_lock_configuration(Bucket="locked", ObjectLockConfiguration=config)
+    assert other.get_object_lock_configuration(Bucket="locked")[
+        "ObjectLockConfiguration"] == config
+
+    # The bucket's default retention: GOVERNANCE, lifted only with the bypass header.
+    gov = s3.put_object(Bucket="locked", Key="gov", Body=b"g")["VersionId"]
+    retention = other.get_object_retention(Bucket="locked", Key="gov", VersionId=gov)
+    assert retention["Retention"]["Mode"] == "GOVERNANCE"
+    assert _error(lambda: other.delete_object(Bucket="locked", Key="gov", VersionId=gov))[
+        "Error"]["Code"] == "AccessDenied"
+    marker = s3.delete_object(Bucket="locked", Key="gov")  # a delete marker is allowed
+    assert marker["DeleteMarker"] is True
+    other.delete_object(Bucket="locked", Key="gov", VersionId=gov,
+                        BypassGovernanceRetention=True)
+
+    # A legal hold blocks deletion until it is lifted, bypass or not.
+    held = s3.put_object(Bucket="locked", Key="held", Body=b"h")["VersionId"]
+    s3.put_object_legal_hold(Bucket="locked", Key="held", VersionId=held,
+                             LegalHold={"Status": "ON"})
+    assert other.get_object_legal_hold(Bucket="locked", Key="held")[
+        "LegalHold"]["Status"] == "ON"
+    assert _error(lambda: s3.delete_object(Bucket="locked", Key="held", VersionId=held,
+                                           BypassGovernanceRetention=True))[
+        "Error"]["Code"] == "AccessDenied"
+    s3.put_object_legal_hold(Bucket="locked", Key="held", VersionId=held,
+                             LegalHold={"Status": "OFF"})
+    s3.delete_object(Bucket="locked", Key="held", VersionId=held,
+                     BypassGovernanceRetention=True)
+
+    # COMPLIANCE: no deletion and no shortening, whoever asks.
+    until = datetime.datetime.now(datetime.UTC) + datetime.timedelta(hours=1)
+    comp = s3.put_object(Bucket="locked", Key="comp", Body=b"c", ObjectLockMode="COMPLIANCE",
+                         ObjectLockRetainUntilDate=until)["VersionId"]
+    assert _error(lambda: s3.delete_object(Bucket="locked", Key="comp", VersionId=comp,
+                                           BypassGovernanceRetention=True))[
+        "Error"]["Code"] == "AccessDenied"
+    assert _error(lambda: s3.put_object_retention(
+        Bucket="locked", Key="comp", VersionId=comp, BypassGovernanceRetention=True,
+        Retention={"Mode": "GOVERNANCE", "RetainUntilDate": until}))[
+        "Error"]["Code"] == "AccessDenied"
+    s3.put_object_retention(Bucket="locked", Key="comp", VersionId=comp, Retention={
+        "Mode": "COMPLIANCE", "RetainUntilDate": until + datetime.timedelta(days=1)})
+    assert other.get_object(Bucket="locked", Key="comp")["Body"].read() == b"c"

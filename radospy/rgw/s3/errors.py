@@ -130,7 +130,13 @@ ERRORS: dict[str, ErrorSpec] = {
     "NoSuchLifecycleConfiguration": ErrorSpec(
         404, "The lifecycle configuration does not exist"
     ),
+    "NoSuchObjectLockConfiguration": ErrorSpec(
+        404, "The specified object does not have a ObjectLock configuration"
+    ),
     "NoSuchTagSet": ErrorSpec(404, "The TagSet does not exist"),
+    "ObjectLockConfigurationNotFoundError": ErrorSpec(
+        404, "Object Lock configuration does not exist for this bucket"
+    ),
     "NoSuchUpload": ErrorSpec(
         404, "The specified upload does not exist. The upload ID may be invalid, or the "
         "upload may have been aborted or completed."

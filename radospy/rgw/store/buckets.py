@@ -66,16 +66,18 @@ class Buckets:
         return BucketIndex(self.pools.index, info, lambda: self.get(info.bucket))
 
     async def create(self, bucket: str, owner: UserInfo, location: str = "",
-                     acl: str = "private") -> BucketInfo:
-        """A new bucket owned by `owner`. BucketAlreadyOwnedByYou / BucketAlreadyExists
-        when the name is taken, TooManyBuckets past the owner's max_buckets."""
+                     acl: str = "private", *, object_lock: bool = False) -> BucketInfo:
+        """A new bucket owned by `owner` (with object lock, versioned from the start).
+        BucketAlreadyOwnedByYou / BucketAlreadyExists when the name is taken,
+        TooManyBuckets past the owner's max_buckets."""
         await self._check_free(bucket, owner.user_id)
         if len(await self.users.bucket_names(owner.user_id)) >= owner.max_buckets:
             raise S3Error(code="TooManyBuckets")
         now = time.time()
         marker = names.new_marker(self.instance)
         info = BucketInfo(bucket, marker, owner.user_id, now, self.num_shards, location=location,
-                          acl=acl)
+                          acl=acl, object_lock=object_lock,
+                          versioning="Enabled" if object_lock else "")
         instance_oid = names.bucket_instance_oid(bucket, marker)
         await run(self.pools.root, instance_oid,
                   [o.Create(exclusive=True), o.WriteFull(data=encode(info))], "create bucket")

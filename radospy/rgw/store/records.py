@@ -105,6 +105,10 @@ class BucketInfo(msgspec.Struct):
     """"" (never enabled), "Enabled" or "Suspended"."""
     lifecycle: str = ""
     """The bucket's lifecycle configuration as the XML document it was set with."""
+    object_lock: bool = False
+    """Created with object lock enabled (versioning then stays enabled)."""
+    lock_config: str = ""
+    """The object lock configuration as the XML document it was set with."""
 
 
 class IndexEntry(msgspec.Struct, frozen=True):
@@ -145,6 +149,10 @@ class ObjectAttrs(msgspec.Struct, frozen=True):
     acl: str = "private"
     version_id: str = ""
     """"" for the null version."""
+    lock_mode: str | None = None
+    """Object lock retention mode (GOVERNANCE or COMPLIANCE), None without."""
+    lock_until: float = 0.0
+    legal_hold: bool = False
 
 
 class UploadInfo(msgspec.Struct, frozen=True):
