@@ -63,6 +63,9 @@ class LifecycleWorker:
         shards = [lc.shard_of(bucket)] if bucket is not None else list(range(lc.SHARDS))
         random.shuffle(shards)
         for shard in shards:
+            # Most shards list no bucket: those are neither locked nor created.
+            if not await self.store.lc.entries(shard):
+                continue
             if not await self.store.lc.lock(shard, self.owner, self.lock_time):
                 continue
             try:
