@@ -264,6 +264,7 @@ def test_multipart_transfer_manager(s3: Any, tmp_path: Path) -> None:
 def test_multipart_rules(s3: Any, cluster: S3Cluster) -> None:
     s3.create_bucket(Bucket="parts")
     upload = s3.create_multipart_upload(Bucket="parts", Key="obj")["UploadId"]
+    s3.upload_part(Bucket="parts", Key="obj", UploadId=upload, PartNumber=1, Body=b"first")
     small = s3.upload_part(Bucket="parts", Key="obj", UploadId=upload, PartNumber=1,
                            Body=b"a" * 1024)
     last = s3.upload_part(Bucket="parts", Key="obj", UploadId=upload, PartNumber=2, Body=b"b")
@@ -283,6 +284,15 @@ def test_multipart_rules(s3: Any, cluster: S3Cluster) -> None:
     assert s3.list_multipart_uploads(Bucket="parts").get("Uploads", []) == []
     assert _code(lambda: s3.list_parts(Bucket="parts", Key="obj",
                                        UploadId=upload)) == "NoSuchUpload"
+    # The stripes of the replaced part 1 and of the aborted upload's parts wait in
+    # the gc list; the collector removes them.
+    rc, out, err = cluster.rados("-p", "default.rgw.buckets.data", "ls")
+    assert rc == 0, err
+    stripes = {oid for oid in out.decode().split() if "__multipart_obj." in oid}
+    assert len(stripes) == 3
+    listed = {o["oid"] for e in cluster.admin("gc", "list", "--include-all") for o in e["objs"]}
+    assert stripes <= listed
+    cluster.admin("gc", "process", "--include-all")
     rc, out, err = cluster.rados("-p", "default.rgw.buckets.data", "ls")
     assert rc == 0, err
     assert "__multipart_obj" not in out.decode()

@@ -4,7 +4,10 @@ uploads in the omap of `.uploads.<marker>` (key NUL upload id), the parts' data
 striped under a prefix unique to each part upload.
 
 Completion and abort first claim the upload (an xattr set under a guard), so of two
-concurrent completions, or a completion and an abort, exactly one proceeds.
+concurrent completions, or a completion and an abort, exactly one proceeds. Part
+data goes the way of object tails (`gc`): listed while it is written, and the parts
+an abort, a completion or a re-upload of the part number leaves unused are listed
+for the collector rather than removed one by one.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from radospy.client.rados import AsyncIoctx, ObjectNotFound
 from radospy.common import osdop as o
 from radospy.rgw.s3.errors import S3Error
 from radospy.rgw.store import names
+from radospy.rgw.store.gc import GcLog
 from radospy.rgw.store.manifest import ManifestPart, stripe_oids
 from radospy.rgw.store.objects import STRIPE, StripeWriter, remove_objects
 from radospy.rgw.store.rados_ops import Conflict, run
@@ -51,9 +55,20 @@ def no_such_upload(upload_id: str) -> S3Error:
 class Uploads:
     """Multipart uploads of buckets."""
 
-    def __init__(self, non_ec: AsyncIoctx, data: AsyncIoctx) -> None:
+    def __init__(self, non_ec: AsyncIoctx, data: AsyncIoctx, gc: GcLog | None = None) -> None:
         self.non_ec = non_ec
         self.data = data
+        self.gc = gc
+
+    async def _retire(self, parts: list[PartInfo]) -> None:
+        """The stripes of parts no upload needs any more: to the gc list in one entry
+        (removed at once without one), so a gateway killed while they are removed
+        leaves nothing behind."""
+        oids = [oid for p in parts for oid in stripe_oids(p.prefix, p.size, STRIPE)]
+        if self.gc is None:
+            await remove_objects(self.data, oids)
+        else:
+            await self.gc.defer(oids)
 
     async def create(self, info: BucketInfo, upload: UploadInfo) -> None:
         """Start `upload`."""
@@ -78,9 +93,11 @@ class Uploads:
         return decode(data.data, UploadInfo)
 
     def part_writer(self, info: BucketInfo, key: str, upload_id: str, number: int) -> StripeWriter:
-        """A writer for one part's data (every byte goes to stripes; no head)."""
+        """A writer for one part's data (every byte goes to stripes; no head), which
+        lists its stripes in the gc list while it writes them."""
         prefix = names.part_prefix(info.marker, key, upload_id, number, names.new_tag())
-        return StripeWriter(self.data, prefix, head_size=0, stripe_size=STRIPE, first=0)
+        return StripeWriter(self.data, prefix, head_size=0, stripe_size=STRIPE, first=0,
+                            gc=self.gc)
 
     async def add_part(self, info: BucketInfo, key: str, upload_id: str, part: PartInfo) -> None:
         """Record an uploaded part (replacing an earlier upload of its number)."""
@@ -96,7 +113,7 @@ class Uploads:
             await remove_objects(self.data, stripe_oids(part.prefix, part.size, STRIPE))
             raise no_such_upload(upload_id) from None
         if old is not None and old.prefix != part.prefix:
-            await remove_objects(self.data, stripe_oids(old.prefix, old.size, STRIPE))
+            await self._retire([old])
 
     async def parts(self, info: BucketInfo, key: str, upload_id: str) -> dict[int, PartInfo]:
         """The recorded parts by number."""
@@ -139,12 +156,11 @@ class Uploads:
 
     async def finish(self, info: BucketInfo, key: str, upload_id: str,
                      keep: set[str] | None = None) -> None:
-        """Forget a claimed upload: remove its part data except the prefixes in `keep`
-        (what a completed object now uses), its meta object and its list entry."""
+        """Forget a claimed upload: its part data except the prefixes in `keep` (what
+        a completed object now uses) to the gc list, then its meta object and its list
+        entry removed."""
         parts = await self.parts(info, key, upload_id)
-        for part in parts.values():
-            if keep is None or part.prefix not in keep:
-                await remove_objects(self.data, stripe_oids(part.prefix, part.size, STRIPE))
+        await self._retire([p for p in parts.values() if keep is None or p.prefix not in keep])
         await remove_objects(self.non_ec, [names.upload_meta_oid(info.marker, key, upload_id)])
         with contextlib.suppress(ObjectNotFound):
             await run(self.non_ec, names.uploads_oid(info.marker),

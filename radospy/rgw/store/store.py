@@ -43,7 +43,7 @@ class Store:
         self.buckets = Buckets(self.pools, self.users, os.getpid(), self.num_shards)
         self.gc = GcLog(self.pools.gc, self.pools.data, self.gc_min_wait)
         self.objects = Objects(self.pools.data, self.gc)
-        self.uploads = Uploads(self.pools.non_ec, self.pools.data)
+        self.uploads = Uploads(self.pools.non_ec, self.pools.data, self.gc)
         self.usage = UsageCache(self.buckets, self.quota_ttl)
         self.lc = LcShards(self.pools.lc)
         return self
