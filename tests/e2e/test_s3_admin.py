@@ -11,6 +11,7 @@ import http.client
 import json
 import os
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -25,7 +26,7 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
-from radospy.rgw.store import names
+from radospy.rgw.store import index, names
 from tests.e2e.s3_cluster import S3Cluster
 from tests.integration.cluster import wait_for
 
@@ -281,6 +282,28 @@ def test_sharded_index_and_online_reshard(cluster: S3Cluster, s3: Any) -> None:
     assert s3.get_object(Bucket="shards", Key="é")["Body"].read() == "é".encode()
     s3.delete_object(Bucket="shards", Key="zz")
     assert "zz" not in _keys(s3, "shards")
+
+
+def test_dead_reshard_is_lifted(cluster: S3Cluster, s3: Any) -> None:
+    """A resharder SIGKILLed mid-reshard leaves its marks on the old shards; once their
+    lease has run out, the next writer lifts them instead of waiting for `reshard
+    cancel`, and the bucket can be resharded again."""
+    s3.create_bucket(Bucket="deadre")
+    s3.put_object(Bucket="deadre", Key="before", Body=b"1")
+    marker = cluster.admin("bucket", "stats", "--bucket", "deadre")["marker"]
+    expired = index.reshard_mark(time.time() - 1)
+    for shard in range(11):
+        _rados(cluster, "-p", names.INDEX_POOL, "setxattr", names.index_oid(marker, shard),
+               index.STATE_XATTR, expired.decode())
+    assert {s["reshard_status"] for s in cluster.admin("reshard", "status", "--bucket",
+                                                       "deadre")} == {"in-progress"}
+    s3.put_object(Bucket="deadre", Key="after", Body=b"2")
+    assert _keys(s3, "deadre") == ["after", "before"]
+    assert {s["reshard_status"] for s in cluster.admin("reshard", "status", "--bucket",
+                                                       "deadre")} == {"not-resharding"}
+    assert cluster.admin("bucket", "reshard", "--bucket", "deadre",
+                         "--num-shards", "3")["num_shards"] == 3
+    assert s3.get_object(Bucket="deadre", Key="after")["Body"].read() == b"2"
 
 
 def test_bucket_check_fix(cluster: S3Cluster, s3: Any) -> None:

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from radospy.rgw.store import names
-from radospy.rgw.store.index import start_after_for
+from radospy.rgw.store.index import mark_expiry, reshard_mark, resharding, start_after_for
 from radospy.rgw.store.manifest import (
     ManifestPart,
     data_oids,
@@ -146,3 +146,14 @@ def test_multipart_etag_and_keys() -> None:
     assert multipart_etag(md5s) == expected
     assert part_key(2) < part_key(10)
     assert upload_key("a", "2~z") < upload_key("a/b", "2~a")
+
+
+@given(st.floats(min_value=0, max_value=4e9))
+def test_reshard_marks_carry_their_lease(expiry: float) -> None:
+    """A reshard mark reads back as resharding with its lease end (to the ns); a
+    mark without a lease is taken as expired, an idle or deleting shard is none."""
+    mark = reshard_mark(expiry)
+    assert resharding(mark)
+    assert abs(mark_expiry(mark) - expiry) < 1e-6
+    assert mark_expiry(b"resharding") == 0.0
+    assert not resharding(b"") and not resharding(b"deleting") and not resharding(None)

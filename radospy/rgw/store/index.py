@@ -6,8 +6,9 @@ alone, so every version of a key lives in the same shard.
 An entry is written only if the stored one for the key is older (omap compare on the
 stamp that begins each value), so concurrent writers of a key leave the newest entry,
 and only while the shard's xattr `rgw.state` is empty. `deleting` there means the
-bucket is being deleted (the write fails: NoSuchBucket); `resharding` means a reshard
-is copying the shard into a new layout generation: the writer waits for it to end,
+bucket is being deleted (the write fails: NoSuchBucket); `resharding <lease end>` means
+a reshard is copying the shard into a new layout generation: the writer waits for it to end
+(or for its lease to run out: `RESHARD_LEASE`),
 re-reads the bucket's layout and writes into the new shards (RGW's writers block on
 ERR_BUSY_RESHARDING the same way), so no update made during a reshard is lost.
 Listing reads the shards in pages and merges them in key order for
@@ -17,6 +18,7 @@ Listing reads the shards in pages and merges them in key order for
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -35,8 +37,11 @@ DELETING = b"deleting"
 RESHARDING = b"resharding"
 PAGE = 1000
 RESHARD_WAIT = 120.0
-"""Seconds a writer waits for a reshard to end before answering ServiceUnavailable
-(a reshard whose tool died stays marked until `radosgw-admin reshard cancel`)."""
+"""Seconds a writer waits for a reshard to end before answering ServiceUnavailable."""
+RESHARD_LEASE = 30.0
+"""Seconds a reshard mark holds without renewal. The resharder renews it after each
+page it copies; a writer that finds it expired takes the resharder for dead (SIGKILLed
+mid-reshard) and lifts the marks, instead of waiting for `reshard cancel`."""
 _RESHARD_POLL = 0.05
 _ATTEMPTS = 50
 
@@ -59,6 +64,22 @@ def layout_oids(marker: str, num_shards: int, gen: int) -> list[str]:
 def entry_name(entry: IndexEntry) -> str:
     """The omap key of an index entry."""
     return versions.index_key(entry.key, entry.version_id)
+
+
+def reshard_mark(expiry: float) -> bytes:
+    """The `rgw.state` of a shard being resharded under a lease ending at `expiry`."""
+    return RESHARDING + b" " + str(round(expiry * 1e9)).encode()
+
+
+def resharding(state: bytes | None) -> bool:
+    """Whether a shard's `rgw.state` says it is being resharded."""
+    return state is not None and state.startswith(RESHARDING)
+
+
+def mark_expiry(state: bytes) -> float:
+    """When a reshard mark's lease ends (0: a mark without one, expired)."""
+    _, _, stamp = state.partition(b" ")
+    return int(stamp) / 1e9 if stamp.isdigit() else 0.0
 
 
 def key_oid(info: BucketInfo, key: str) -> str:
@@ -154,7 +175,11 @@ class BucketIndex:
         """Wait until index object `oid` is no longer being resharded, then take the
         bucket's current layout (NoSuchBucket if the bucket is gone)."""
         delay = _RESHARD_POLL
-        while await self.state(oid) == RESHARDING:
+        while resharding(state := await self.state(oid)):
+            assert state is not None
+            if time.time() > mark_expiry(state):
+                await self._lift_dead_reshard()
+                continue
             if time.monotonic() > deadline:
                 raise S3Error(code="ServiceUnavailable",
                               message="The bucket index is being resharded")
@@ -168,6 +193,19 @@ class BucketIndex:
         if fresh.marker != self.info.marker or (same and await self.state(oid) is None):
             raise gone
         self.info = fresh
+
+    async def _lift_dead_reshard(self) -> None:
+        """Lift the expired reshard marks of this layout's shards, each only if it is
+        still the expired one read (a live resharder renews its marks; one that finds
+        a mark lifted gives up), so writers go on in this layout."""
+        for oid in shard_oids(self.info):
+            state = await self.state(oid)
+            if not resharding(state) or state is None or time.time() <= mark_expiry(state):
+                continue
+            with contextlib.suppress(Conflict, ObjectNotFound):
+                await run(self.ioctx, oid,
+                          [o.CmpXattr(name=STATE_XATTR, op=o.CmpOp.EQ, value=state),
+                           o.SetXattr(name=STATE_XATTR, value=b"")], "lift dead reshard")
 
     async def get(self, key: str, version_id: str = "") -> IndexEntry | None:
         """The entry of `key` (of its version `version_id`, "" the null one), or None."""

@@ -7,7 +7,10 @@ its index ops fail with ERR_BUSY_RESHARDING and the writer waits): every old sha
 first marked `resharding` with a guarded xattr write, an index update against a
 marked shard fails its guard, and `BucketIndex` waits for the mark to go and writes
 into the new layout. Object data is never blocked, only the index update that ends
-a write. A reshard whose tool died leaves the marks; `reshard cancel` removes them.
+a write. The marks are a lease the resharder renews after every page it copies: a
+reshard whose tool died leaves marks that expire after `RESHARD_LEASE`, and the next
+writer lifts them (as RGW's writers clear a reshard whose lock they can take);
+`reshard cancel` removes them at once.
 
 Queued reshards (`reshard add`, and a running `bucket reshard`) are entries of the
 omap of `reshard.0000000000` in the log pool, namespace `reshard`, as RGW's reshard
@@ -19,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import time
+from collections.abc import Callable
 
 import msgspec
 
@@ -29,7 +33,15 @@ from radospy.rgw.s3 import versions
 from radospy.rgw.s3.errors import S3Error
 from radospy.rgw.store import names
 from radospy.rgw.store.buckets import Buckets
-from radospy.rgw.store.index import PAGE, RESHARDING, STATE_XATTR, layout_oids, shard_oids
+from radospy.rgw.store.index import (
+    PAGE,
+    RESHARD_LEASE,
+    STATE_XATTR,
+    layout_oids,
+    reshard_mark,
+    resharding,
+    shard_oids,
+)
 from radospy.rgw.store.rados_ops import Conflict, run
 from radospy.rgw.store.records import BucketInfo, decode, encode
 
@@ -89,7 +101,7 @@ class Resharder:
         index = self.buckets.index(info)
         out: list[dict[str, object]] = []
         for oid in shard_oids(info):
-            busy = await index.state(oid) == RESHARDING
+            busy = resharding(await index.state(oid))
             out.append({"reshard_status": "in-progress" if busy else "not-resharding",
                         "new_bucket_instance_id": "", "num_shards": -1})
         return out
@@ -100,25 +112,29 @@ class Resharder:
         check_shards(info, num_shards)
         old = shard_oids(info)
         await self.add(info, num_shards)
-        marked: list[str] = []
+        lease = _Lease(self.index_pool, old)
         try:
-            for oid in old:
-                await run(self.index_pool, oid,
-                          [o.CmpXattr(name=STATE_XATTR, op=o.CmpOp.EQ, value=b""),
-                           o.SetXattr(name=STATE_XATTR, value=RESHARDING)], "reshard")
-                marked.append(oid)
+            await lease.take()
         except (Conflict, ObjectNotFound):
-            await self._unmark(marked)
+            await lease.release()
             await self._unqueue(info.bucket)
             raise ReshardError("ERROR: the bucket is being resharded or deleted",
                                errno.EBUSY) from None
         gen = info.index_gen + 1
         new = layout_oids(info.marker, num_shards, gen)
-        for oid in new:
-            # A cancelled earlier attempt may have left this generation's objects.
-            await run(self.index_pool, oid, [o.Create(), o.OmapClear()], "reshard")
-        for oid in old:
-            await self._copy(oid, info.marker, num_shards, gen)
+        try:
+            for oid in new:
+                # A cancelled earlier attempt may have left this generation's objects.
+                await run(self.index_pool, oid, [o.Create(), o.OmapClear()], "reshard")
+            for oid in old:
+                await self._copy(oid, info.marker, num_shards, gen, lease)
+            # Renewed just before the switch, so no writer lifts the marks meanwhile.
+            await lease.renew()
+        except (Conflict, ObjectNotFound):
+            await lease.release()
+            await self._unqueue(info.bucket)
+            raise ReshardError("ERROR: the reshard's marks were lifted (its lease ran out)",
+                               errno.ECANCELED) from None
 
         def switch(current: BucketInfo) -> BucketInfo:
             if current.index_gen != info.index_gen:
@@ -132,7 +148,8 @@ class Resharder:
         await self._unqueue(info.bucket)
         return fresh
 
-    async def _copy(self, oid: str, marker: str, num_shards: int, gen: int) -> None:
+    async def _copy(self, oid: str, marker: str, num_shards: int, gen: int,
+                    lease: _Lease) -> None:
         after = ""
         while True:
             results = await run(self.index_pool, oid,
@@ -149,6 +166,7 @@ class Resharder:
                 batches.setdefault(names.index_oid(marker, shard, gen), {})[name] = value
             for target, entries in batches.items():
                 await run(self.index_pool, target, [o.OmapSet(entries=entries)], "reshard")
+            await lease.renew()
             if not vals.more and len(vals.entries) < PAGE:
                 return
             after = max(vals.entries)
@@ -185,6 +203,42 @@ class Resharder:
                 await self._unqueue(entry.bucket_name)
             done.append(entry.bucket_name)
         return done
+
+
+class _Lease:
+    """A reshard's marks on the old shards: `rgw.state` = `resharding <lease end>`,
+    renewed while the copy goes on. Every change is guarded on the mark this reshard
+    wrote last, so one whose marks a writer lifted as expired finds out (Conflict)."""
+
+    def __init__(self, pool: AsyncIoctx, oids: list[str]) -> None:
+        self.pool = pool
+        self.oids = oids
+        self.marks: dict[str, bytes] = {}
+
+    async def take(self) -> None:
+        """Mark every shard (Conflict when one is marked already)."""
+        await self._set(lambda oid: b"")
+
+    async def renew(self) -> None:
+        """Push the lease end out again (Conflict when a mark was lifted)."""
+        await self._set(lambda oid: self.marks[oid])
+
+    async def _set(self, expected: Callable[[str], bytes]) -> None:
+        mark = reshard_mark(time.time() + RESHARD_LEASE)
+        for oid in self.oids:
+            await run(self.pool, oid,
+                      [o.CmpXattr(name=STATE_XATTR, op=o.CmpOp.EQ, value=expected(oid)),
+                       o.SetXattr(name=STATE_XATTR, value=mark)], "reshard")
+            self.marks[oid] = mark
+
+    async def release(self) -> None:
+        """Lift the marks this reshard still holds."""
+        for oid, mark in self.marks.items():
+            with contextlib.suppress(Conflict, ObjectNotFound):
+                await run(self.pool, oid,
+                          [o.CmpXattr(name=STATE_XATTR, op=o.CmpOp.EQ, value=mark),
+                           o.SetXattr(name=STATE_XATTR, value=b"")], "reshard")
+        self.marks = {}
 
 
 def check_shards(info: BucketInfo, num_shards: int) -> None:
