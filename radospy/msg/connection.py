@@ -55,14 +55,14 @@ log = logging.getLogger("radospy.msg")
 _M = TypeVar("_M", bound=Message)
 
 _JOIN_LIMIT = 64 * 1024
+"""Payloads below this are joined to their header into one buffer; larger ones are not
+copied (the transport gets header and payload as two buffers)."""
 
 ACK_DELAY = 0.05
 """Seconds an acknowledgement may wait for an outgoing frame to ride on before it is
 sent alone. Request/reply traffic (commands, Raft appends and their answers) then
 carries every ack and needs no frames of its own; a one-way stream still acks its
 sender 20 times a second, which keeps the sender's resend queue short."""
-"""Payloads below this are joined to their header into one write; larger ones are not
-copied (the transport gets header and payload as two buffers)."""
 
 
 class ConnectionClosed(RadosError):
@@ -94,6 +94,8 @@ class _Wire(asyncio.BufferedProtocol):
         self.last_rx = 0.0
         self.last_tx = 0.0
         self._nodelay = nodelay
+        self._out: list[BytesLike] = []
+        self._flush_scheduled = False
         self._data = asyncio.Event()
         self._lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
@@ -138,11 +140,13 @@ class _Wire(asyncio.BufferedProtocol):
     def abort(self) -> None:
         """Drop the TCP connection now, without flushing (the stream is not trusted)."""
         self.closed = True
+        self._out = []
         if self.transport is not None:
             self.transport.abort()
 
     def close(self) -> None:
         """Close after flushing what is already written."""
+        self._flush()
         self.closed = True
         if self.transport is not None:
             self.transport.close()
@@ -158,15 +162,30 @@ class _Wire(asyncio.BufferedProtocol):
     def write_frame(
         self, type_: int, flags: int, tid: int, seq: int, ack: int, payload: BytesLike
     ) -> None:
-        """Frame `payload` and hand it to the transport (which buffers, never blocks)."""
+        """Frame `payload` for the transport (which buffers, never blocks).
+
+        Frames written during one pass of the event loop go to the socket together, in
+        one system call at the end of the pass: several replies or replicated ops bound
+        for one peer cost one write (and one wakeup of the peer) instead of one each."""
         if self.transport is None or self.closed:
             return
         header = self.encoder.header(type_, flags, tid, seq, ack, payload)
         if len(payload) < _JOIN_LIMIT:
-            self.transport.write(header + payload)
+            self._out.append(header + payload)
         else:
-            self.transport.writelines((header, payload))
-        self.last_tx = asyncio.get_running_loop().time()
+            self._out += (header, payload)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            loop = asyncio.get_running_loop()
+            loop.call_soon(self._flush)
+            self.last_tx = loop.time()
+
+    def _flush(self) -> None:
+        """Hand every frame written since the last flush to the transport at once."""
+        self._flush_scheduled = False
+        out, self._out = self._out, []
+        if out and self.transport is not None and not self.closed:
+            self.transport.writelines(out)
 
     def send_message(self, registry: MessageRegistry, msg: Message, ack: int = 0) -> None:
         """Send an unsequenced control message."""
@@ -265,9 +284,9 @@ class Connection:
         await self._send(msg, 0, 0)
 
     def try_send(self, msg: Message) -> bool:
-        """Queue a one-way message now, written to the socket before this returns when
-        a TCP connection carries the session; False (nothing queued) if the send queue
-        is full or the connection is closed."""
+        """Queue a one-way message now, handed to the socket at the end of this pass
+        of the event loop when a TCP connection carries the session; False (nothing
+        queued) if the send queue is full or the connection is closed."""
         type_id, body = self._encode(msg)
         if self._closed or not self.session.has_room():
             return False
