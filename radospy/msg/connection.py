@@ -320,6 +320,23 @@ class Connection:
             raise reply.to_error()
         return reply
 
+    def call(self, msg: Message) -> asyncio.Future[Message] | None:
+        """Send the request `msg` now and return the future of its reply, without a
+        task or a timeout of its own: for a caller that races the reply against
+        something else (a map change) by completing the future itself. The reply may
+        be an ErrorReply (raise its `to_error()`); the future fails with
+        ConnectionClosed if the connection is marked down. None (nothing sent) when
+        the send queue is full or the connection is closed: use `request` then."""
+        type_id, body = self._encode(msg)
+        if self._closed or not self.session.has_room():
+            return None
+        tid = next(self._tids)
+        future: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
+        self._pending[tid] = future
+        future.add_done_callback(lambda _: self._pending.pop(tid, None))
+        self._enqueue(type_id, FLAG_REQUEST, tid, body)
+        return future
+
     async def wait_ready(self, timeout: float) -> None:
         """Wait until a TCP connection carries the session (after a redial, say)."""
         async with asyncio.timeout(timeout):

@@ -129,6 +129,14 @@ class Messenger:
             raise
         return conn
 
+    def connected(self, addr: Addr, peer_name: str) -> Connection | None:
+        """The session `connect(addr, peer_name)` would return without dialling, if it
+        is carried by a TCP connection right now; else None."""
+        conn = self._outgoing.get((addr, peer_name))
+        if conn is None or conn.is_closed or not conn.is_ready:
+            return None
+        return conn
+
     def connections(self) -> list[Connection]:
         """Every open session, dialled or accepted."""
         return [*self._outgoing.values(), *self._sessions.values()]

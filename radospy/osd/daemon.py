@@ -35,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -74,9 +75,10 @@ from radospy.mon.messages import OsdScrubOrder, OsdStat, OsdStatReport, PgStat
 from radospy.mon.osdmap_wire import OSDMapFollower, PoolExtras, Take
 from radospy.msg.config import MessengerConfig
 from radospy.msg.connection import Connection, ConnectionClosed
-from radospy.msg.messages import Message
+from radospy.msg.messages import ErrorReply, Message
 from radospy.msg.messenger import Messenger
 from radospy.osd import pg_query, pg_stats, report, snap_txn
+from radospy.osd.committer import Committer
 from radospy.osd.heartbeat import HeartbeatConfig
 from radospy.osd.heartbeat_service import HeartbeatService
 from radospy.osd.messages import (
@@ -421,6 +423,9 @@ class OsdDaemon:
         self.monc: MonClient | None = None
         self.recovery = Recovery(self, config.throttle)
         self.scrubber = Scrubber(self, config.scrub)
+        self.committer = Committer(self.store)
+        self._repops: dict[asyncio.Future[Message], _RepOpInFlight] = {}
+        """Replicated ops sent and not answered yet, for `_check_repops` on a new map."""
         self.usage: OsdStat | None = None
         """This OSD's usage as last reported (the write path's failsafe check)."""
         self.heartbeat = HeartbeatService(
@@ -456,6 +461,7 @@ class OsdDaemon:
         messenger = Messenger(self.entity, cfg.messenger, self.auth, self)
         self.messenger = messenger
         pid_path = cfg.data_dir / PID_FILE
+        self.committer.start()
         try:
             await self._fetch_secrets()
             try:
@@ -486,6 +492,7 @@ class OsdDaemon:
             await self.heartbeat.shutdown()
             await messenger.shutdown()
             await monc.close()
+            await self.committer.close()
             self.store.close()
             with contextlib.suppress(FileNotFoundError):
                 pid_path.unlink()
@@ -631,6 +638,7 @@ class OsdDaemon:
             self._start_snap_trims()
             peers = {o for m in mapped.values() for o in (*m.up, *m.acting)}
             self.heartbeat.update_map(osdmap, peers)
+            self._check_repops()
             async with self._map_changed:
                 self._map_changed.notify_all()
 
@@ -847,10 +855,11 @@ class OsdDaemon:
         if write and refusal:
             return OSDOpReply(refusal, [])
         # Ops wait for peering and for min_size complete acting OSDs.
-        async with self._map_changed:
-            await self._map_changed.wait_for(
-                lambda: pg.primary != self.whoami or self.recovery.serving(pg)
-            )
+        if pg.primary == self.whoami and not self.recovery.serving(pg):
+            async with self._map_changed:
+                await self._map_changed.wait_for(
+                    lambda: pg.primary != self.whoami or self.recovery.serving(pg)
+                )
         if pg.primary != self.whoami:
             return OSDRetry(self.epoch, "not the primary any more")
         oid = ObjectId(loc.name, loc.nspace)
@@ -977,15 +986,85 @@ class OsdDaemon:
             partial = self.recovery.repop_for(pg, osd, txn, entry.oid)
             if partial is not None:
                 repops[osd] = msgspec.structs.replace(repop, txn=partial)
-        await asyncio.gather(
-            asyncio.to_thread(self.store.apply, txn),
-            *(self._replicate(osd, repops[osd], pg, interval) for osd in replicas),
-        )
+        # Sent before the local commit starts, so replicas and this OSD commit at once.
+        sent = {osd: self._send_repop(osd, repops[osd], pg, interval) for osd in replicas}
+        local = self.committer.submit(txn)
+        # A replica without a ready session gets its op from a task that dials it.
+        dialled = [
+            asyncio.ensure_future(self._replicate(osd, repops[osd], pg, interval))
+            for osd, future in sent.items()
+            if future is None
+        ]
+        try:
+            await local
+            for osd, future in sent.items():
+                if future is not None:
+                    await self._repop_done(osd, repops[osd], pg, interval, future)
+            for task in dialled:
+                await task
+        finally:
+            for future in sent.values():
+                if future is not None:
+                    self._repops.pop(future, None)
         pg.log.append(entry)
         if trim_to is not None:
             pg.log.trim(trim_to)
         pg.info = info
         return pg.interval_start == interval
+
+    def _send_repop(
+        self, osd: int, repop: RepOp, pg: PG, interval: int
+    ) -> asyncio.Future[Message] | None:
+        """Send ``repop`` on the ready session with ``osd`` and return the future of its
+        reply, watched by `_check_repops`; None when there is no such session (or its
+        send queue is full): `_replicate` then dials and sends."""
+        addr = self._osd_addr(osd)
+        if addr is None or self.messenger is None:
+            return None
+        conn = self.messenger.connected(addr, f"osd.{osd}")
+        future = conn.call(repop) if conn is not None else None
+        if conn is None or future is None:
+            return None
+        self._repops[future] = _RepOpInFlight(pg, interval, osd, addr, conn)
+        return future
+
+    async def _repop_done(
+        self, osd: int, repop: RepOp, pg: PG, interval: int, future: asyncio.Future[Message]
+    ) -> None:
+        """Wait for the reply `_send_repop` asked for; on a map change or a failure,
+        carry on as `_replicate` does (resend, or give up when the interval changed)."""
+        try:
+            reply = await future
+        except _RepOpSuperseded:
+            if pg.interval_start != interval:
+                return
+            # The OSD moved: its old session would redial a dead address.
+            self._repops.pop(future).conn.mark_down()
+            await self._replicate(osd, repop, pg, interval)
+            return
+        except (RadosError, OSError) as exc:
+            log.warning("%s: replication to osd.%d failed: %s", self.entity, osd, exc)
+            await self._wait_interval_change(pg, interval, timeout=1.0)
+            await self._replicate(osd, repop, pg, interval)
+            return
+        finally:
+            self._repops.pop(future, None)
+        if isinstance(reply, ErrorReply):
+            log.warning("%s: replication to osd.%d failed: %s", self.entity, osd, reply.to_error())
+            await self._wait_interval_change(pg, interval, timeout=1.0)
+            await self._replicate(osd, repop, pg, interval)
+            return
+        if not (isinstance(reply, RepOpReply) and reply.rc == 0):
+            raise OsdError(f"osd.{osd} could not commit {repop.version}", EAGAIN)
+
+    def _check_repops(self) -> None:
+        """After a new map: fail the replicated ops whose PG changed interval or whose
+        OSD moved, so that their writers resend or give up (`_repop_done`)."""
+        for future, op in list(self._repops.items()):
+            if future.done():
+                continue
+            if op.pg.interval_start != op.interval or self._osd_addr(op.osd) != op.addr:
+                future.set_exception(_RepOpSuperseded())
 
     async def _replicate(self, osd: int, repop: RepOp, pg: PG, interval: int) -> None:
         """Send ``repop`` to ``osd`` and wait for its commit; give up (without error)
@@ -1101,7 +1180,7 @@ class OsdDaemon:
             # Refused before the store changes: an entry that does not follow this
             # copy's log (from a primary that lost entries this copy holds) touches nothing.
             pg.log.check_append(entry)
-            await asyncio.to_thread(self.store.apply, txn)
+            await self.committer.submit(txn)
             pg.log.append(entry)
             for op in txn.ops:
                 if isinstance(op, PgLogTrim):
@@ -1139,6 +1218,21 @@ class OsdDaemon:
         return self.scrubber.handle_ls(target)
 
 
+@dataclass(frozen=True, slots=True)
+class _RepOpInFlight:
+    """A replicated op sent by `_send_repop`: what makes it obsolete on a new map."""
+
+    pg: PG
+    interval: int
+    osd: int
+    addr: Addr
+    conn: Connection
+
+
+class _RepOpSuperseded(Exception):
+    """A new map changed the PG's interval or moved the OSD a replicated op went to."""
+
+
 PEERING_MESSAGES = (
     PGQuery, PGActivate, PGPull, PGPush, PGScan, PGBackfillDone, PGScrubMap, PGRemove,
 )  # fmt: skip
@@ -1148,12 +1242,18 @@ async def _refuse(conn: Connection) -> Message:
     raise RadosError(f"{conn.peer_name} may not take part in peering", EACCES)
 
 
+@functools.lru_cache(maxsize=256)
+def _parse_osd_caps(text: str) -> OSDCap:
+    """Parsed once per distinct caps string rather than once per op."""
+    return OSDCap.parse(text)
+
+
 def _osd_capable(
     conn: Connection, pool: str, nspace: str, name: str, read: bool, write: bool
 ) -> bool:
     """Whether the peer's ``osd`` caps allow this op (clients' caps come in tickets)."""
     try:
-        caps = OSDCap.parse(conn.caps.get("osd", ""))
+        caps = _parse_osd_caps(conn.caps.get("osd", ""))
     except InvalidArgument:
         return False
     return caps.is_capable(pool, nspace, read=read, write=write, object_name=name)
