@@ -69,6 +69,25 @@ class PoolNotFound(RadosError):
     errno = ENOENT
 
 
+class _Resend(Exception):
+    """A new map sent the op's PG to another primary: place and send it again."""
+
+
+def _expire(future: asyncio.Future[Message]) -> None:
+    if not future.done():
+        future.set_exception(RadosError("operation timed out", ETIMEDOUT))
+
+
+@dataclass(frozen=True, slots=True)
+class _InFlight:
+    """An op sent and not answered yet: where it went and how to place it again."""
+
+    target: Target
+    seed_of: Callable[[OSDMap], int]
+    pool: int
+    conn: Connection
+
+
 @dataclass(frozen=True)
 class Target:
     """Where an op goes under one map: the PG and its acting primary's name/address."""
@@ -106,6 +125,11 @@ class Objecter:
         self._inc = secrets.randbits(31)
         self._tids = itertools.count(1)
         self._ticket_lock = asyncio.Lock()
+        self._targets_of = (0, 0)
+        self._targets: dict[tuple[int, int], Target] = {}
+        """`locate`'s answers under the map identified by `_targets_of` (id, epoch)."""
+        self._in_flight: dict[asyncio.Future[Message], _InFlight] = {}
+        """Ops sent by `_send_once` and not answered yet, checked on every new map."""
 
     # --- maps ---------------------------------------------------------------------------
 
@@ -126,6 +150,30 @@ class Objecter:
         self.osdmap, self.pool_extras = self._follower.osdmap, self._follower.pool_extras
         event, self._map_event = self._map_event, asyncio.Event()
         event.set()
+        self._check_in_flight()
+
+    def _check_in_flight(self) -> None:
+        """Under a new map: ops whose PG moved to another primary (or whose primary
+        moved to another address) are sent again; ops on deleted pools fail."""
+        for future, op in list(self._in_flight.items()):
+            self._check(future, op)
+
+    def _check(self, future: asyncio.Future[Message], op: _InFlight) -> None:
+        osdmap = self.osdmap
+        if future.done() or osdmap is None:
+            return
+        if op.pool not in osdmap.pools:
+            future.set_exception(PoolNotFound(f"pool {op.pool} does not exist"))
+            return
+        now = self.locate(osdmap, op.pool, op.seed_of(osdmap))
+        was = op.target
+        if now.primary == was.primary and now.addr != was.addr:
+            # The OSD restarted elsewhere: its old session would redial a dead
+            # address forever (the ops on it are resent, as this one).
+            op.conn.mark_down()
+        moved = (now.primary, now.addr, now.pg_seed) != (was.primary, was.addr, was.pg_seed)
+        if moved and not future.done():
+            future.set_exception(_Resend())
 
     @property
     def epoch(self) -> int:
@@ -154,7 +202,19 @@ class Objecter:
         return ReqId(self.entity, self._inc, next(self._tids))
 
     def locate(self, osdmap: OSDMap, pool: int, pg_seed: int) -> Target:
-        """The acting primary of PG ``pool.pg_seed`` under ``osdmap``."""
+        """The acting primary of PG ``pool.pg_seed`` under ``osdmap``.
+
+        Remembered per map (as Ceph's objecter keeps each PG's mapping until the next
+        map): CRUSH runs once per PG and map, not once per op."""
+        if self._targets_of != (id(osdmap), osdmap.epoch):
+            self._targets_of, self._targets = (id(osdmap), osdmap.epoch), {}
+        target = self._targets.get((pool, pg_seed))
+        if target is None:
+            target = self._targets[(pool, pg_seed)] = self._place(osdmap, pool, pg_seed)
+        return target
+
+    @staticmethod
+    def _place(osdmap: OSDMap, pool: int, pg_seed: int) -> Target:
         mapping = osdmap.pg_to_up_acting_osds(PgId(pool, pg_seed))
         primary = mapping.acting_primary
         addr = None
@@ -314,6 +374,13 @@ class Objecter:
                 async with asyncio.timeout(_REDIAL_PAUSE):
                     await self._map_event.wait()
             return None
+        future = conn.call(msg)
+        if future is not None:
+            op = _InFlight(target, seed_of, pool, conn)
+            self._in_flight[future] = op
+            if map_event is not self._map_event:
+                self._check(future, op)  # a map came while we dialled
+            return await self._reply(future, deadline)
         remaining = None if deadline is None else max(deadline - loop.time(), 0.001)
         request = asyncio.ensure_future(conn.request(msg, remaining))  # type: ignore[arg-type]
         try:
@@ -347,6 +414,27 @@ class Objecter:
                     return None
         finally:
             request.cancel()
+
+    async def _reply(
+        self, future: asyncio.Future[Message], deadline: float | None
+    ) -> Message | None:
+        """The answer to an op sent with `Connection.call` (and registered in
+        `_in_flight`); None when it must be sent again (the connection failed, or
+        `_check` found its PG moved)."""
+        timer = None
+        if deadline is not None:
+            timer = asyncio.get_running_loop().call_at(deadline, _expire, future)
+        try:
+            reply = await future
+        except (ConnectionClosed, _Resend):
+            return None
+        finally:
+            self._in_flight.pop(future, None)
+            if timer is not None:
+                timer.cancel()
+        if isinstance(reply, ErrorReply):
+            raise reply.to_error()
+        return reply
 
     async def _connect(self, osd: int, addr: Addr) -> Connection:
         if self.auth.session.ticket_for("osd", time.time()) is None:
