@@ -19,9 +19,8 @@ import itertools
 import logging
 import socket
 from collections import deque
-from dataclasses import dataclass
 from errno import EIO, ENOTCONN, ETIMEDOUT
-from typing import TYPE_CHECKING, TypeVar, cast
+from typing import TYPE_CHECKING, NamedTuple, TypeVar, cast
 
 from radospy.common.errors import RadosError
 from radospy.msg.frame import (
@@ -208,8 +207,7 @@ class _Wire(asyncio.BufferedProtocol):
             await self._data.wait()
 
 
-@dataclass(frozen=True, slots=True)
-class _Delivery:
+class _Delivery(NamedTuple):
     """A received message waiting for the dispatcher."""
 
     msg: Message

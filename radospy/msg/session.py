@@ -30,6 +30,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from enum import Enum
 from errno import EPROTO
+from typing import NamedTuple
 
 from radospy.common.errors import RadosError
 from radospy.msg.frame import BytesLike
@@ -48,8 +49,7 @@ class Receipt(Enum):
     DUPLICATE = "duplicate"
 
 
-@dataclass(frozen=True, slots=True)
-class Outgoing:
+class Outgoing(NamedTuple):
     """A sequenced message: encoded once, resent as is after a reconnect."""
 
     seq: int
