@@ -425,6 +425,9 @@ class OsdDaemon:
         self.scrubber = Scrubber(self, config.scrub)
         self.committer = Committer(self.store)
         self._repops: dict[asyncio.Future[Message], _RepOpInFlight] = {}
+        self._addrs_of = (0, 0)
+        self._addrs: dict[int, Addr | None] = {}
+        """`_osd_addr`'s answers under the map identified by `_addrs_of` (id, epoch)."""
         """Replicated ops sent and not answered yet, for `_check_repops` on a new map."""
         self.usage: OsdStat | None = None
         """This OSD's usage as last reported (the write path's failsafe check)."""
@@ -960,7 +963,8 @@ class OsdDaemon:
         """Log ``entry`` in ``txn``, apply it here and on every other acting OSD; False
         when the acting set changed meanwhile (the client must resend)."""
         version = entry.version
-        txn.pglog_append(pg.cid, version, entry.encode())
+        raw_entry = entry.encode()
+        txn.pglog_append(pg.cid, version, raw_entry)
         info = msgspec.structs.replace(
             pg.info, last_update=version, last_complete=version, last_user_version=version.version
         )
@@ -980,7 +984,7 @@ class OsdDaemon:
         txn.set_pginfo(pg.cid, info.encode())
         interval = pg.interval_start
         replicas = [o for o in pg.members if o != self.whoami]
-        repop = RepOp(pg.pgid.pool, pg.pgid.seed, self.epoch, version, txn, entry.encode())
+        repop = RepOp(pg.pgid.pool, pg.pgid.seed, self.epoch, version, txn, raw_entry)
         repops = {osd: repop for osd in replicas}
         for osd in replicas:
             partial = self.recovery.repop_for(pg, osd, txn, entry.oid)
@@ -1133,11 +1137,16 @@ class OsdDaemon:
                 await self._map_changed.wait_for(changed)
 
     def _osd_addr(self, osd: int) -> Addr | None:
+        """Where ``osd`` listens under the current map; None while it is down.
+        Remembered per map: every replicated op asks, for each replica."""
         osdmap = self.osdmap
-        if osdmap is None or not osdmap.is_up(osd) or not osdmap.osds[osd].public_addr:
+        if osdmap is None:
             return None
-        host, _, port = osdmap.osds[osd].public_addr.rpartition(":")
-        return host, int(port)
+        if self._addrs_of != (id(osdmap), osdmap.epoch):
+            self._addrs_of, self._addrs = (id(osdmap), osdmap.epoch), {}
+        if osd not in self._addrs:
+            self._addrs[osd] = _public_addr(osdmap, osd)
+        return self._addrs[osd]
 
     async def _connect_osd(self, osd: int, addr: Addr) -> Connection:
         assert self.messenger is not None
@@ -1227,6 +1236,13 @@ class _RepOpInFlight:
     osd: int
     addr: Addr
     conn: Connection
+
+
+def _public_addr(osdmap: OSDMap, osd: int) -> Addr | None:
+    if not osdmap.is_up(osd) or not osdmap.osds[osd].public_addr:
+        return None
+    host, _, port = osdmap.osds[osd].public_addr.rpartition(":")
+    return host, int(port)
 
 
 class _RepOpSuperseded(Exception):
