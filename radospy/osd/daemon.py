@@ -75,7 +75,7 @@ from radospy.mon.messages import OsdScrubOrder, OsdStat, OsdStatReport, PgStat
 from radospy.mon.osdmap_wire import OSDMapFollower, PoolExtras, Take
 from radospy.msg.config import MessengerConfig
 from radospy.msg.connection import Connection, ConnectionClosed
-from radospy.msg.messages import ErrorReply, Message
+from radospy.msg.messages import Message
 from radospy.msg.messenger import Messenger
 from radospy.osd import pg_query, pg_stats, report, snap_txn
 from radospy.osd.committer import Committer
@@ -425,10 +425,10 @@ class OsdDaemon:
         self.scrubber = Scrubber(self, config.scrub)
         self.committer = Committer(self.store)
         self._repops: dict[asyncio.Future[Message], _RepOpInFlight] = {}
+        """Replicated ops sent and not answered yet, for `_check_repops` on a new map."""
         self._addrs_of = (0, 0)
         self._addrs: dict[int, Addr | None] = {}
         """`_osd_addr`'s answers under the map identified by `_addrs_of` (id, epoch)."""
-        """Replicated ops sent and not answered yet, for `_check_repops` on a new map."""
         self.usage: OsdStat | None = None
         """This OSD's usage as last reported (the write path's failsafe check)."""
         self.heartbeat = HeartbeatService(
@@ -1037,8 +1037,9 @@ class OsdDaemon:
     ) -> None:
         """Wait for the reply `_send_repop` asked for; on a map change or a failure,
         carry on as `_replicate` does (resend, or give up when the interval changed)."""
+        outcome: Message | Exception
         try:
-            reply = await future
+            outcome = await future
         except _RepOpSuperseded:
             if pg.interval_start != interval:
                 return
@@ -1047,19 +1048,20 @@ class OsdDaemon:
             await self._replicate(osd, repop, pg, interval)
             return
         except (RadosError, OSError) as exc:
-            log.warning("%s: replication to osd.%d failed: %s", self.entity, osd, exc)
-            await self._wait_interval_change(pg, interval, timeout=1.0)
-            await self._replicate(osd, repop, pg, interval)
-            return
+            outcome = exc
         finally:
             self._repops.pop(future, None)
-        if isinstance(reply, ErrorReply):
-            log.warning("%s: replication to osd.%d failed: %s", self.entity, osd, reply.to_error())
-            await self._wait_interval_change(pg, interval, timeout=1.0)
-            await self._replicate(osd, repop, pg, interval)
+        if isinstance(outcome, RepOpReply) and outcome.rc == 0:
             return
-        if not (isinstance(reply, RepOpReply) and reply.rc == 0):
-            raise OsdError(f"osd.{osd} could not commit {repop.version}", EAGAIN)
+        # A failure or a refusal (a replica that moved on to a newer map): as
+        # `_replicate`, wait for the interval change (then the client resends) or
+        # try again; never an error to the client for a write this OSD applied.
+        log.warning(
+            "%s: osd.%d did not commit %s of pg %s: %s",
+            self.entity, osd, repop.version, pg.pgid, outcome,
+        )  # fmt: skip
+        await self._wait_interval_change(pg, interval, timeout=1.0)
+        await self._replicate(osd, repop, pg, interval)
 
     def _check_repops(self) -> None:
         """After a new map: fail the replicated ops whose PG changed interval or whose
