@@ -19,6 +19,7 @@ from typing import Any
 
 from radospy.common.config import Config
 from radospy.common.errors import RadosError
+from radospy.common.tasks import DaemonTasks
 from radospy.mon.cmdspec import CommandResult
 from radospy.mon.failure_commands import parse_report
 from radospy.mon.failures import Decision, FailureConfig, FailureTracker, MarkDown
@@ -69,7 +70,7 @@ class FailureService:
         self._submit = submit
         self._clock = clock
         self.tracker = FailureTracker(config)
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = DaemonTasks(entity, log)
 
     def reset(self) -> None:
         """Forget every report and timer (leadership changed)."""
@@ -107,9 +108,7 @@ class FailureService:
 
     def _carry_out(self, decisions: list[Decision]) -> None:
         for decision in decisions:
-            task = asyncio.create_task(self._propose(decision))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._tasks.spawn(self._propose(decision))
 
     async def _propose(self, decision: Decision) -> None:
         if isinstance(decision, MarkDown):

@@ -69,6 +69,7 @@ from radospy.common.files import write_atomic
 from radospy.common.malloc import TRIM_INTERVAL, release_free_memory, tune_for_big_buffers
 from radospy.common.osdop import Remove, is_write, may_write
 from radospy.common.service import run_service
+from radospy.common.tasks import DaemonTasks, TaskFailed, first_done
 from radospy.common.types import ReqId
 from radospy.mon.client import MonClient, MonClientConfig, refresh_tickets
 from radospy.mon.messages import OsdScrubOrder, OsdStat, OsdStatReport, PgStat
@@ -277,7 +278,7 @@ class PG:
     backfill: dict[int, ObjectId] = field(default_factory=dict)
     active: bool = False
     state: PgState = PgState.PEERING
-    task: asyncio.Task[None] | None = None
+    task: asyncio.Task[Any] | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     stats: PgStatTracker = field(default_factory=PgStatTracker)
     """Stamps and counters for the primary's reports."""
@@ -416,7 +417,7 @@ class OsdDaemon:
         self.pgs: dict[PgId, PG] = {}
         self._map_changed = asyncio.Condition()
         self._stop = asyncio.Event()
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = DaemonTasks(self.entity, log)
         self._maps: asyncio.Queue[tuple[int, bytes, bool]] = asyncio.Queue()
         self._follower = OSDMapFollower()
         self.messenger: Messenger | None = None
@@ -481,17 +482,20 @@ class OsdDaemon:
             monc.subscribe("osdmap", 1, self._on_map)
             await self._boot()
             log.info("%s: booted at %s, heartbeats at %s", self.entity, self._addr, self._hb_addr)
-            self._spawn(self._map_loop())
-            self._spawn(self._secret_loop())
-            self._spawn(self._report_loop())
-            self._spawn(self._trim_loop())
-            self._spawn(self.heartbeat.run())
-            self._spawn(self.scrubber.run())
-            await self._stop.wait()
+            for loop in (
+                self._map_loop(),
+                self._secret_loop(),
+                self._report_loop(),
+                self._trim_loop(),
+                self.heartbeat.run(),
+                self.scrubber.run(),
+            ):
+                self._spawn(loop, vital=True)
+            done = await first_done(self._stop.wait(), self._tasks.failure())
+            if isinstance(failed := done.result(), TaskFailed):
+                raise failed
         finally:
-            for task in list(self._tasks):
-                task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+            await self._tasks.cancel_all()
             await self.heartbeat.shutdown()
             await messenger.shutdown()
             await monc.close()
@@ -501,10 +505,10 @@ class OsdDaemon:
                 pid_path.unlink()
             log.info("%s: stopped", self.entity)
 
-    def _spawn(self, coro: Any) -> None:
-        task = asyncio.create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    def _spawn(self, coro: Any, vital: bool = False) -> asyncio.Task[Any]:
+        """Run ``coro`` as one of the daemon's tasks (see :mod:`radospy.common.tasks`):
+        a ``vital`` one failing stops the OSD with a non-zero exit."""
+        return self._tasks.spawn(coro, vital)
 
     def _on_mon_message(self, msg: Message) -> None:
         if isinstance(msg, OsdScrubOrder) and msg.osd == self.whoami:

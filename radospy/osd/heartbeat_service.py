@@ -21,6 +21,7 @@ from typing import Any
 
 from radospy.common.config import Config
 from radospy.common.errors import RadosError
+from radospy.common.tasks import DaemonTasks
 from radospy.msg.auth import Authenticator
 from radospy.msg.config import MessengerConfig
 from radospy.msg.connection import Connection
@@ -83,27 +84,26 @@ class HeartbeatService:
         self._conns: dict[int, Connection] = {}
         self._dialing: set[int] = set()
         self._booting = False
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = DaemonTasks(self.entity, log)
 
     async def bind(self, host: str) -> Addr:
         """Listen for heartbeats on a free port of ``host``."""
         return await self.messenger.bind(host, 0)
 
     async def run(self) -> None:
-        """Ping rounds and beacons until cancelled."""
-        beacons = asyncio.create_task(self._beacon_loop())
-        try:
-            while True:
-                await asyncio.sleep(self.tracker.next_delay())
-                self._ping_round()
-        finally:
-            beacons.cancel()
+        """Ping rounds and beacons until cancelled (or until either fails)."""
+        async with asyncio.TaskGroup() as loops:
+            loops.create_task(self._ping_loop())
+            loops.create_task(self._beacon_loop())
+
+    async def _ping_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.tracker.next_delay())
+            self._ping_round()
 
     async def shutdown(self) -> None:
         """Stop every task and the heartbeat messenger."""
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.cancel_all()
         await self.messenger.shutdown()
 
     # --- maps ---------------------------------------------------------------------------
@@ -119,7 +119,7 @@ class HeartbeatService:
                 conn.mark_down()
                 del self._conns[osd]
         self._addrs = addrs
-        self.tracker.set_peers(set(addrs), self._clock())
+        self.tracker.set_peers(addrs, self._clock())
         self._check_marked_down(osdmap)
 
     def _check_marked_down(self, osdmap: OSDMap) -> None:
@@ -175,7 +175,7 @@ class HeartbeatService:
             conn = await self.messenger.connect(addr, f"osd.{peer}")
         except ConnectionRefusedError:
             log.info("%s: heartbeat to osd.%d at %s:%d refused", self.entity, peer, *addr)
-            self.tracker.refused(peer, self._clock())
+            self.tracker.refused(peer, self._clock(), addr)
             for report in self.tracker.reports(self._clock()):
                 self._spawn(self._send_report(report))
             return
@@ -230,9 +230,7 @@ class HeartbeatService:
                 await self._mon_command({"prefix": "osd beacon", "epoch": self.osdmap.epoch})
 
     def _spawn(self, coro: Any) -> None:
-        task = asyncio.create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.spawn(coro)
 
 
 def _addr(text: str) -> Addr | None:

@@ -246,10 +246,8 @@ class Recovery:
             pg.task = None
         if pg.primary == self.osd.whoami:
             pg.state = PgState.PEERING
-            pg.task = asyncio.create_task(self._peer_loop(pg, pg.interval_start))
-            # The daemon cancels its tasks when it stops.
-            self.osd._tasks.add(pg.task)
-            pg.task.add_done_callback(self.osd._tasks.discard)
+            # Vital: a PG whose peering died on a bug would stay peering for good.
+            pg.task = self.osd._spawn(self._peer_loop(pg, pg.interval_start), vital=True)
         else:
             pg.state = PgState(0)
         pg.stats.new_interval(pg.state, time.time())
