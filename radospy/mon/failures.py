@@ -14,7 +14,9 @@ into one OSDMap epoch through Raft.
   such ancestor). With at least ``mon_osd_min_down_reporters`` subtrees reporting and the
   newest failed-since at least ``osd_heartbeat_grace`` ago, the OSD is marked down. A
   report of a refused connection (immediate) marks it down at once. A cancellation
-  withdraws a reporter's report.
+  withdraws a reporter's report. Reports are about one incarnation of the OSD (its
+  ``up_from``): one that restarts and boots again before it is marked down starts with
+  none (Ceph drops reports older than the target's ``up_from``).
 * Beacons: an up OSD not heard from for ``mon_osd_report_timeout`` is marked down.
 * Down-out: an OSD down (and in) for ``mon_osd_down_out_interval`` is marked out, unless
   ``noout`` is set, fewer than ``mon_osd_min_in_ratio`` of the OSDs would stay in, or its
@@ -84,6 +86,11 @@ class FailureTracker:
     config: FailureConfig = field(default_factory=FailureConfig)
     reports: dict[int, dict[int, float]] = field(default_factory=dict)
     """Target -> reporter -> failed-since."""
+    reported_up_from: dict[int, int] = field(default_factory=dict)
+    """Target -> the ``up_from`` of the incarnation its reports are about: an OSD that
+    restarted and booted again before anyone marked it down is a new incarnation, and
+    the reports about the old one (a refused connection above all) must not mark the
+    new one down."""
     beacons: dict[int, _Beacon] = field(default_factory=dict)
     down_since: dict[int, float] = field(default_factory=dict)
     """Down and in OSD -> when this monitor first saw it so."""
@@ -109,6 +116,10 @@ class FailureTracker:
         ignored = _ignore_reason(osdmap, reporter, target, epoch)
         if ignored is not None:
             return ignored
+        up_from = osdmap.osds[target].up_from
+        if self.reported_up_from.get(target) != up_from:
+            self._forget(target)
+            self.reported_up_from[target] = up_from
         self.reports.setdefault(target, {})[reporter] = now - max(0.0, failed_for)
         if immediate:
             self.refused.setdefault(target, set()).add(reporter)
@@ -159,9 +170,17 @@ class FailureTracker:
                 decisions.append(decision)
         return decisions
 
+    def _forget(self, target: int) -> None:
+        self.reports.pop(target, None)
+        self.refused.pop(target, None)
+        self.reported_up_from.pop(target, None)
+
     def _forget_settled(self, osdmap: OSDMap) -> None:
-        for target in [t for t in self.reports if not osdmap.is_up(t)]:
-            del self.reports[target]
+        for target in list(self.reported_up_from):
+            if not osdmap.is_up(target) or (
+                osdmap.osds[target].up_from != self.reported_up_from[target]
+            ):
+                self._forget(target)
         for target, reporters in list(self.reports.items()):
             for reporter in [r for r in reporters if not osdmap.exists(r)]:
                 del reporters[reporter]

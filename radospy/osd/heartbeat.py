@@ -18,11 +18,17 @@ what comes back (pings to send, failure reports and cancellations for the monito
   while it stays unhealthy (a new leader monitor has no memory of earlier reports).
   A peer that answers again after being reported gets a cancellation ("still alive").
   A refused connection is reported at once as immediate (``osd_fast_fail_on_connection_refused``).
+* Incarnations: a peer is known with its heartbeat address. One that restarted and
+  booted again from a new address before anyone marked it down is a new peer: its
+  grace starts afresh and nothing pending about the old process carries over (Ceph
+  removes a heartbeat peer whose address changed and adds it anew); a refused
+  connection to an address it no longer has says nothing about it.
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 
 from radospy.osdmap.osdmap import OSDMap
@@ -71,6 +77,8 @@ class PeerState:
 
     first_tx: float
     """When this peer was added; failed-since for a peer that never replied."""
+    incarnation: Hashable = None
+    """What identifies the peer's process (its heartbeat address)."""
     last_rx: float | None = None
     """When it last replied."""
     unanswered: list[float] = field(default_factory=list)
@@ -110,16 +118,18 @@ class HeartbeatTracker:
         """Seconds until the next round of pings, with Ceph's jitter."""
         return 0.5 + self._rng.randrange(10) / 10.0 * self.config.interval
 
-    def set_peers(self, peers: set[int], now: float) -> None:
-        """Follow a new peer set: new peers start their grace now; peers dropped (down
-        in the map, or no longer sharing PGs) are forgotten with their pending reports,
-        as the monitors need to hear nothing more about them."""
+    def set_peers(self, peers: Mapping[int, Hashable], now: float) -> None:
+        """Follow a new peer set (peer -> its incarnation): new peers, and peers with a
+        new incarnation, start their grace now; peers dropped (down in the map, or no
+        longer sharing PGs) are forgotten with their pending reports, as the monitors
+        need to hear nothing more about them."""
         for osd in list(self.peers):
             if osd not in peers:
                 del self.peers[osd]
-        for osd in peers:
-            if osd not in self.peers:
-                self.peers[osd] = PeerState(first_tx=now)
+        for osd, incarnation in peers.items():
+            state = self.peers.get(osd)
+            if state is None or state.incarnation != incarnation:
+                self.peers[osd] = PeerState(first_tx=now, incarnation=incarnation)
 
     def ping_round(self, now: float) -> list[int]:
         """Record a ping sent now to every peer; the peers to ping."""
@@ -142,10 +152,13 @@ class HeartbeatTracker:
             state.reported_at = None
             self._outbox.append(FailureReport(peer, alive=True))
 
-    def refused(self, peer: int, now: float) -> None:
-        """A connection to ``peer`` was refused: nothing listens there any more."""
+    def refused(self, peer: int, now: float, incarnation: Hashable = None) -> None:
+        """A connection to ``peer`` (at ``incarnation``) was refused: nothing listens
+        there any more. Ignored when the peer has a new incarnation since."""
         state = self.peers.get(peer)
         if state is None or not self.config.fast_fail_on_refused:
+            return
+        if state.incarnation != incarnation:
             return
         if state.reported_at is None or now - state.reported_at >= self.config.report_interval:
             state.reported_at = now

@@ -170,3 +170,25 @@ def test_report_validation() -> None:
     ):
         with pytest.raises(InvalidArgument):
             parse_report({**cmd, **bad}, "osd.4")
+
+
+def test_reports_about_an_earlier_incarnation_do_not_mark_a_rebooted_osd_down() -> None:
+    """An OSD killed and restarted before anyone marked it down boots again from a new
+    address: the refused connections and silences reported about the old process are
+    forgotten, and only reports about the new one count."""
+    mon = with_osds(3)
+    osdmap = mon.state.osdmap
+    tracker = FailureTracker(CONFIG)
+    tracker.report(osdmap, 0, 2, 0.5, osdmap.epoch, now=100.0, immediate=True)
+    tracker.report(osdmap, 1, 2, 30.0, osdmap.epoch, now=100.0)
+    mon.ok("osd boot 2 127.0.0.1:7002 127.0.0.1:7102")
+    rebooted = mon.state.osdmap
+    assert rebooted.is_up(2) and rebooted.osds[2].up_from > osdmap.osds[2].up_from
+    assert tracker.tick(rebooted, 101.0) == []
+    assert tracker.reports == {} and tracker.refused == {}
+    # A report sent before the reboot was seen (its epoch older than up_from) is ignored;
+    # a new one about the new process counts as usual.
+    assert "older osd.2" in str(tracker.report(rebooted, 0, 2, 1.0, osdmap.epoch, now=102.0))
+    tracker.report(rebooted, 0, 2, 0.5, rebooted.epoch, now=103.0, immediate=True)
+    [decision] = tracker.check_failures(rebooted, 103.0)
+    assert decision.up_from == rebooted.osds[2].up_from

@@ -59,7 +59,7 @@ def test_jitter_stays_within_cephs_range() -> None:
 
 def test_silent_peer_is_reported_after_grace_and_again_every_report_interval() -> None:
     tracker = HeartbeatTracker(CONFIG)
-    tracker.set_peers({1, 2}, now=100.0)
+    tracker.set_peers(dict.fromkeys({1, 2}), now=100.0)
     for t in (100.0, 106.0, 112.0, 118.0):
         tracker.ping_round(t)
         tracker.pong(2, t, t + 0.1)
@@ -75,7 +75,7 @@ def test_silent_peer_is_reported_after_grace_and_again_every_report_interval() -
 
 def test_reply_cancels_a_pending_report_once() -> None:
     tracker = HeartbeatTracker(CONFIG)
-    tracker.set_peers({1}, now=0.0)
+    tracker.set_peers(dict.fromkeys({1}), now=0.0)
     tracker.ping_round(0.0)
     tracker.pong(1, 0.0, 1.0)
     tracker.ping_round(6.0)
@@ -91,7 +91,7 @@ def test_reply_cancels_a_pending_report_once() -> None:
 
 def test_refused_connection_is_reported_immediately() -> None:
     tracker = HeartbeatTracker(CONFIG)
-    tracker.set_peers({3}, now=10.0)
+    tracker.set_peers(dict.fromkeys({3}), now=10.0)
     tracker.ping_round(10.0)
     tracker.pong(3, 10.0, 10.5)
     tracker.refused(3, 11.0)
@@ -99,21 +99,44 @@ def test_refused_connection_is_reported_immediately() -> None:
     tracker.refused(3, 12.0)
     assert tracker.reports(12.0) == []
     slow = HeartbeatTracker(HeartbeatConfig(fast_fail_on_refused=False))
-    slow.set_peers({3}, now=0.0)
+    slow.set_peers(dict.fromkeys({3}), now=0.0)
     slow.refused(3, 1.0)
     assert slow.reports(1.0) == []
 
 
 def test_dropped_peer_is_forgotten_with_its_report() -> None:
     tracker = HeartbeatTracker(CONFIG)
-    tracker.set_peers({1, 2}, now=0.0)
+    tracker.set_peers(dict.fromkeys({1, 2}), now=0.0)
     tracker.ping_round(0.0)
     assert [r.target for r in tracker.reports(21.0)] == [1, 2]
-    tracker.set_peers({2}, now=22.0)
+    tracker.set_peers(dict.fromkeys({2}), now=22.0)
     tracker.pong(1, 0.0, 22.0)
     assert tracker.reports(30.0) == [FailureReport(2, 30.0)]
-    tracker.set_peers({1, 2}, now=31.0)
+    tracker.set_peers(dict.fromkeys({1, 2}), now=31.0)
     assert tracker.peers[1].first_tx == 31.0 and not tracker.peers[1].unanswered
+
+
+def test_a_peer_back_from_a_new_address_starts_afresh() -> None:
+    """osd.1 restarted within the grace and booted from a new address: the pings its old
+    process never answered, and a refused dial to the old address, report nothing."""
+    old, new = ("127.0.0.1", 7001), ("127.0.0.1", 7101)
+    tracker = HeartbeatTracker(CONFIG)
+    tracker.set_peers({1: old, 2: ("127.0.0.1", 7002)}, now=0.0)
+    for t in (0.0, 6.0, 12.0):
+        tracker.ping_round(t)
+        tracker.pong(2, t, t + 0.1)
+    tracker.set_peers({1: new, 2: ("127.0.0.1", 7002)}, now=15.0)
+    tracker.refused(1, 15.5, old)  # a dial started before the new map
+    tracker.ping_round(18.0)
+    tracker.pong(1, 18.0, 18.2)
+    tracker.pong(2, 18.0, 18.2)
+    assert tracker.reports(25.0) == []
+    assert tracker.peers[1].first_tx == 15.0 and tracker.unhealthy(25.0) == []
+    # The same address again keeps the peer's history: its silence still counts.
+    tracker.ping_round(30.0)
+    tracker.set_peers({1: new, 2: ("127.0.0.1", 7002)}, now=31.0)
+    tracker.refused(1, 31.0, new)
+    assert tracker.reports(31.0) == [FailureReport(1, 12.8, immediate=True)]
 
 
 @given(st.lists(st.tuples(st.sampled_from(["ping", "pong", "tick"]), st.floats(0.01, 8.0))))
@@ -123,7 +146,7 @@ def test_reports_follow_the_grace(events: list[tuple[str, float]]) -> None:
     a cancellation only follows a report."""
     config = HeartbeatConfig(interval=2.0, grace=5.0, report_interval=3.0)
     tracker = HeartbeatTracker(config)
-    tracker.set_peers({1}, now=0.0)
+    tracker.set_peers(dict.fromkeys({1}), now=0.0)
     now, reported = 0.0, False
     sent: list[float] = []
     for kind, step in events:
