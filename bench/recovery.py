@@ -7,7 +7,9 @@ host, the reference Ceph uses ``osd crush chooseleaf type = 0`` on one host), a 
 --max-objects 256 --no-cleanup`). Once every PG is active+clean, one OSD is SIGKILLed;
 the table shows the time until the monitors mark it down, then (after `ceph osd out`)
 the time until every PG is active+clean again, and the recovery rate: the bytes of the
-PGs the killed OSD held (from `ceph pg dump pgs` before the kill) over that time.
+PGs the killed OSD held (from `ceph pg dump pgs` before the kill) over that time, and
+the CPU the surviving OSD processes spent meanwhile (user+system from /proc/PID/stat)
+per MB recovered.
 
 radospy runs as `radospy up --daemon` / `radospy down`; Ceph as
 /work/shared/reference-ceph/start.sh --new DIR --no-rgw with NUM_OSD=4 / stop.sh
@@ -85,8 +87,22 @@ def _clean_without(ceph: Callable[..., str], osd: int) -> bool:
     )
 
 
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds the processes ``pids`` used so far."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
 def measure(
-    ceph: Callable[..., str], rados: Callable[..., str], victim_pid: int, objects: int
+    ceph: Callable[..., str],
+    rados: Callable[..., str],
+    victim_pid: int,
+    survivors: list[int],
+    objects: int,
 ) -> dict[str, float]:
     """Fill, wait clean, kill, mark out, wait clean: the table's rows."""
     ceph("osd", "pool", "create", POOL, PG_NUM, PG_NUM)
@@ -97,13 +113,16 @@ def measure(
     moved = _bytes_on(ceph, VICTIM)
     os.kill(victim_pid, signal.SIGKILL)
     down = _wait(f"osd.{VICTIM} down", lambda: _is_down(ceph, VICTIM), 0.1)
+    cpu = _cpu_seconds(survivors)
     ceph("osd", "out", str(VICTIM))
     clean = _wait("active+clean after out", lambda: _clean_without(ceph, VICTIM), 0.5)
+    cpu = _cpu_seconds(survivors) - cpu
     return {
         "SIGKILL -> marked down (s)": down,
         "out -> active+clean (s)": clean,
         "data on the killed OSD (MiB)": moved / 2**20,
         "recovery MB/s": moved / 1e6 / clean if clean else 0.0,
+        "OSD CPU ms per MB recovered": cpu * 1e3 / (moved / 1e6) if moved else 0.0,
     }
 
 
@@ -115,7 +134,8 @@ def bench_radospy(objects: int) -> dict[str, float]:
         try:
             conf = str(data / "radospy.conf")
             record = json.loads((data / "up.pid").read_text())
-            pid = next(d["pid"] for d in record if d["entity"] == f"osd.{VICTIM}")
+            osds = {d["entity"]: d["pid"] for d in record if d["entity"].startswith("osd.")}
+            pid = osds.pop(f"osd.{VICTIM}")
 
             def ceph(*args: str) -> str:
                 return _run([*radospy, "ceph", "-c", conf, *args])
@@ -123,7 +143,7 @@ def bench_radospy(objects: int) -> dict[str, float]:
             def rados(*args: str) -> str:
                 return _run([*radospy, "rados", "-c", conf, "-p", POOL, *args], timeout=900)
 
-            return measure(ceph, rados, pid, objects)
+            return measure(ceph, rados, pid, list(osds.values()), objects)
         finally:
             _run([*radospy, "down", "--data", str(data)])
 
@@ -138,7 +158,8 @@ def bench_ceph(objects: int) -> dict[str, float] | str:
         _run([str(REFERENCE / "start.sh"), "--new", str(data), "--no-rgw"], timeout=600, env=env)
         try:
             conf = str(data / "ceph.conf")
-            pid = int((data / "run" / f"osd.{VICTIM}.pid").read_text())
+            pids = {i: int((data / "run" / f"osd.{i}.pid").read_text()) for i in range(4)}
+            pid = pids.pop(VICTIM)
 
             def ceph(*args: str) -> str:
                 return _run(["ceph", "-c", conf, *args])
@@ -146,7 +167,7 @@ def bench_ceph(objects: int) -> dict[str, float] | str:
             def rados(*args: str) -> str:
                 return _run(["rados", "-c", conf, "-p", POOL, *args], timeout=900, cwd=tmp)
 
-            return measure(ceph, rados, pid, objects)
+            return measure(ceph, rados, pid, list(pids.values()), objects)
         finally:
             subprocess.run([str(REFERENCE / "stop.sh"), str(data)], capture_output=True,
                            timeout=120, check=False)  # fmt: skip

@@ -16,10 +16,12 @@ On every interval change of a PG whose primary it is, an OSD peers (``Recovery.p
 4. **Activate** — each member gets the log (``PGActivate``): it merges it and says
    what it misses, or, when it needs backfill, drops its objects and starts empty.
    The PG is active from here: client ops flow.
-5. **Recover** — in the background, throttled by ``osd_recovery_max_active`` and
-   ``osd_recovery_sleep``, the primary pushes (``PGPush``) what each member misses,
-   oldest need first; then backfills its targets object by object in order
-   (``osd_max_backfills`` at a time). A client op on an object still missing anywhere
+5. **Recover** — in the background, the primary pushes (``PGPush``) what each member
+   misses, oldest need first; then backfills its targets in object order
+   (``osd_max_backfills`` PGs at a time). ``osd_recovery_max_active`` objects are in
+   flight at once across the OSD's PGs, several of one PG too (one at a time with
+   ``osd_recovery_sleep``, which pauses between them); a target commits the pushes it
+   receives together (the store's group commit). A client op on an object still missing anywhere
    recovers that object first, under the PG's op lock, and waits for nothing else.
    A write to an object a backfill has not reached yet sends that target the log
    entry only (as Ceph does): the object arrives whole when the backfill gets there.
@@ -37,7 +39,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from errno import EAGAIN, EINVAL, ENOENT
 from typing import TYPE_CHECKING, Any
@@ -201,6 +203,17 @@ def log_only(txn: Transaction) -> Transaction:
     return Transaction(
         [op for op in txn.ops if isinstance(op, PgLogAppend | PgLogTrim | SetPgInfo)]
     )
+
+
+def recovery_window(missing: Iterable[PgMissing], size: int) -> list[ObjectId]:
+    """The next ``size`` objects to recover: those some member misses, oldest need
+    first (Ceph's order), each once."""
+    need: dict[ObjectId, Eversion] = {}
+    for member in missing:
+        for oid, item in member.by_need():
+            if oid not in need or item.need < need[oid]:
+                need[oid] = item.need
+    return sorted(need, key=lambda oid: (need[oid], oid))[:size]
 
 
 def replica_info(primary_info: PgInfo, own: PgInfo, missing: PgMissing) -> PgInfo:
@@ -566,20 +579,42 @@ class Recovery:
 
     async def _recover_missing(self, pg: PG, interval: int) -> None:
         """Push what members miss, oldest need first, ``osd_recovery_max_active`` objects
-        at a time across the OSD's PGs."""
+        in flight at a time across the OSD's PGs (several of one PG at once, as Ceph
+        does: a 4 MiB object's push is mostly waiting on the wire and the disk)."""
         while pg.interval_start == interval and any(len(m) for m in pg.peer_missing.values()):
             await self._wait_flag(pg, interval, MapFlag.NORECOVER)
-            async with self._active:
-                self._update_state(pg, recovering=True)
-                async with pg.lock:
-                    if pg.interval_start != interval:
-                        return
-                    pending = [m for m in pg.peer_missing.values() if len(m)]
-                    if pending:
-                        oid = min((m.by_need()[0] for m in pending), key=lambda kv: kv[1].need)[0]
-                        await self.recover_object(pg, oid)
+            self._update_state(pg, recovering=True)
+            async with pg.lock:
+                if pg.interval_start != interval:
+                    return
+                window = recovery_window(pg.peer_missing.values(), self._window())
+                _, error = await self._in_flight(window, lambda o: self.recover_object(pg, o))
+                if error is not None:
+                    raise error
             if self.throttle.recovery_sleep:
                 await asyncio.sleep(self.throttle.recovery_sleep)
+
+    def _window(self) -> int:
+        """Objects of one PG pushed at once: one at a time when ``osd_recovery_sleep``
+        asks for pauses between them."""
+        return 1 if self.throttle.recovery_sleep else max(self.throttle.recovery_max_active, 1)
+
+    async def _in_flight(
+        self, oids: list[ObjectId], work: Callable[[ObjectId], Awaitable[None]]
+    ) -> tuple[int, BaseException | None]:
+        """``work`` on each of ``oids`` at once, each holding one of the OSD's
+        ``osd_recovery_max_active`` slots, until all have ended: how many leading
+        ``oids`` were done before the first that failed, and that one's error."""
+
+        async def one(oid: ObjectId) -> None:
+            async with self._active:
+                await work(oid)
+
+        results = await asyncio.gather(*(one(o) for o in oids), return_exceptions=True)
+        for i, result in enumerate(results):
+            if isinstance(result, BaseException):
+                return i, result
+        return len(oids), None
 
     async def _backfill_targets(self, pg: PG, interval: int) -> None:
         """Backfill each target in turn, ``osd_max_backfills`` PGs at a time."""
@@ -611,12 +646,20 @@ class Recovery:
                 if pg.interval_start != interval:
                     return
                 cursor = pg.backfill[target]
-                batch = store.list_objects(pg.cid, after=cursor, limit=SCAN_BATCH)
-                for oid in batch:
-                    state = read_object(store, pg.cid, oid)
-                    await self._push(pg, target, oid, state)
-                    pg.backfill[target] = oid
-                    pg.stats.backfilled[target] = pg.stats.backfilled.get(target, 0) + 1
+                batch = await asyncio.to_thread(
+                    store.list_objects, pg.cid, after=cursor, limit=SCAN_BATCH
+                )
+                for start in range(0, len(batch), self._window()):
+                    window = batch[start : start + self._window()]
+                    done, error = await self._in_flight(
+                        window, lambda o: self._push_read(pg, target, o)
+                    )
+                    if done:
+                        pg.backfill[target] = window[done - 1]
+                        stats = pg.stats.backfilled
+                        stats[target] = stats.get(target, 0) + done
+                    if error is not None:
+                        raise error
                 if len(batch) < SCAN_BATCH:
                     reply = await osd.osd_request(
                         target,
@@ -632,6 +675,11 @@ class Recovery:
                         osd._map_changed.notify_all()
             if self.throttle.recovery_sleep:
                 await asyncio.sleep(self.throttle.recovery_sleep)
+
+    async def _push_read(self, pg: PG, target: int, oid: ObjectId) -> None:
+        """Read ``oid`` here (off the event loop: 4 MiB from the block file) and push it."""
+        state = await asyncio.to_thread(read_object, self.osd.store, pg.cid, oid)
+        await self._push(pg, target, oid, state)
 
     async def _push(self, pg: PG, target: int, oid: ObjectId, state: ObjectState | None) -> None:
         msg = PGPush(pg.pgid.pool, pg.pgid.seed, self.osd.epoch, oid, state)
@@ -650,13 +698,13 @@ class Recovery:
         if not targets:
             return
         store = self.osd.store
-        state = read_object(store, pg.cid, oid)
+        state = await asyncio.to_thread(read_object, store, pg.cid, oid)
         # A write may have cloned the head for a snapshot in the same transaction:
         # the clones and the SnapSet go along with it.
         family = snap_objects(store, pg.cid, oid)
         if not family and self._had_snaps(pg, oid):
             family = [snapdir_of(oid)]  # none left here: the target drops what it has
-        snaps = [(o, read_object(store, pg.cid, o)) for o in family]
+        snaps = [(o, await asyncio.to_thread(read_object, store, pg.cid, o)) for o in family]
         for target in targets:
             await self._push(pg, target, oid, state)
             for other, other_state in snaps:
@@ -779,7 +827,13 @@ class Recovery:
         return PGPush(msg.pool, msg.pg_seed, self.osd.epoch, msg.oid, state)
 
     async def handle_push(self, msg: PGPush) -> PGAck:
-        """Store a recovered object and take it off the missing set."""
+        """Store a recovered object and take it off the missing set.
+
+        The object is committed outside the PG's lock, so that the several pushes a
+        primary has in flight share group commits; the primary sends nothing else for
+        the object meanwhile (it holds its own PG lock). Only once the object is durable
+        does it leave the missing set (a crash in between finds it stored, and
+        ``load_missing`` agrees)."""
         pg = await self._require_pg(msg.pool, msg.pg_seed, msg.map_epoch)
         store, cid = self.osd.store, pg.cid
         async with pg.lock:
@@ -787,11 +841,14 @@ class Recovery:
             exists = store.stat(cid, msg.oid) is not None
             txn = put_object(Transaction(), cid, msg.oid, msg.state, exists)
             drop_stale_clones(store, txn, cid, msg.oid, msg.state)
+        await asyncio.to_thread(store.apply, txn)
+        async with pg.lock:
+            self._check_current(pg)
             pg.missing.rm(msg.oid)
             if not len(pg.missing) and pg.info.last_complete != pg.info.last_update:
                 pg.info = msgspec.structs.replace(pg.info, last_complete=pg.info.last_update)
-                txn.set_pginfo(cid, pg.info.encode())
-            await asyncio.to_thread(store.apply, txn)
+                info_txn = Transaction().set_pginfo(cid, pg.info.encode())
+                await asyncio.to_thread(store.apply, info_txn)
         return PGAck()
 
     async def handle_scan(self, msg: PGScan) -> PGScanReply:

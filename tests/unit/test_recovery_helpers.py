@@ -19,6 +19,7 @@ from radospy.osd.recovery import (
     put_object,
     read_object,
     rebuild_missing,
+    recovery_window,
     replica_info,
     write_log,
 )
@@ -122,3 +123,16 @@ def test_replicas_keep_their_own_recovery_progress() -> None:
         ObjectId("m"),
     )
     assert replica_info(primary, PgInfo(PGID), PgMissing()) == primary
+
+
+def test_recovery_window_takes_the_oldest_needs_once_each() -> None:
+    """Several objects of a PG go at once: the oldest needs across members, an object
+    two members miss counted once (at its oldest need), at most the window's size."""
+    first, second = PgMissing(), PgMissing()
+    first.add(A, Eversion(3, 7))
+    first.add(B, Eversion(3, 2))
+    second.add(A, Eversion(3, 5))
+    second.add(C, Eversion(3, 9))
+    assert recovery_window([first, second], 10) == [B, A, C]
+    assert recovery_window([first, second], 2) == [B, A]
+    assert recovery_window([PgMissing()], 3) == []
