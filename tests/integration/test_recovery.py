@@ -5,6 +5,7 @@ A size-3 pool lives on osd.0-2 (osd.3 starts out). The tests, in order:
 1. log recovery — osd.1 is SIGKILLed and marked down; writes go on with two OSDs
    (overwrites, new objects, xattrs, omap, deletes); osd.1 restarts and catches up
    from the log;
+   Then again with ``norecover`` set: nothing moves until it is unset;
 2. backfill of a stale OSD — osd.2 is killed while enough is written that the PG
    logs are trimmed past its last update; restarted, it is backfilled;
 3. backfill of a new OSD — osd.3 comes in and osd.0 goes out: the PGs that move to
@@ -190,6 +191,39 @@ def test_log_recovery_after_a_restart(cluster: RadosCluster, ioctx: radospy.Ioct
     # Reads and writes still work on the recovered PGs.
     MODEL.write(ioctx, "obj0", b"after recovery")
     assert ioctx.read("obj0") == b"after recovery"
+    wait_consistent(cluster, [0, 1, 2])
+
+
+def test_norecover_holds_recovery_until_unset(
+    cluster: RadosCluster, ioctx: radospy.Ioctx
+) -> None:
+    """With ``norecover`` a restarted OSD's PGs go active but stay recovery_wait (it
+    gets none of the objects it missed); once unset, recovery (several objects of a
+    PG in flight at once) brings it up to date."""
+    kill_and_mark_down(cluster, 1)
+    for i in range(24):
+        MODEL.write(ioctx, f"held{i}", f"written while osd.1 was down {i}".encode() * 200)
+    rc, _, err = cluster.ceph("osd", "set", "norecover")
+    assert rc == 0, err
+    offsets = {o: (cluster.root / f"osd.{o}.log").stat().st_size for o in (0, 1, 2)}
+
+    def activated_waiting() -> int:
+        count = 0
+        for osd, offset in offsets.items():
+            with open(cluster.root / f"osd.{osd}.log") as f:
+                f.seek(offset)
+                count += f.read().count("activated: active+recovery_wait+degraded")
+        return count
+
+    try:
+        cluster.start_osd(1)
+        cluster.wait_osds_up(3)
+        wait_for(lambda: activated_waiting() >= PG_NUM, 120, "PGs active, waiting to recover")
+        missed = [p for p in store_differences(cluster, 1, pool_id(cluster)) if "held" in p]
+        assert len(missed) == 24, missed
+    finally:
+        rc, _, err = cluster.ceph("osd", "unset", "norecover")
+        assert rc == 0, err
     wait_consistent(cluster, [0, 1, 2])
 
 
