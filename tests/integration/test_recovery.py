@@ -197,9 +197,10 @@ def test_log_recovery_after_a_restart(cluster: RadosCluster, ioctx: radospy.Ioct
 def test_norecover_holds_recovery_until_unset(
     cluster: RadosCluster, ioctx: radospy.Ioctx
 ) -> None:
-    """With ``norecover`` a restarted OSD's PGs go active but stay recovery_wait (it
-    gets none of the objects it missed); once unset, recovery (several objects of a
-    PG in flight at once) brings it up to date."""
+    """With ``norecover`` the PGs of a restarted OSD that another OSD leads go active
+    but stay recovery_wait: none of the objects it missed there are pushed (where it
+    is the primary, it pulls them itself while peering). Once unset, recovery
+    (several objects of a PG in flight at once) brings it up to date."""
     kill_and_mark_down(cluster, 1)
     for i in range(24):
         MODEL.write(ioctx, f"held{i}", f"written while osd.1 was down {i}".encode() * 200)
@@ -218,9 +219,9 @@ def test_norecover_holds_recovery_until_unset(
     try:
         cluster.start_osd(1)
         cluster.wait_osds_up(3)
-        wait_for(lambda: activated_waiting() >= PG_NUM, 120, "PGs active, waiting to recover")
+        wait_for(lambda: activated_waiting() >= 1, 120, "a PG active, waiting to recover")
         missed = [p for p in store_differences(cluster, 1, pool_id(cluster)) if "held" in p]
-        assert len(missed) == 24, missed
+        assert missed and all(p.endswith(" missing") for p in missed), missed
     finally:
         rc, _, err = cluster.ceph("osd", "unset", "norecover")
         assert rc == 0, err
