@@ -440,8 +440,13 @@ def test_sigv2_with_x_amz_date_signs_an_empty_date() -> None:
 
 _key_text = st.text(
     st.characters(codec="utf-8", exclude_characters="\x00\r\n"), min_size=1, max_size=40)
+_AUTH_PARAMS = {"Signature", "AWSAccessKeyId", "X-Amz-Algorithm"}
+"""Query parameters that choose an auth mechanism: beside an Authorization header they
+make the request ambiguous, which S3 refuses (tested on their own above)."""
 _param = st.tuples(
-    st.text(st.characters(codec="utf-8", exclude_characters="\x00&="), min_size=1, max_size=12),
+    st.text(
+        st.characters(codec="utf-8", exclude_characters="\x00&="), min_size=1, max_size=12
+    ).filter(lambda name: name not in _AUTH_PARAMS),
     st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=12),
 )
 
