@@ -13,6 +13,7 @@ Without ``--foreground`` the monitor detaches and logs to ``log_file`` (default
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import sys
@@ -116,6 +117,7 @@ def _run(argv: list[str]) -> int:
         tick_interval=float(config.get_int("mon_tick_interval")),
         pg_stuck_threshold=float(config.get_int("mon_pg_stuck_threshold")),
     )
+    mon_config = dataclasses.replace(mon_config, messenger=mon_config.messenger.with_modes(config))
     # Check the store before detaching, so a bad data directory fails in the foreground.
     check_data_dir(mon_config)
     log_file = config.get_str("log_file")

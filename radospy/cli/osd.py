@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import os
 import sys
@@ -184,6 +185,7 @@ def _run(argv: list[str]) -> int:
             sleep=config.get_float("osd_scrub_sleep"),
         ),
     )
+    osd_config = dataclasses.replace(osd_config, messenger=osd_config.messenger.with_modes(config))
     log_file = config.get_str("log_file")
     if not args.foreground:
         log_file = log_file or str(data_dir / "osd.log")

@@ -69,6 +69,9 @@ class PoolNotFound(RadosError):
     errno = ENOENT
 
 
+MESSENGER = MessengerConfig(ms_initial_backoff=0.1, ms_max_backoff=1.0)
+"""The objecter's messenger settings: OSD sessions redial quickly."""
+
 class _Resend(Exception):
     """A new map sent the op's PG to another primary: place and send it again."""
 
@@ -115,7 +118,7 @@ class Objecter:
         self.mon_addrs = tuple(mon_addrs)
         self.op_timeout = op_timeout
         self.auth = CephxClient(entity, key, time.time, ("mon", "osd"))
-        config = messenger or MessengerConfig(ms_initial_backoff=0.1, ms_max_backoff=1.0)
+        config = messenger or MESSENGER
         self.messenger = Messenger(entity, config, self.auth, self)
         self.osdmap: OSDMap | None = None
         self.pool_extras: dict[int, PoolExtras] = {}

@@ -21,6 +21,7 @@ from collections.abc import Callable, Coroutine, Iterator, Sequence
 from typing import Any, TypeVar
 
 from radospy.client import snapshots
+from radospy.client.objecter import MESSENGER as OBJECTER_MESSENGER
 from radospy.client.objecter import Objecter
 from radospy.client.snapshots import LIBRADOS_SNAP_DIR as LIBRADOS_SNAP_DIR
 from radospy.client.snapshots import LIBRADOS_SNAP_HEAD as LIBRADOS_SNAP_HEAD
@@ -300,7 +301,10 @@ class AsyncRados:
             self.monc = None
             raise _translate(exc, "error connecting to the cluster") from None
         op_timeout = float(self.config.get_int("rados_osd_op_timeout"))
-        self.objecter = Objecter(self.monc, cfg.entity, cfg.key, cfg.mon_addrs, op_timeout)
+        self.objecter = Objecter(
+            self.monc, cfg.entity, cfg.key, cfg.mon_addrs, op_timeout,
+            messenger=OBJECTER_MESSENGER.with_modes(self.config),
+        )  # fmt: skip
         await self.objecter.start(cfg.timeout)
 
     async def shutdown(self) -> None:

@@ -120,6 +120,13 @@ OPTIONS: dict[str, Option] = {
         _opt("ms_max_message_size", OptType.SIZE, str(100 << 20), "common",
              "largest message frame accepted; a bigger one closes the connection (radospy)",
              min=4096),
+        _opt("ms_cluster_mode", _S, "crc secure", "common",
+             "connection modes between daemons, in order of preference: crc (checksummed"
+             " frames) or secure (every frame signed)"),
+        _opt("ms_service_mode", _S, "crc secure", "common",
+             "connection modes a daemon allows its clients, in order of preference"),
+        _opt("ms_client_mode", _S, "crc secure", "common",
+             "connection modes a client asks for, in order of preference"),
         _opt("mon_allow_pool_delete", _B, "false", "mon",
              "allow pool deletion (`osd pool delete`)"),
         _opt("osd_pool_default_size", _I, "3", "mon",

@@ -345,7 +345,8 @@ def client_config(config: Config, timeout: float | None = None) -> MonClientConf
     if not hosts:
         raise MonClientError("no monitors specified to connect to (set mon_host or use -m)", ENOENT)
     wait = float(config.get_int("client_mount_timeout")) if timeout is None else timeout
-    return MonClientConfig(config.name, _find_key(config), hosts, wait)
+    messenger = MessengerConfig().with_modes(config)
+    return MonClientConfig(config.name, _find_key(config), hosts, wait, messenger)
 
 
 def _find_key(config: Config) -> CryptoKey:

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from radospy.msg.modes import DEFAULT, parse_modes
+
+if TYPE_CHECKING:
+    from radospy.common.config import Config
 
 MIB = 1024 * 1024
+_DEFAULT_MODES = parse_modes("default", DEFAULT)
 
 
 @dataclass(frozen=True)
@@ -34,4 +41,22 @@ class MessengerConfig:
     ms_tcp_nodelay: bool = True
     """Disable Nagle, as Ceph does: small request frames must not wait for more."""
     cephx_sign_messages: bool = True
-    """Sign frames with the session key when authentication produced one."""
+    """Sign frames with the session key when authentication produced one (False: no
+    frame is signed, whatever the connection mode)."""
+    ms_cluster_mode: tuple[str, ...] = _DEFAULT_MODES
+    """Connection modes between daemons, in order of preference (`radospy.msg.modes`)."""
+    ms_service_mode: tuple[str, ...] = _DEFAULT_MODES
+    """Connection modes a daemon allows its clients."""
+    ms_client_mode: tuple[str, ...] = _DEFAULT_MODES
+    """Connection modes a client asks for."""
+
+    def with_modes(self, config: Config) -> MessengerConfig:
+        """This configuration with the connection modes ``config`` sets (radospy.conf,
+        environment, command line); EINVAL when one is not a list of crc/secure."""
+        return replace(
+            self,
+            **{
+                name: parse_modes(name, config.get_str(name))
+                for name in ("ms_cluster_mode", "ms_service_mode", "ms_client_mode")
+            },
+        )

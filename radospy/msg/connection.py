@@ -240,6 +240,8 @@ class Connection:
         self.caps: dict[str, str] = {}
         """The peer's capabilities, as its authentication established (server side)."""
         self.global_id = 0
+        self.mode = ""
+        """The connection mode (crc or secure) of the last handshake."""
         self.session = session
         self._messenger = messenger
         self._dials = dials

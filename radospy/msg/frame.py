@@ -14,9 +14,11 @@ A stream starts with `PREAMBLE`, then carries frames::
 All integers are little-endian. The checksum covers the header too, so a flipped tid or
 type is caught like a flipped payload byte.
 
-Integrity has two modes. Before authentication the checksum is xxh3-64: fast (several
-GB/s) and good at catching corruption, but anyone can recompute it. Once a session key
-exists the checksum becomes HMAC-SHA256 keyed with it, truncated to 64 bits. A keyed
+Two checksums. xxh3-64 is fast (several GB/s) and good at catching corruption, but
+anyone can recompute it: it protects frames before authentication and, in the crc
+connection mode (Ceph's default, see `radospy.msg.modes` for the threat model), after
+it. HMAC-SHA256 keyed with the session key, truncated to 64 bits, signs the first frames
+after authentication and, in the secure connection mode, every frame. A keyed
 xxhash would be as fast but is not a MAC (its keyed form makes no forgery claim), so it
 would only look like protection; HMAC-SHA256 is a standard MAC and, with the SHA
 instructions of current CPUs, still runs at ~2 GB/s. 64 bits suffice because a wrong

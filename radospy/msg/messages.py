@@ -202,6 +202,9 @@ class SessionConnect(Message):
 
     cookie: int
     in_seq: int
+    modes: list[str] = []
+    """The client's connection modes in order of preference (`radospy.msg.modes`);
+    this frame is signed whatever the mode, so no one on the path can change them."""
 
 
 @message(0x0007)
@@ -212,6 +215,8 @@ class SessionReady(Message):
 
     resumed: bool
     in_seq: int
+    mode: str = ""
+    """The connection mode the server picked; every later frame both ways uses it."""
 
 
 @message(0x0008)

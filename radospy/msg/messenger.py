@@ -9,8 +9,9 @@ connection costs two round trips before the first message):
                               ◀───────────  Banner(version, osd.3)
                               ◀───────────  AuthReply … / AuthDone / AuthFailed
     (frames signed from here when the authenticator gave a session key)
-    SessionConnect(cookie, in_seq) ──────▶  find or create the session
-                              ◀───────────  SessionReady(resumed, in_seq)
+    SessionConnect(cookie, in_seq, modes) ▶  find or create the session, pick a mode
+                              ◀───────────  SessionReady(resumed, in_seq, mode)
+    (frames in the picked connection mode from here: crc or secure, `modes.py`)
     both sides resend what the other's in_seq does not cover
 
 The client picks a random 64-bit cookie per session; the server keys sessions by
@@ -23,7 +24,7 @@ import asyncio
 import logging
 import secrets
 from collections.abc import Coroutine
-from errno import EACCES, EINVAL, EPROTO
+from errno import EACCES, EINVAL, EOPNOTSUPP, EPROTO
 from typing import Any, Protocol
 
 from radospy.common.errors import RadosError
@@ -46,6 +47,7 @@ from radospy.msg.messages import (
     valid_entity_name,
     valid_peer_name,
 )
+from radospy.msg.modes import CRC, modes_for, pick_mode
 from radospy.msg.session import Session, SessionError
 
 log = logging.getLogger("radospy.msg")
@@ -199,25 +201,26 @@ class Messenger:
         if conn.is_closed:
             wire.close()
             raise ConnectionClosed(f"connection to {conn.peer_name} was marked down")
-        conn.caps, conn.global_id = result.caps, result.global_id
+        conn.caps, conn.global_id, conn.mode = result.caps, result.global_id, ready.mode
         try:
             conn._attach(wire, ready.in_seq, ready.resumed)
         except SessionError:
             wire.abort()
             raise
         log.info(
-            "%s: connected to %s@%s (session %#x %s)",
+            "%s: connected to %s@%s (session %#x %s, mode %s)",
             self.entity_name,
             conn.peer_name,
             wire.peer,
             conn.session.cookie,
             "resumed" if ready.resumed else "new",
+            ready.mode,
         )
 
     async def _accept(self, wire: _Wire) -> None:
         try:
             async with asyncio.timeout(self.config.ms_connection_ready_timeout):
-                result, connect = await _server_handshake(self, wire)
+                result, connect, mode = await _server_handshake(self, wire)
         except (RadosError, OSError, TimeoutError) as exc:
             reason = str(exc) or type(exc).__name__
             log.warning("%s: handshake with %s failed: %s", self.entity_name, wire.peer, reason)
@@ -229,12 +232,12 @@ class Messenger:
             wire.abort()
             return
         try:
-            self._adopt(wire, result, connect)
+            self._adopt(wire, result, connect, mode)
         except SessionError as exc:
             log.warning("%s: refused resume from %s: %s", self.entity_name, wire.peer, exc)
             wire.abort()
 
-    def _adopt(self, wire: _Wire, result: AuthResult, connect: SessionConnect) -> None:
+    def _adopt(self, wire: _Wire, result: AuthResult, connect: SessionConnect, mode: str) -> None:
         key = (result.peer_name, connect.cookie)
         conn = self._sessions.get(key)
         resumed = conn is not None
@@ -243,15 +246,17 @@ class Messenger:
             session.cookie = connect.cookie
             conn = Connection(self, result.peer_name, session, peer_addr=None, dials=False)
             self._sessions[key] = conn
-        conn.caps, conn.global_id = result.caps, result.global_id
-        wire.send_message(self.registry, SessionReady(resumed, conn.session.in_seq))
+        conn.caps, conn.global_id, conn.mode = result.caps, result.global_id, mode
+        wire.send_message(self.registry, SessionReady(resumed, conn.session.in_seq, mode))
+        _use_mode(wire, mode)
         log.info(
-            "%s: accepted %s@%s (session %#x %s)",
+            "%s: accepted %s@%s (session %#x %s, mode %s)",
             self.entity_name,
             result.peer_name,
             wire.peer,
             connect.cookie,
             "resumed" if resumed else "new",
+            mode,
         )
         # A new session has sent nothing, so the client's in_seq has nothing to release.
         conn._attach(wire, connect.in_seq if resumed else 0, resumed=True)
@@ -289,6 +294,24 @@ def _use_key(messenger: Messenger, wire: _Wire, result: AuthResult) -> None:
     wire.decoder.set_key(key or None)
 
 
+def _allowed_modes(messenger: Messenger, peer_name: str) -> tuple[str, ...]:
+    config = messenger.config
+    return modes_for(
+        messenger.entity_name,
+        peer_name,
+        config.ms_cluster_mode,
+        config.ms_service_mode,
+        config.ms_client_mode,
+    )
+
+
+def _use_mode(wire: _Wire, mode: str) -> None:
+    """After the signed SessionConnect/SessionReady: crc drops the MAC both ways."""
+    if mode == CRC:
+        wire.encoder.set_key(None)
+        wire.decoder.set_key(None)
+
+
 async def _client_handshake(
     messenger: Messenger, wire: _Wire, conn: Connection
 ) -> tuple[AuthResult, SessionReady]:
@@ -308,11 +331,21 @@ async def _client_handshake(
             break
         wire.send_message(registry, AuthRequest(auth.step(msg.payload)))
     _use_key(messenger, wire, result)
-    wire.send_message(registry, SessionConnect(conn.session.cookie, conn.session.in_seq))
-    return result, await wire.expect(registry, SessionReady)
+    allowed = _allowed_modes(messenger, conn.peer_name)
+    connect = SessionConnect(conn.session.cookie, conn.session.in_seq, list(allowed))
+    wire.send_message(registry, connect)
+    ready = await wire.expect(registry, SessionReady, AuthFailed)
+    if isinstance(ready, AuthFailed):
+        raise RadosError(f"{conn.peer_name} refused the connection: {ready.message}", ready.errno)
+    if ready.mode not in allowed:
+        raise RadosError(f"{conn.peer_name} chose connection mode '{ready.mode}'", EPROTO)
+    _use_mode(wire, ready.mode)
+    return result, ready
 
 
-async def _server_handshake(messenger: Messenger, wire: _Wire) -> tuple[AuthResult, SessionConnect]:
+async def _server_handshake(
+    messenger: Messenger, wire: _Wire
+) -> tuple[AuthResult, SessionConnect, str]:
     registry = messenger.registry
     banner = await wire.expect(registry, Banner)
     _check_banner(banner, None)
@@ -335,4 +368,16 @@ async def _server_handshake(messenger: Messenger, wire: _Wire) -> tuple[AuthResu
         raise error
     wire.send_message(registry, AuthDone(step.reply))
     _use_key(messenger, wire, result)
-    return result, await wire.expect(registry, SessionConnect)
+    connect = await wire.expect(registry, SessionConnect)
+    allowed = _allowed_modes(messenger, result.peer_name)
+    mode = pick_mode(connect.modes, allowed)
+    if mode is None:
+        error = RadosError(
+            f"no connection mode in common: {result.peer_name} offers"
+            f" {' '.join(connect.modes) or 'none'}, {messenger.entity_name} allows"
+            f" {' '.join(allowed)}",
+            EOPNOTSUPP,
+        )
+        wire.send_message(registry, AuthFailed(error.errno, str(error)))
+        raise error
+    return result, connect, mode

@@ -37,6 +37,8 @@ from radospy.msg.frame import PREAMBLE, FrameDecoder, FrameEncoder
 from radospy.msg.messages import (
     REGISTRY,
     AuthDone,
+    AuthFailed,
+    AuthReply,
     AuthRequest,
     Banner,
     SessionConnect,
@@ -215,7 +217,7 @@ class RawPeer:
         )
         assert isinstance(await peer.recv(), Banner)
         assert isinstance(await peer.recv(), AuthDone)
-        peer.writer.write(peer.frame(SessionConnect(99, 0)))
+        peer.writer.write(peer.frame(SessionConnect(99, 0, ["crc"])))
         assert isinstance(await peer.recv(), SessionReady)
         return peer
 
@@ -546,6 +548,8 @@ def test_authenticated_signed_session() -> None:
             assert await conn.request(Ping(1.0, b"signed"), DEADLINE) == Pong(1.0, b"signed")
             (accepted,) = server.connections()
             assert accepted.caps == {"osd": "allow r"}
+            # crc by default (Ceph's "crc secure"): authentication is required all the same.
+            assert conn.mode == accepted.mode == "crc"
             with pytest.raises(RadosError) as info:
                 await intruder.connect(server.addr, "osd.0")
             assert info.value.errno == errno.EACCES
@@ -594,5 +598,128 @@ def test_type_wildcard_peer_takes_the_name_of_whoever_answers() -> None:
                 await client.connect(server.addr, "*.*")
         finally:
             await with_cleanup(client.shutdown, server.shutdown)
+
+    run(scenario())
+
+
+async def keyed_raw_peer(addr: tuple[str, int], secret: bytes, modes: list[str]) -> RawPeer:
+    """A raw client through `SharedKeyAuth`'s challenge, asking for ``modes``; its
+    encoder and decoder are left in the mode the server picked."""
+    peer = RawPeer(*await asyncio.open_connection(*addr))
+    peer.writer.write(
+        PREAMBLE + peer.frame(Banner(1, "client.raw")) + peer.frame(AuthRequest(b"hello"))
+    )
+    assert isinstance(await peer.recv(), Banner)
+    assert isinstance(await peer.recv(), AuthReply)
+    peer.writer.write(peer.frame(AuthRequest(secret)))
+    assert isinstance(await peer.recv(), AuthDone)
+    # SessionConnect and SessionReady are signed whatever the mode.
+    peer.encoder.set_key(b"K" + secret)
+    peer.decoder.set_key(b"K" + secret)
+    peer.writer.write(peer.frame(SessionConnect(99, 0, modes)))
+    ready = await peer.recv()
+    assert isinstance(ready, SessionReady) and ready.mode == modes[0]
+    if ready.mode == "crc":
+        peer.encoder.set_key(None)
+        peer.decoder.set_key(None)
+    return peer
+
+
+def test_secure_mode_closes_on_a_tampered_frame(caplog: pytest.LogCaptureFixture) -> None:
+    """secure: every frame carries an HMAC under the session key; a frame changed in
+    transit, its checksum recomputed by someone without the key, closes the connection
+    unheard."""
+    caplog.set_level(logging.WARNING, "radospy.msg")
+
+    async def scenario() -> None:
+        server, recorder, _ = await pair(authenticator=SharedKeyAuth(b"s3cret"))
+        try:
+            assert server.addr is not None
+            raw = await keyed_raw_peer(server.addr, b"s3cret", ["secure"])
+            raw.writer.write(raw.frame(Note(1, b"signed"), seq=1))
+            await until(lambda: recorder.notes == [1])
+            _, body = REGISTRY.encode(Note(2, b"forged"))
+            raw.writer.write(FrameEncoder().header(Note.TYPE, 0, 0, 2, 0, body) + body)
+            assert await raw.closed_by_server()
+            assert recorder.notes == [1]
+        finally:
+            await server.shutdown()
+
+    run(scenario())
+    assert "bad checksum" in caplog.text
+
+
+def test_crc_mode_checksums_frames_after_authentication(caplog: pytest.LogCaptureFixture) -> None:
+    """crc: after the signed handshake frames carry xxh3 only (anyone can recompute
+    it: corruption is caught, forgery is not, as in Ceph's crc mode); a frame whose
+    bytes do not match their checksum still closes the connection."""
+    caplog.set_level(logging.WARNING, "radospy.msg")
+
+    async def scenario() -> None:
+        server, recorder, _ = await pair(authenticator=SharedKeyAuth(b"s3cret"))
+        try:
+            assert server.addr is not None
+            raw = await keyed_raw_peer(server.addr, b"s3cret", ["crc", "secure"])
+            raw.writer.write(raw.frame(Note(1, b"checksummed"), seq=1))
+            await until(lambda: recorder.notes == [1])
+            frame = bytearray(raw.frame(Note(2, b"payload"), seq=2))
+            frame[-1] ^= 0x01
+            raw.writer.write(bytes(frame))
+            assert await raw.closed_by_server()
+            assert recorder.notes == [1]
+        finally:
+            await server.shutdown()
+
+    run(scenario())
+    assert "bad checksum" in caplog.text
+
+
+def test_mode_is_the_dialler_preference_the_server_allows() -> None:
+    async def scenario() -> None:
+        secure_first = MessengerConfig(ms_client_mode=("secure", "crc"))
+        server, _, client = await pair(client_config=secure_first)
+        crc_only = Messenger(
+            "client.crc", MessengerConfig(ms_client_mode=("crc",)), NoAuth(), Recorder()
+        )
+        strict = Messenger(
+            "osd.1", MessengerConfig(ms_service_mode=("secure",)), NoAuth(), Recorder()
+        )
+        try:
+            assert server.addr is not None
+            conn = await client.connect(server.addr, "osd.0")
+            assert await conn.request(Ping(1.0, b"x"), DEADLINE) == Pong(1.0, b"x")
+            (accepted,) = server.connections()
+            assert conn.mode == accepted.mode == "secure"
+            addr = await strict.bind("127.0.0.1", 0)
+            with pytest.raises(RadosError) as info:
+                await crc_only.connect(addr, "osd.1")
+            assert info.value.errno == errno.EOPNOTSUPP
+            assert "no connection mode in common: client.crc offers crc" in str(info.value)
+            assert strict.connections() == []
+            await serves(server)
+        finally:
+            await with_cleanup(crc_only.shutdown, strict.shutdown, client.shutdown, server.shutdown)
+
+    run(scenario())
+
+
+def test_raw_client_without_common_mode_is_refused() -> None:
+    async def scenario() -> None:
+        server, _, _ = await pair(MessengerConfig(ms_service_mode=("secure",)))
+        try:
+            assert server.addr is not None
+            raw = RawPeer(*await asyncio.open_connection(*server.addr))
+            raw.writer.write(
+                PREAMBLE + raw.frame(Banner(1, "client.raw")) + raw.frame(AuthRequest(b""))
+            )
+            assert isinstance(await raw.recv(), Banner)
+            assert isinstance(await raw.recv(), AuthDone)
+            raw.writer.write(raw.frame(SessionConnect(99, 0, ["crc", "fast"])))
+            refusal = await raw.recv()
+            assert isinstance(refusal, AuthFailed) and refusal.errno == errno.EOPNOTSUPP
+            assert await raw.closed_by_server()
+            assert server.connections() == []
+        finally:
+            await server.shutdown()
 
     run(scenario())
