@@ -72,6 +72,7 @@ class PoolNotFound(RadosError):
 MESSENGER = MessengerConfig(ms_initial_backoff=0.1, ms_max_backoff=1.0)
 """The objecter's messenger settings: OSD sessions redial quickly."""
 
+
 class _Resend(Exception):
     """A new map sent the op's PG to another primary: place and send it again."""
 
@@ -79,6 +80,14 @@ class _Resend(Exception):
 def _expire(future: asyncio.Future[Message]) -> None:
     if not future.done():
         future.set_exception(RadosError("operation timed out", ETIMEDOUT))
+
+
+def _public_addr(osdmap: OSDMap, osd: int) -> Addr | None:
+    """Where ``osd`` listens under ``osdmap``; None when it is down or unknown."""
+    if not osdmap.is_up(osd) or not osdmap.osds[osd].public_addr:
+        return None
+    host, _, port = osdmap.osds[osd].public_addr.rpartition(":")
+    return host, int(port)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +163,9 @@ class Objecter:
         event, self._map_event = self._map_event, asyncio.Event()
         event.set()
         self._check_in_flight()
+        osdmap = self.osdmap
+        if osdmap is not None:
+            self.messenger.drop_moved("osd.", lambda name: _public_addr(osdmap, int(name[4:])))
 
     def _check_in_flight(self) -> None:
         """Under a new map: ops whose PG moved to another primary (or whose primary
@@ -220,10 +232,7 @@ class Objecter:
     def _place(osdmap: OSDMap, pool: int, pg_seed: int) -> Target:
         mapping = osdmap.pg_to_up_acting_osds(PgId(pool, pg_seed))
         primary = mapping.acting_primary
-        addr = None
-        if primary >= 0 and osdmap.is_up(primary) and osdmap.osds[primary].public_addr:
-            host, _, port = osdmap.osds[primary].public_addr.rpartition(":")
-            addr = (host, int(port))
+        addr = _public_addr(osdmap, primary) if primary >= 0 else None
         return Target(osdmap.epoch, pg_seed, primary, addr)
 
     async def op(

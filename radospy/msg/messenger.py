@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from errno import EACCES, EINVAL, EOPNOTSUPP, EPROTO
 from typing import Any, Protocol
 
@@ -138,6 +138,19 @@ class Messenger:
         if conn is None or conn.is_closed or not conn.is_ready:
             return None
         return conn
+
+    def drop_moved(self, prefix: str, addr_of: Callable[[str], Addr | None]) -> list[str]:
+        """Mark down every session we dialled to a peer named ``prefix``* (``osd.``) at
+        an address other than ``addr_of(name)``, where a map says it listens now (None:
+        it is down). Such a session would redial a dead address forever: Ceph's
+        messenger drops it the same way when the OSDMap moves or downs the peer.
+        Returns the names of the peers whose sessions were dropped."""
+        dropped = []
+        for (addr, name), conn in list(self._outgoing.items()):
+            if name.startswith(prefix) and addr != addr_of(name):
+                conn.mark_down()
+                dropped.append(name)
+        return dropped
 
     def connections(self) -> list[Connection]:
         """Every open session, dialled or accepted."""

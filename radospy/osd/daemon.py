@@ -646,6 +646,7 @@ class OsdDaemon:
             peers = {o for m in mapped.values() for o in (*m.up, *m.acting)}
             self.heartbeat.update_map(osdmap, peers)
             self._check_repops()
+            self._drop_moved_osds()
             async with self._map_changed:
                 self._map_changed.notify_all()
 
@@ -1066,6 +1067,15 @@ class OsdDaemon:
         )  # fmt: skip
         await self._wait_interval_change(pg, interval, timeout=1.0)
         await self._replicate(osd, repop, pg, interval)
+
+    def _drop_moved_osds(self) -> None:
+        """Sessions with OSDs the new map shows elsewhere or down are dropped (after
+        `_check_repops` failed the ops on them, which then dial the new address)."""
+        if self.messenger is None:
+            return
+        dropped = self.messenger.drop_moved("osd.", lambda name: self._osd_addr(int(name[4:])))
+        for name in dropped:
+            log.info("%s: %s moved or is down: its old session is dropped", self.entity, name)
 
     def _check_repops(self) -> None:
         """After a new map: fail the replicated ops whose PG changed interval or whose

@@ -723,3 +723,28 @@ def test_raw_client_without_common_mode_is_refused() -> None:
             await server.shutdown()
 
     run(scenario())
+
+
+def test_sessions_with_a_peer_a_map_moved_are_dropped() -> None:
+    """A dialled session redials its address forever; once a map says the peer is
+    elsewhere (or down), `drop_moved` marks it down so the next connect dials anew."""
+
+    async def scenario() -> None:
+        server, _, client = await pair()
+        try:
+            assert server.addr is not None
+            here = server.addr
+            conn = await client.connect(here, "osd.0")
+            assert client.drop_moved("osd.", lambda name: here) == []
+            assert client.drop_moved("mon.", lambda name: None) == []
+            assert not conn.is_closed
+            assert client.drop_moved("osd.", lambda name: ("127.0.0.1", 1)) == ["osd.0"]
+            assert conn.is_closed and client.connections() == []
+            again = await client.connect(here, "osd.0")
+            assert again is not conn
+            assert await again.request(Ping(3.0, b"new"), DEADLINE) == Pong(3.0, b"new")
+            assert client.drop_moved("osd.", lambda name: None) == ["osd.0"]
+        finally:
+            await with_cleanup(client.shutdown, server.shutdown)
+
+    run(scenario())
