@@ -784,7 +784,13 @@ class MonDaemon:
             await asyncio.sleep(self.config.tick_interval)
             driver = self.driver
             if driver is not None and driver.is_leader and self.machine.bootstrapped:
-                self._status_tick(time.time())
+                try:
+                    self._status_tick(time.time())
+                except Exception:
+                    # What operators see must not take the quorum down with it: a
+                    # thrash run once hit an IndexError placing an unreported PG here
+                    # (crush straw2 weights longer than items); log it and go on.
+                    log.exception("%s: status tick failed", self.entity)
 
     def _status_tick(self, now: float) -> None:
         """On the leader: update progress, log health changes and PG state summaries."""
