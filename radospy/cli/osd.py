@@ -4,7 +4,8 @@
     radospy osd -i N [-c CONF] [--osd-data DIR] [--public-addr HOST[:PORT]]
                 [-f | --foreground | -d]
 
-``--mkfs`` registers id N with the monitors (``osd create UUID N``) and writes the data
+``--mkfs`` registers id N with the monitors (``osd new UUID N``: a new id, or one
+destroyed with ``osd destroy`` and now re-created at its place) and writes the data
 directory. Its key is ``osd.N``'s from the keyring files when they hold one (it is then
 added to the monitors' database if missing), else the monitors make one (``auth
 get-or-create osd.N`` with the caps of an OSD): Ceph's ``--mkfs --mkkey``. Talking to
@@ -91,7 +92,7 @@ def _mon_addrs(config: Config) -> tuple[tuple[str, int], ...]:
 async def _register(
     config: Config, osd_id: int, osd_uuid: str, own: EntityAuth | None
 ) -> tuple[str, CryptoKey]:
-    """``osd create`` and the OSD's key, through the monitors; returns (fsid, key)."""
+    """``osd new`` and the OSD's key, through the monitors; returns (fsid, key)."""
     keyring = _keyring_entries(config)
     admin = keyring.get(EntityName.parse(_ADMIN))
     if admin is None:
@@ -105,7 +106,7 @@ async def _register(
                 raise OsdError(f"'{cmd['prefix']}' failed: {outs}", -rc)
             return out
 
-        await command({"prefix": "osd create", "uuid": osd_uuid, "id": osd_id})
+        await command({"prefix": "osd new", "uuid": osd_uuid, "id": osd_id})
         entity = f"osd.{osd_id}"
         caps = [w for svc, c in OSD_CAPS.items() for w in (svc, c)]
         if own is not None:

@@ -31,6 +31,7 @@ from radospy.mon import (
     osd_commands,
     pg_commands,
     pool_commands,
+    replace_commands,
     scrub_commands,
     status_commands,
 )
@@ -59,6 +60,7 @@ __all__ = [
 COMMANDS: tuple[Command, ...] = (
     *status_commands.COMMANDS,
     *osd_commands.COMMANDS,
+    *replace_commands.COMMANDS,
     *df_commands.COMMANDS,
     *pg_commands.COMMANDS,
     *failure_commands.COMMANDS,

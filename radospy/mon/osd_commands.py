@@ -149,14 +149,14 @@ def osd_map(state: MonState, cmd: dict, ctx: CommandContext, inbuf: bytes) -> Co
 # -- osd create / rm -----------------------------------------------------------------------
 
 
-def _uuid_owner(osdmap: OSDMap, uuid: str) -> int | None:
+def uuid_owner(osdmap: OSDMap, uuid: str) -> int | None:
     for osd in range(osdmap.max_osd):
         if osdmap.exists(osd) and osdmap.osds[osd].uuid == uuid:
             return osd
     return None
 
 
-def _created(osd: int, fmt: str) -> bytes:
+def created_reply(osd: int, fmt: str) -> bytes:
     if fmt == "plain":
         return f"{osd}\n".encode()
     return dump_json({"osdid": osd}, fmt)
@@ -167,24 +167,24 @@ def apply_osd_create(state: MonState, cmd: dict, stamp: float) -> Outcome:
     uuid = cmd.get("uuid", ZERO_UUID)
     wanted = cmd.get("id")
     if uuid != ZERO_UUID:
-        owner = _uuid_owner(state.osdmap, uuid)
+        owner = uuid_owner(state.osdmap, uuid)
         if owner is not None:
             if wanted is not None and wanted != owner:
                 raise RadosError(
                     f"uuid {uuid} already in use for different id {owner}", errno.EEXIST
                 )
-            return unchanged(outbuf=_created(owner, cmd["format"]))
+            return unchanged(outbuf=created_reply(owner, cmd["format"]))
     osdmap = state.begin_osdmap(cmd)
     if wanted is not None and osdmap.exists(wanted):
         raise RadosError(f"osd.{wanted} already exists", errno.EEXIST)
-    osd = wanted if wanted is not None else _first_free_id(osdmap)
+    osd = wanted if wanted is not None else first_free_id(osdmap)
     osdmap.create_osd(osd, uuid)
     osdmap.osds[osd].weight = WEIGHT_IN
     state.commit_osdmap(osdmap, stamp)
-    return done(outbuf=_created(osd, cmd["format"]))
+    return done(outbuf=created_reply(osd, cmd["format"]))
 
 
-def _first_free_id(osdmap: OSDMap) -> int:
+def first_free_id(osdmap: OSDMap) -> int:
     return next((o for o in range(osdmap.max_osd) if not osdmap.exists(o)), osdmap.max_osd)
 
 
@@ -358,13 +358,18 @@ def apply_osd_boot(state: MonState, cmd: dict, stamp: float) -> Outcome:
     An OSD that is up and boots again from a new address (it restarted before anyone
     marked it down) gets a new epoch with the new address, so clients stop dialling the
     old one. An OSD the monitors marked out automatically (`autoout`) is marked in
-    again (Ceph's `mon_osd_auto_mark_auto_out_in`)."""
+    again (Ceph's `mon_osd_auto_mark_auto_out_in`), and so is a new one booting for the
+    first time, such as a destroyed id re-created by `osd new` (`mon_osd_auto_mark_new_in`).
+    """
     osd = cmd["id"]
     addr = str(cmd.get("addr", ""))
     hb_addr = str(cmd.get("hb_addr", ""))
     _existing(state.osdmap, osd)
     if state.osdmap.flags & MapFlag.NOUP:
         return unchanged(f"noup flag is set; osd.{osd} stays down")
+    if state.osdmap.osds[osd].state & OsdStateFlag.DESTROYED:
+        # Its key is gone; only `osd new` (a re-created disk) brings the id back.
+        return unchanged(f"osd.{osd} is destroyed; ignoring its boot")
     current = state.osdmap.osds[osd]
     if state.osdmap.is_up(osd) and (current.public_addr, current.hb_addr) == (addr, hb_addr):
         return unchanged(f"osd.{osd} is already up")
@@ -372,7 +377,7 @@ def apply_osd_boot(state: MonState, cmd: dict, stamp: float) -> Outcome:
     info = osdmap.osds[osd]
     info.public_addr = addr
     info.hb_addr = hb_addr
-    if info.state & OsdStateFlag.AUTOOUT and osdmap.is_out(osd):
+    if info.state & (OsdStateFlag.AUTOOUT | OsdStateFlag.NEW) and osdmap.is_out(osd):
         _set_in(osdmap, osd)
     info.state = (info.state | OsdStateFlag.UP) & ~OsdStateFlag.NEW
     info.up_from = info.up_thru = osdmap.epoch + 1

@@ -20,7 +20,7 @@ from radospy.osdmap.osdmap import (
     osd_state_names,
 )
 from radospy.osdmap.pool import Pool, PoolFlag, pool_flags_string
-from radospy.osdmap.tree import tree_items
+from radospy.osdmap.tree import osd_status, tree_items
 
 _SEMIHIDDEN_FLAGS = (
     MapFlag.SORTBITWISE
@@ -308,7 +308,7 @@ def _tree_osd_json(osdmap: OSDMap, item: treedump.Item, placed: bool) -> dict[st
     node["exists"] = int(exists)
     if exists:
         info = osdmap.osds[item.id]
-        node["status"] = "up" if osdmap.is_up(item.id) else "down"
+        node["status"] = osd_status(osdmap, item.id)
         node["reweight"] = info.weight / WEIGHT_ONE
         node["primary_affinity"] = info.primary_affinity / WEIGHT_ONE
     return node

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from radospy.crush import treedump
 from radospy.crush.map import WEIGHT_ONE
-from radospy.osdmap.osdmap import OSDMap
+from radospy.osdmap.osdmap import OSDMap, OsdStateFlag
 
 
 def tree_text(osdmap: OSDMap) -> str:
@@ -36,6 +36,13 @@ def tree_items(osdmap: OSDMap) -> list[treedump.Item]:
     return items
 
 
+def osd_status(osdmap: OSDMap, osd: int) -> str:
+    """The STATUS column of `osd tree`: up, destroyed (down and destroyed) or down."""
+    if osdmap.is_up(osd):
+        return "up"
+    return "destroyed" if osdmap.osds[osd].state & OsdStateFlag.DESTROYED else "down"
+
+
 def _tree_row(osdmap: OSDMap, item: treedump.Item, keys: list[int]) -> list[str]:
     cmap = osdmap.crush
     cells = [
@@ -51,7 +58,7 @@ def _tree_row(osdmap: OSDMap, item: treedump.Item, keys: list[int]) -> list[str]
         else:
             info = osdmap.osds[item.id]
             cells += [
-                "up" if osdmap.is_up(item.id) else "down",
+                osd_status(osdmap, item.id),
                 treedump.weightf_float(info.weight / WEIGHT_ONE),
                 treedump.weightf_float(info.primary_affinity / WEIGHT_ONE),
             ]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from radospy.crush import edit
 from radospy.crush.map import CrushMap
-from radospy.osdmap.osdmap import OSDMap
+from radospy.osdmap.osdmap import OsdInfo, OSDMap
 from radospy.osdmap.pg import PgId
 
 UpSets = dict[PgId, frozenset[int]]
@@ -54,6 +54,59 @@ def up_sets(osdmap: OSDMap) -> UpSets:
 def pgs_to_fill(holders: UpSets, after: UpSets) -> int:
     """PGs whose new up set has a member that does not hold the PG's data yet."""
     return sum(1 for pg, members in after.items() if members - holders.get(pg, frozenset()))
+
+
+def changed_pgs(before: UpSets, after: UpSets) -> set[PgId]:
+    """PGs whose up set (as a set: a new primary alone is no move) differs."""
+    return {pg for pg, members in after.items() if before.get(pg) != members}
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where an OSD sits in CRUSH, to put a replacement disk back at the same place."""
+
+    location: dict[str, str]
+    weight: int
+    device_class: str | None
+
+
+def placement_of(osdmap: OSDMap, osd: int) -> Placement:
+    """`osd`'s CRUSH location, weight and class (KeyError if it is not in CRUSH)."""
+    return Placement(*_location(osdmap.crush, osd))
+
+
+def operator_step(osdmap: OSDMap, action: str, osd: int, placement: Placement) -> OSDMap:
+    """A copy of `osdmap` after one operator action on `osd`, as the monitors apply it:
+    `kill` (marked down), `out`, `crush reweight 0`, `destroy` (down, id and CRUSH
+    place kept), `purge` (out of CRUSH and the map), `rm` (out of the map),
+    `crush remove`, `add` (a new disk booted at `placement`: created, in CRUSH, up and
+    in) or `recreate` (a destroyed id re-created and booted: up and in)."""
+    m = copy.deepcopy(osdmap)
+    if action in ("kill", "destroy"):
+        m.mark_down(osd)
+    elif action == "out":
+        m.mark_out(osd)
+    elif action == "crush reweight 0":
+        edit.reweight_item(m.crush, osd, 0)
+    elif action in ("purge", "crush remove", "rm"):
+        if action != "rm" and osd in m.crush.device_names:
+            edit.remove_item(m.crush, osd)
+        if action != "crush remove":
+            m.osds[osd] = OsdInfo()
+    elif action in ("add", "recreate"):
+        if action == "add":
+            m.create_osd(osd)
+            if osd not in m.crush.device_names:
+                edit.insert_device(
+                    m.crush, osd, placement.weight, placement.location, placement.device_class
+                )
+            else:
+                edit.reweight_item(m.crush, osd, placement.weight)
+        m.mark_up(osd)
+        m.mark_in(osd)
+    else:
+        raise ValueError(f"unknown operator action {action!r}")
+    return m
 
 
 def _location(crush: CrushMap, osd: int) -> tuple[dict[str, str], int, str | None]:

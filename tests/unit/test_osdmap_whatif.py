@@ -8,7 +8,7 @@ import pytest
 
 from radospy.cli.main import main
 from radospy.cli.whatif import build_osdmap, load_crushmap
-from radospy.osdmap.whatif import replace_osd, up_sets
+from radospy.osdmap.whatif import changed_pgs, operator_step, placement_of, replace_osd, up_sets
 
 CRUSHMAPS = Path(__file__).parents[2] / "crushmaps"
 
@@ -62,3 +62,34 @@ def test_cli_bad_input_is_one_line(args: list[str], capsys: pytest.CaptureFixtur
     assert captured.out == ""
     assert len(captured.err.strip().splitlines()) == 1
     assert captured.err.startswith("radospy whatif: ")
+
+
+@pytest.mark.parametrize(
+    ("crushmap", "osd", "size", "rule"),
+    [("two-hosts-8-osds.txt", 3, 2, 0), ("ssd-platter.txt", 7, 3, 1)],
+)
+def test_operator_steps_of_each_way(crushmap: str, osd: int, size: int, rule: int) -> None:
+    osdmap = build_osdmap(load_crushmap(CRUSHMAPS / crushmap), 128, size, rule)
+    place = placement_of(osdmap, osd)
+    start = up_sets(osdmap)
+    holding = {pg for pg, members in start.items() if osd in members}
+
+    def after(*actions: str) -> dict:
+        m = osdmap
+        for action in actions:
+            m = operator_step(m, action, osd, place)
+        return up_sets(m)
+
+    # Destroyed: its PGs lose it; re-created at its place: every PG maps as before.
+    assert changed_pgs(start, after("destroy")) == holding
+    assert changed_pgs(start, after("destroy", "recreate")) == set()
+    # Purged (or removed by hand) and added back under the same id and place: the same.
+    assert changed_pgs(start, after("crush reweight 0", "kill", "purge", "add")) == set()
+    assert changed_pgs(start, after("out", "kill", "crush remove", "rm", "add")) == set()
+    # Out: exactly its PGs move. CRUSH weight 0 also lightens its host, so PGs may move
+    # between hosts as well.
+    assert changed_pgs(start, after("out")) == holding
+    assert changed_pgs(start, after("crush reweight 0")) >= holding
+    assert up_sets(osdmap) == start
+    with pytest.raises(ValueError):
+        operator_step(osdmap, "explode", osd, place)
