@@ -150,6 +150,7 @@ class SqliteStorage:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._sync = True
+        self._deferred: HardState | None = None
         self._db.executescript(_SCHEMA)
 
     def load(self) -> PersistentState:
@@ -157,6 +158,8 @@ class SqliteStorage:
         db = self._db
         row = db.execute("SELECT term, vote, commit_index FROM hard_state").fetchone()
         hard = HardState(*row) if row else HardState()
+        if self._deferred is not None:
+            hard = self._deferred
         srow = db.execute("SELECT idx, term, conf, data FROM snapshot").fetchone()
         snapshot = None
         if srow:
@@ -183,7 +186,18 @@ class SqliteStorage:
         compaction: Snapshot | None = None,
         sync: bool = True,
     ) -> None:
-        """Persist atomically (see :meth:`Storage.save`); durable on return if ``sync``."""
+        """Persist atomically (see :meth:`Storage.save`); durable on return if ``sync``.
+
+        A save of nothing but an unsynced hard state (a leader's or follower's new
+        commit index, once per commit) is kept in memory and written with the next
+        save or on :meth:`close`: it may be lost by a crash anyway, and a transaction
+        of its own would cost about as much as the entry it commits."""
+        if not sync and hard_state is not None and not entries and snapshot is compaction is None:
+            self._deferred = hard_state
+            return
+        if hard_state is None:
+            hard_state = self._deferred
+        self._deferred = None
         db = self._db
         if sync != self._sync:
             # WAL frames reach the disk in commit order, so the fsync of a later FULL
@@ -230,5 +244,7 @@ class SqliteStorage:
         )
 
     def close(self) -> None:
-        """Close the database."""
+        """Write what is deferred and close the database."""
+        if self._deferred is not None:
+            self.save(hard_state=self._deferred)
         self._db.close()

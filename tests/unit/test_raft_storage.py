@@ -111,6 +111,32 @@ def test_sqlite_runs_wal_with_full_sync(tmp_path: Path) -> None:
         s.close()
 
 
+def test_sqlite_writes_an_unsynced_commit_index_with_the_next_save(tmp_path: Path) -> None:
+    s = SqliteStorage(tmp_path / "raft.db")
+    try:
+        s.save(hard_state=HardState(1, 1, 0), entries=_entries(1, 2, 1))
+        s.save(hard_state=HardState(1, 1, 2), sync=False)
+        assert s.load().hard_state == HardState(1, 1, 2)
+        other = SqliteStorage(tmp_path / "raft.db")
+        try:
+            # Not on disk yet: a crash now would lose it, as an unsynced save may.
+            assert other.load().hard_state == HardState(1, 1, 0)
+            s.save(entries=_entries(3, 3, 1))
+            assert other.load() == PersistentState(
+                HardState(1, 1, 2), None, tuple(_entries(1, 3, 1))
+            )
+            s.save(hard_state=HardState(1, 1, 3), sync=False)
+        finally:
+            other.close()
+    finally:
+        s.close()
+    reopened = SqliteStorage(tmp_path / "raft.db")
+    try:
+        assert reopened.load().hard_state == HardState(1, 1, 3)
+    finally:
+        reopened.close()
+
+
 _WRITER = """
 import sys
 from radospy.raft import Entry, HardState, SqliteStorage
