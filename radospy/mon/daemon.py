@@ -775,8 +775,10 @@ class MonDaemon:
         for priority, message in cluster_log.osdmap_events(before, osdmap):
             self.cluster_log.add(now, priority, message)
         if self.driver is not None and self.driver.is_leader:
-            rows = self.pgmap.current(before, now)
-            for osd, direction in cluster_log.marked_out_or_in(before, osdmap):
+            marked = cluster_log.marked_out_or_in(before, osdmap)
+            # Placing every PG costs more than the rest of an apply: only when needed.
+            rows = self.pgmap.current(before, now) if marked else []
+            for osd, direction in marked:
                 self.progress.osd_marked(osd, direction, rows, now)
 
     async def _status_loop(self) -> None:
