@@ -9,6 +9,10 @@ gathers the changes that arrive into the next, as Ceph's monitors do). etcd, whe
 PATH (Debian's `etcd-server`), runs as a 3-member cluster on loopback and takes the same
 number of puts from one client over its HTTP/JSON gateway with the same concurrency.
 
+Besides the rates, each row gives the CPU time spent per commit (utime + stime from
+/proc, which unlike commits/s hardly depends on how loaded the machine is): by all three
+members together, by the busiest one (the leader) and by the client (this process).
+
 Run alone: `.venv/bin/python bench/mon.py`.
 """
 
@@ -17,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import os
 import shutil
 import signal
 import socket
@@ -26,6 +31,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
@@ -84,8 +90,27 @@ def _start_mons(root: Path) -> tuple[list[subprocess.Popen[bytes]], Path]:
     return procs, conf
 
 
-async def _timed(op: Callable[[int], Awaitable[None]], in_flight: int) -> tuple[float, list[float]]:
-    """Run op(0..COUNT-1) with ``in_flight`` at a time; (elapsed, latencies)."""
+@dataclass
+class Run:
+    """One timed run of COUNT operations."""
+
+    elapsed: float
+    latencies: list[float]
+    member_cpu: list[float]
+    """CPU seconds each member process spent during the run."""
+    client_cpu: float
+
+
+def _cpu_seconds(pid: int) -> float:
+    """utime + stime of process ``pid``, in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        # Fields after the parenthesised command name; utime, stime are 14, 15.
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _timed(op: Callable[[int], Awaitable[None]], in_flight: int, pids: list[int]) -> Run:
+    """Run op(0..COUNT-1) with ``in_flight`` at a time, members ``pids`` serving it."""
     latencies: list[float] = []
     queue = iter(range(COUNT))
 
@@ -95,12 +120,17 @@ async def _timed(op: Callable[[int], Awaitable[None]], in_flight: int) -> tuple[
             await op(i)
             latencies.append(time.perf_counter() - t0)
 
+    cpu0 = [_cpu_seconds(pid) for pid in pids]
+    client0 = time.process_time()
     t0 = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(in_flight)))
-    return time.perf_counter() - t0, latencies
+    elapsed = time.perf_counter() - t0
+    client = time.process_time() - client0
+    cpu = [_cpu_seconds(pid) - c for pid, c in zip(pids, cpu0, strict=True)]
+    return Run(elapsed, latencies, cpu, client)
 
 
-async def bench_mons(root: Path) -> dict[int, tuple[float, list[float]]]:
+async def bench_mons(root: Path) -> dict[int, Run]:
     procs, conf = _start_mons(root)
     try:
         config = Config("client.admin")
@@ -121,9 +151,10 @@ async def bench_mons(root: Path) -> dict[int, tuple[float, list[float]]]:
                     raise RuntimeError(outs)
 
             results = {}
+            pids = [proc.pid for proc in procs]
             for n in (1, IN_FLIGHT):
                 before = await _epoch(client)
-                results[n] = await _timed(change, n)
+                results[n] = await _timed(change, n, pids)
                 if await _epoch(client) - before != COUNT:
                     raise RuntimeError("not every command made a new epoch")
             return results
@@ -141,7 +172,7 @@ async def _epoch(client: MonClient) -> int:
     return epoch
 
 
-async def bench_etcd(root: Path) -> dict[int, tuple[float, list[float]]]:
+async def bench_etcd(root: Path) -> dict[int, Run]:
     ports = _ports(6)
     cluster = ",".join(f"e{i}=http://127.0.0.1:{ports[2 * i]}" for i in range(3))
     procs = [
@@ -190,19 +221,22 @@ async def bench_etcd(root: Path) -> dict[int, tuple[float, list[float]]]:
                     if time.monotonic() > deadline:
                         raise
                     await asyncio.sleep(0.2)
-            return {n: await _timed(put, n) for n in (1, IN_FLIGHT)}
+            pids = [proc.pid for proc in procs]
+            return {n: await _timed(put, n, pids) for n in (1, IN_FLIGHT)}
     finally:
         for proc in procs:
             proc.send_signal(signal.SIGKILL)
             proc.wait()
 
 
-def _row(system: str, in_flight: int, result: tuple[float, list[float]]) -> str:
-    elapsed, lat = result
-    q = statistics.quantiles(lat, n=100)
+def _row(system: str, in_flight: int, run: Run) -> str:
+    q = statistics.quantiles(run.latencies, n=100)
+    per_commit = 1000 / COUNT
     return (
-        f"{system:<22} {in_flight:>9} {COUNT / elapsed:>12.0f} "
-        f"{q[49] * 1000:>9.2f} {q[98] * 1000:>9.2f}"
+        f"{system:<22} {in_flight:>9} {COUNT / run.elapsed:>10.0f} "
+        f"{q[49] * 1000:>7.2f} {q[98] * 1000:>7.2f} "
+        f"{sum(run.member_cpu) * per_commit:>11.3f} {max(run.member_cpu) * per_commit:>11.3f} "
+        f"{run.client_cpu * per_commit:>11.3f}"
     )
 
 
@@ -218,7 +252,12 @@ async def main() -> None:
     else:
         rows.append(f"{'etcd':<22} (not installed: apt-get install etcd-server)")
     print(f"{COUNT} map changes / puts, one client, loopback, 3 members each")
-    print(f"{'system':<22} {'in flight':>9} {'commits/s':>12} {'p50 ms':>9} {'p99 ms':>9}")
+    print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} at the end")
+    print(
+        f"{'system':<22} {'in flight':>9} {'commits/s':>10} {'p50 ms':>7} {'p99 ms':>7} "
+        f"{'members':>11} {'busiest':>11} {'client':>11}"
+    )
+    print(f"{'':<22} {'':>9} {'':>10} {'':>7} {'':>7} {'CPU ms per commit':^35}")
     print("\n".join(rows))
 
 
