@@ -154,6 +154,8 @@ class RaftDriver:
         self._apply_waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._read_ids = itertools.count(1)
         self._wake = asyncio.Event()
+        self._tick_due = False
+        self._tick_timer: asyncio.TimerHandle | None = None
         self._task: asyncio.Task[None] | None = None
         self.last_heard: dict[int, float] = {}
         """Loop time of the last message received from each peer."""
@@ -264,19 +266,27 @@ class RaftDriver:
     # --- the loop -------------------------------------------------------------------
 
     async def _run(self) -> None:
+        # One repeating timer for the ticks rather than a timeout around every wait:
+        # the loop wakes for each message, several times per commit.
         loop = asyncio.get_running_loop()
-        next_tick = loop.time() + self.config.tick_interval
-        while True:
-            self._drain()
-            delay = next_tick - loop.time()
-            if delay > 0:
+        self._tick_timer = loop.call_later(self.config.tick_interval, self._on_tick_timer)
+        try:
+            while True:
+                self._drain()
                 self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(delay):
-                        await self._wake.wait()
-            if loop.time() >= next_tick:
-                self.node.tick()
-                next_tick = loop.time() + self.config.tick_interval
+                await self._wake.wait()
+                if self._tick_due:
+                    self._tick_due = False
+                    self.node.tick()
+        finally:
+            if self._tick_timer is not None:
+                self._tick_timer.cancel()
+
+    def _on_tick_timer(self) -> None:
+        self._tick_due = True
+        self._wake.set()
+        loop = asyncio.get_running_loop()
+        self._tick_timer = loop.call_later(self.config.tick_interval, self._on_tick_timer)
 
     def _drain(self) -> None:
         while self.node.has_ready():
