@@ -66,7 +66,9 @@ class OSDMapHistory:
             self.fulls[new.epoch] = encode_osdmap(new, new_extras)
         floor = new.epoch - OSDMAP_EPOCHS_KEPT + 1
         base = max((e for e in self.fulls if e <= floor), default=None)
-        if base is not None:
+        # The base moves once every FULL_MAP_INTERVAL epochs: only then is anything
+        # left to trim (scanning every kept update on each epoch cost more than the rest).
+        if base is not None and base > self.first:
             for epoch in [e for e in self.fulls if e < base]:
                 del self.fulls[epoch]
             for epoch in [e for e in self.updates if e <= base]:
