@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import json
 import logging
@@ -1051,8 +1052,14 @@ def _parse_cmd(text: str) -> dict[str, Any]:
 
 
 def _mon_caps(conn: Connection) -> MonCap:
+    return _parse_mon_caps(conn.caps.get("mon", ""))
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_mon_caps(text: str) -> MonCap:
+    # Every command checks its sender's caps; they are few distinct strings.
     try:
-        return MonCap.parse(conn.caps.get("mon", ""))
+        return MonCap.parse(text)
     except InvalidArgument:
         return MonCap(())
 
