@@ -5,11 +5,14 @@ Both clusters are built the same way in a temp dir, one after the other in this 
 4 KiB PUTs and then GETs from `--threads` (16) boto3 clients for `--seconds` each (ops/s,
 p50 and p99 latency), a 64 MiB PUT and GET (MB/s, best of `--repeat`), and a LIST of a
 bucket holding 1000 keys (ms per full listing); the gateway's RSS is sampled throughout.
+The CPU time the gateway and the OSDs spent per 4 KiB op and per MB of the 64 MiB
+objects (utime+stime from /proc/PID/stat before and after each run) does not depend on
+what else loads the machine, unlike ops/s and MB/s.
 
 radospy runs as `radospy up --daemon` (its gateway and default user) / `radospy down`;
 Ceph as /work/shared/reference-ceph/start.sh --new DIR / stop.sh with a user made by
-`radosgw-admin` (skipped, with a note, when radosgw or the scripts are missing, or with
---no-ceph).
+`radosgw-admin` on free ports (skipped, with a note, when radosgw or the scripts are
+missing or the reference fails to start, or with --no-ceph).
 
 Run alone: `.venv/bin/python bench/s3.py [--seconds 10] [--threads 16] [--no-ceph]`.
 """
@@ -20,6 +23,7 @@ import argparse
 import json
 import os
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -44,12 +48,14 @@ LIST_KEYS = 1000
 
 @dataclass
 class Endpoint:
-    """A running gateway: URL, keys, and the PIDs whose RSS counts."""
+    """A running gateway: URL, keys, the gateway's PIDs (RSS and CPU) and the OSDs'
+    (CPU)."""
 
     url: str
     access_key: str
     secret_key: str
     pids: list[int]
+    osd_pids: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -108,6 +114,33 @@ def peak_rss_mib(pids: list[int]) -> float:
     return peak
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """utime + stime of the given processes, in seconds (0 for one that is gone)."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                # Fields after the parenthesised command name; utime, stime are 14, 15.
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+@contextmanager
+def cpu_cost(ep: Endpoint, rows: dict[str, float], what: str, unit: str,
+             units: list[float]) -> Iterator[None]:
+    """Rows `<what> CPU gw <unit>` and `<what> CPU OSDs <unit>`: ms of CPU the gateway
+    and all OSDs spent over the block per unit of work, `units[0]` (ops or MB), which
+    the block sets."""
+    gw, osds = cpu_seconds(ep.pids), cpu_seconds(ep.osd_pids)
+    yield
+    if units[0]:
+        rows[f"{what} CPU gw {unit}"] = 1000 * (cpu_seconds(ep.pids) - gw) / units[0]
+        rows[f"{what} CPU OSDs {unit}"] = 1000 * (cpu_seconds(ep.osd_pids) - osds) / units[0]
+
+
 def _percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100)[int(q) - 1] if len(values) > 1 else values[0]
 
@@ -125,7 +158,10 @@ def run_suite(ep: Endpoint, seconds: float, threads: int, repeat: int) -> Result
         written[t].add(n)
 
     began = time.monotonic()
-    lat = _timed_loop(threads, seconds, put)
+    ops = [0.0]
+    with cpu_cost(ep, result.rows, "4K PUT", "ms/op", ops):
+        lat = _timed_loop(threads, seconds, put)
+        ops[0] = len(lat)
     result.rows["4K PUT ops/s"] = len(lat) / (time.monotonic() - began)
     result.rows["4K PUT p50 ms"] = _percentile(lat, 50) * 1000
     result.rows["4K PUT p99 ms"] = _percentile(lat, 99) * 1000
@@ -136,20 +172,27 @@ def run_suite(ep: Endpoint, seconds: float, threads: int, repeat: int) -> Result
         assert body["Body"].read() == small
 
     began = time.monotonic()
-    lat = _timed_loop(threads, seconds, get)
+    ops = [0.0]
+    with cpu_cost(ep, result.rows, "4K GET", "ms/op", ops):
+        lat = _timed_loop(threads, seconds, get)
+        ops[0] = len(lat)
     result.rows["4K GET ops/s"] = len(lat) / (time.monotonic() - began)
     result.rows["4K GET p50 ms"] = _percentile(lat, 50) * 1000
     result.rows["4K GET p99 ms"] = _percentile(lat, 99) * 1000
 
     large = os.urandom(LARGE)
     puts, gets = [], []
-    for _ in range(repeat):
-        began = time.monotonic()
-        s3.put_object(Bucket="bench", Key="large", Body=large)
-        puts.append(LARGE / 1e6 / (time.monotonic() - began))
-        began = time.monotonic()
-        assert s3.get_object(Bucket="bench", Key="large")["Body"].read() == large
-        gets.append(LARGE / 1e6 / (time.monotonic() - began))
+    mbs = [repeat * LARGE / 1e6]
+    with cpu_cost(ep, result.rows, "64M PUT", "ms/MB", mbs):
+        for _ in range(repeat):
+            began = time.monotonic()
+            s3.put_object(Bucket="bench", Key="large", Body=large)
+            puts.append(LARGE / 1e6 / (time.monotonic() - began))
+    with cpu_cost(ep, result.rows, "64M GET", "ms/MB", mbs):
+        for _ in range(repeat):
+            began = time.monotonic()
+            assert s3.get_object(Bucket="bench", Key="large")["Body"].read() == large
+            gets.append(LARGE / 1e6 / (time.monotonic() - began))
     result.rows["64M PUT MB/s"] = max(puts)
     result.rows["64M GET MB/s"] = max(gets)
 
@@ -183,8 +226,9 @@ def radospy_gateway() -> Iterator[Endpoint]:
                                                       "secret key:")))
             record = json.loads((data / "up.pid").read_text())
             pids = [d["pid"] for d in record if d["entity"] == "client.rgw"]
+            osds = [d["pid"] for d in record if d["entity"].startswith("osd.")]
             yield Endpoint(fields["S3 gateway"].split()[0], fields["access key"].strip(),
-                           fields["secret key"].strip(), pids)
+                           fields["secret key"].strip(), pids, osds)
         finally:
             _run([*radospy, "down", "--data", str(data)])
 
@@ -194,15 +238,17 @@ def ceph_gateway() -> Iterator[Endpoint]:
     """The reference cluster with radosgw, and a user made by radosgw-admin."""
     with tempfile.TemporaryDirectory(prefix="ceph-s3bench-") as tmp:
         data = Path(tmp) / "ceph"
-        _run([str(REFERENCE / "start.sh"), "--new", str(data)], timeout=900)
+        ports = {name: str(_free_port()) for name in ("MON_PORT", "MON_V1_PORT", "RGW_PORT")}
         try:
+            _run([str(REFERENCE / "start.sh"), "--new", str(data)], timeout=900,
+                 env={**os.environ, **ports})
             conf = str(data / "ceph.conf")
             user = json.loads(_run(["radosgw-admin", "-c", conf, "user", "create",
                                     "--uid", "bench", "--display-name", "bench"], cwd=tmp))
             key = user["keys"][0]
             pids = [int(p.read_text()) for p in (data / "run").glob("*rgw*.pid")]
-            port = os.environ.get("RGW_PORT", "17480")
-            url = f"http://127.0.0.1:{port}"
+            osds = [int(p.read_text()) for p in (data / "run").glob("osd.*.pid")]
+            url = f"http://127.0.0.1:{ports['RGW_PORT']}"
             deadline = time.monotonic() + 120
             while True:
                 try:
@@ -213,33 +259,45 @@ def ceph_gateway() -> Iterator[Endpoint]:
                     if time.monotonic() > deadline:
                         raise
                     threading.Event().wait(1)
-            yield Endpoint(url, key["access_key"], key["secret_key"], pids)
+            yield Endpoint(url, key["access_key"], key["secret_key"], pids, osds)
         finally:
             _run([str(REFERENCE / "stop.sh"), str(data)], timeout=120)
 
 
-ROWS = ("4K PUT ops/s", "4K PUT p50 ms", "4K PUT p99 ms", "4K GET ops/s", "4K GET p50 ms",
-        "4K GET p99 ms", "64M PUT MB/s", "64M GET MB/s", "LIST 1000 keys ms",
-        "gateway max RSS MiB")
+def _free_port() -> int:
+    """A TCP port on 127.0.0.1 free right now (the reference's ports may be taken by
+    another cluster on this machine)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+ROWS = ("4K PUT ops/s", "4K PUT p50 ms", "4K PUT p99 ms", "4K PUT CPU gw ms/op",
+        "4K PUT CPU OSDs ms/op", "4K GET ops/s", "4K GET p50 ms", "4K GET p99 ms",
+        "4K GET CPU gw ms/op", "4K GET CPU OSDs ms/op", "64M PUT MB/s", "64M PUT CPU gw ms/MB",
+        "64M PUT CPU OSDs ms/MB", "64M GET MB/s", "64M GET CPU gw ms/MB",
+        "64M GET CPU OSDs ms/MB", "LIST 1000 keys ms", "gateway max RSS MiB")
 
 
 def table(ours: Result, ceph: Result) -> str:
     """One table: radospy | radosgw | ratio (radospy / radosgw)."""
     lines = [
-        f"| {'what':<20} | {'radospy':>9} | {'radosgw':>9} | {'ratio':>6} |",
-        f"| {'-' * 20} | {'-' * 8}: | {'-' * 8}: | {'-' * 5}: |",
+        f"| {'what':<22} | {'radospy':>9} | {'radosgw':>9} | {'ratio':>6} |",
+        f"| {'-' * 22} | {'-' * 8}: | {'-' * 8}: | {'-' * 5}: |",
     ]
     for row in ROWS:
         mine, theirs = ours.rows.get(row), ceph.rows.get(row)
         ratio = f"{mine / theirs:.2f}" if mine is not None and theirs else "-"
-        lines.append(f"| {row:<20} | {_fmt(mine):>9} | {_fmt(theirs):>9} | {ratio:>6} |")
+        lines.append(f"| {row:<22} | {_fmt(mine):>9} | {_fmt(theirs):>9} | {ratio:>6} |")
     if ceph.note:
         lines.append(f"\n{ceph.note}: reference skipped")
     return "\n".join(lines)
 
 
 def _fmt(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f}"
+    if value is None:
+        return "-"
+    return f"{value:.2f}" if value < 10 else f"{value:.1f}"
 
 
 def main() -> None:
@@ -257,8 +315,12 @@ def main() -> None:
     elif missing or not (REFERENCE / "start.sh").exists():
         ceph = Result(note=f"radosgw not installed ({', '.join(missing) or 'no start.sh'})")
     else:
-        with ceph_gateway() as ep:
-            ceph = run_suite(ep, args.seconds, args.threads, args.repeat)
+        try:
+            with ceph_gateway() as ep:
+                ceph = run_suite(ep, args.seconds, args.threads, args.repeat)
+        except (RuntimeError, subprocess.TimeoutExpired) as exc:
+            print(exc, file=sys.stderr)
+            ceph = Result(note=f"the reference failed ({str(exc).splitlines()[0][:80]})")
     print(f"S3 through boto3, {args.threads} clients, {args.seconds:g} s per 4K run, "
           "pools of size 3, 3 OSDs, 1 mon")
     print(table(ours, ceph))
