@@ -259,6 +259,11 @@ OPTIONS: dict[str, Option] = {
              min=0),
         _opt("rgw_gc_processor_period", _I, "3600", "rgw",
              "seconds between two runs of a gateway's garbage collector", min=1),
+        _opt("rgw_cache_lru_size", _I, "25000", "rgw",
+             "user and bucket metadata entries a gateway caches (each cache)", min=1),
+        _opt("rgw_cache_expiry_interval", _I, "900", "rgw",
+             "seconds a gateway trusts cached user and bucket metadata at most (changes "
+             "made through radospy reach every gateway at once)", min=0),
     )
 }  # fmt: skip
 

@@ -37,6 +37,9 @@ class Context:
     verdict: policy.Effect | None = None
     """What the bucket's policy says about this request's operation (None: nothing, the
     ACLs decide)."""
+    stamp: bytes | None = None
+    """The metadata stamp read when the request arrived: the named bucket's metadata
+    comes from the gateway's cache when nothing changed since (`meta_cache`)."""
     _info: BucketInfo | None = None
 
     @property
@@ -76,7 +79,7 @@ class Context:
     async def load_bucket(self) -> BucketInfo:
         """The named bucket's metadata (read once per request); NoSuchBucket."""
         if self._info is None:
-            self._info = await self.store.buckets.get(self.bucket_name)
+            self._info = await self.store.buckets.get(self.bucket_name, self.stamp)
         return self._info
 
     def condition_context(self) -> dict[str, tuple[str, ...]]:

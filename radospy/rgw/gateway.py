@@ -146,7 +146,9 @@ class Gateway:
         self.tls = tls
         self.store = Store(rados, num_shards=default_shards(rados),
                            quota_ttl=rados.config.get_int("rgw_bucket_quota_ttl"),
-                           gc_min_wait=rados.config.get_int("rgw_gc_obj_min_wait"))
+                           gc_min_wait=rados.config.get_int("rgw_gc_obj_min_wait"),
+                           cache_size=rados.config.get_int("rgw_cache_lru_size"),
+                           cache_expiry=rados.config.get_int("rgw_cache_expiry_interval"))
         self.gc_period = rados.config.get_int("rgw_gc_processor_period")
         self._gc_task: asyncio.Task[None] | None = None
         self._ids = itertools.count(1)
@@ -260,11 +262,15 @@ class Gateway:
 
     async def _serve(self, request: web.BaseRequest, parts: RequestParts, tgt: Target,
                      request_id: str, cors_headers: dict[str, str]) -> web.StreamResponse:
-        user, auth = await self._authenticate(parts, tgt)
+        # The user and the bucket come from this gateway's cache unless the stamp says
+        # some metadata changed since they were read.
+        stamp = await self.store.stamp.read()
+        user, auth = await self._authenticate(parts, tgt, stamp)
         names = {k for k, _ in parts.query_params()}
         op = route(parts.method, tgt.bucket, tgt.key, names.__contains__,
                    parts.header("x-amz-copy-source") is not None)
-        ctx = Context(request, parts, auth, user, tgt, self.store, request_id, cors_headers)
+        ctx = Context(request, parts, auth, user, tgt, self.store, request_id, cors_headers,
+                      stamp=stamp)
         await self._judge_by_policy(ctx, op.op)
         return await HANDLERS[op.op](ctx)
 
@@ -328,13 +334,14 @@ class Gateway:
         return empty(headers=cors.preflight_headers(rule, origin, headers))
 
     async def _authenticate(
-        self, parts: RequestParts, tgt: Target
+        self, parts: RequestParts, tgt: Target, stamp: bytes
     ) -> tuple[UserInfo, AuthResult | None]:
-        """Who signed the request (an anonymous user when no one did)."""
+        """Who signed the request (an anonymous user when no one did); `stamp` is the
+        metadata stamp read for the request."""
         access_key = claimed_access_key(parts)
         user = None
         if access_key:
-            user = await self.store.users.by_access_key(access_key)
+            user = await self.store.users.by_access_key(access_key, stamp)
         secrets = {k.access_key: k.secret_key for k in user.keys} if user else {}
         auth = authenticate(parts, secrets.get, time.time(),
                             bucket=tgt.bucket if tgt.virtual_host else None)

@@ -537,6 +537,42 @@ def test_cors(s3: Any, urls: list[str]) -> None:
     assert _code(lambda: s3.get_bucket_cors(Bucket="cors")) == "NoSuchCORSConfiguration"
 
 
+def test_metadata_changes_reach_every_gateway(s3: Any, s3b: Any, urls: list[str],
+                                              cluster: S3Cluster) -> None:
+    """Each gateway caches users and buckets; a change made through another gateway or
+    radosgw-admin counts on every gateway from the next request on."""
+    s3.create_bucket(Bucket="coherent")
+    s3.put_object(Bucket="coherent", Key="k", Body=b"cached")
+    public = f"{urls[1]}/coherent/k"
+    # Gateway b reads (and caches) the user and the bucket.
+    assert s3b.get_object(Bucket="coherent", Key="k")["Body"].read() == b"cached"
+    assert _anonymous(public)[0] == 403
+    s3.put_bucket_acl(Bucket="coherent", ACL="public-read")
+    assert _anonymous(public) == (200, b"cached")
+    s3.put_bucket_acl(Bucket="coherent", ACL="private")
+    assert _anonymous(public)[0] == 403
+
+    access, secret = "AKIARADOSPYCACHE0001", "radospy-cache-secret-0000000000000000001"
+    cluster.admin("key", "create", "--uid", "tester", "--access-key", access,
+                  "--secret", secret)
+    second = _client(urls[1], access, secret)
+    assert second.get_object(Bucket="coherent", Key="k")["Body"].read() == b"cached"
+    cluster.admin("key", "rm", "--uid", "tester", "--access-key", access)
+    assert _code(lambda: second.get_object(Bucket="coherent", Key="k")) == "InvalidAccessKeyId"
+
+    s3.delete_object(Bucket="coherent", Key="k")
+    s3.delete_bucket(Bucket="coherent")
+    other = _client(urls[0], OTHER_ACCESS, OTHER_SECRET)
+    other.create_bucket(Bucket="coherent")
+    assert _code(lambda: s3b.put_object(Bucket="coherent", Key="k", Body=b"x")) == \
+        "AccessDenied"
+    _client(urls[1], OTHER_ACCESS, OTHER_SECRET).put_object(Bucket="coherent", Key="k",
+                                                             Body=b"new owner")
+    assert other.get_object(Bucket="coherent", Key="k")["Body"].read() == b"new owner"
+    other.delete_object(Bucket="coherent", Key="k")
+    other.delete_bucket(Bucket="coherent")
+
+
 def _anonymous(url: str, method: str = "GET", data: bytes | None = None) -> tuple[int, bytes]:
     request = urllib.request.Request(url, data=data, method=method)
     try:

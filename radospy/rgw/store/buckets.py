@@ -7,7 +7,9 @@ Creation writes the instance and the index first and then takes the name with an
 exclusive create of the entrypoint: of two gateways creating one name at once, one
 wins and the other cleans up. Deletion marks every index shard as deleting (guarded:
 an index update then fails), checks they are empty, and only then removes the
-entrypoint; a non-empty bucket is unmarked again.
+entrypoint; a non-empty bucket is unmarked again. Every change of an existing bucket
+(update, deletion, relink) then rewrites the metadata stamp, so gateways drop what they
+cached of it (`meta_cache`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from radospy.common import osdop as o
 from radospy.rgw.s3.errors import S3Error
 from radospy.rgw.store import names
 from radospy.rgw.store.index import DELETING, STATE_XATTR, BucketIndex, shard_oids
+from radospy.rgw.store.meta_cache import MetaCache, MetaStamp
 from radospy.rgw.store.rados_ops import Conflict, Pools, run
 from radospy.rgw.store.records import BucketEntrypoint, BucketInfo, UserInfo, decode, encode
 from radospy.rgw.store.users import Users
@@ -33,9 +36,12 @@ _UPDATE_ATTEMPTS = 20
 class Buckets:
     """Bucket metadata and lifecycle."""
 
-    def __init__(self, pools: Pools, users: Users, instance: int, num_shards: int = 0) -> None:
+    def __init__(self, pools: Pools, users: Users, stamp: MetaStamp,
+                 cache: MetaCache[BucketInfo], instance: int, num_shards: int = 0) -> None:
         self.pools = pools
         self.users = users
+        self.stamp = stamp
+        self._cache = cache
         self.instance = instance
         self.num_shards = num_shards
 
@@ -44,8 +50,21 @@ class Buckets:
         data = await self._read(names.bucket_entrypoint_oid(bucket))
         return None if data is None else decode(data, BucketEntrypoint)
 
-    async def get(self, bucket: str) -> BucketInfo:
-        """The bucket's instance metadata; NoSuchBucket if there is no such bucket."""
+    async def get(self, bucket: str, stamp: bytes | None = None) -> BucketInfo:
+        """The bucket's instance metadata; NoSuchBucket if there is no such bucket.
+        With `stamp` (the metadata stamp read before this call) the metadata cached
+        under that stamp is taken as it is, and the one read is cached; the caller must
+        not change it."""
+        if stamp is None:
+            return await self._get(bucket)
+        now = time.monotonic()
+        info = self._cache.get(bucket, stamp, now)
+        if info is None:
+            info = await self._get(bucket)
+            self._cache.put(bucket, stamp, info, now)
+        return info
+
+    async def _get(self, bucket: str) -> BucketInfo:
         entry = await self.entrypoint(bucket)
         data = None if entry is None else await self._read(
             names.bucket_instance_oid(bucket, entry.marker))
@@ -128,6 +147,7 @@ class Buckets:
             raise S3Error(code="BucketNotEmpty", BucketName=info.bucket)
         await _remove(self.pools.root, names.bucket_entrypoint_oid(info.bucket))
         await self.users.unlink_bucket(info.owner, info.bucket)
+        await self.stamp.bump()
         await self._discard(info)
         await _remove(self.pools.non_ec, names.uploads_oid(info.marker))
 
@@ -150,9 +170,10 @@ class Buckets:
                 await run(self.pools.root, oid,
                           [o.CmpExt(offset=0, data=raw), o.WriteFull(data=encode(new))],
                           "update bucket")
-                return new
             except Conflict:
                 continue
+            await self.stamp.bump()
+            return new
         raise S3Error(code="OperationAborted")
 
     async def list_all(self) -> list[str]:
@@ -170,6 +191,7 @@ class Buckets:
                   [o.WriteFull(data=encode(entry))], "link bucket")
         await self.users.unlink_bucket(info.owner, info.bucket)
         await self.users.link_bucket(new_owner, info.bucket, info.creation_time)
+        await self.stamp.bump()
         return new
 
 

@@ -50,6 +50,7 @@ class Pools:
         self.reshard_log: AsyncIoctx
         self.gc: AsyncIoctx
         self.lc: AsyncIoctx
+        self.control: AsyncIoctx
 
     async def open(self, *, create: bool = True) -> None:
         """Open every pool, creating the missing ones when `create` (first start)."""
@@ -66,6 +67,7 @@ class Pools:
         self.reshard_log = await self._ioctx(names.LOG_POOL, names.NS_RESHARD)
         self.gc = await self._ioctx(names.LOG_POOL, names.NS_GC)
         self.lc = await self._ioctx(names.LOG_POOL, names.NS_LC)
+        self.control = await self._ioctx(names.CONTROL_POOL, "")
 
     async def _create(self, pool: str) -> None:
         cmd = {"prefix": "osd pool create", "pool": pool, "pg_num": RGW_POOL_PG_NUM}

@@ -8,6 +8,7 @@ from radospy.client.rados import AsyncRados
 from radospy.rgw.store.buckets import Buckets
 from radospy.rgw.store.gc import MIN_WAIT, GcLog
 from radospy.rgw.store.lc import LcShards
+from radospy.rgw.store.meta_cache import CAPACITY, EXPIRY, MetaCache, MetaStamp
 from radospy.rgw.store.multipart import Uploads
 from radospy.rgw.store.objects import Objects
 from radospy.rgw.store.rados_ops import Pools
@@ -22,12 +23,16 @@ class Store:
     """Users, buckets, objects and uploads over RGW's pools."""
 
     def __init__(self, rados: AsyncRados, *, num_shards: int = 0,
-                 quota_ttl: float = QUOTA_TTL, gc_min_wait: float = MIN_WAIT) -> None:
+                 quota_ttl: float = QUOTA_TTL, gc_min_wait: float = MIN_WAIT,
+                 cache_size: int = CAPACITY, cache_expiry: float = EXPIRY) -> None:
         self.rados = rados
         self.pools = Pools(rados)
         self.num_shards = num_shards
         self.quota_ttl = quota_ttl
         self.gc_min_wait = gc_min_wait
+        self.cache_size = cache_size
+        self.cache_expiry = cache_expiry
+        self.stamp: MetaStamp
         self.users: Users
         self.buckets: Buckets
         self.objects: Objects
@@ -39,8 +44,12 @@ class Store:
     async def open(self, *, create: bool = True) -> Store:
         """Open the pools (creating them on a first start when `create`)."""
         await self.pools.open(create=create)
-        self.users = Users(self.pools)
-        self.buckets = Buckets(self.pools, self.users, os.getpid(), self.num_shards)
+        self.stamp = MetaStamp(self.pools.control)
+        self.users = Users(self.pools, self.stamp,
+                           MetaCache(self.cache_size, self.cache_expiry))
+        self.buckets = Buckets(self.pools, self.users, self.stamp,
+                               MetaCache(self.cache_size, self.cache_expiry),
+                               os.getpid(), self.num_shards)
         self.gc = GcLog(self.pools.gc, self.pools.data, self.gc_min_wait)
         self.objects = Objects(self.pools.data, self.gc)
         self.uploads = Uploads(self.pools.non_ec, self.pools.data, self.gc)

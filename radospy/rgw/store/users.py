@@ -5,6 +5,8 @@
 A new user or key takes its objects with exclusive creates, so two gateways or admin
 tools creating the same one at once cannot both succeed; an update rewrites the info
 object only if it still holds what was read (a cmpext guard), else it is retried.
+Every change of an existing user or key then rewrites the metadata stamp, so gateways
+drop what they cached of it (`meta_cache`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from radospy.client.rados import AsyncIoctx, ObjectNotFound
 from radospy.common import osdop as o
 from radospy.common.errors import RadosError
 from radospy.rgw.store import names
+from radospy.rgw.store.meta_cache import MetaCache, MetaStamp
 from radospy.rgw.store.rados_ops import Conflict, Pools, run
 from radospy.rgw.store.records import (
     AccessKey,
@@ -40,9 +43,11 @@ class UserError(RadosError):
 class Users:
     """Users and keys in the meta pool."""
 
-    def __init__(self, pools: Pools) -> None:
+    def __init__(self, pools: Pools, stamp: MetaStamp, cache: MetaCache[UserInfo]) -> None:
         self._users: AsyncIoctx = pools.users
         self._keys: AsyncIoctx = pools.keys
+        self._stamp = stamp
+        self._by_key = cache
 
     async def get(self, uid: str) -> UserInfo | None:
         """The user `uid`, or None."""
@@ -57,8 +62,22 @@ class Users:
         data = results[0].data if isinstance(results[0], o.ReadData) else b""
         return decode(data, UserInfo), data
 
-    async def by_access_key(self, access_key: str) -> UserInfo | None:
-        """The user owning `access_key`, or None."""
+    async def by_access_key(self, access_key: str, stamp: bytes | None = None
+                            ) -> UserInfo | None:
+        """The user owning `access_key`, or None. With `stamp` (the metadata stamp read
+        before this call) a user cached under that stamp is taken as it is, and the one
+        read is cached; the caller must not change it."""
+        if stamp is None:
+            return await self._by_access_key(access_key)
+        now = time.monotonic()
+        user = self._by_key.get(access_key, stamp, now)
+        if user is None:
+            user = await self._by_access_key(access_key)
+            if user is not None:
+                self._by_key.put(access_key, stamp, user, now)
+        return user
+
+    async def _by_access_key(self, access_key: str) -> UserInfo | None:
         try:
             results = await run(self._keys, names.key_oid(access_key), [o.Read()], "read key")
         except ObjectNotFound:
@@ -135,9 +154,10 @@ class Users:
                 await run(self._users, names.user_oid(uid),
                           [o.CmpExt(offset=0, data=raw), o.WriteFull(data=encode(info))],
                           "update user")
-                return info
             except Conflict:
                 continue
+            await self._stamp.bump()
+            return info
         raise UserError("user changed concurrently; try again", errno.EAGAIN)
 
     async def add_key(self, uid: str, access_key: str | None, secret_key: str | None) -> UserInfo:
@@ -181,6 +201,7 @@ class Users:
         for oid in (names.user_oid(uid), names.user_buckets_oid(uid)):
             with contextlib.suppress(ObjectNotFound):
                 await run(self._users, oid, [o.Remove()], "remove user")
+        await self._stamp.bump()
 
     async def bucket_names(self, uid: str) -> dict[str, float]:
         """The user's buckets: name → creation time."""
