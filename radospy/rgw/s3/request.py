@@ -9,6 +9,7 @@ form of them.
 from __future__ import annotations
 
 import calendar
+import functools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -35,19 +36,31 @@ class RequestParts:
     query: str = ""
     headers: Sequence[tuple[str, str]] = ()
 
+    @functools.cached_property
+    def _by_name(self) -> dict[str, list[str]]:
+        """Header values by lower-cased name (built on first use: a request's headers
+        are looked up dozens of times)."""
+        out: dict[str, list[str]] = {}
+        for k, v in self.headers:
+            out.setdefault(k.lower(), []).append(v)
+        return out
+
     def header_values(self, name: str) -> list[str]:
         """Every value of header `name` (case-insensitive), in order."""
-        lname = name.lower()
-        return [v for k, v in self.headers if k.lower() == lname]
+        return list(self._by_name.get(name.lower(), ()))
 
     def header(self, name: str) -> str | None:
         """The first value of header `name`, or None."""
-        values = self.header_values(name)
+        values = self._by_name.get(name.lower())
         return values[0] if values else None
+
+    @functools.cached_property
+    def _query(self) -> tuple[tuple[str, str], ...]:
+        return tuple(parse_query(self.query))
 
     def query_params(self) -> list[tuple[str, str]]:
         """The decoded query parameters, in order."""
-        return parse_query(self.query)
+        return list(self._query)
 
     def query_param(self, name: str) -> str | None:
         """The first value of query parameter `name` (case-sensitive), or None."""
@@ -120,6 +133,7 @@ def uri_encode(text: str, *, keep_slash: bool = False) -> str:
     return quote(text, safe=_UNRESERVED + ("/" if keep_slash else ""))
 
 
+@functools.lru_cache(maxsize=256)
 def parse_amz_date(text: str) -> float | None:
     """Seconds since the epoch of an ISO 8601 basic timestamp `YYYYMMDDTHHMMSSZ`, or
     None if `text` is not one."""

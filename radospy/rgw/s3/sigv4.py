@@ -17,6 +17,7 @@ to sign and canonical request S3 shows clients so they can see where they differ
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -136,8 +137,10 @@ def string_to_sign(amz_date: str, scope: str, canonical: str) -> str:
     return f"{ALGORITHM}\n{amz_date}\n{scope}\n{digest}"
 
 
+@functools.lru_cache(maxsize=1024)
 def signing_key(secret: str, date: str, region: str, service: str) -> bytes:
-    """The derived key: HMAC chain of date, region, service and `aws4_request`."""
+    """The derived key: HMAC chain of date, region, service and `aws4_request` (kept
+    for the day's later requests of the same key, region and service)."""
     key = ("AWS4" + secret).encode()
     for part in (date, region, service, TERMINATOR):
         key = hmac.digest(key, part.encode(), "sha256")
