@@ -66,26 +66,30 @@ class StripeWriter:
         self._first = first
         self.head_size = head_size
         self.stripe_size = stripe_size
-        self.head = bytearray()
         self.size = 0
-        self._buf = bytearray()
+        # The head's and the next stripe's bytes as the pieces received (slices where a
+        # piece straddles a boundary), joined once when written: one copy per byte.
+        self._head: list[bytes | memoryview] = []
+        self._head_len = 0
+        self._buf: list[bytes | memoryview] = []
+        self._buf_len = 0
         self._next = first
         self._written: list[str] = []
         self._pending: list[asyncio.Future[list[o.OpResult]]] = []
 
     async def feed(self, data: bytes) -> None:
-        """Take the next bytes of the object."""
+        """Take the next bytes of the object (kept by reference: not to be changed)."""
         self.size += len(data)
-        view = memoryview(data)
-        if len(self.head) < self.head_size:
-            take = self.head_size - len(self.head)
-            self.head += view[:take]
-            view = view[take:]
-        while view:
-            take = self.stripe_size - len(self._buf)
-            self._buf += view[:take]
-            view = view[take:]
-            if len(self._buf) == self.stripe_size:
+        rest: bytes | memoryview = data
+        if self._head_len < self.head_size:
+            piece, rest = _cut(rest, self.head_size - self._head_len)
+            self._head.append(piece)
+            self._head_len += len(piece)
+        while rest:
+            piece, rest = _cut(rest, self.stripe_size - self._buf_len)
+            self._buf.append(piece)
+            self._buf_len += len(piece)
+            if self._buf_len == self.stripe_size:
                 await self._flush()
 
     async def _flush(self) -> None:
@@ -96,20 +100,21 @@ class StripeWriter:
         oid = f"{self.prefix}{self._next}"
         self._next += 1
         self._written.append(oid)
-        data, self._buf = bytes(self._buf), bytearray()
+        data = b"".join(self._buf)
+        self._buf, self._buf_len = [], 0
         self._pending.append(asyncio.ensure_future(
             run(self.ioctx, oid, [o.WriteFull(data=data)], "write stripe")))
 
     async def finish(self) -> bytes:
         """Write what is buffered; the head's bytes."""
-        if self._buf:
+        if self._buf_len:
             await self._flush()
         while self._pending:
             await self._pending.pop(0)
         if self.gc is not None and self._intent is not None:
             await self.gc.settle(self._intent)
             self._intent = None
-        return bytes(self.head)
+        return b"".join(self._head)
 
     async def abort(self) -> None:
         """Remove every stripe written (the upload failed)."""
@@ -120,6 +125,14 @@ class StripeWriter:
         if self.gc is not None and self._intent is not None:
             await self.gc.forget(self._intent)
             self._intent = None
+
+
+def _cut(data: bytes | memoryview, at: int) -> tuple[bytes | memoryview, bytes | memoryview]:
+    """`data` split at `at` (sliced without copying; whole when it is shorter)."""
+    if len(data) <= at:
+        return data, b""
+    view = memoryview(data)
+    return view[:at], view[at:]
 
 
 async def remove_objects(ioctx: AsyncIoctx, oids: list[str]) -> None:
