@@ -22,6 +22,7 @@ import contextlib
 import heapq
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from concurrent.futures import Future
 
 from radospy.client.rados import AsyncIoctx, NoData, ObjectNotFound
 from radospy.common import osdop as o
@@ -306,12 +307,19 @@ class ThreadSource:
 
     def __call__(self, start: bytes) -> Iterator[IndexEntry]:
         after = start_after_for(start)
-        streams = [self._shard(oid, after, start) for oid in shard_oids(self.index.info)]
+        # Every shard's first page is asked for at once (the merge needs them all
+        # before its first entry); later pages as the merge reaches them.
+        streams = [self._shard(oid, after, start, self._fetch(oid, after))
+                   for oid in shard_oids(self.index.info)]
         return heapq.merge(*streams, key=lambda e: entry_name(e).encode())
 
-    def _shard(self, oid: str, after: str, start: bytes) -> Iterator[IndexEntry]:
+    def _fetch(self, oid: str, after: str) -> Future[tuple[list[IndexEntry], bool]]:
+        return asyncio.run_coroutine_threadsafe(self.index.page(oid, after), self.loop)
+
+    def _shard(self, oid: str, after: str, start: bytes,
+               first: Future[tuple[list[IndexEntry], bool]]) -> Iterator[IndexEntry]:
+        future = first
         while True:
-            future = asyncio.run_coroutine_threadsafe(self.index.page(oid, after), self.loop)
             entries, more = future.result()
             for entry in entries:
                 if entry.key.encode() >= start:
@@ -319,3 +327,4 @@ class ThreadSource:
             if not more or not entries:
                 return
             after = entry_name(entries[-1])
+            future = self._fetch(oid, after)
