@@ -143,7 +143,12 @@ async def get_object(ctx: Context) -> web.StreamResponse:
     if rng is not None:
         status = 206
         headers["Content-Range"] = f"bytes {first}-{last}/{attrs.size}"
-    response = web.StreamResponse(status=status, headers={**headers, **ctx.cors_headers})
+    headers.update(ctx.cors_headers)
+    data = ctx.store.objects.inline(head, first, length)
+    if data is not None:
+        # Read with the head already: headers and body leave in one write.
+        return web.Response(status=status, headers=headers, body=data)
+    response = web.StreamResponse(status=status, headers=headers)
     response.content_length = length
     await response.prepare(ctx.request)
     async for piece in ctx.store.objects.read(info, head, first, length):

@@ -330,6 +330,14 @@ class Objects:
             for task in queue:
                 task.cancel()
 
+    def inline(self, head: Head, offset: int, length: int) -> bytes | None:
+        """Bytes [offset, offset+length) of the object when the head read holds them
+        all (no further read needed), else None."""
+        end = offset + length
+        if end > head.attrs.manifest.head_size or end > len(head.data):
+            return None
+        return head.data[offset:end]
+
     async def _read_piece(self, oid: str, offset: int, length: int) -> bytes:
         results = await run(self.data, oid, [o.Read(offset=offset, length=length)], "read")
         result = results[0]
