@@ -202,8 +202,13 @@ class Objects:
         the data of the object it replaced. `precondition` sees the current object
         first (If-Match, If-None-Match)."""
         oid = names.head_oid(info.marker, key)
+        # Most writes are of new keys: the first attempt assumes there is no object
+        # and writes without reading the head first (its exclusive create fails if
+        # there is one, and the next attempt reads what it replaces).
+        assume_new = _admits_none(precondition)
         for _ in range(_COMMIT_ATTEMPTS):
-            old = await self.head(info, key)
+            old = None if assume_new else await self.head(info, key)
+            assume_new = False
             if precondition is not None:
                 precondition(old.attrs if old else None)
             tag = names.new_tag()
@@ -365,6 +370,17 @@ class Objects:
             await self._retire(old.attrs)
             return
         raise S3Error(code="OperationAborted")
+
+
+def _admits_none(precondition: Precondition | None) -> bool:
+    """Whether `precondition` lets a write go ahead when there is no object yet."""
+    if precondition is None:
+        return True
+    try:
+        precondition(None)
+    except S3Error:
+        return False
+    return True
 
 
 async def _ready(data: bytes) -> bytes:
