@@ -604,11 +604,9 @@ class RaftNode:
             pr.become_replicate()
         elif pr.state is ProgressState.REPLICATE:
             pr.free_to(m.index)
-        # A new commit index is not broadcast on its own: it rides on the next append
-        # or heartbeat (every heartbeat_tick). A round of empty appends and their
-        # answers per commit would cost the leader as many messages as the entry did.
-        self._maybe_commit()
-        if was_paused:
+        if self._maybe_commit():
+            self._bcast_append()
+        elif was_paused:
             self._send_append(m.frm)
         while self._send_append(m.frm, send_if_empty=False):
             pass
