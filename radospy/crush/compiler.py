@@ -463,11 +463,18 @@ def _int32(tok: Token, what: str) -> int:
     return value
 
 
-def _c_int(text: str) -> int:
-    """What Ceph's `(int)strtol(s)` gives: saturate to 64 bits, keep the low 32."""
-    value = max(-(1 << 63), min((1 << 63) - 1, int(text)))
-    value &= U32_MAX
-    return value - (1 << 32) if value > INT32_MAX else value
+def _choose_args_key(tok: Token) -> int:
+    """A choose_args id: an int32, or a negative one as the decompiler prints it (as uint64).
+
+    Ceph reads it with `(int)strtol(s)`, which maps any other number onto some int32 the
+    decompiler then prints differently, so those are refused rather than changed.
+    """
+    value = int(tok.text)
+    if (1 << 64) + INT32_MIN <= value < 1 << 64:
+        value -= 1 << 64
+    if not INT32_MIN <= value <= INT32_MAX:
+        raise tok.error(f"choose_args id {tok.text} is out of range")
+    return value
 
 
 def _strtof(text: str) -> float:
@@ -499,9 +506,13 @@ def _strtof(text: str) -> float:
 
 
 def _weight(tok: Token) -> int:
-    """A 16.16 weight as Ceph computes it: `(unsigned)(strtof(s) * (float)0x10000)`."""
+    """A 16.16 weight as Ceph computes it: `(unsigned)(strtof(s) * (float)0x10000)`.
+
+    Ceph prints weights as signed ints, so one of 2^31 or more would come back as a
+    negative number: refused here.
+    """
     value = _strtof(tok.text) * WEIGHT_ONE
-    if value >= 2**32:
+    if value > INT32_MAX:
         raise tok.error(f"weight {tok.text} is too large")
     weight = int(value)
     if weight < 0:
@@ -692,7 +703,7 @@ class _Compiler:
                 cur += 1
             placed[pos] = (item_id, weight)
             total += weight
-            if total > U32_MAX:
+            if total > INT32_MAX:  # printed signed, as the item weight in its parent
                 raise item.name.error(f"the weight of bucket '{name}' overflows")
 
         if bucket_id == 0:
@@ -794,7 +805,7 @@ class _Compiler:
 
     def choose_args(self, decl: ChooseArgsDecl) -> None:
         cmap = self.cmap
-        key = _c_int(decl.key.text)
+        key = _choose_args_key(decl.key)
         if key in cmap.choose_args:
             raise decl.key.error(f"choose_args {decl.key.text} duplicated")
         args: dict[int, ChooseArg] = {}

@@ -146,6 +146,56 @@ def test_default_item_weights() -> None:
     assert cmap.buckets[-2].item_weights == [229376]
 
 
+@pytest.mark.parametrize("weight", ["32768", "50999", "65535"])
+def test_weights_printed_negative_are_refused(weight: str) -> None:
+    # Found by test_mutated_maps_compile_or_fail_cleanly: 50999 compiled, was printed
+    # as -14537.000 (Ceph prints weights as signed ints) and then did not compile.
+    with pytest.raises(CrushSyntaxError, match=f"weight {weight} is too large"):
+        _one_host(f"\titem osd.0 weight {weight}\n")
+
+
+def test_bucket_weight_past_int32_is_refused() -> None:
+    host = "host h{n} {{ id -{n} alg straw2 item osd.{m} weight 100 }}\n"
+    hosts = "".join(host.format(n=n, m=n - 1) for n in (1, 2))
+    root = "root r { id -3 alg straw2 " + "item h1 weight 20000 item h2 weight 20000 }\n"
+    with pytest.raises(CrushSyntaxError, match="the weight of bucket 'r' overflows"):
+        compile(MAP_HEAD + "type 2 root\n" + hosts + root)
+
+
+def _with_choose_args(key: str) -> str:
+    return (
+        MAP_HEAD + "host h { id -1 alg straw2 item osd.0 weight 1 }\n"
+        f"choose_args {key} {{ {{ bucket_id -1 weight_set [ [ 0.5 ] ] }} }}\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("0", 0),
+        ("2147483647", 2147483647),
+        ("18446744073709551615", -1),
+        ("18446744071562067968", -(1 << 31)),
+    ],
+)
+def test_choose_args_ids_round_trip(key: str, value: int) -> None:
+    cmap = compile(_with_choose_args(key))
+    assert list(cmap.choose_args) == [value]
+    text = decompile(cmap)
+    assert f"choose_args {key} {{" in text
+    assert decompile(compile(text)) == text
+
+
+@pytest.mark.parametrize(
+    "key", ["1844644073709551615", "2147483648", "18446744071562067967", "18446744073709551616"]
+)
+def test_choose_args_ids_out_of_range_are_refused(key: str) -> None:
+    # Found by test_mutated_maps_compile_or_fail_cleanly: (int)strtol kept the low 32 bits
+    # of 1844644073709551615, printed back as 18446744073684172799, which strtol saturates.
+    with pytest.raises(CrushSyntaxError, match=f"choose_args id {key} is out of range"):
+        compile(_with_choose_args(key))
+
+
 def test_legacy_tunables_when_none_given() -> None:
     cmap = compile(MAP_HEAD)
     assert cmap.tunables == CrushMap().tunables
