@@ -90,6 +90,7 @@ class MonClient:
         """Called with any other message a monitor pushes (an OSD's scrub orders)."""
         self._hunt_lock = asyncio.Lock()
         self._waited = config.timeout
+        self._keeper: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> MonClient:
         return self
@@ -108,6 +109,11 @@ class MonClient:
 
     async def close(self) -> None:
         """End the session."""
+        if self._keeper is not None:
+            self._keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._keeper
+            self._keeper = None
         await self._msgr.shutdown()
         self._conn = None
 
@@ -223,7 +229,33 @@ class MonClient:
                 return conn
             self._conn = await self._hunt(deadline)
             await self._send_subscriptions(self._conn)
+            if self._keeper is None:
+                self._keeper = asyncio.get_running_loop().create_task(self._keep_session())
             return self._conn
+
+    async def _keep_session(self) -> None:
+        """Subscriptions ride on the session: when its monitor stays unreachable for a
+        moment, hunt for another (as Ceph's MonClient tick reopens a hunting session).
+        Without this a client that only follows maps (no command or report pending)
+        would keep redialling a dead monitor and never see another map."""
+        stalled = 0.0
+        while True:
+            await asyncio.sleep(_STALL / 2)
+            conn = self._conn
+            if not self._subs or (conn is not None and conn.is_ready):
+                stalled = 0.0
+                continue
+            stalled += _STALL / 2
+            if stalled < _STALL:
+                continue
+            stalled = 0.0
+            if conn is not None:
+                log.info("session with %s stalled; hunting", conn.peer_name)
+                self._drop(conn)
+            try:
+                await self._session(asyncio.get_running_loop().time() + self.config.timeout)
+            except MonClientError as exc:
+                log.warning("%s", exc)
 
     def _candidates(self) -> list[Addr]:
         addrs = list(self.config.mon_addrs)

@@ -222,6 +222,33 @@ def test_subscribers_get_updates_and_past_epochs_stay_readable(
     assert rc == 2 and err.strip() == "Error ENOENT: there is no map for epoch 3"
 
 
+async def _subscriber_outlives_its_monitor(cluster: MonCluster) -> None:
+    async with MonClient(cluster.client_config(timeout=30.0)) as client:
+        follower = OSDMapFollower()
+        client.subscribe("osdmap", 1, lambda e, data, full: follower.take(e, data, full))
+        await client.connect()
+        mon = client.mon_name
+        assert mon is not None
+        await asyncio.to_thread(cluster.kill, mon.removeprefix("mon."))
+        # The map changes through another client: this one sends nothing, so only its
+        # own hunting (not a command's) can bring it the new epoch.
+        rc, out, err = await asyncio.to_thread(cluster.ceph, "osd", "create")
+        assert rc == 0, err
+        rc, out, err = await asyncio.to_thread(cluster.ceph, "osd", "dump", "--format", "json")
+        assert rc == 0, err
+        epoch = json.loads(out)["epoch"]
+        async with asyncio.timeout(60):
+            while follower.epoch < epoch:
+                await asyncio.sleep(0.05)
+        assert client.mon_name not in (None, mon)
+
+
+def test_a_subscriber_hunts_when_its_monitor_dies(mons3: MonCluster) -> None:
+    """A client that only follows maps moves to another monitor when its own dies."""
+    mons3.quorum()
+    asyncio.run(_subscriber_outlives_its_monitor(mons3))
+
+
 def test_five_monitors_survive_two_losses_and_refuse_with_three(mons5: MonCluster) -> None:
     mons5.quorum()
     mons5.kill("a")
