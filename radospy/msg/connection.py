@@ -179,6 +179,12 @@ class _Wire(asyncio.BufferedProtocol):
             loop.call_soon(self._flush)
             self.last_tx = loop.time()
 
+    def flush(self) -> None:
+        """Hand the frames written so far to the transport now, before the end of the
+        pass: for a caller about to block the loop (an fsync) that wants them on their
+        way meanwhile."""
+        self._flush()
+
     def _flush(self) -> None:
         """Hand every frame written since the last flush to the transport at once."""
         self._flush_scheduled = False
@@ -386,6 +392,12 @@ class Connection:
                 f"{type(msg).__name__} of {len(body)} bytes exceeds ms_max_message_size {limit}"
             )
         return type_id, body
+
+    def flush(self) -> None:
+        """Put what was sent on this connection during this pass of the event loop on
+        the wire now (see `_Wire.flush`)."""
+        if self._wire is not None:
+            self._wire.flush()
 
     def _enqueue(self, type_id: int, flags: int, tid: int, body: bytes) -> None:
         out = self.session.enqueue(type_id, flags, tid, body)

@@ -92,6 +92,10 @@ class Transport(Protocol):
         """Queue ``msg`` for ``msg.to``; may drop it."""
         ...
 
+    def flush(self) -> None:
+        """Start sending what was queued, before the caller blocks on the disk."""
+        ...
+
 
 @dataclass(frozen=True)
 class DriverConfig:
@@ -302,7 +306,10 @@ class RaftDriver:
         if rd.soft_state is not None:
             self._role_changed(rd.soft_state.role, rd.soft_state.lead)
         if rd.send_first:
+            # The leader's appends leave before its own fsync so that the followers'
+            # fsyncs run at the same time as its own (etcd's order).
             self._send(rd)
+            self._transport.flush()
             save_ready(self._storage, rd)
         else:
             save_ready(self._storage, rd)
@@ -412,6 +419,11 @@ class MessengerTransport:
             link = self._peers[msg.to] = _PeerLink(self, msg.to)
         link.push(msg)
 
+    def flush(self) -> None:
+        """Put every peer's queued frames on the wire now."""
+        for link in self._peers.values():
+            link.flush()
+
     async def close(self) -> None:
         """Stop every peer's sender task."""
         for link in self._peers.values():
@@ -443,6 +455,10 @@ class _PeerLink:
                 return
         self._queue.append(msg)
         self._ready.set()
+
+    def flush(self) -> None:
+        if self._conn is not None:
+            self._conn.flush()
 
     async def close(self) -> None:
         self._task.cancel()

@@ -44,6 +44,9 @@ class Net:
         if target is not None and msg.to not in self.down and msg.frm not in self.down:
             asyncio.get_running_loop().call_soon(target.step, msg)
 
+    def flush(self) -> None:
+        """Deliveries are already scheduled by `send`."""
+
 
 def make(net: Net, node_id: int, storage: Storage, peers: tuple[int, ...]) -> RaftDriver:
     if not storage.load().entries and peers:
