@@ -178,13 +178,16 @@ class StrawChooser(Chooser):
 
 
 _NEG_LN: list[int] = []
-"""-(crush_ln(u) - 2^48) for every 16-bit u, filled on first use (65536 entries)."""
+"""-(crush_ln(u) - 2^48) for every 16-bit u, built on first use (65536 entries)."""
 
 
 def neg_ln_table() -> list[int]:
     """The straw2 numerators 2^48 - crush_ln(u), u = 0..0xffff (all >= 0)."""
+    global _NEG_LN
     if not _NEG_LN:
-        _NEG_LN.extend(0x1000000000000 - crush_ln(u) for u in range(0x10000))
+        # Built aside and published whole: the monitor maps PGs on two threads at once,
+        # and a table filled in place let the other thread index past its end.
+        _NEG_LN = [0x1000000000000 - crush_ln(u) for u in range(0x10000)]
     return _NEG_LN
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from radospy.crush import builder
+from radospy.crush import buckets, builder
 from radospy.crush.buckets import make_chooser
 from radospy.crush.dump import from_dump
 from radospy.crush.map import (
@@ -177,3 +178,21 @@ def test_firstn_never_returns_holes_and_indep_keeps_length() -> None:
         indep = do_rule(cmap, 1, x, 5, weights)
         assert len(indep) == 5
         assert indep.count(ITEM_NONE) == 2
+
+
+def test_the_straw2_ln_table_is_never_seen_half_built(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A thread mapping while another builds the straw2 ln table on its first choice sees
+    no table or all of it: a half-filled one killed a monitor (IndexError in straw2)."""
+    seen: list[int] = []
+    real = buckets.crush_ln
+
+    def watched(u: int) -> int:
+        if u == 0x8000:
+            seen.append(len(buckets._NEG_LN))
+        return real(u)
+
+    monkeypatch.setattr(buckets, "_NEG_LN", [])
+    monkeypatch.setattr(buckets, "crush_ln", watched)
+    table = buckets.neg_ln_table()
+    assert seen == [0]
+    assert len(table) == 0x10000 and buckets._NEG_LN is table
