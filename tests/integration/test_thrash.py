@@ -641,11 +641,12 @@ def thrash(tmp: Path, seed: int, seconds: float, snapshots: bool) -> None:
     workload = Workload(cluster, seed, snapshots)
     try:
         cluster.bring_up()
+        # A generous deadline: at load 40 a new cluster's first pool took over 20 s.
         for words in (
             ("osd", "pool", "create", POOL, str(PG_NUM)),
             ("osd", "pool", "set", POOL, "min_size", "2"),
         ):
-            rc, _, err = cluster.ceph(*words)
+            rc, _, err = cluster.ceph(*words, timeout=60)
             assert rc == 0, err
 
         async def run() -> None:
