@@ -267,7 +267,11 @@ def test_botocore_reads_error_document() -> None:
 
 # --------------------------------------------------------------------------- round trips
 
-_text = st.text(st.characters(codec="utf-8", exclude_categories=["Cs", "Cc"]), max_size=30)
+# Only what XML 1.0 can carry (no surrogates, controls or noncharacters such as U+FFFE):
+# a client cannot send anything else in a document.
+_text = st.text(
+    st.characters(codec="utf-8", exclude_categories=["Cs", "Cc", "Cn"]), max_size=30
+)
 
 
 @given(st.lists(st.tuples(_text.filter(lambda k: len(k.strip()) > 0 and k == k.strip()),
