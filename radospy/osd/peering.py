@@ -365,10 +365,16 @@ def peer(
     # ``peered`` (recovering, no client I/O) as Ceph does with the default
     # osd_allow_recovery_below_min_size, and serves once enough members are complete.
     sources = _sources(me, missing, log, reports, auth)
-    if len(complete) + (0 if me_backfill else 1) >= view.min_size:
-        # Only an interval that can serve writes starts an epoch: a ``peered`` one
-        # must not make its (possibly stale) copies authoritative over copies that
-        # took writes in an earlier interval.
+    if len(view.acting) >= view.min_size:
+        # Only an interval that may serve writes starts an epoch (Ceph's
+        # PeeringState::activate: "only update primary last_epoch_started if we will go
+        # active", i.e. acting_set_writeable, acting.size() >= min_size): a ``peered``
+        # one must not make its (possibly stale) copies authoritative over copies that
+        # took writes in an earlier interval. But an acting set of min_size whose copies
+        # are not yet complete serves writes in this very interval once backfill ends,
+        # so it must start the epoch now: otherwise find_best_info can prefer a copy
+        # from an older interval, and the older copy's unacknowledged entries made
+        # authoritative get the same version numbers as the writes this interval took.
         for plan in members.values():
             plan.info = _activated(plan.info, epoch)
     return PeeringResult(

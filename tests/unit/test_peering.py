@@ -183,3 +183,17 @@ def test_a_peered_activation_does_not_outrank_copies_that_took_writes() -> None:
     assert result.ok and result.auth == 0
     assert result.log is not None and result.log.head == Eversion(2, 3)
     assert list(result.members[2].missing) == [A]
+
+
+def test_an_activation_of_min_size_members_starts_an_epoch_while_one_is_backfilled() -> None:
+    """osd.0 (primary) must be backfilled from osd.1: too few complete copies to serve
+    yet, but this acting set serves writes in this interval once the backfill ends, so
+    its members take the new last_epoch_started now (as Ceph's activate does whenever
+    the acting set reaches min_size). Otherwise a copy from an older interval could
+    later outrank the writes of this one."""
+    behind_tail = report([mod(A, 2, 2), mod(B, 2, 3)], tail=Eversion(1, 1), les=2)
+    empty = PeerReport(PgInfo(PGID), PgLog(ZERO, None, []), PgMissing())
+    v = view(4, (0, 1))
+    result = peer(0, v, build_prior_set([], v, bool), {0: empty, 1: behind_tail}, 4)
+    assert result.ok and result.members[0].recovery is Recovery.BACKFILL
+    assert result.members[1].info.last_epoch_started == 4
