@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import msgspec
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from radospy.common.eversion import Eversion
@@ -250,7 +250,11 @@ class Sim:
         to = calc_trim_to(log, 4, log.head, trim_min=1)
         if to is None:
             return
-        self.trimmed.extend(e for e in log.entries if e.version <= to)
+        # Only what no earlier trim recorded: a primary whose log merged an older tail
+        # back in (merge_log extends the tail) trims those entries a second time, and
+        # recording them again would replay old changes after newer ones.
+        done = self.trimmed[-1].version if self.trimmed else ZERO
+        self.trimmed.extend(e for e in log.entries if done < e.version <= to)
         for o in view.acting:
             member = self.osds[o]
             member.log.trim(to)
@@ -294,6 +298,10 @@ def test_peering_keeps_every_acknowledged_write(seed: int) -> None:
 
 @settings(max_examples=60, deadline=None)
 @given(st.integers(min_value=0, max_value=2**32))
+# 223: a write taken while the primary was backfilled, in an interval whose activation
+# had not advanced last_epoch_started. 23415: a trim recording entries twice.
+@example(223)
+@example(23415)
 def test_peering_property(seed: int) -> None:
     sim = Sim(seed)
     for _ in range(120):
