@@ -432,6 +432,8 @@ class OsdDaemon:
         """`_osd_addr`'s answers under the map identified by `_addrs_of` (id, epoch)."""
         self.usage: OsdStat | None = None
         """This OSD's usage as last reported (the write path's failsafe check)."""
+        self._growth_since_usage = 0
+        """Data bytes of the writes accepted since `usage` was measured."""
         self.heartbeat = HeartbeatService(
             self.whoami,
             config.heartbeat,
@@ -563,6 +565,7 @@ class OsdDaemon:
         osdmap = self.osdmap
         if osdmap is None:
             return
+        self._growth_since_usage = 0
         statfs, usage = await asyncio.to_thread(
             lambda: (self.store.statfs(), self.store.collection_usage())
         )
@@ -859,9 +862,13 @@ class OsdDaemon:
         read = not msg.ops or not all(is_write(op) for op in msg.ops)
         if not _osd_capable(conn, pool.name, loc.nspace, loc.name, read, write):
             raise RadosError("permission denied", EPERM)
-        refusal = report.write_refusal(self.osdmap.pools[loc.pool], msg.ops, self.usage)
+        refusal = report.write_refusal(
+            self.osdmap.pools[loc.pool], msg.ops, self.usage, self._growth_since_usage
+        )
         if write and refusal:
             return OSDOpReply(refusal, [])
+        if write:
+            self._growth_since_usage += report.growth(msg.ops)
         # Ops wait for peering and for min_size complete acting OSDs.
         if pg.primary == self.whoami and not self.recovery.serving(pg):
             async with self._map_changed:

@@ -130,8 +130,24 @@ def may_grow(ops: Sequence[OsdOp]) -> bool:
     return any(isinstance(op, _GROWING) for op in ops)
 
 
-def write_refusal(pool: Pool, ops: Sequence[OsdOp], own: OsdStat | None) -> int:
-    """0 if the write may proceed, else -EDQUOT or -ENOSPC."""
+def growth(ops: Sequence[OsdOp]) -> int:
+    """The data bytes an op list may add at most (what the failsafe check counts
+    between two usage reports)."""
+    total = 0
+    for op in ops:
+        if isinstance(op, (Write, WriteFull, Append)):
+            total += len(op.data)
+        elif isinstance(op, WriteSame):
+            total += op.length
+    return total
+
+
+def write_refusal(
+    pool: Pool, ops: Sequence[OsdOp], own: OsdStat | None, pending: int = 0
+) -> int:
+    """0 if the write may proceed, else -EDQUOT or -ENOSPC. ``pending`` is what this
+    OSD accepted since ``own`` was measured: usage is measured once per report
+    interval, and a fast writer would otherwise fill the device in between."""
     if not may_grow(ops):
         return 0
     if pool.flags & PoolFlag.FULL_QUOTA:
@@ -141,7 +157,7 @@ def write_refusal(pool: Pool, ops: Sequence[OsdOp], own: OsdStat | None) -> int:
     if (
         own is not None
         and own.total
-        and own.total - own.available > own.total * (FAILSAFE_FULL_RATIO)
+        and own.total - own.available + pending > own.total * FAILSAFE_FULL_RATIO
     ):
         return -ENOSPC
     return 0

@@ -44,6 +44,18 @@ def test_full_pools_refuse_growing_writes_only() -> None:
     assert report.write_refusal(fine, [o.Remove()], failsafe) == 0
 
 
+def test_failsafe_counts_writes_accepted_since_usage_was_measured() -> None:
+    fine = Pool(id=3, name="ok")
+    half = OsdStat(total=100 * MIB, available=50 * MIB)
+    ops = [o.Write(offset=0, data=b"x" * MIB), o.Append(data=b"y" * 10), o.Remove()]
+    assert report.growth(ops) == MIB + 10
+    assert report.growth([o.WriteSame(offset=0, length=4096, data=b"ab")]) == 4096
+    grow = [o.WriteFull(data=b"x")]
+    assert report.write_refusal(fine, grow, half, pending=46 * MIB) == 0
+    assert report.write_refusal(fine, grow, half, pending=48 * MIB) == -ENOSPC
+    assert report.write_refusal(fine, [o.Remove()], half, pending=60 * MIB) == 0
+
+
 def test_ceph_number_formats() -> None:
     cases = [(0, "0 B"), (1023, "1023 B"), (1024, "1 KiB"), (1300, "1.3 KiB"),
              (16 * MIB + 5, "16 MiB"), (int(2.4 * MIB), "2.4 MiB"), (10239, "10 KiB")]  # fmt: skip
