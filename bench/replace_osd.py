@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from rados import REFERENCE, _run
+from recovery import _wait
 
 from radospy.mon.osdmap_wire import decode_osdmap
 from radospy.osd.daemon import PID_FILE
@@ -56,16 +57,6 @@ OSD = 4
 DEADLINE = 900.0
 
 UpSets = dict[str, frozenset[int]]
-
-
-def _wait(what: str, cond: Callable[[], bool], poll: float = 0.5) -> float:
-    """Seconds until ``cond()`` holds (RuntimeError after DEADLINE)."""
-    start = time.monotonic()
-    while not cond():
-        if time.monotonic() - start > DEADLINE:
-            raise RuntimeError(f"{what}: not reached within {DEADLINE:.0f} s")
-        time.sleep(poll)
-    return time.monotonic() - start
 
 
 class Cluster:
@@ -114,14 +105,14 @@ class Cluster:
             osds = json.loads(self.ceph("osd", "dump", "--format", "json"))["osds"]
             return any(o["osd"] == osd and not o["up"] for o in osds)
 
-        _wait(f"osd.{osd} down", down)
+        _wait(f"osd.{osd} down", down, 0.5)
 
     def wait_up(self, osd: int) -> None:
         def up() -> bool:
             osds = json.loads(self.ceph("osd", "dump", "--format", "json"))["osds"]
             return any(o["osd"] == osd and o["up"] for o in osds)
 
-        _wait(f"osd.{osd} up", up)
+        _wait(f"osd.{osd} up", up, 0.5)
 
 
 @dataclass
