@@ -23,13 +23,15 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from proc import cpu_seconds, status_mib
+from proc import run as _run
 
 REFERENCE = Path(os.environ.get("CEPH_REFERENCE", "/work/shared/reference-ceph"))
 POOL = "bench"
@@ -55,21 +57,10 @@ class RssSampler:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    @staticmethod
-    def _field(pid: int, name: str) -> float:
-        try:
-            with open(f"/proc/{pid}/status") as f:
-                for line in f:
-                    if line.startswith(name + ":"):
-                        return int(line.split()[1]) / 1024
-        except OSError:
-            pass
-        return 0.0
-
     def _run(self) -> None:
         while not self._stop.wait(0.2):
             for pid in self.pids:
-                self.peak = max(self.peak, self._field(pid, "VmRSS"))
+                self.peak = max(self.peak, status_mib(pid, "VmRSS"))
 
     def __enter__(self) -> RssSampler:
         self._thread.start()
@@ -79,21 +70,8 @@ class RssSampler:
         self._stop.set()
         self._thread.join()
         for pid in self.pids:
-            self.peak = max(self.peak, self._field(pid, "VmHWM"))
+            self.peak = max(self.peak, status_mib(pid, "VmHWM"))
 
-
-def cpu_seconds(pids: list[int]) -> float:
-    """utime + stime of the given processes, in seconds (0 for one that is gone)."""
-    total = 0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                # Fields after the parenthesised command name; utime, stime are 14, 15.
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
 
 
 def _summary_value(text: str, label: str) -> float:
@@ -136,12 +114,6 @@ def run_suite(
         result.rows[f"{label} seq OSD CPU ms/MB"] = _cpu_ms_per_mb(out, "Total reads made", cpu)
         rados("cleanup")
 
-
-def _run(argv: list[str], timeout: float = 300, **kw: object) -> str:
-    res = subprocess.run(argv, capture_output=True, timeout=timeout, text=True, **kw)  # type: ignore[call-overload]
-    if res.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)} failed ({res.returncode}):\n{res.stderr}")
-    return str(res.stdout)
 
 
 def bench_radospy(seconds: int, threads: int) -> Result:

@@ -27,9 +27,9 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rados import PG_NUM, POOL, REFERENCE, _run  # bench/rados.py: the same clusters
-
-_TICK = os.sysconf("SC_CLK_TCK")
+from proc import cpu_seconds
+from proc import run as _run
+from rados import PG_NUM, POOL, REFERENCE  # bench/rados.py: the same clusters
 
 
 @dataclass
@@ -39,12 +39,6 @@ class CpuResult:
     rows: dict[str, float] = field(default_factory=dict)
     note: str = ""
 
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a running process so far."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / _TICK
 
 
 def measure(
@@ -59,9 +53,9 @@ def measure(
                       "--no-cleanup"]),
         ("4K seq", ["bench", str(seconds), "seq", "-t", str(threads)]),
     ):  # fmt: skip
-        before = {name: cpu_seconds(pid) for name, pid in daemons.items()}
+        before = {name: cpu_seconds([pid]) for name, pid in daemons.items()}
         out, client = _client_run([*rados, *args], cwd)
-        used = {name: cpu_seconds(pid) - before[name] for name, pid in daemons.items()}
+        used = {name: cpu_seconds([pid]) - before[name] for name, pid in daemons.items()}
         match = re.search(r"^Total (?:writes|reads) made:\s+(\d+)$", out, re.M)
         iops = re.search(r"^Average IOPS:\s+(\S+)$", out, re.M)
         if match is None or iops is None or int(match.group(1)) == 0:

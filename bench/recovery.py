@@ -33,7 +33,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from rados import REFERENCE, _run
+from proc import cpu_seconds
+from proc import run as _run
+from rados import REFERENCE
 
 POOL = "recovery"
 PG_NUM = "32"
@@ -87,15 +89,6 @@ def _clean_without(ceph: Callable[..., str], osd: int) -> bool:
     )
 
 
-def _cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU seconds the processes ``pids`` used so far."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for pid in pids:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        total += int(fields[11]) + int(fields[12])
-    return total / ticks
-
 
 def measure(
     ceph: Callable[..., str],
@@ -113,10 +106,10 @@ def measure(
     moved = _bytes_on(ceph, VICTIM)
     os.kill(victim_pid, signal.SIGKILL)
     down = _wait(f"osd.{VICTIM} down", lambda: _is_down(ceph, VICTIM), 0.1)
-    cpu = _cpu_seconds(survivors)
+    cpu = cpu_seconds(survivors)
     ceph("osd", "out", str(VICTIM))
     clean = _wait("active+clean after out", lambda: _clean_without(ceph, VICTIM), 0.5)
-    cpu = _cpu_seconds(survivors) - cpu
+    cpu = cpu_seconds(survivors) - cpu
     return {
         "SIGKILL -> marked down (s)": down,
         "out -> active+clean (s)": clean,

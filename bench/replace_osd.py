@@ -43,7 +43,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rados import REFERENCE, _run
+from proc import run as _run
+from rados import REFERENCE
 from recovery import _wait
 
 from radospy.mon.osdmap_wire import decode_osdmap

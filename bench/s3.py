@@ -39,6 +39,8 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from proc import cpu_seconds, peak_rss_mib
+from proc import run as _run
 
 REFERENCE = Path(os.environ.get("CEPH_REFERENCE", "/work/shared/reference-ceph"))
 SMALL = 4096
@@ -65,12 +67,6 @@ class Result:
     rows: dict[str, float] = field(default_factory=dict)
     note: str = ""
 
-
-def _run(argv: list[str], timeout: float = 600, **kw: Any) -> str:
-    res = subprocess.run(argv, capture_output=True, timeout=timeout, text=True, **kw)
-    if res.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)} failed ({res.returncode}):\n{res.stderr}")
-    return str(res.stdout)
 
 
 def _client(ep: Endpoint, threads: int) -> Any:
@@ -100,32 +96,6 @@ def _timed_loop(threads: int, seconds: float, op: Any) -> list[float]:
     return [x for per in latencies for x in per]
 
 
-def peak_rss_mib(pids: list[int]) -> float:
-    """The largest peak RSS (VmHWM) among `pids`, in MiB."""
-    peak = 0.0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/status") as f:
-                for line in f:
-                    if line.startswith("VmHWM:"):
-                        peak = max(peak, int(line.split()[1]) / 1024)
-        except OSError:
-            pass
-    return peak
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    """utime + stime of the given processes, in seconds (0 for one that is gone)."""
-    total = 0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                # Fields after the parenthesised command name; utime, stime are 14, 15.
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
 
 
 @contextmanager
