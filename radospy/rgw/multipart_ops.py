@@ -58,7 +58,8 @@ async def create_upload(ctx: Context) -> web.Response:
     upload = UploadInfo(ctx.key, names.new_upload_id(), ctx.user.user_id, time.time(),
                         content_type, headers, meta,
                         algorithm.upper() if algorithm else None, request_tags(ctx),
-                        acl.check_canned(ctx.header("x-amz-acl") or "private"))
+                        acl.check_canned(ctx.header("x-amz-acl") or "private"),
+                        versioned.lock_headers(info, ctx.header))
     await ctx.store.uploads.create(info, upload)
     return xml_response(s3xml.initiate_multipart_result(info.bucket, ctx.key, upload.upload_id))
 
@@ -198,7 +199,8 @@ async def complete_upload(ctx: Context) -> web.Response:
         old = await versioned.replaced_entry(ctx.store, info, ctx.key) if tracked else None
         attrs = await versioned.commit(
             ctx.store, info, ctx.key, b"", make,
-            lambda old: conditions.check_write(ctx.header, old.etag if old else None))
+            lambda old: conditions.check_write(ctx.header, old.etag if old else None),
+            upload.lock_headers.get)
         if tracked:
             ctx.store.usage.wrote(info, replaced(attrs.size, old))
     except BaseException:

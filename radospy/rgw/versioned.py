@@ -86,6 +86,10 @@ def _no_headers(_: str) -> str | None:
     return None
 
 
+LOCK_HEADERS = ("x-amz-object-lock-mode", "x-amz-object-lock-retain-until-date",
+                "x-amz-object-lock-legal-hold")
+
+
 def lock_fields(info: BucketInfo, header: Header) -> dict[str, object]:
     """The object lock attributes of a new version: from the `x-amz-object-lock-*`
     headers, else the bucket's default retention. InvalidRequest for lock headers on
@@ -106,6 +110,13 @@ def lock_fields(info: BucketInfo, header: Header) -> dict[str, object]:
     if retention is not None:
         fields.update(lock_mode=retention.mode, lock_until=retention.until)
     return fields
+
+
+def lock_headers(info: BucketInfo, header: Header) -> dict[str, str]:
+    """The object lock headers of a request, checked as `lock_fields` checks them, to
+    apply later (CreateMultipartUpload's, when the upload completes)."""
+    lock_fields(info, header)
+    return {name: value for name in LOCK_HEADERS if (value := header(name)) is not None}
 
 
 def check_deletable(attrs: ObjectAttrs, *, bypass: bool) -> None:

@@ -213,6 +213,22 @@ def test_malformed_xml(url: str, s3: Any, unchanged: Callable[[], None]) -> None
     unchanged()
 
 
+def test_bad_tag_headers(url: str, s3: Any, unchanged: Callable[[], None]) -> None:
+    # x-amz-tagging is URL query form, not XML: a control character, a character S3
+    # does not allow, an aws: key or an overlong value is InvalidTag and stores nothing.
+    for tagging in ("k=a%00b", "k%01=v", "k=v%26%3C", "aws%3Ak=v", "k=" + "v" * 257):
+        headers = {"x-amz-tagging": tagging}
+        assert _error(_signed(url, "PUT", "/guarded/keep", b"overwritten", headers)) == (
+            400, "InvalidTag")
+        assert _error(_signed(url, "POST", "/guarded/mp?uploads", b"", headers)) == (
+            400, "InvalidTag")
+        copy = {**headers, "x-amz-copy-source": "/guarded/keep",
+                "x-amz-tagging-directive": "REPLACE"}
+        assert _error(_signed(url, "PUT", "/guarded/copied", b"", copy)) == (400, "InvalidTag")
+    assert s3.get_object_tagging(Bucket="guarded", Key="keep")["TagSet"] == []
+    unchanged()
+
+
 def test_wrong_signatures(url: str, s3: Any, unchanged: Callable[[], None]) -> None:
     assert _error(_signed(url, "DELETE", "/guarded/keep", secret="wrong")) == (
         403, "SignatureDoesNotMatch")

@@ -384,3 +384,38 @@ def test_object_lock(clients: tuple[Any, Any]) -> None:
     s3.put_object_retention(Bucket="locked", Key="comp", VersionId=comp, Retention={
         "Mode": "COMPLIANCE", "RetainUntilDate": until + datetime.timedelta(days=1)})
     assert other.get_object(Bucket="locked", Key="comp")["Body"].read() == b"c"
+
+
+def test_object_lock_on_multipart_upload(clients: tuple[Any, Any]) -> None:
+    s3, other = clients
+    s3.create_bucket(Bucket="plain-mp")
+    until = datetime.datetime.now(datetime.UTC) + datetime.timedelta(hours=1)
+    assert _error(lambda: s3.create_multipart_upload(
+        Bucket="plain-mp", Key="k", ObjectLockMode="GOVERNANCE",
+        ObjectLockRetainUntilDate=until))["Error"]["Code"] == "InvalidRequest"
+    assert s3.list_multipart_uploads(Bucket="plain-mp").get("Uploads", []) == []
+
+    # The headers CreateMultipartUpload was given lock the object CompleteMultipartUpload
+    # makes (read by the other gateway): retention and legal hold.
+    s3.create_bucket(Bucket="locked-mp", ObjectLockEnabledForBucket=True)
+    assert _error(lambda: s3.create_multipart_upload(
+        Bucket="locked-mp", Key="k", ObjectLockLegalHold="MAYBE"))["Error"]["Code"] == \
+        "InvalidArgument"
+    upload = s3.create_multipart_upload(
+        Bucket="locked-mp", Key="k", ObjectLockMode="COMPLIANCE",
+        ObjectLockRetainUntilDate=until, ObjectLockLegalHold="ON")["UploadId"]
+    etag = s3.upload_part(Bucket="locked-mp", Key="k", UploadId=upload, PartNumber=1,
+                          Body=b"part")["ETag"]
+    version = s3.complete_multipart_upload(
+        Bucket="locked-mp", Key="k", UploadId=upload,
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]})["VersionId"]
+    retention = other.get_object_retention(Bucket="locked-mp", Key="k", VersionId=version)
+    assert retention["Retention"]["Mode"] == "COMPLIANCE"
+    assert abs(retention["Retention"]["RetainUntilDate"] - until) < datetime.timedelta(seconds=1)
+    assert other.get_object_legal_hold(Bucket="locked-mp", Key="k", VersionId=version)[
+        "LegalHold"]["Status"] == "ON"
+    assert _error(lambda: other.delete_object(Bucket="locked-mp", Key="k", VersionId=version,
+                                              BypassGovernanceRetention=True))[
+        "Error"]["Code"] == "AccessDenied"
+    s3.put_object_legal_hold(Bucket="locked-mp", Key="k", VersionId=version,
+                             LegalHold={"Status": "OFF"})

@@ -168,6 +168,8 @@ class UploadInfo(msgspec.Struct, frozen=True):
     checksum_algorithm: str | None = None
     tags: list[tuple[str, str]] = msgspec.field(default_factory=list)
     acl: str = "private"
+    lock_headers: dict[str, str] = msgspec.field(default_factory=dict)
+    """The `x-amz-object-lock-*` headers given, applied to the completed object."""
 
 
 class PartInfo(msgspec.Struct, frozen=True):
