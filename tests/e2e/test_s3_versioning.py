@@ -399,11 +399,11 @@ def test_object_lock_on_multipart_upload(clients: tuple[Any, Any]) -> None:
     # makes (read by the other gateway): retention and legal hold.
     s3.create_bucket(Bucket="locked-mp", ObjectLockEnabledForBucket=True)
     assert _error(lambda: s3.create_multipart_upload(
-        Bucket="locked-mp", Key="k", ObjectLockLegalHold="MAYBE"))["Error"]["Code"] == \
+        Bucket="locked-mp", Key="k", ObjectLockLegalHoldStatus="MAYBE"))["Error"]["Code"] == \
         "InvalidArgument"
     upload = s3.create_multipart_upload(
         Bucket="locked-mp", Key="k", ObjectLockMode="COMPLIANCE",
-        ObjectLockRetainUntilDate=until, ObjectLockLegalHold="ON")["UploadId"]
+        ObjectLockRetainUntilDate=until, ObjectLockLegalHoldStatus="ON")["UploadId"]
     etag = s3.upload_part(Bucket="locked-mp", Key="k", UploadId=upload, PartNumber=1,
                           Body=b"part")["ETag"]
     version = s3.complete_multipart_upload(

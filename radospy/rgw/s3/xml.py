@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from urllib.parse import quote
 from xml.parsers import expat
 
+import msgspec
+
 from radospy.rgw.s3.errors import (
     InvalidArgument,
     InvalidRequest,
@@ -201,9 +203,9 @@ def _int(text: str | None, *, minimum: int = 0) -> int | None:
 # --------------------------------------------------------------------------- shared types
 
 
-@dataclass(frozen=True)
-class Owner:
-    """A canonical user: the bucket or object owner, an upload's initiator."""
+class Owner(msgspec.Struct, frozen=True):
+    """A canonical user: the bucket or object owner, an upload's initiator (a Struct,
+    not a dataclass: a listing makes one per key)."""
 
     id: str
     display_name: str = ""
@@ -288,9 +290,8 @@ def policy_status(public: bool) -> bytes:
 # --------------------------------------------------------------------------- listings
 
 
-@dataclass(frozen=True)
-class ObjectEntry:
-    """One object of a ListObjects page."""
+class ObjectEntry(msgspec.Struct, frozen=True):
+    """One object of a ListObjects page (a Struct: a page makes a thousand)."""
 
     key: str
     last_modified: float
