@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
+from typing import TypeVar
 
 import msgspec
 from aiohttp import web
@@ -17,9 +19,12 @@ from radospy.rgw.s3 import listing, versions
 from radospy.rgw.s3 import xml as s3xml
 from radospy.rgw.s3.errors import S3Error
 from radospy.rgw.store import names
+from radospy.rgw.store.index import LayoutChanged, ThreadSource
 from radospy.rgw.store.records import BucketInfo, IndexEntry
 
 LOCATIONS = ("", "default", "us-east-1")
+_LIST_ATTEMPTS = 5
+"""Listings started over when reshards keep moving the index under them."""
 """LocationConstraints a bucket may be created with: the zonegroup's names."""
 
 
@@ -121,13 +126,27 @@ def _entry(entry: IndexEntry, info: BucketInfo) -> s3xml.ObjectEntry:
                              checksum_algorithm=entry.checksum_algorithm)
 
 
-async def _page(ctx: Context, info: BucketInfo, *, prefix: str, delimiter: str, marker: str,
-                max_keys: int) -> listing.ListingPage[IndexEntry]:
+T = TypeVar("T")
+
+
+async def _listed(ctx: Context, info: BucketInfo, read: Callable[[ThreadSource], T]) -> T:
+    """`read(source)` run in a worker thread over the bucket's index, started over
+    when a reshard moves the index under it."""
     loop = asyncio.get_running_loop()
     source = ctx.store.buckets.index(info).source(loop)
-    return await loop.run_in_executor(None, lambda: listing.list_page(
-        lambda start: versions.current(source(start)), prefix=prefix, delimiter=delimiter,
-        marker=marker, max_keys=max_keys))
+    for _ in range(_LIST_ATTEMPTS):
+        try:
+            return await loop.run_in_executor(None, read, source)
+        except LayoutChanged:
+            continue
+    raise S3Error(code="OperationAborted")
+
+
+async def _page(ctx: Context, info: BucketInfo, *, prefix: str, delimiter: str, marker: str,
+                max_keys: int) -> listing.ListingPage[IndexEntry]:
+    return await _listed(ctx, info, lambda source: listing.list_page(
+        lambda start: versions.current(source(start)), prefix=prefix,
+        delimiter=delimiter, marker=marker, max_keys=max_keys))
 
 
 async def list_objects(ctx: Context) -> web.Response:
@@ -238,10 +257,8 @@ async def list_versions(ctx: Context) -> web.Response:
         raise S3Error(code="InvalidArgument", message="Invalid version id specified",
                       ArgumentName="version-id-marker", ArgumentValue=id_marker)
     max_keys = listing.parse_max_keys(ctx.query("max-keys"))
-    loop = asyncio.get_running_loop()
-    source = ctx.store.buckets.index(info).source(loop)
     start = max(prefix.encode(), key_marker.encode())
-    page = await loop.run_in_executor(None, lambda: versions.list_versions_page(
+    page = await _listed(ctx, info, lambda source: versions.list_versions_page(
         versions.all_versions(source(start)), prefix=prefix, delimiter=delimiter,
         key_marker=key_marker, version_id_marker=id_marker, max_keys=max_keys))
     entries = []

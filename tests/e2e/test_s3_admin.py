@@ -26,7 +26,7 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
-from radospy.rgw.store import index, names
+from radospy.rgw.store import index, meta_cache, names
 from tests.e2e.s3_cluster import S3Cluster
 from tests.integration.cluster import wait_for
 
@@ -304,6 +304,31 @@ def test_dead_reshard_is_lifted(cluster: S3Cluster, s3: Any) -> None:
     assert cluster.admin("bucket", "reshard", "--bucket", "deadre",
                          "--num-shards", "3")["num_shards"] == 3
     assert s3.get_object(Bucket="deadre", Key="after")["Body"].read() == b"2"
+
+
+def test_stale_layout_after_reshard(cluster: S3Cluster, s3: Any,
+                                    tmp_path_factory: pytest.TempPathFactory) -> None:
+    """A gateway that loaded a bucket before a reshard, and was not told of it (the
+    stamp rewrite lost, as when the admin tool dies between the switch and the stamp),
+    finds the old shards gone and reads the new ones: listings, a versioned GET (which
+    reads the index) and ListObjectVersions see every key."""
+    s3.create_bucket(Bucket="stale")
+    s3.put_bucket_versioning(Bucket="stale", VersioningConfiguration={"Status": "Enabled"})
+    keys = [f"s/{n:02d}" for n in range(12)]
+    for key in keys:
+        s3.put_object(Bucket="stale", Key=key, Body=key.encode())
+    assert _keys(s3, "stale") == keys  # the gateway now holds the bucket's 11-shard layout
+    saved = tmp_path_factory.mktemp("stamp") / "stamp"
+    saved.write_bytes(_rados(cluster, "-p", names.CONTROL_POOL, "get", meta_cache.STAMP_OID,
+                             "-"))
+    cluster.admin("bucket", "reshard", "--bucket", "stale", "--num-shards", "3")
+    _rados(cluster, "-p", names.CONTROL_POOL, "put", meta_cache.STAMP_OID, str(saved))
+    assert _keys(s3, "stale") == keys
+    assert s3.get_object(Bucket="stale", Key="s/05")["Body"].read() == b"s/05"
+    assert sorted(v["Key"] for v in s3.list_object_versions(Bucket="stale")["Versions"]) == keys
+    s3.put_object(Bucket="stale", Key="s/99", Body=b"new")
+    assert _keys(s3, "stale") == [*keys, "s/99"]
+    assert cluster.admin("bucket", "stats", "--bucket", "stale")["num_shards"] == 3
 
 
 def test_bucket_check_fix(cluster: S3Cluster, s3: Any) -> None:

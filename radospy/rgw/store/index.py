@@ -106,6 +106,15 @@ def start_after_for(start: bytes) -> str:
     return text[:-1] + chr(below) + "\U0010ffff" * 4
 
 
+class LayoutChanged(Exception):
+    """A listing read a shard that a reshard removed: the bucket's index has a new
+    layout (taken by the `BucketIndex`), and the listing must start over."""
+
+
+def _vals(result: o.OpResult) -> dict[str, bytes]:
+    return result.entries if isinstance(result, o.OmapVals) else {}
+
+
 class BucketIndex:
     """The index of one bucket."""
 
@@ -211,7 +220,8 @@ class BucketIndex:
     async def get(self, key: str, version_id: str = "") -> IndexEntry | None:
         """The entry of `key` (of its version `version_id`, "" the null one), or None."""
         name = versions.index_key(key, version_id)
-        raw = await self._raw(key_oid(self.info, key), name)
+        results = await self._read_shard(key, [o.OmapGetValsByKeys(keys=[name])])
+        raw = None if results is None else _vals(results[0]).get(name)
         return None if raw is None else decode_index_entry(raw)
 
     async def latest(self, key: str) -> IndexEntry | None:
@@ -222,13 +232,40 @@ class BucketIndex:
             o.OmapGetVals(start_after=key, filter_prefix=key + versions.SEPARATOR,
                           max_return=1),
         ]
-        try:
-            results = await run(self.ioctx, key_oid(self.info, key), ops, "read index")
-        except ObjectNotFound:
+        results = await self._read_shard(key, ops)
+        if results is None:
             return None
-        found = [decode_index_entry(v) for r in results if isinstance(r, o.OmapVals)
-                 for v in r.entries.values()]
+        found = [decode_index_entry(v) for r in results for v in _vals(r).values()]
         return versions.newest(found)
+
+    async def _read_shard(self, key: str, ops: list[o.OsdOp]) -> list[o.OpResult] | None:
+        """`ops` run on the shard holding `key`, None when it is gone. A shard that is
+        gone because a reshard replaced the layout this index was loaded with (a
+        request that read the bucket just before the switch) is read again in the new
+        layout rather than taken for an empty one."""
+        for _ in range(_ATTEMPTS):
+            try:
+                return await run(self.ioctx, key_oid(self.info, key), ops, "read index")
+            except ObjectNotFound:
+                if not await self.relayout():
+                    return None
+        raise S3Error(code="OperationAborted")
+
+    async def relayout(self) -> bool:
+        """After an index object was found missing: whether the bucket's index moved to
+        a new layout since `self.info` was read (then taken); False if it has not (the
+        bucket is gone or being deleted) or cannot be re-read."""
+        if self._reload is None:
+            return False
+        try:
+            fresh = await self._reload()
+        except S3Error:
+            return False
+        if fresh.marker != self.info.marker or (fresh.num_shards, fresh.index_gen) == (
+                self.info.num_shards, self.info.index_gen):
+            return False
+        self.info = fresh
+        return True
 
     async def _raw(self, oid: str, key: str) -> bytes | None:
         try:
@@ -251,13 +288,29 @@ class BucketIndex:
         self, oid: str, start_after: str, limit: int = PAGE
     ) -> tuple[list[IndexEntry], bool]:
         """Up to `limit` entries of one index object after `start_after`, and whether
-        more follow."""
+        more follow; none when the object is gone."""
         try:
-            results = await run(self.ioctx, oid,
-                                [o.OmapGetVals(start_after=start_after, max_return=limit)],
-                                "list bucket index")
+            return await self._page(oid, start_after, limit)
         except ObjectNotFound:
             return [], False
+
+    async def listing_page(
+        self, oid: str, start_after: str, limit: int = PAGE
+    ) -> tuple[list[IndexEntry], bool]:
+        """`page` for a listing: LayoutChanged when the object is gone because a
+        reshard moved the index (the listing starts over in the new layout)."""
+        try:
+            return await self._page(oid, start_after, limit)
+        except ObjectNotFound:
+            if oid not in shard_oids(self.info) or await self.relayout():
+                raise LayoutChanged() from None
+            return [], False
+
+    async def _page(self, oid: str, start_after: str, limit: int
+                    ) -> tuple[list[IndexEntry], bool]:
+        results = await run(self.ioctx, oid,
+                            [o.OmapGetVals(start_after=start_after, max_return=limit)],
+                            "list bucket index")
         vals = results[0]
         assert isinstance(vals, o.OmapVals)
         entries = [decode_index_entry(v) for _, v in sorted(vals.entries.items())]
@@ -314,7 +367,8 @@ class ThreadSource:
         return heapq.merge(*streams, key=lambda e: entry_name(e).encode())
 
     def _fetch(self, oid: str, after: str) -> Future[tuple[list[IndexEntry], bool]]:
-        return asyncio.run_coroutine_threadsafe(self.index.page(oid, after), self.loop)
+        return asyncio.run_coroutine_threadsafe(self.index.listing_page(oid, after),
+                                                self.loop)
 
     def _shard(self, oid: str, after: str, start: bytes,
                first: Future[tuple[list[IndexEntry], bool]]) -> Iterator[IndexEntry]:
