@@ -385,6 +385,26 @@ def apply_osd_boot(state: MonState, cmd: dict, stamp: float) -> Outcome:
     return done(f"marked up osd.{osd}")
 
 
+def apply_osd_alive(state: MonState, cmd: dict, stamp: float) -> Outcome:
+    """A primary about to activate PGs whose interval began at epoch `want` asks for
+    its `up_thru` to cover it (Ceph's MOSDAlive): recorded in a new epoch, which lets
+    later peering tell that an interval may have gone read-write (its primary's
+    `up_thru` reached its start) from one that cannot have. Nothing changes when
+    `up_thru` covers `want` already or the OSD is down."""
+    osd, want = cmd["id"], cmd["want"]
+    _existing(state.osdmap, osd)
+    if want > state.osdmap.epoch:
+        raise InvalidArgument(f"want {want} is past the current epoch {state.osdmap.epoch}")
+    if not state.osdmap.is_up(osd):
+        return unchanged(f"osd.{osd} is down")
+    if state.osdmap.osds[osd].up_thru >= want:
+        return unchanged(f"osd.{osd} up_thru is {state.osdmap.osds[osd].up_thru}")
+    osdmap = state.begin_osdmap(cmd)
+    osdmap.osds[osd].up_thru = osdmap.epoch + 1
+    state.commit_osdmap(osdmap, stamp)
+    return done(f"osd.{osd} up_thru {osdmap.epoch}")
+
+
 # -- setcrushmap ------------------------------------------------------------------------
 
 
@@ -532,6 +552,14 @@ COMMANDS: tuple[Command, ...] = (
         "osd",
         "rwx",
         apply=apply_osd_boot,
+    ),
+    Command(
+        "osd alive name=id,type=CephOsdName name=want,type=CephInt,range=0",
+        "record osd <id> alive through epoch <want> (sent by a primary before it "
+        "activates PGs)",
+        "osd",
+        "rwx",
+        apply=apply_osd_alive,
     ),
     Command(
         "osd reweight name=id,type=CephOsdName type=CephFloat,name=weight,range=0.0|1.0",

@@ -288,6 +288,9 @@ class PG:
     snaps_trimmed: frozenset[int] = frozenset()
     """The pool's removed snaps whose clones this PG (as primary) has trimmed."""
     trimming: bool = False
+    exact_start: bool = False
+    """Whether this OSD saw the map that began the current interval right after the
+    one before it (so ``past.current_start`` is the interval's true first epoch)."""
 
     @property
     def last_update(self) -> Eversion:
@@ -679,7 +682,8 @@ class OsdDaemon:
                 pg = PG(pgid, cid, acting, primary, osdmap.epoch, pglog, info, view, missing)
                 pg.past.note(view)
                 changed.append(pg)
-            elif pg.past.note(view):
+            elif pg.past.note(view, self._closing_up_thru(pg, osdmap)):
+                pg.exact_start = self.osdmap is not None and osdmap.epoch == self.osdmap.epoch + 1
                 pg.acting, pg.primary, pg.interval_start = acting, primary, osdmap.epoch
                 changed.append(pg)
             pg.view = view
@@ -690,6 +694,22 @@ class OsdDaemon:
         self.osdmap, self.pgs = osdmap, pgs
         for pg in changed:
             self.recovery.interval_changed(pg)
+
+    def _closing_up_thru(self, pg: PG, osdmap: OSDMap) -> int | None:
+        """The ``up_thru`` of the primary of ``pg``'s interval so far in the map before
+        ``osdmap`` (the last of that interval if ``osdmap`` starts a new one); None when
+        this OSD did not see that map (a jump of several epochs): the interval then
+        counts as having maybe gone read-write, as it does when this OSD did not see the
+        interval begin (its start may be later than the one the primary asked for)."""
+        prev, current = self.osdmap, pg.past.current
+        if not pg.exact_start or prev is None or current is None:
+            return None
+        if osdmap.epoch != prev.epoch + 1:
+            return None
+        primary = current.primary
+        if primary < 0 or not prev.exists(primary):
+            return None
+        return prev.osds[primary].up_thru
 
     # --- snap trimming -------------------------------------------------------------------
 

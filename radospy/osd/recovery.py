@@ -13,8 +13,11 @@ On every interval change of a PG whose primary it is, an OSD peers (``Recovery.p
 3. **Primary first** — the primary merges the authoritative log (divergent objects
    removed) and pulls the objects it misses (``PGPull``), or, when its own copy is
    too old, backfills itself from the authoritative OSD (``PGScan`` + ``PGPull``).
-4. **Activate** — each member gets the log (``PGActivate``): it merges it and says
-   what it misses, or, when it needs backfill, drops its objects and starts empty.
+4. **Activate** — first the primary makes sure the map has its ``up_thru`` at the
+   interval's start (``osd alive``, Ceph's WaitUpThru), which is what tells later
+   peering that this interval may have taken writes. Then each member gets the log
+   (``PGActivate``): it merges it and says what it misses, or, when it needs
+   backfill, drops its objects and starts empty.
    The PG is active from here: client ops flow.
 5. **Recover** — in the background, the primary pushes (``PGPush``) what each member
    misses, oldest need first; then backfills its targets in object order
@@ -246,6 +249,8 @@ class Recovery:
         self.throttle = throttle
         self._backfills = asyncio.Semaphore(max(throttle.max_backfills, 1))
         self._active = asyncio.Semaphore(max(throttle.recovery_max_active, 1))
+        self._up_thru_asked = 0
+        """The newest epoch an ``osd alive`` was sent for."""
 
     # --- map changes --------------------------------------------------------------------
 
@@ -345,6 +350,9 @@ class Recovery:
             )
             return False
         assert result.log is not None and result.info is not None
+        if not await self._wait_up_thru(pg, interval):
+            log.info("%s: pg %s waits for up_thru %d", osd.entity, pg.pgid, interval)
+            return False
         async with pg.lock:
             if pg.interval_start != interval:
                 return True
@@ -384,6 +392,39 @@ class Recovery:
         async with osd._map_changed:
             osd._map_changed.notify_all()
         log.info("%s: pg %s activated: %s", osd.entity, pg.pgid, pg_state_string(pg.state))
+        return True
+
+    async def _wait_up_thru(self, pg: PG, interval: int) -> bool:
+        """Whether the map records this OSD alive through ``interval`` (its ``up_thru``),
+        after asking the monitors (``osd alive``) when it does not: Ceph's WaitUpThru.
+        A primary activates a PG only then, so whoever peers later knows from the maps
+        whether this interval may have gone read-write. True as well when the interval
+        ended meanwhile (the caller sees it); False when no such map came in time."""
+        osd = self.osd
+
+        def up_thru() -> int:
+            osdmap = osd.osdmap
+            return osdmap.osds[osd.whoami].up_thru if osdmap is not None else 0
+
+        if up_thru() >= interval:
+            return True
+        if interval > self._up_thru_asked:
+            # One request covers every PG whose interval began by then.
+            self._up_thru_asked = interval
+            try:
+                await osd._mon("osd alive", id=osd.whoami, want=interval)
+            except RadosError as exc:
+                self._up_thru_asked = 0
+                log.warning("%s: osd alive %d: %s", osd.entity, interval, exc)
+                return False
+        try:
+            async with asyncio.timeout(QUERY_TIMEOUT), osd._map_changed:
+                await osd._map_changed.wait_for(
+                    lambda: up_thru() >= interval or pg.interval_start != interval
+                )
+        except TimeoutError:
+            self._up_thru_asked = 0
+            return False
         return True
 
     async def _merge_own(

@@ -226,6 +226,11 @@ def test_norecover_holds_recovery_until_unset(
         rc, _, err = cluster.ceph("osd", "unset", "norecover")
         assert rc == 0, err
     wait_consistent(cluster, [0, 1, 2])
+    # The primaries asked for up_thru before activating after osd.1 came back.
+    rc, out, err = cluster.ceph("osd", "dump", "--format", "json")
+    assert rc == 0, err
+    osds = [o for o in json.loads(out)["osds"] if o["up"]]
+    assert any(o["up_thru"] > o["up_from"] for o in osds), osds
 
 
 def test_backfill_of_an_osd_whose_log_is_too_old(

@@ -192,3 +192,25 @@ def test_reports_about_an_earlier_incarnation_do_not_mark_a_rebooted_osd_down() 
     tracker.report(rebooted, 0, 2, 0.5, rebooted.epoch, now=103.0, immediate=True)
     [decision] = tracker.check_failures(rebooted, 103.0)
     assert decision.up_from == rebooted.osds[2].up_from
+
+
+def test_osd_alive_raises_up_thru_once() -> None:
+    """A primary's ``osd alive``: up_thru moves to the new epoch when it is below the
+    wanted one, and nothing changes when it covers it or the OSD is down."""
+    mon = with_osds(3)
+    osdmap = mon.state.osdmap
+    assert osdmap.osds[1].up_thru == osdmap.osds[1].up_from
+    mon.ok("osd out 2")
+    want = mon.state.osdmap.epoch
+    result = mon.cmd({"prefix": "osd alive", "id": 1, "want": want})
+    assert result.rc == 0 and mon.state.osdmap.epoch == want + 1
+    assert mon.state.osdmap.osds[1].up_thru == want + 1
+    again = mon.cmd({"prefix": "osd alive", "id": 1, "want": want})
+    assert again.rc == 0 and mon.state.osdmap.epoch == want + 1
+    assert again.outs == f"osd.1 up_thru is {want + 1}"
+    future = mon.cmd({"prefix": "osd alive", "id": 1, "want": want + 5})
+    assert future.rc == -errno.EINVAL
+    mon.ok("osd down 0")
+    down = mon.cmd({"prefix": "osd alive", "id": 0, "want": mon.state.osdmap.epoch})
+    assert down.rc == 0 and down.outs == "osd.0 is down"
+    assert mon.cmd({"prefix": "osd alive", "id": 9, "want": 1}).rc == -errno.ENOENT
