@@ -289,8 +289,8 @@ class PG:
     """The pool's removed snaps whose clones this PG (as primary) has trimmed."""
     trimming: bool = False
     exact_start: bool = False
-    """Whether this OSD saw the map that began the current interval right after the
-    one before it (so ``past.current_start`` is the interval's true first epoch)."""
+    """Whether this OSD saw every map since the one before the current interval began
+    (so ``past.current_start`` is the interval's true first epoch)."""
 
     @property
     def last_update(self) -> Eversion:
@@ -671,6 +671,7 @@ class OsdDaemon:
             self.store.apply(txn)
         pgs: dict[PgId, PG] = {}
         changed: list[PG] = []
+        gap = self.osdmap is None or osdmap.epoch != self.osdmap.epoch + 1
         for pgid, mapping in mapped.items():
             acting, primary = mapping.acting, mapping.acting_primary
             view = pg_view(osdmap, pgid, mapping)
@@ -683,9 +684,13 @@ class OsdDaemon:
                 pg.past.note(view)
                 changed.append(pg)
             elif pg.past.note(view, self._closing_up_thru(pg, osdmap)):
-                pg.exact_start = self.osdmap is not None and osdmap.epoch == self.osdmap.epoch + 1
+                pg.exact_start = not gap
                 pg.acting, pg.primary, pg.interval_start = acting, primary, osdmap.epoch
                 changed.append(pg)
+            elif gap:
+                # The skipped epochs may have held intervals this OSD never saw, so
+                # ``interval_start`` may predate the true start.
+                pg.exact_start = False
             pg.view = view
             pgs[pgid] = pg
         for pgid, pg in self.pgs.items():

@@ -350,8 +350,11 @@ class Recovery:
             )
             return False
         assert result.log is not None and result.info is not None
-        if not await self._wait_up_thru(pg, interval):
-            log.info("%s: pg %s waits for up_thru %d", osd.entity, pg.pgid, interval)
+        # An interval whose start this OSD may have missed (it skipped epochs) began
+        # at the latest in the current epoch: asking up_thru through it is safe.
+        want = interval if pg.exact_start else max(interval, osd.epoch)
+        if not await self._wait_up_thru(pg, interval, want):
+            log.info("%s: pg %s waits for up_thru %d", osd.entity, pg.pgid, want)
             return False
         async with pg.lock:
             if pg.interval_start != interval:
@@ -394,33 +397,41 @@ class Recovery:
         log.info("%s: pg %s activated: %s", osd.entity, pg.pgid, pg_state_string(pg.state))
         return True
 
-    async def _wait_up_thru(self, pg: PG, interval: int) -> bool:
-        """Whether the map records this OSD alive through ``interval`` (its ``up_thru``),
+    async def _wait_up_thru(self, pg: PG, interval: int, want: int) -> bool:
+        """Whether the map records this OSD alive through ``want`` (its ``up_thru``),
         after asking the monitors (``osd alive``) when it does not: Ceph's WaitUpThru.
         A primary activates a PG only then, so whoever peers later knows from the maps
-        whether this interval may have gone read-write. True as well when the interval
-        ended meanwhile (the caller sees it); False when no such map came in time."""
+        whether the interval (begun at ``interval``, at the latest at ``want``) may have
+        gone read-write. True as well when the interval ended meanwhile (the caller sees
+        it); False when the monitors refused or no such map came in time (the caller
+        peers again later, which asks again)."""
         osd = self.osd
 
         def up_thru() -> int:
             osdmap = osd.osdmap
             return osdmap.osds[osd.whoami].up_thru if osdmap is not None else 0
 
-        if up_thru() >= interval:
+        if up_thru() >= want:
             return True
-        if interval > self._up_thru_asked:
+        if want > self._up_thru_asked:
             # One request covers every PG whose interval began by then.
-            self._up_thru_asked = interval
+            self._up_thru_asked = want
+            asked = False
             try:
-                await osd._mon("osd alive", id=osd.whoami, want=interval)
+                await osd._mon("osd alive", id=osd.whoami, want=want)
+                asked = True
             except RadosError as exc:
-                self._up_thru_asked = 0
-                log.warning("%s: osd alive %d: %s", osd.entity, interval, exc)
+                log.warning("%s: osd alive %d: %s", osd.entity, want, exc)
                 return False
+            finally:
+                # A request that failed or was cancelled (the interval changed) may
+                # not have reached the monitors: the next PG to wait asks again.
+                if not asked:
+                    self._up_thru_asked = 0
         try:
             async with asyncio.timeout(QUERY_TIMEOUT), osd._map_changed:
                 await osd._map_changed.wait_for(
-                    lambda: up_thru() >= interval or pg.interval_start != interval
+                    lambda: up_thru() >= want or pg.interval_start != interval
                 )
         except TimeoutError:
             self._up_thru_asked = 0

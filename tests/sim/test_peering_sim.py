@@ -9,6 +9,11 @@ PG can go active) recovers: its own missing objects pulled from the sources the 
 names, replicas merging the authoritative log themselves and receiving the objects
 their missing set lists, backfill targets copied whole.
 
+Before activating, the primary waits for the map to record its ``up_thru`` at the
+interval's start (``osd alive``, sometimes not answered before the next map change);
+closed intervals whose primary's ``up_thru`` did not reach their start count as never
+having gone read-write, as in Ceph.
+
 Checked after every activation: every member of the acting set holds the same objects,
 which are exactly what the authoritative log says (so no divergent write survives);
 every acknowledged write is still there or superseded by a later logged change; the
@@ -56,6 +61,8 @@ class SimOsd:
     osd: int
     up: bool = True
     inn: bool = True
+    up_thru: int = 0
+    """The epoch the monitors last recorded this OSD alive through (boot or alive)."""
     log: PgLog = field(default_factory=PgLog)
     info: PgInfo = field(default_factory=lambda: PgInfo(PGID))
     missing: PgMissing = field(default_factory=PgMissing)
@@ -94,6 +101,9 @@ class Sim:
         self.activations = 0
         self.states: set[str] = set()
         self.recoveries: set[Recovery] = set()
+        self.was_up = {o for o in range(NUM_OSDS) if self.osds[o].up}
+        self.lose_alive = 0.3
+        """How often a primary's ``osd alive`` is not answered before the map moves on."""
         self.new_map()
 
     # --- the map ----------------------------------------------------------------------
@@ -106,12 +116,31 @@ class Sim:
         return PgView(self.epoch, up, up_primary, acting, primary, SIZE, MIN_SIZE)
 
     def new_map(self) -> None:
+        # The closing interval's primary's up_thru in the interval's last map.
+        closing = self.intervals.current
+        up_thru = self.osds[closing.primary].up_thru if closing and closing.primary >= 0 else None
         self.epoch += 1
         self.active = False
+        for o in range(NUM_OSDS):
+            if self.osds[o].up and o not in self.was_up:
+                self.osds[o].up_thru = self.epoch  # a boot records up_from = up_thru
+        self.was_up = {o for o in range(NUM_OSDS) if self.osds[o].up}
         view = self.view()
-        self.intervals.note(view)
+        self.intervals.note(view, up_thru)
         if view.primary >= 0:
             self.peer(view)
+
+    def wait_up_thru(self, me: int) -> bool:
+        """The primary's ``osd alive`` before activating: granted in a new epoch of the
+        same interval, or not answered before the next map change."""
+        if self.osds[me].up_thru >= self.intervals.current_start:
+            return True
+        if self.rng.random() < self.lose_alive:
+            return False
+        self.epoch += 1
+        self.osds[me].up_thru = self.epoch
+        assert not self.intervals.note(self.view())
+        return True
 
     # --- peering and recovery, as the OSD shell carries them out -----------------------
 
@@ -138,6 +167,8 @@ class Sim:
         if not result.ok:
             return
         assert result.log is not None and result.info is not None
+        if not self.wait_up_thru(me):
+            return
         primary = self.osds[me]
         mine = result.members[me]
         if mine.recovery is Recovery.BACKFILL:
@@ -282,6 +313,7 @@ class Sim:
         """Every OSD up and in, then peer: the PG must go active with everything."""
         for osd in self.osds:
             osd.up = osd.inn = True
+        self.lose_alive = 0.0
         self.new_map()
         assert self.active, "PG did not go active with every OSD up"
 
@@ -313,12 +345,19 @@ def test_simulation_reaches_down_and_backfill() -> None:
     """The runs above exercise the paths that matter, not only the happy one."""
     states: set[str] = set()
     recoveries: set[Recovery] = set()
+    # Intervals that could have served but never went read-write: their primary's
+    # up_thru did not reach their start, so later peering leaves them out.
+    not_rw = 0
     for seed in range(40):
         sim = Sim(seed)
         for _ in range(300):
             sim.step()
         states |= sim.states
         recoveries |= sim.recoveries
+        not_rw += sum(
+            len(iv.acting) >= MIN_SIZE and not iv.maybe_went_rw for iv in sim.intervals.intervals
+        )
+    assert not_rw > 0
     assert recoveries == set(Recovery)
     assert "down+peering" in states
     assert "peering" in states
