@@ -114,6 +114,9 @@ MON_INFO = "mon_info"
 
 COMMAND_TIMEOUT = 10.0
 """Seconds the leader waits for a command's barrier and commit before giving up."""
+AUTH_BARRIER_TIMEOUT = 5.0
+"""Seconds a monitor waits to confirm an entity unknown to it (below the messenger's
+ms_connection_ready_timeout, so the peer is told to retry rather than timed out)."""
 WRITE_ATTEMPTS = 5
 """Times a change refused with EAGAIN at apply time is validated and proposed again."""
 MAX_BATCH = 256
@@ -297,7 +300,10 @@ class MonDaemon:
 
     async def run(self) -> None:
         """Bind, join the quorum and serve until :meth:`stop`."""
-        messenger = Messenger(self.entity, self.config.messenger, _MonAuth(self), self)
+        auth = _MonAuth(self)
+        messenger = Messenger(
+            self.entity, self.config.messenger, auth, self, before_auth=auth.before_auth
+        )
         transport = MessengerTransport(messenger, self._resolve)
         driver = RaftDriver(
             self.node_id,
@@ -983,6 +989,28 @@ class _MonAuth:
     def _rotating(self) -> Mapping[str, RotatingSecrets]:
         d = self._daemon
         return d.machine.state.auth.rotating if d.machine.bootstrapped else {}
+
+    async def before_auth(self, peer_name: str) -> None:
+        """Make sure an entity this monitor does not know is not one created a moment
+        ago: a commit applied by the leader (which acknowledged ``auth get-or-create``)
+        reaches the followers a little later. A ReadIndex barrier brings this monitor up
+        to every change committed before the peer connected; only then may it refuse."""
+        d = self._daemon
+        if peer_name.startswith("mon.") or not d.machine.bootstrapped or d.driver is None:
+            return
+        try:
+            name = EntityName.parse(peer_name)
+        except InvalidArgument:
+            return  # refused by the handshake as any unknown entity is
+        if d.machine.state.auth.lookup(name) is not None:
+            return
+        try:
+            await d.driver.read_barrier(AUTH_BARRIER_TIMEOUT)
+        except (RadosError, NotLeader) as exc:
+            # Hang up rather than refuse: without a quorum this monitor cannot tell an
+            # unknown entity from a new one, and the client will try another monitor.
+            error = f"cannot look up {peer_name} without a quorum: {exc}"
+            raise RadosError(error, EAGAIN) from None
 
     def client(self, my_name: str, peer_name: str) -> MonAuthClient:
         return MonAuthClient(my_name, self._daemon.mon_key.key, peer_name, ("mon",))

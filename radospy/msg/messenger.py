@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from errno import EACCES, EINVAL, EOPNOTSUPP, EPROTO
 from typing import Any, Protocol
 
@@ -78,6 +78,8 @@ class Messenger:
         authenticator: Authenticator,
         dispatcher: Dispatcher,
         registry: MessageRegistry = REGISTRY,
+        *,
+        before_auth: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
         if not valid_entity_name(entity_name):
             raise RadosError(f"invalid entity name {entity_name!r}", EINVAL)
@@ -86,6 +88,10 @@ class Messenger:
         self.authenticator = authenticator
         self.dispatcher = dispatcher
         self.registry = registry
+        self.before_auth = before_auth
+        """Awaited with the entity name an accepted peer's banner claims, before the
+        authenticator is asked for its server side: a chance to bring what that will
+        consult up to date (a monitor's read barrier). Raising RadosError hangs up."""
         self.addr: Addr | None = None
         """The bound address, once `bind` returned."""
         self._server: asyncio.Server | None = None
@@ -363,6 +369,8 @@ async def _server_handshake(
     banner = await wire.expect(registry, Banner)
     _check_banner(banner, None)
     wire.send_message(registry, Banner(PROTOCOL_VERSION, messenger.entity_name))
+    if messenger.before_auth is not None:
+        await messenger.before_auth(banner.entity_name)
     auth = messenger.authenticator.server(messenger.entity_name, banner.entity_name)
     while True:
         request = await wire.expect(registry, AuthRequest)

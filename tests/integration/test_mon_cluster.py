@@ -6,6 +6,8 @@ import asyncio
 import json
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
+from errno import EACCES
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,7 @@ import pytest
 
 from radospy.auth.crypto import CryptoKey
 from radospy.auth.keyring import EntityAuth, EntityName, Keyring
-from radospy.mon.client import MonClient
+from radospy.mon.client import MonClient, MonClientConfig
 from radospy.mon.monmap import MonMap
 from radospy.mon.osdmap_wire import OSDMapFollower, Take, decode_osdmap, encode_osdmap
 from tests.integration.cluster import MonCluster, free_ports, wait_for
@@ -319,6 +321,40 @@ def test_caps_and_keys_are_enforced(mons3: MonCluster, tmp_path: Path) -> None:
         "-n", "client.admin", "--connect-timeout", "10", "osd", "ls",
     )  # fmt: skip
     assert unknown.stderr == res.stderr
+
+
+async def _fresh_user_at_a_follower(cluster: MonCluster, leader: str, follower: str) -> None:
+    """Create a user through the leader while ``follower`` is down, restart it and
+    authenticate there at once: dialled from before it listens, the first handshake
+    comes before it has heard from the leader what it missed."""
+    at = {name: (("127.0.0.1", port),) for name, port in cluster.ports.items()}
+    admin = replace(cluster.client_config(timeout=30.0), mon_addrs=at[leader])
+    async with MonClient(admin) as client:
+        for n in range(2):
+            entity = f"client.fresh{n}"
+            await asyncio.to_thread(cluster.kill, follower)
+            rc, out, outs = await client.command(
+                {"prefix": "auth get-or-create", "entity": entity, "caps": ["mon", "allow r"]}
+            )
+            assert rc == 0, outs
+            auth = Keyring.parse(out.decode()).get(EntityName.parse(entity))
+            assert auth is not None
+            async with MonClient(MonClientConfig(entity, auth.key, at[follower], 60.0)) as fresh:
+                connecting = asyncio.create_task(fresh.connect())
+                await asyncio.to_thread(cluster.start, follower)
+                await connecting
+                assert fresh.mon_name == f"mon.{follower}"
+                rc, _, outs = await fresh.command({"prefix": "osd ls"})
+                assert rc == 0, outs
+                rc, _, outs = await fresh.command({"prefix": "osd create"})
+                assert rc == -EACCES, outs  # held to the caps it was created with
+
+
+def test_a_user_created_a_moment_ago_is_known_at_a_follower(mons3: MonCluster) -> None:
+    """A monitor that does not know an entity does a read barrier before refusing it."""
+    leader = mons3.quorum()["quorum_leader_name"]
+    follower = next(name for name in mons3.ports if name != leader)
+    asyncio.run(_fresh_user_at_a_follower(mons3, leader, follower))
 
 
 def test_missing_or_corrupt_data_dir_is_one_clear_line(tmp_path: Path) -> None:

@@ -319,6 +319,24 @@ def test_follower_read_is_forwarded_to_the_leader() -> None:
     assert c.reads[2] == [ReadState(leader.committed, b"r2")]
 
 
+def test_a_lagging_follower_read_covers_what_it_missed_without_a_tick() -> None:
+    """A monitor's read barrier before refusing an unknown entity: the follower missed
+    an entry and its commit; its ReadIndex round alone (no heartbeat timer) brings it
+    the entry, the commit and an index covering them."""
+    c = Cluster(3)
+    leader = c.elect(1)
+    c.cut |= {(1, 3)}
+    index = leader.propose(b"user")
+    c.pump()
+    assert leader.committed == index and c.data(3) == []
+    c.cut.clear()
+    c.nodes[3].read_index(b"r3")
+    c.pump()
+    (read,) = c.reads[3]
+    assert read.index >= index
+    assert c.nodes[3].applied >= read.index and c.data(3) == [b"user"]
+
+
 def test_read_index_waits_for_the_first_commit_of_the_term() -> None:
     boot = bootstrap_entries((1, 2, 3))
     state = PersistentState(HardState(2, NO_NODE, 3), None, (*boot, Entry(2, 4, data=b"old")))
