@@ -529,7 +529,8 @@ class RaftNode:
             return
         last_new = self.log.maybe_append(m.prev_index, m.prev_term, m.commit, m.entries)
         if last_new is not None:
-            self._send(MsgAppResp(self.id, m.frm, self.term, index=last_new))
+            if not m.quiet:
+                self._send(MsgAppResp(self.id, m.frm, self.term, index=last_new))
             return
         hint_index, hint_term = self.log.find_conflict_by_term(
             min(m.prev_index, self.log.last_index), m.prev_term
@@ -605,7 +606,9 @@ class RaftNode:
         elif pr.state is ProgressState.REPLICATE:
             pr.free_to(m.index)
         if self._maybe_commit():
-            self._bcast_append()
+            # Followers learn a commit at once (as etcd's do): what they apply is what
+            # they serve (maps to subscribers, keys to authenticate).
+            self._bcast_append(commit_only=True)
         elif was_paused:
             self._send_append(m.frm)
         while self._send_append(m.frm, send_if_empty=False):
@@ -687,10 +690,10 @@ class RaftNode:
         self._release_reads_waiting_for_commit()
         return True
 
-    def _bcast_append(self) -> None:
+    def _bcast_append(self, commit_only: bool = False) -> None:
         for pid in self.progress:
             if pid != self.id:
-                self._send_append(pid)
+                self._send_append(pid, commit_only=commit_only)
 
     def _bcast_heartbeat(self) -> None:
         ctx = next(reversed(self._reads)) if self._reads else b""
@@ -699,8 +702,14 @@ class RaftNode:
                 commit = min(pr.match, self.log.committed)
                 self._send(MsgHeartbeat(self.id, pid, self.term, commit=commit, ctx=ctx))
 
-    def _send_append(self, to: int, send_if_empty: bool = True) -> bool:
-        """Send the next MsgApp (or a MsgSnap) to ``to``; whether anything was sent."""
+    def _send_append(self, to: int, send_if_empty: bool = True, commit_only: bool = False) -> bool:
+        """Send the next MsgApp (or a MsgSnap) to ``to``; whether anything was sent.
+
+        ``commit_only``: sent to tell of a new commit index. An empty one then goes out
+        quiet to a follower in REPLICATE: the answers to the entries it was sent are on
+        their way (or lost, which the next heartbeat's answer shows), and an answer to
+        this one would tell nothing new but cost the leader a message per follower.
+        """
         pr = self.progress[to]
         if pr.is_paused(self._cfg.max_inflight):
             return False
@@ -721,6 +730,7 @@ class RaftNode:
                 prev_term=prev_term,
                 entries=tuple(entries),
                 commit=self.log.committed,
+                quiet=commit_only and not entries and pr.state is ProgressState.REPLICATE,
             )
         )
         pr.sent_entries(entries[-1].index if entries else None)
@@ -870,7 +880,7 @@ class RaftNode:
                 # Tell the others the change committed before going quiet.
                 self._bcast_append()
             elif self._maybe_commit():
-                self._bcast_append()
+                self._bcast_append(commit_only=True)
         if removed_self and self.role is not Role.FOLLOWER:
             self._become_follower(self.term, NO_NODE)
 

@@ -147,6 +147,10 @@ class MsgApp(_Msg, frozen=True, tag=True):
     prev_term: int
     entries: tuple[Entry, ...]
     commit: int
+    quiet: bool = False
+    """No answer wanted if it is accepted: it carries no entries, only a new commit
+    index, to a follower in REPLICATE (accepting it would tell the leader nothing new).
+    A rejection is always answered."""
 
 
 class MsgAppResp(_Msg, frozen=True, tag=True):

@@ -337,6 +337,31 @@ def test_a_lagging_follower_read_covers_what_it_missed_without_a_tick() -> None:
     assert c.nodes[3].applied >= read.index and c.data(3) == [b"user"]
 
 
+def test_followers_learn_a_commit_at_once_without_answering_it() -> None:
+    c = Cluster(3)
+    leader = c.elect(1)
+    c.sent.clear()
+    index = leader.propose(b"x")
+    c.pump()
+    assert all(c.data(i) == [b"x"] for i in c.nodes)
+    assert all(n.committed == index for n in c.nodes.values())
+    # One answer per follower for the entry; none for the commit that followed it.
+    assert sorted(m.frm for m in c.sent if isinstance(m, MsgAppResp)) == [2, 3]
+    assert any(isinstance(m, MsgApp) and m.quiet and m.commit == index for m in c.sent)
+
+
+def test_an_answer_lost_before_a_quiet_commit_is_recovered_by_the_heartbeat() -> None:
+    c = Cluster(3)
+    leader = c.elect(1)
+    c.cut |= {(3, 1)}
+    index = leader.propose(b"x")
+    c.pump()
+    assert leader.progress[3].match < index and c.data(3) == [b"x"]
+    c.cut.clear()
+    c.tick()
+    assert leader.progress[3].match == index
+
+
 def test_read_index_waits_for_the_first_commit_of_the_term() -> None:
     boot = bootstrap_entries((1, 2, 3))
     state = PersistentState(HardState(2, NO_NODE, 3), None, (*boot, Entry(2, 4, data=b"old")))
