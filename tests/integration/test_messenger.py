@@ -748,3 +748,37 @@ def test_sessions_with_a_peer_a_map_moved_are_dropped() -> None:
             await with_cleanup(client.shutdown, server.shutdown)
 
     run(scenario())
+
+
+def test_before_auth_is_awaited_with_the_claimed_name_and_may_hang_up() -> None:
+    async def scenario() -> None:
+        asked: list[str] = []
+        release = asyncio.Event()
+
+        async def before_auth(peer_name: str) -> None:
+            asked.append(peer_name)
+            await release.wait()
+            if peer_name == "client.refused":
+                raise RadosError("cannot tell yet", errno.EAGAIN)
+
+        server = Messenger(
+            "mon.a", MessengerConfig(), NoAuth(), Recorder(), before_auth=before_auth
+        )
+        addr = await server.bind("127.0.0.1", 0)
+        client = Messenger("client.admin", MessengerConfig(), NoAuth(), Recorder())
+        refused = Messenger("client.refused", MessengerConfig(), NoAuth(), Recorder())
+        try:
+            dialling = asyncio.ensure_future(client.connect(addr, "mon.a"))
+            await until(lambda: asked == ["client.admin"])
+            assert not dialling.done()  # the handshake waits for the hook
+            release.set()
+            conn = await dialling
+            assert await conn.request(Ping(3.0, b"after"), DEADLINE) == Pong(3.0, b"after")
+            with pytest.raises((RadosError, OSError)) as info:
+                await refused.connect(addr, "mon.a")
+            assert not isinstance(info.value, RadosError) or info.value.errno != errno.EACCES
+            assert asked == ["client.admin", "client.refused"]
+        finally:
+            await with_cleanup(refused.shutdown, client.shutdown, server.shutdown)
+
+    run(scenario())
