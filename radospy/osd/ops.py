@@ -57,6 +57,10 @@ class StoreReader(Protocol):
         self, cid: str, oid: ObjectId, offset: int = 0, length: int | None = None
     ) -> bytes: ...
 
+    def read_buffer(
+        self, cid: str, oid: ObjectId, offset: int = 0, length: int | None = None
+    ) -> memoryview: ...
+
     def getxattrs(self, cid: str, oid: ObjectId) -> dict[str, bytes]: ...
 
     def omap_get_header(self, cid: str, oid: ObjectId) -> bytes: ...
@@ -211,14 +215,19 @@ class _WorkingObject:
     # --- data -------------------------------------------------------------------------
 
     def read(self, offset: int, length: int) -> bytes:
+        return bytes(self.read_view(offset, length))
+
+    def read_view(self, offset: int, length: int) -> bytes | memoryview:
+        """The object's bytes in the range, as the request has made them so far; bytes
+        as stored come as a view of the store's read buffer (no copy of a 4 MiB read)."""
         end = min(self.size, offset + length)
         if offset >= end:
             return b""
-        base = b""
+        base: bytes | memoryview = b""
         if self.data_base:
-            base = self.store.read(self.cid, self.oid, offset, end - offset)
+            base = self.store.read_buffer(self.cid, self.oid, offset, end - offset)
             if not self.data_changes and len(base) == end - offset:
-                return base  # as stored: no copy of a 4 MiB read
+                return base
         buf = bytearray(end - offset)
         if base:
             buf[: len(base)] = base
@@ -366,41 +375,11 @@ class _Engine:
     def __init__(self, state: _WorkingObject, ctx: OpContext) -> None:
         self.state = state
         self.ctx = ctx
-        self._handlers: dict[type, Callable[[Any], o.OpResult]] = {
-            o.Create: self._create,
-            o.Write: self._write,
-            o.WriteFull: self._write_full,
-            o.Append: self._append,
-            o.WriteSame: self._writesame,
-            o.Zero: self._zero,
-            o.Truncate: self._truncate,
-            o.Remove: self._remove,
-            o.Read: self._read,
-            o.Stat: self._stat,
-            o.AssertExists: self._assert_exists,
-            o.AssertVersion: self._assert_version,
-            o.CmpExt: self._cmpext,
-            o.SetXattr: self._setxattr,
-            o.GetXattr: self._getxattr,
-            o.GetXattrs: self._getxattrs,
-            o.RmXattr: self._rmxattr,
-            o.CmpXattr: self._cmpxattr,
-            o.OmapGetVals: self._omap_get_vals,
-            o.OmapGetKeys: self._omap_get_keys,
-            o.OmapGetValsByKeys: self._omap_get_vals_by_keys,
-            o.OmapGetHeader: self._omap_get_header,
-            o.OmapSet: self._omap_set,
-            o.OmapSetHeader: self._omap_set_header,
-            o.OmapRmKeys: self._omap_rm_keys,
-            o.OmapRmRange: self._omap_rm_range,
-            o.OmapClear: self._omap_clear,
-            o.OmapCmp: self._omap_cmp,
-        }
 
     def run(self, op: o.OsdOp) -> o.OpResult:
         """One op's result; errors become a `Status` with a negative `rc`."""
         try:
-            return self._handlers[type(op)](op)
+            return _HANDLERS[type(op)](self, op)
         except _OpError as exc:
             return o.Status(rc=exc.rc)
         except StoreError as exc:
@@ -479,7 +458,8 @@ class _Engine:
     def _read(self, op: o.Read) -> o.OpResult:
         self.state.require()
         length = op.length or max(0, self.state.size - op.offset)
-        return o.ReadData(self.state.read(op.offset, length))
+        # A view is sent as it is: the reply is encoded before the buffer could change.
+        return o.ReadData(self.state.read_view(op.offset, length))  # type: ignore[arg-type]
 
     def _stat(self, op: o.Stat) -> o.OpResult:
         self.state.require()
@@ -623,3 +603,36 @@ class _Engine:
         if not _compare(op.op, stored, op.value):
             raise _fail(errno.ECANCELED)
         return o.Status()
+
+
+# Built once, not per op: the handler of each op type.
+_HANDLERS: dict[type, Callable[[_Engine, Any], o.OpResult]] = {
+    o.Create: _Engine._create,
+    o.Write: _Engine._write,
+    o.WriteFull: _Engine._write_full,
+    o.Append: _Engine._append,
+    o.WriteSame: _Engine._writesame,
+    o.Zero: _Engine._zero,
+    o.Truncate: _Engine._truncate,
+    o.Remove: _Engine._remove,
+    o.Read: _Engine._read,
+    o.Stat: _Engine._stat,
+    o.AssertExists: _Engine._assert_exists,
+    o.AssertVersion: _Engine._assert_version,
+    o.CmpExt: _Engine._cmpext,
+    o.SetXattr: _Engine._setxattr,
+    o.GetXattr: _Engine._getxattr,
+    o.GetXattrs: _Engine._getxattrs,
+    o.RmXattr: _Engine._rmxattr,
+    o.CmpXattr: _Engine._cmpxattr,
+    o.OmapGetVals: _Engine._omap_get_vals,
+    o.OmapGetKeys: _Engine._omap_get_keys,
+    o.OmapGetValsByKeys: _Engine._omap_get_vals_by_keys,
+    o.OmapGetHeader: _Engine._omap_get_header,
+    o.OmapSet: _Engine._omap_set,
+    o.OmapSetHeader: _Engine._omap_set_header,
+    o.OmapRmKeys: _Engine._omap_rm_keys,
+    o.OmapRmRange: _Engine._omap_rm_range,
+    o.OmapClear: _Engine._omap_clear,
+    o.OmapCmp: _Engine._omap_cmp,
+}

@@ -26,7 +26,7 @@ from radospy.osd.objectstore import (
     StoreNotFound,
     Transaction,
 )
-from radospy.osd.objectstore.store import DB_NAME
+from radospy.osd.objectstore.store import DB_NAME, MAX_OBJECT_SIZE
 
 C = "1.4"
 A = ObjectId("a")
@@ -168,6 +168,7 @@ def test_data_steps_match_a_bytearray(tmp_path_factory, steps, read_at, read_len
         assert s.stat(C, A).size == len(model)
         assert s.read(C, A) == model
         assert s.read(C, A, read_at, read_len) == model[read_at : read_at + read_len]
+        assert s.read_buffer(C, A, read_at, read_len) == model[read_at : read_at + read_len]
         assert s.fsck() == []
 
 
@@ -180,6 +181,29 @@ def test_small_read_of_a_big_object_loads_only_its_extents(store):
     tracemalloc.stop()
     assert len(chunk) == 4096
     assert peak < 1 << 20
+
+
+def test_read_buffer_of_a_big_object_is_its_only_copy(store):
+    size = 4 << 20
+    data = os.urandom(size)
+    store.apply(Transaction().touch(C, A).write(C, A, 0, data))
+    tracemalloc.start()
+    view = store.read_buffer(C, A)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert view == data
+    assert peak < size + (1 << 20)
+
+
+def test_read_buffer_past_the_end_and_past_the_largest_object(store):
+    put(store, A, b"abc")
+    put(store, ObjectId("b"), b"xyz")  # its extents follow the last one A could have
+    assert store.read_buffer(C, A, 3) == b""
+    assert store.read_buffer(C, A, 1, 0) == b""
+    assert store.read_buffer(C, A, MAX_OBJECT_SIZE, 10) == b""
+    assert store.read_buffer(C, A, 1, 10) == b"bc"
+    with pytest.raises(StoreNotFound):
+        store.read_buffer(C, ObjectId("missing"))
 
 
 # --- transactions --------------------------------------------------------------------

@@ -372,31 +372,45 @@ class ObjectStore:
         Only the extents covering the range are loaded, and each one's checksum is
         verified (`ChecksumError` names the object and the extent's offset).
         """
+        return bytes(self.read_buffer(cid, oid, offset, length))
+
+    def read_buffer(
+        self, cid: str, oid: ObjectId, offset: int = 0, length: int | None = None
+    ) -> memoryview:
+        """What `read` returns, as a view of the buffer the extents were gathered into:
+        a 4 MiB read goes from the block file to the reply with no further copy.
+
+        One query finds the object and its extents in the range; each extent's
+        checksum is verified once, over the bytes the view shows.
+        """
+        first = min(offset // EXTENT_SIZE, 1 << _INDEX_BITS)
+        last = (1 << _INDEX_BITS) - 1
+        if length is not None:
+            last = min(last, max(offset + length - 1, 0) // EXTENT_SIZE)
         with self._read_lock:
-            object_id, size = self._require(cid, oid)
+            rows = self._query(
+                _READ_EXTENTS, (first, last, cid, oid.nspace, oid.name, _snap_to_db(oid.snap))
+            )
+            if not rows:
+                raise StoreNotFound(f"object {oid} does not exist in collection {cid}")
+            size = rows[0][0]
             end = size if length is None else min(size, offset + length)
             if offset >= end:
-                return b""
-            first, last = offset // EXTENT_SIZE, (end - 1) // EXTENT_SIZE
+                return memoryview(b"")
             base = first * EXTENT_SIZE
             # The whole extents the range touches, since each checksum covers one.
             buf = bytearray(min(size, (last + 1) * EXTENT_SIZE) - base)
-            rows = self._query(
-                "SELECT k, csum, loc, data FROM extents WHERE k BETWEEN ? AND ? ORDER BY k",
-                (_key(object_id, first), _key(object_id, last)),
-            )
             view = memoryview(buf)
-            self._blocks.gather(view, base, rows)
-            for k, csum, _, data in rows:
+            extents = [row[1:] for row in rows if row[1] is not None]
+            self._blocks.gather(view, base, extents)
+            for k, csum, _, data in extents:
                 start = (k & ((1 << _INDEX_BITS) - 1)) * EXTENT_SIZE
                 if data is not None:
                     view[start - base : start - base + len(data)] = data
                 length_k = EXTENT_SIZE if data is None else len(data)
                 if checksum(view[start - base : start - base + length_k]) != csum:
                     raise ChecksumError(cid, oid, start)
-        if base == offset and len(buf) == end - offset:
-            return bytes(buf)
-        return bytes(view[offset - base : end - base])
+        return view[offset - base : end - base]
 
     def getxattr(self, cid: str, oid: ObjectId, name: str) -> bytes | None:
         """One extended attribute, or None when unset."""
@@ -773,6 +787,13 @@ class _BlockFile:
 
 
 _BLOCK_LOCS = "SELECT loc FROM extents WHERE loc IS NOT NULL"
+# An object's size and its extents with indexes in [?, ?] (the object's row alone when
+# there are none): the lookup and the data of a read in one query.
+_READ_EXTENTS = (
+    "SELECT o.size, e.k, e.csum, e.loc, e.data FROM objects o LEFT JOIN extents e"
+    f" ON e.k BETWEEN (o.id << {_INDEX_BITS}) + ? AND (o.id << {_INDEX_BITS}) + ?"
+    " WHERE o.cid=? AND o.nspace=? AND o.name=? AND o.snap=? ORDER BY e.k"
+)
 
 
 def _open_direct(path: Path, flags: int) -> int | None:
