@@ -124,6 +124,7 @@ from radospy.osd.pglog import (
     calc_trim_to,
     target_log_entries,
 )
+from radospy.osd.read_order import InFlightWrites, ObjectKey, read_may_run
 from radospy.osd.recovery import RETIRED, Recovery, Throttle, load_missing, replica_info
 from radospy.osd.scrub import ScrubSchedule
 from radospy.osd.scrubber import Scrubber
@@ -280,6 +281,8 @@ class PG:
     state: PgState = PgState.PEERING
     task: asyncio.Task[Any] | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    held_by_write: bool = False
+    """Whether ``lock`` is held by a client write (reads of other objects go on)."""
     stats: PgStatTracker = field(default_factory=PgStatTracker)
     """Stamps and counters for the primary's reports."""
     strays: set[int] = field(default_factory=set)
@@ -428,6 +431,8 @@ class OsdDaemon:
         self.recovery = Recovery(self, config.throttle)
         self.scrubber = Scrubber(self, config.scrub)
         self.committer = Committer(self.store)
+        self.writes_in_flight = InFlightWrites()
+        """Client writes received and not answered yet: what a read orders behind."""
         self._repops: dict[asyncio.Future[Message], _RepOpInFlight] = {}
         """Replicated ops sent and not answered yet, for `_check_repops` on a new map."""
         self._addrs_of = (0, 0)
@@ -798,7 +803,12 @@ class OsdDaemon:
     async def handle(self, conn: Connection, msg: Message, tid: int) -> None:
         """Messenger dispatcher: ops run as tasks so one slow PG holds no connection up."""
         if isinstance(msg, OSDOp):
-            self._spawn(self._answer(conn, tid, self._client_op(conn, msg)))
+            # Noted in arrival order, before the op can wait for anything.
+            key: ObjectKey | None = None
+            if may_write(msg.ops):
+                key = (msg.loc.pool, msg.loc.nspace, msg.loc.name)
+                self.writes_in_flight.add(key)
+            self._spawn(self._answer(conn, tid, self._client_op(conn, msg), key))
         elif isinstance(msg, RepOp):
             self._spawn(self._answer(conn, tid, self._rep_op(conn, msg)))
         elif isinstance(msg, PGList):
@@ -840,7 +850,10 @@ class OsdDaemon:
         conn = await self._connect_osd(osd, addr)
         return await conn.request(msg, timeout)
 
-    async def _answer(self, conn: Connection, tid: int, work: Any) -> None:
+    async def _answer(
+        self, conn: Connection, tid: int, work: Any, write: ObjectKey | None = None
+    ) -> None:
+        """Send ``work``'s outcome; ``write``: the object of the client write it is."""
         try:
             reply = await work
         except RadosError as exc:
@@ -848,6 +861,9 @@ class OsdDaemon:
         except Exception:
             log.exception("%s: op failed", self.entity)
             reply = OSDOpReply(-EIO, [])
+        finally:
+            if write is not None:
+                self.writes_in_flight.done(write)
         with contextlib.suppress(ConnectionClosed):
             await conn.reply(tid, reply)
 
@@ -887,12 +903,12 @@ class OsdDaemon:
         read = not msg.ops or not all(is_write(op) for op in msg.ops)
         if not _osd_capable(conn, pool.name, loc.nspace, loc.name, read, write):
             raise RadosError("permission denied", EPERM)
-        refusal = report.write_refusal(
-            self.osdmap.pools[loc.pool], msg.ops, self.usage, self._growth_since_usage
-        )
-        if write and refusal:
-            return OSDOpReply(refusal, [])
         if write:
+            refusal = report.write_refusal(
+                self.osdmap.pools[loc.pool], msg.ops, self.usage, self._growth_since_usage
+            )
+            if refusal:
+                return OSDOpReply(refusal, [])
             self._growth_since_usage += report.growth(msg.ops)
         # Ops wait for peering and for min_size complete acting OSDs.
         if pg.primary == self.whoami and not self.recovery.serving(pg):
@@ -906,6 +922,14 @@ class OsdDaemon:
         rc = snap_txn.check_request(msg.ops, msg.snap)
         if rc < 0:
             return OSDOpReply(rc, [])
+        if not write and read_may_run(
+            (loc.pool, loc.nspace, loc.name) in self.writes_in_flight,
+            any(oid in missing for missing in pg.peer_missing.values()),
+            pg.lock.locked(),
+            pg.held_by_write,
+        ):
+            # No await since the checks above: nothing can have changed in between.
+            return self._counted_read(pg, oid, msg)
         while True:
             if write:
                 # A write to the chunk being scrubbed waits for that chunk only.
@@ -929,18 +953,18 @@ class OsdDaemon:
                     if pg.interval_start != interval:
                         return OSDRetry(self.epoch, "the acting set changed")
                 if not write:
-                    return self._read(pg, oid, msg)
-                return await self._write(pg, oid, msg)
-        async with pg.lock:
-            if pg.primary != self.whoami or not self.recovery.serving(pg):
-                return OSDRetry(self.epoch, "not the primary any more")
-            await self.recovery.recover_object(pg, oid)
-            if not write:
-                reply = self._read(pg, oid, msg)
-                pg.stats.count_read(reply.results)
-                return reply
-            pg.stats.count_write(msg.ops)
-            return await self._write(pg, oid, msg)
+                    return self._counted_read(pg, oid, msg)
+                pg.stats.count_write(msg.ops)
+                pg.held_by_write = True
+                try:
+                    return await self._write(pg, oid, msg)
+                finally:
+                    pg.held_by_write = False
+
+    def _counted_read(self, pg: PG, oid: ObjectId, msg: OSDOp) -> OSDOpReply:
+        reply = self._read(pg, oid, msg)
+        pg.stats.count_read(reply.results)
+        return reply
 
     def _read(self, pg: PG, oid: ObjectId, msg: OSDOp) -> OSDOpReply:
         """A read of the head or, with ``msg.snap``, of the clone that holds that snap."""

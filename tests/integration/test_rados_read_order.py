@@ -1,0 +1,80 @@
+"""Reads order per object, not per PG: with a write to object A stuck in replication (a
+replica paused with SIGSTOP, `nodown` set so the interval does not change), a read of
+object B in the same PG is answered, while a read of A sent after the write waits for
+it and returns what it wrote (Ceph's PrimaryLogPG: a read waits for the object's
+in-flight writes, reads of other objects do not).
+
+Real processes: 3 monitors and 3 OSDs, a pool of size 3.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Iterator
+
+import pytest
+
+import radospy
+from radospy.osdmap.pg import PgId
+from tests.integration.rados_cluster import RadosCluster, running
+
+POOL = "order"
+DEADLINE = 120.0
+"""Generous: the machine is loaded."""
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RadosCluster]:
+    c = RadosCluster(tmp_path_factory.mktemp("readorder"), num_osds=3)
+    with running(c, {POOL: 4}) as c:
+        yield c
+
+
+def test_read_waits_for_its_object_only(cluster: RadosCluster) -> None:
+    rc, _, err = cluster.ceph("osd", "set", "nodown")
+    assert rc == 0, err
+
+    async def run() -> None:
+        config = radospy.Rados(conffile=str(cluster.conf_path)).config
+        rados = radospy.AsyncRados(config)
+        await rados.connect(30)
+        try:
+            ioctx = await rados.open_ioctx(POOL)
+            objecter = rados.objecter
+            assert objecter is not None and objecter.osdmap is not None
+            osdmap = objecter.osdmap
+            by_pg: dict[int, list[str]] = {}
+            for i in range(1000):
+                name = f"obj-{i}"
+                seed = osdmap.object_to_pg(ioctx.pool_id, name, "", "").seed
+                by_pg.setdefault(seed, []).append(name)
+                if len(by_pg[seed]) == 2:
+                    break
+            a, b = by_pg[seed]
+            await ioctx.write_full(a, b"old a")
+            await ioctx.write_full(b, b"b")
+            mapping = osdmap.pg_to_up_acting_osds(PgId(ioctx.pool_id, seed))
+            replica = next(o for o in mapping.acting if o != mapping.acting_primary)
+            proc = cluster.osd_procs[replica]
+            proc.send_signal(signal.SIGSTOP)
+            try:
+                # Sent in this order on the one session with the primary.
+                write_a = asyncio.ensure_future(ioctx.write_full(a, b"new a"))
+                read_b = asyncio.ensure_future(ioctx.read(b))
+                assert await asyncio.wait_for(read_b, DEADLINE) == b"b"
+                assert not write_a.done(), "the write completed without its paused replica"
+                # Sent after the write: it must not be answered with the old data.
+                read_a = asyncio.ensure_future(ioctx.read(a))
+            finally:
+                proc.send_signal(signal.SIGCONT)
+            await asyncio.wait_for(write_a, DEADLINE)
+            assert await asyncio.wait_for(read_a, DEADLINE) == b"new a"
+        finally:
+            await rados.shutdown()
+
+    try:
+        asyncio.run(run())
+    finally:
+        rc, _, err = cluster.ceph("osd", "unset", "nodown")
+        assert rc == 0, err
