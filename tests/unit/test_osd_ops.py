@@ -81,6 +81,20 @@ def test_read_length_zero_reads_to_the_end(run):
     assert run("a", o.Read(4, 0)).results[0].data == b"456789"
 
 
+@pytest.mark.parametrize("offset, length", [(0, 0), (3, 4), (9, 100), (10, 1), (99, 0)])
+def test_a_read_alone_answers_as_within_a_compound_op(run, offset, length):
+    run("a", o.WriteFull(b"0123456789"))
+    alone = run("a", o.Read(offset, length))
+    with_stat = run("a", o.Read(offset, length), o.Stat())
+    assert (alone.rc, alone.txn) == (with_stat.rc, None)
+    assert alone.results[0] == with_stat.results[0]
+    missing = run("nope", o.Read(offset, length))
+    assert missing.rc == -errno.ENOENT
+    assert missing.results == run("nope", o.Read(offset, length), o.Stat()).results[:1]
+    tolerated = run("nope", o.Read(offset=offset, length=length, flags=o.OpFlag.FAILOK))
+    assert (tolerated.rc, tolerated.results) == (0, [o.Status(rc=-errno.ENOENT)])
+
+
 def test_truncate_extends_with_zeros_and_hides_old_bytes(run):
     run("a", o.WriteFull(b"abcdefgh"))
     run("a", o.Truncate(3))
