@@ -303,6 +303,16 @@ class Connection:
         """Answer the request that arrived with `tid`."""
         await self._send(msg, FLAG_REPLY, tid)
 
+    def try_reply(self, tid: int, msg: Message) -> bool:
+        """`reply` without waiting: queued now (on the wire at the end of this pass) and
+        True, or False (nothing queued) when the send queue is full or the connection
+        is closed; then `reply` waits for room or raises."""
+        type_id, body = self._encode(msg)
+        if self._closed or not self.session.has_room():
+            return False
+        self._enqueue(type_id, FLAG_REPLY, tid, body)
+        return True
+
     async def request(self, msg: Message, timeout: float) -> Message:
         """Send `msg` and return the peer's reply.
 

@@ -84,6 +84,7 @@ from radospy.osd.heartbeat import HeartbeatConfig
 from radospy.osd.heartbeat_service import HeartbeatService
 from radospy.osd.messages import (
     ListEntry,
+    ObjectLocator,
     OSDOp,
     OSDOpReply,
     OSDRetry,
@@ -803,11 +804,16 @@ class OsdDaemon:
     async def handle(self, conn: Connection, msg: Message, tid: int) -> None:
         """Messenger dispatcher: ops run as tasks so one slow PG holds no connection up."""
         if isinstance(msg, OSDOp):
+            if not may_write(msg.ops):
+                reply = self._read_now(conn, msg)
+                if reply is None:
+                    self._spawn(self._answer(conn, tid, self._client_op(conn, msg)))
+                elif not conn.try_reply(tid, reply):
+                    self._spawn(self._answer(conn, tid, _ready(reply)))
+                return
             # Noted in arrival order, before the op can wait for anything.
-            key: ObjectKey | None = None
-            if may_write(msg.ops):
-                key = (msg.loc.pool, msg.loc.nspace, msg.loc.name)
-                self.writes_in_flight.add(key)
+            key = (msg.loc.pool, msg.loc.nspace, msg.loc.name)
+            self.writes_in_flight.add(key)
             self._spawn(self._answer(conn, tid, self._client_op(conn, msg), key))
         elif isinstance(msg, RepOp):
             self._spawn(self._answer(conn, tid, self._rep_op(conn, msg)))
@@ -922,12 +928,7 @@ class OsdDaemon:
         rc = snap_txn.check_request(msg.ops, msg.snap)
         if rc < 0:
             return OSDOpReply(rc, [])
-        if not write and read_may_run(
-            (loc.pool, loc.nspace, loc.name) in self.writes_in_flight,
-            any(oid in missing for missing in pg.peer_missing.values()),
-            pg.lock.locked(),
-            pg.held_by_write,
-        ):
+        if not write and self._may_read_now(pg, loc, oid):
             # No await since the checks above: nothing can have changed in between.
             return self._counted_read(pg, oid, msg)
         while True:
@@ -960,6 +961,43 @@ class OsdDaemon:
                     return await self._write(pg, oid, msg)
                 finally:
                     pg.held_by_write = False
+
+    def _read_now(self, conn: Connection, msg: OSDOp) -> OSDOpReply | None:
+        """The answer to a read that waits for nothing (most reads), computed at once
+        without a task; None when `_client_op` must handle it (it gives every other
+        answer: retries, errors, waits)."""
+        loc = msg.loc
+        osdmap = self.osdmap
+        if osdmap is None or msg.map_epoch > osdmap.epoch or loc.pool not in osdmap.pools:
+            return None
+        pg = self.pgs.get(PgId(loc.pool, msg.pg_seed))
+        if pg is None or pg.primary != self.whoami or not self.recovery.serving(pg):
+            return None
+        if osdmap.object_to_pg(loc.pool, loc.name, loc.key, loc.nspace).seed != msg.pg_seed:
+            return None
+        pool = osdmap.pools[loc.pool].name
+        if not _osd_capable(conn, pool, loc.nspace, loc.name, True, False):
+            return None
+        oid = ObjectId(loc.name, loc.nspace)
+        if snap_txn.check_request(msg.ops, msg.snap) < 0 or not self._may_read_now(pg, loc, oid):
+            return None
+        try:
+            return self._counted_read(pg, oid, msg)
+        except RadosError as exc:
+            return OSDOpReply(-exc.errno, [])
+        except Exception:
+            log.exception("%s: op failed", self.entity)
+            return OSDOpReply(-EIO, [])
+
+    def _may_read_now(self, pg: PG, loc: ObjectLocator, oid: ObjectId) -> bool:
+        """Whether a read of ``oid`` may run now without the PG's op lock (see
+        `radospy.osd.read_order`)."""
+        return read_may_run(
+            (loc.pool, loc.nspace, loc.name) in self.writes_in_flight,
+            any(oid in missing for missing in pg.peer_missing.values()),
+            pg.lock.locked(),
+            pg.held_by_write,
+        )
 
     def _counted_read(self, pg: PG, oid: ObjectId, msg: OSDOp) -> OSDOpReply:
         reply = self._read(pg, oid, msg)
@@ -1324,6 +1362,11 @@ class _RepOpSuperseded(Exception):
 PEERING_MESSAGES = (
     PGQuery, PGActivate, PGPull, PGPush, PGScan, PGBackfillDone, PGScrubMap, PGRemove,
 )  # fmt: skip
+
+
+async def _ready(reply: Message) -> Message:
+    """An answer already computed, for `_answer` to send once the send queue has room."""
+    return reply
 
 
 async def _refuse(conn: Connection) -> Message:
