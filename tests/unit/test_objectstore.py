@@ -195,6 +195,23 @@ def test_read_buffer_of_a_big_object_is_its_only_copy(store):
     assert peak < size + (1 << 20)
 
 
+def test_a_big_read_over_holes_and_inline_extents_shows_zeros_not_old_buffers(store):
+    size = 2 << 20
+    for _ in range(2):  # the second round reads into buffers the first one freed
+        model = bytearray(os.urandom(size))
+        store.apply(Transaction().touch(C, A).write(C, A, 0, bytes(model)))
+        assert store.read_buffer(C, A) == model
+        txn = Transaction().zero(C, A, 3 * EXTENT_SIZE, EXTENT_SIZE)
+        txn.write(C, A, 9 * EXTENT_SIZE + 5, b"tiny").truncate(C, A, size + 100)
+        store.apply(txn)
+        model[3 * EXTENT_SIZE : 4 * EXTENT_SIZE] = bytes(EXTENT_SIZE)
+        model[9 * EXTENT_SIZE + 5 : 9 * EXTENT_SIZE + 9] = b"tiny"
+        model += bytes(100)
+        assert store.read_buffer(C, A) == model
+        assert store.read_buffer(C, A, EXTENT_SIZE + 7, size) == model[EXTENT_SIZE + 7 :]
+        store.apply(Transaction().remove(C, A))
+
+
 def test_read_buffer_past_the_end_and_past_the_largest_object(store):
     put(store, A, b"abc")
     put(store, ObjectId("b"), b"xyz")  # its extents follow the last one A could have
