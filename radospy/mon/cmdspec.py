@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from radospy.auth.caps import MonCap
 from radospy.common.errors import InvalidArgument, NotFound, RadosError
+from radospy.mon.laggy import LaggyConfig
 from radospy.mon.messages import OsdScrubOrder
 from radospy.mon.pgmap import PGMap
 from radospy.osdmap.pg import PgId
@@ -81,6 +82,8 @@ class CommandContext:
     """The monitor's cluster log, for `log last` (None where no daemon runs)."""
     progress: Progress | None = None
     """The leader's progress events (None where no daemon runs)."""
+    laggy: LaggyConfig = field(default_factory=LaggyConfig)
+    """The leader's laggy-estimate options (for `osd boot`)."""
 
 
 @dataclass

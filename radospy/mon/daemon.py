@@ -454,6 +454,7 @@ class MonDaemon:
             pgmap=self.pgmap,
             cluster_log=self.cluster_log,
             progress=self.progress,
+            laggy=self.config.failure.laggy,
         )
         inbuf = bytes(msg.inbuf)
         command = COMMANDS_BY_NAME.get(prefix)

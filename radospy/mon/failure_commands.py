@@ -91,6 +91,7 @@ def apply_mark_failed(state: MonState, cmd: dict, stamp: float) -> Outcome:
     osdmap = state.begin_osdmap(cmd)
     osdmap.mark_down(osd)
     osdmap.osds[osd].down_at = osdmap.epoch + 1
+    osdmap.osds[osd].down_stamp = stamp
     state.commit_osdmap(osdmap, stamp)
     return done(f"marked down osd.{osd}")
 

@@ -23,6 +23,7 @@ from radospy.common.tasks import DaemonTasks
 from radospy.mon.cmdspec import CommandResult
 from radospy.mon.failure_commands import parse_report
 from radospy.mon.failures import Decision, FailureConfig, FailureTracker, MarkDown
+from radospy.mon.laggy import LaggyConfig
 from radospy.osdmap.osdmap import OSDMap
 from radospy.raft import ProposalError
 
@@ -42,6 +43,12 @@ def failure_config(config: Config) -> FailureConfig:
         down_out_subtree_limit=config.get_str("mon_osd_down_out_subtree_limit"),
         min_in_ratio=config.get_float("mon_osd_min_in_ratio"),
         report_timeout=float(config.get_int("mon_osd_report_timeout")),
+        laggy=LaggyConfig(
+            adjust_heartbeat_grace=config.get_bool("mon_osd_adjust_heartbeat_grace"),
+            halflife=float(config.get_int("mon_osd_laggy_halflife")),
+            weight=config.get_float("mon_osd_laggy_weight"),
+            max_interval=config.get_int("mon_osd_laggy_max_interval"),
+        ),
     )
 
 

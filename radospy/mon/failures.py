@@ -12,7 +12,9 @@ into one OSDMap epoch through Raft.
   failed-since is the monitor's receipt time minus that. Reporters count once per CRUSH
   subtree of type ``mon_osd_reporter_subtree_level`` (the reporter itself when it has no
   such ancestor). With at least ``mon_osd_min_down_reporters`` subtrees reporting and the
-  newest failed-since at least ``osd_heartbeat_grace`` ago, the OSD is marked down. A
+  newest failed-since at least the grace ago, the OSD is marked down. The grace is
+  ``osd_heartbeat_grace`` lengthened by the laggy estimates of the target and its
+  reporters (:mod:`radospy.mon.laggy`). A
   report of a refused connection (immediate) marks it down at once. A cancellation
   withdraws a reporter's report. Reports are about one incarnation of the OSD (its
   ``up_from``): one that restarts and boots again before it is marked down starts with
@@ -30,6 +32,8 @@ from dataclasses import dataclass, field
 
 from radospy.crush.location import full_location, location_string
 from radospy.crush.map import CrushMap
+from radospy.mon import laggy
+from radospy.mon.laggy import LaggyConfig, LaggyInfo
 from radospy.osdmap.osdmap import MapFlag, OSDMap, OsdStateFlag
 
 
@@ -51,6 +55,8 @@ class FailureConfig:
     """``mon_osd_min_in_ratio``: no auto-out below this fraction of OSDs in."""
     report_timeout: float = 900.0
     """``mon_osd_report_timeout``: seconds without a beacon before marking down."""
+    laggy: LaggyConfig = field(default_factory=LaggyConfig)
+    """How the grace grows for OSDs wrongly marked down before."""
 
 
 @dataclass(frozen=True)
@@ -208,13 +214,21 @@ class FailureTracker:
         if len(subtrees) < self.config.min_down_reporters:
             return None
         failed_for = now - max(reporters.values())
-        if failed_for < self.config.grace:
+        grace = laggy.grace(
+            self.config.grace,
+            _laggy_info(osdmap, target),
+            [_laggy_info(osdmap, r) for r in reporters],
+            failed_for,
+            now,
+            self.config.laggy,
+        )
+        if failed_for < grace:
             return None
         return MarkDown(
             target,
             up_from,
             f"osd.{target} failed ({where}) ({len(subtrees)} reporters from different "
-            f"{level} after {failed_for:.6f} >= grace {self.config.grace:.6f})",
+            f"{level} after {failed_for:.6f} >= grace {grace:.6f})",
         )
 
     def _beacon_timeouts(self, osdmap: OSDMap, now: float) -> list[Decision]:
@@ -281,6 +295,11 @@ def _ignore_reason(osdmap: OSDMap, reporter: int, target: int, epoch: int) -> st
     if not osdmap.is_up(reporter):
         return f"reporter osd.{reporter} is down"
     return None
+
+
+def _laggy_info(osdmap: OSDMap, osd: int) -> LaggyInfo:
+    info = osdmap.osds[osd]
+    return LaggyInfo(info.down_stamp, info.laggy_probability, info.laggy_interval)
 
 
 def _key(decision: Decision) -> tuple[str, int]:

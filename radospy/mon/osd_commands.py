@@ -24,6 +24,7 @@ from radospy.mon.cmdspec import (
     reply,
     unchanged,
 )
+from radospy.mon.laggy import LaggyInfo, after_boot
 from radospy.mon.state import MonState
 from radospy.osdmap.format import osd_map_line
 from radospy.osdmap.osdmap import (
@@ -215,7 +216,7 @@ def _mark(state: MonState, cmd: dict, stamp: float, verb: str) -> Outcome:
         elif not spec["applies"](osdmap, osd):
             messages.append(f"osd.{osd} is already {verb}. ")
         else:
-            spec["do"](osdmap, osd)
+            spec["do"](osdmap, osd, stamp)
             messages.append(f"marked {verb} osd.{osd}. ")
             changed = True
     if not changed:
@@ -230,14 +231,15 @@ def _set_in(osdmap: OSDMap, osd: int) -> None:
     osdmap.osds[osd].state &= ~(OsdStateFlag.NEW | OsdStateFlag.AUTOOUT)
 
 
-def _set_down(osdmap: OSDMap, osd: int) -> None:
+def _set_down(osdmap: OSDMap, osd: int, stamp: float) -> None:
     osdmap.mark_down(osd)
     osdmap.osds[osd].down_at = osdmap.epoch + 1
+    osdmap.osds[osd].down_stamp = stamp
 
 
 _MARKS: dict[str, dict[str, Any]] = {
-    "in": {"applies": lambda m, o: m.is_out(o), "do": _set_in},
-    "out": {"applies": lambda m, o: m.is_in(o), "do": lambda m, o: m.mark_out(o)},
+    "in": {"applies": lambda m, o: m.is_out(o), "do": lambda m, o, _: _set_in(m, o)},
+    "out": {"applies": lambda m, o: m.is_in(o), "do": lambda m, o, _: m.mark_out(o)},
     "down": {"applies": lambda m, o: m.is_up(o), "do": _set_down},
 }
 
@@ -360,6 +362,8 @@ def apply_osd_boot(state: MonState, cmd: dict, stamp: float) -> Outcome:
     old one. An OSD the monitors marked out automatically (`autoout`) is marked in
     again (Ceph's `mon_osd_auto_mark_auto_out_in`), and so is a new one booting for the
     first time, such as a destroyed id re-created by `osd new` (`mon_osd_auto_mark_new_in`).
+    Its laggy estimates (`laggy_probability`, `laggy_interval`) were worked out by
+    `prepare_osd_boot` on the leader.
     """
     osd = cmd["id"]
     addr = str(cmd.get("addr", ""))
@@ -381,6 +385,9 @@ def apply_osd_boot(state: MonState, cmd: dict, stamp: float) -> Outcome:
         _set_in(osdmap, osd)
     info.state = (info.state | OsdStateFlag.UP) & ~OsdStateFlag.NEW
     info.up_from = info.up_thru = osdmap.epoch + 1
+    if "_laggy_probability" in cmd:
+        info.laggy_probability = float(cmd["_laggy_probability"])
+        info.laggy_interval = int(cmd["_laggy_interval"])
     state.commit_osdmap(osdmap, stamp)
     return done(f"marked up osd.{osd}")
 
@@ -403,6 +410,24 @@ def apply_osd_alive(state: MonState, cmd: dict, stamp: float) -> Outcome:
     osdmap.osds[osd].up_thru = osdmap.epoch + 1
     state.commit_osdmap(osdmap, stamp)
     return done(f"osd.{osd} up_thru {osdmap.epoch}")
+
+
+def prepare_osd_boot(state: MonState, cmd: dict, ctx: CommandContext, inbuf: bytes) -> dict:
+    """The booting OSD's new laggy estimates, decided on the leader with its options
+    (Ceph's `prepare_boot`): laggy when it boots again without having restarted
+    (`boot_epoch`, the epoch it was up from before, is not 0)."""
+    osd = cmd["id"]
+    if not state.osdmap.exists(osd):
+        return cmd
+    info = state.osdmap.osds[osd]
+    before = LaggyInfo(info.down_stamp, info.laggy_probability, info.laggy_interval)
+    booted_before = int(cmd.get("boot_epoch") or 0) != 0
+    after = after_boot(before, booted_before, ctx.now, ctx.laggy)
+    return {
+        **cmd,
+        "_laggy_probability": after.laggy_probability,
+        "_laggy_interval": after.laggy_interval,
+    }
 
 
 # -- setcrushmap ------------------------------------------------------------------------
@@ -547,11 +572,14 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "osd boot name=id,type=CephOsdName name=addr,type=CephString,req=false "
-        "name=hb_addr,type=CephString,req=false",
-        "mark osd <id> up (sent by the OSD daemon when it starts)",
+        "name=hb_addr,type=CephString,req=false "
+        "name=boot_epoch,type=CephInt,range=0,req=false",
+        "mark osd <id> up (sent by the OSD daemon when it starts; boot_epoch: the epoch "
+        "it was up from before, when the monitors marked it down while it ran)",
         "osd",
         "rwx",
         apply=apply_osd_boot,
+        prepare=prepare_osd_boot,
     ),
     Command(
         "osd alive name=id,type=CephOsdName name=want,type=CephInt,range=0",

@@ -175,6 +175,9 @@ def dump_json(state: MonState, osdmap: OSDMap) -> dict[str, Any]:
             for pid in sorted(osdmap.pools)
         ],
         "osds": [_osd_json(osdmap, osd) for osd in range(osdmap.max_osd) if osdmap.exists(osd)],
+        "osd_xinfo": [
+            _xinfo_json(osdmap, osd) for osd in range(osdmap.max_osd) if osdmap.exists(osd)
+        ],
         "pg_upmap": [
             {"pgid": str(pg), "osds": list(osds)} for pg, osds in sorted(osdmap.pg_upmap.items())
         ],
@@ -212,6 +215,31 @@ def _osd_json(osdmap: OSDMap, osd: int) -> dict[str, Any]:
         "lost_at": info.lost_at,
         "state": osd_state_names(info.state),
     }
+
+
+def _xinfo_json(osdmap: OSDMap, osd: int) -> dict[str, Any]:
+    """Ceph's `osd_xinfo_t::dump`; the fields radospy does not keep (features, the
+    weight before an automatic out, snap-trim scrub stamp, dead epoch) as Ceph prints
+    them unset."""
+    info = osdmap.osds[osd]
+    return {
+        "osd": osd,
+        "down_stamp": _utime(info.down_stamp),
+        "laggy_probability": info.laggy_probability,
+        "laggy_interval": info.laggy_interval,
+        "features": 0,
+        "old_weight": 0,
+        "last_purged_snaps_scrub": _utime(0.0),
+        "dead_epoch": 0,
+    }
+
+
+def _utime(stamp: float) -> str:
+    # Ceph's utime_t prints a time within ten years of 1970 as seconds.microseconds
+    # (an unset one as "0.000000"), any other as a date.
+    if stamp < 10 * 365 * 86400:
+        return f"{stamp:.6f}"
+    return format_stamp(stamp)
 
 
 # -- osd stat ----------------------------------------------------------------------------

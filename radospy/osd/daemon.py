@@ -532,8 +532,13 @@ class OsdDaemon:
             raise OsdError(f"'{prefix}' failed: {outs}", -rc)
         return out, outs
 
-    async def _boot(self) -> None:
-        await self._mon("osd boot", id=self.whoami, addr=self._addr, hb_addr=self._hb_addr)
+    async def _boot(self, boot_epoch: int = 0) -> None:
+        """Ask to be marked up; ``boot_epoch``: the epoch this process was up from before
+        it was marked down (0 at start)."""
+        args: dict[str, Any] = {"id": self.whoami, "addr": self._addr, "hb_addr": self._hb_addr}
+        if boot_epoch:
+            args["boot_epoch"] = boot_epoch
+        await self._mon("osd boot", **args)
 
     async def _ensure_tickets(self) -> None:
         """Fetch fresh service tickets if the ``osd`` one is missing or expired."""

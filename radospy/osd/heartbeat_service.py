@@ -64,7 +64,7 @@ class HeartbeatService:
         auth: Authenticator,
         messenger_config: MessengerConfig,
         mon_command: MonCommand,
-        boot: Callable[[], Awaitable[None]],
+        boot: Callable[[int], Awaitable[None]],
         before_dial: Callable[[], Awaitable[None]],
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -80,6 +80,9 @@ class HeartbeatService:
         self.osdmap: OSDMap | None = None
         self.up_from: int | None = None
         """The epoch the monitors last marked this OSD up in, once a map showed it."""
+        self.boot_epoch = 0
+        """The epoch this process was last up from before the monitors marked it down
+        while it ran; 0 until then. Its boots say so: the monitors count it laggy."""
         self._addrs: dict[int, Addr] = {}
         self._conns: dict[int, Connection] = {}
         self._dialing: set[int] = set()
@@ -139,6 +142,7 @@ class HeartbeatService:
                 osdmap.epoch,
                 osdmap.osds[self.whoami].down_at,
             )
+            self.boot_epoch = self.up_from
             self.up_from = None
         if not osdmap.flags & MapFlag.NOUP and not self._booting:
             self._booting = True
@@ -146,7 +150,7 @@ class HeartbeatService:
 
     async def _reboot(self) -> None:
         try:
-            await self._boot()
+            await self._boot(self.boot_epoch)
         except RadosError as exc:
             log.warning("%s: boot failed: %s", self.entity, exc)
         finally:

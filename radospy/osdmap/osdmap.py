@@ -176,11 +176,19 @@ class OsdInfo:
     hb_addr: str = ""
     """`HOST:PORT` of the OSD's heartbeat listener, a connection apart from client and
     replication traffic (Ceph's `hb_back_addrs`); empty if it never said."""
+    down_stamp: float = 0.0
+    """When it was last marked down, seconds since the epoch; 0 never (Ceph's
+    `osd_xinfo_t::down_stamp`)."""
+    laggy_probability: float = 0.0
+    """How likely a mark-down of it is a false alarm (`osd_xinfo_t`; radospy.mon.laggy)."""
+    laggy_interval: int = 0
+    """Seconds it stayed down when it was laggy, a moving average (`osd_xinfo_t`)."""
 
     def to_dict(self, osd: int) -> dict[str, Any]:
         fields = {name: getattr(self, name) for name in _OSD_INFO_FIELDS}
-        # Omitted when unset, so maps without addresses encode as they always did.
-        for name in ("public_addr", "hb_addr"):
+        # Omitted when unset, so maps without addresses or laggy history encode as they
+        # always did.
+        for name in ("public_addr", "hb_addr", *_XINFO_FIELDS):
             if not fields[name]:
                 del fields[name]
         return {"osd": osd, **fields}
@@ -203,7 +211,11 @@ _OSD_INFO_FIELDS = (
     "uuid",
     "public_addr",
     "hb_addr",
+    "down_stamp",
+    "laggy_probability",
+    "laggy_interval",
 )
+_XINFO_FIELDS = ("down_stamp", "laggy_probability", "laggy_interval")
 
 
 @dataclass
