@@ -5,6 +5,17 @@ another when that one dies or is not the leader (following the leader hint in a 
 and resends a command there under the same (nonce, seq), which the monitors apply at
 most once. Everything gives up at a deadline (``client_mount_timeout`` by default) with
 one clear error instead of hanging.
+
+A monitor that hangs (SIGSTOP, a stuck host) keeps its TCP connections open, so a lost
+connection alone does not reveal it. As Ceph's MonClient, the session is probed with
+keepalives: one goes out when the monitor has been quiet for ``mon_client_ping_interval``
+and the client hunts when it stays silent for ``mon_client_ping_timeout``. A command
+waiting for its reply probes sooner: the client hunts when the monitor sends nothing at
+all (not even a keepalive ack, which its messenger answers before any command work) for
+the hunt interval, ``mon_client_hunt_interval``, which grows by
+``mon_client_hunt_interval_backoff`` with each hunt in a row up to
+``mon_client_hunt_interval_max_multiple`` times itself, and is back to its base once a
+monitor answers. A dial to one monitor while hunting is also given the hunt interval.
 """
 
 from __future__ import annotations
@@ -44,7 +55,7 @@ _ANY_MON = "mon.*"
 _STALL = 0.5
 """Seconds a session may stay without a TCP connection before the client hunts."""
 _PER_TRY = 2.0
-"""Seconds one connection attempt to one monitor may take."""
+"""Seconds one connection attempt to one monitor may take in `refresh_tickets`."""
 _RETRY_PAUSE = 0.1
 """Pause before asking again when a monitor knows no leader."""
 
@@ -60,6 +71,17 @@ class MonClientConfig:
     timeout: float = 300.0
     """``client_mount_timeout``: how long any one call may hunt for a working quorum."""
     messenger: MessengerConfig = field(default_factory=MessengerConfig)
+    ping_interval: float = 10.0
+    """``mon_client_ping_interval``: keepalive to a monitor quiet for this long."""
+    ping_timeout: float = 30.0
+    """``mon_client_ping_timeout``: hunt when the monitor is silent this long."""
+    hunt_interval: float = 3.0
+    """``mon_client_hunt_interval``: silence (or a dial) a pending command waits out
+    before hunting for another monitor."""
+    hunt_interval_backoff: float = 1.5
+    """``mon_client_hunt_interval_backoff``: the hunt interval's growth per hunt in a row."""
+    hunt_interval_max_multiple: float = 10.0
+    """``mon_client_hunt_interval_max_multiple``: cap on that growth."""
 
 
 class MonClientError(RadosError):
@@ -91,6 +113,10 @@ class MonClient:
         self._hunt_lock = asyncio.Lock()
         self._waited = config.timeout
         self._keeper: asyncio.Task[None] | None = None
+        self._hunt_multiple = 1.0
+        """The hunt interval's current multiple (Ceph's ``reopen_interval_multiplier``)."""
+        self._probed = 0.0
+        """Event-loop time of the session's last keepalive probe."""
 
     async def __aenter__(self) -> MonClient:
         return self
@@ -200,22 +226,42 @@ class MonClient:
         remaining = deadline - asyncio.get_running_loop().time()
         if remaining <= 0:
             raise _Stalled("deadline reached")
+        loop = asyncio.get_running_loop()
         request = asyncio.ensure_future(conn.request(msg, remaining))
+        hunt_after = self.config.hunt_interval * self._hunt_multiple
+        sent = probed = loop.time()
         try:
             stalled = 0.0
             while not request.done():
-                await asyncio.wait([request], timeout=_STALL / 2)
+                await asyncio.wait([request], timeout=min(_STALL, hunt_after) / 2)
+                if request.done():
+                    break
                 # The messenger would wait for the monitor to come back; a dead leader
                 # will not, so a session without TCP for a while means: go elsewhere.
                 stalled = 0.0 if conn.is_ready else stalled + _STALL / 2
-                if stalled >= _STALL and not request.done():
+                if stalled >= _STALL:
                     raise _Stalled(f"lost the connection to {conn.peer_name}")
+                now = loop.time()
+                quiet = now - max(sent, conn.last_received or sent)
+                if quiet >= hunt_after:
+                    self._back_off()
+                    raise _Stalled(f"{conn.peer_name} silent for {quiet:.1f}s")
+                if quiet >= hunt_after / 2 and now - probed >= hunt_after / 2:
+                    conn.send_keepalive()
+                    probed = now
             reply = request.result()
         finally:
             request.cancel()
+        self._hunt_multiple = 1.0
         if not isinstance(reply, MonCommandReply):
             raise RadosError(f"unexpected {type(reply).__name__} from {conn.peer_name}", EPROTO)
         return reply
+
+    def _back_off(self) -> None:
+        self._hunt_multiple = min(
+            self._hunt_multiple * self.config.hunt_interval_backoff,
+            self.config.hunt_interval_max_multiple,
+        )
 
     def _drop(self, conn: Connection) -> None:
         conn.mark_down()
@@ -234,28 +280,48 @@ class MonClient:
             return self._conn
 
     async def _keep_session(self) -> None:
-        """Subscriptions ride on the session: when its monitor stays unreachable for a
-        moment, hunt for another (as Ceph's MonClient tick reopens a hunting session).
+        """Keepalives on the session (Ceph's MonClient tick): a monitor silent for
+        ``mon_client_ping_timeout`` is given up. Subscriptions ride on the session: when
+        its monitor is given up or stays unreachable for a moment, hunt for another.
         Without this a client that only follows maps (no command or report pending)
-        would keep redialling a dead monitor and never see another map."""
+        would keep redialling a dead monitor, or wait on a hung one, and never see
+        another map."""
         stalled = 0.0
         while True:
             await asyncio.sleep(_STALL / 2)
             conn = self._conn
-            if not self._subs or (conn is not None and conn.is_ready):
+            if conn is not None and conn.is_ready:
+                stalled = 0.0
+                if not self._ping(conn) or not self._subs:
+                    continue
+            elif not self._subs:
                 stalled = 0.0
                 continue
-            stalled += _STALL / 2
-            if stalled < _STALL:
-                continue
-            stalled = 0.0
-            if conn is not None:
-                log.info("session with %s stalled; hunting", conn.peer_name)
-                self._drop(conn)
+            else:
+                stalled += _STALL / 2
+                if stalled < _STALL:
+                    continue
+                stalled = 0.0
+                if conn is not None:
+                    log.info("session with %s stalled; hunting", conn.peer_name)
+                    self._drop(conn)
             try:
                 await self._session(asyncio.get_running_loop().time() + self.config.timeout)
             except MonClientError as exc:
                 log.warning("%s", exc)
+
+    def _ping(self, conn: Connection) -> bool:
+        """Probe a quiet session; give it up (True) when its monitor stays silent."""
+        now = asyncio.get_running_loop().time()
+        quiet = now - (conn.last_received or now)
+        if quiet >= self.config.ping_timeout:
+            log.info("%s silent for %.1fs; hunting", conn.peer_name, quiet)
+            self._drop(conn)
+            return True
+        if quiet >= self.config.ping_interval and now - self._probed >= self.config.ping_interval:
+            conn.send_keepalive()
+            self._probed = now
+        return False
 
     def _candidates(self) -> list[Addr]:
         addrs = list(self.config.mon_addrs)
@@ -273,8 +339,9 @@ class MonClient:
                 remaining = deadline - loop.time()
                 if remaining <= 0:
                     raise self._timeout_error(errors)
+                per_try = self.config.hunt_interval * self._hunt_multiple
                 try:
-                    async with asyncio.timeout(min(remaining, _PER_TRY)):
+                    async with asyncio.timeout(min(remaining, per_try)):
                         return await self._dial(addr)
                 except RadosError as exc:
                     if exc.errno == EACCES:
@@ -378,7 +445,18 @@ def client_config(config: Config, timeout: float | None = None) -> MonClientConf
         raise MonClientError("no monitors specified to connect to (set mon_host or use -m)", ENOENT)
     wait = float(config.get_int("client_mount_timeout")) if timeout is None else timeout
     messenger = MessengerConfig().with_modes(config)
-    return MonClientConfig(config.name, _find_key(config), hosts, wait, messenger)
+    return MonClientConfig(
+        config.name,
+        _find_key(config),
+        hosts,
+        wait,
+        messenger,
+        ping_interval=config.get_float("mon_client_ping_interval"),
+        ping_timeout=config.get_float("mon_client_ping_timeout"),
+        hunt_interval=config.get_float("mon_client_hunt_interval"),
+        hunt_interval_backoff=config.get_float("mon_client_hunt_interval_backoff"),
+        hunt_interval_max_multiple=config.get_float("mon_client_hunt_interval_max_multiple"),
+    )
 
 
 def _find_key(config: Config) -> CryptoKey:

@@ -275,6 +275,20 @@ class Connection:
         return self._wire is not None
 
     @property
+    def last_received(self) -> float | None:
+        """Event-loop time the current TCP connection last brought any bytes (a
+        keepalive ack counts); None without one."""
+        return self._wire.last_rx if self._wire is not None else None
+
+    def send_keepalive(self) -> None:
+        """Probe the peer now: its messenger answers a Keepalive at once, before any
+        dispatch, so silence means the peer process (or the path to it) is stuck."""
+        wire = self._wire
+        if wire is not None:
+            now = asyncio.get_running_loop().time()
+            wire.send_message(self._messenger.registry, Keepalive(now), self.session.ack_to_send())
+
+    @property
     def dispatch_queue_bytes(self) -> int:
         """Received bytes waiting for the dispatcher; reading pauses above
         `ms_dispatch_throttle_bytes`, so this stays under it plus one read."""

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import json
+import signal
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -249,6 +252,55 @@ def test_a_subscriber_hunts_when_its_monitor_dies(mons3: MonCluster) -> None:
     """A client that only follows maps moves to another monitor when its own dies."""
     mons3.quorum()
     asyncio.run(_subscriber_outlives_its_monitor(mons3))
+
+
+async def _clients_outlive_a_hung_monitor(cluster: MonCluster) -> None:
+    # Short keepalive and hunt options, as a test can afford: a SIGSTOPped monitor keeps
+    # its TCP connections open, so only silence tells the clients to go elsewhere.
+    config = dataclasses.replace(
+        cluster.client_config(timeout=90.0), ping_interval=0.5, ping_timeout=2.0, hunt_interval=1.0
+    )
+    async with contextlib.AsyncExitStack() as stack:
+        follower = OSDMapFollower()
+        subscriber = await stack.enter_async_context(MonClient(config))
+        subscriber.subscribe("osdmap", 1, lambda e, data, full: follower.take(e, data, full))
+        await subscriber.connect()
+        hung = subscriber.mon_name
+        assert hung is not None
+        # A second client on the same monitor, for a command (each picks at random).
+        for _ in range(40):
+            commander = await stack.enter_async_context(MonClient(config))
+            await commander.connect()
+            if commander.mon_name == hung:
+                break
+        assert commander.mon_name == hung
+        proc = cluster.procs[hung.removeprefix("mon.")]
+        proc.send_signal(signal.SIGSTOP)
+        try:
+            rc, out, outs = await commander.command({"prefix": "osd create"})
+            assert rc == 0, outs
+            assert commander.mon_name not in (None, hung)
+            rc, out, err = await asyncio.to_thread(
+                cluster.ceph, "osd", "dump", "--format", "json", timeout=60.0
+            )
+            assert rc == 0, err
+            epoch = json.loads(out)["epoch"]
+            # The subscriber sent nothing since: its keepalives found the monitor silent.
+            async with asyncio.timeout(90):
+                while follower.epoch < epoch:
+                    await asyncio.sleep(0.05)
+            assert subscriber.mon_name not in (None, hung)
+        finally:
+            proc.send_signal(signal.SIGCONT)
+
+
+def test_clients_leave_a_sigstopped_monitor(mons3: MonCluster) -> None:
+    """A hung monitor keeps its connections open: a command and a map subscription on
+    it still complete through another monitor (keepalive and hunt timeouts)."""
+    mons3.quorum()
+    asyncio.run(_clients_outlive_a_hung_monitor(mons3))
+    status = mons3.quorum(timeout=60.0)
+    assert sorted(status["quorum_names"]) == ["a", "b", "c"] or len(status["quorum"]) >= 2
 
 
 def test_five_monitors_survive_two_losses_and_refuse_with_three(mons5: MonCluster) -> None:
