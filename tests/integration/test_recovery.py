@@ -33,6 +33,7 @@ import pytest
 import radospy
 from radospy.osd.objectstore import ObjectId, ObjectStore
 from tests.integration.cluster import wait_for
+from tests.integration.pg_checks import acting_sets, wait_clean
 from tests.integration.rados_cluster import RadosCluster
 
 POOL = "recov"
@@ -62,6 +63,10 @@ class Model:
 
     def write(self, ioctx: radospy.Ioctx, name: str, data: bytes) -> None:
         ioctx.write_full(name, data)
+        self.acked(name, data)
+
+    def acked(self, name: str, data: bytes) -> None:
+        """A write_full of ``name`` was acknowledged."""
         self.data[name] = data
         self.xattrs.setdefault(name, {})
         self.omap.setdefault(name, {})
@@ -169,6 +174,14 @@ def kill_and_mark_down(cluster: RadosCluster, osd: int) -> None:
     wait_for(marked_down, 30, f"osd.{osd} down")
 
 
+def wait_pg_temp_released(cluster: RadosCluster) -> None:
+    def pg_temp_released() -> bool:
+        rc, out, _ = cluster.ceph("osd", "dump", "--format", "json", timeout=10)
+        return rc == 0 and not json.loads(out)["pg_temp"]
+
+    wait_for(pg_temp_released, 120, "pg_temp entries to be cleared")
+
+
 def test_log_recovery_after_a_restart(cluster: RadosCluster, ioctx: radospy.Ioctx) -> None:
     for i in range(16):
         MODEL.write(ioctx, f"obj{i}", f"first {i}".encode() * 50)
@@ -260,20 +273,30 @@ def test_backfill_of_a_new_osd(cluster: RadosCluster, ioctx: radospy.Ioctx) -> N
     for i in range(8):
         MODEL.write(ioctx, f"late{i}", f"during backfill {i}".encode())
     wait_consistent(cluster, [1, 2, 3])
-
     # osd.0 kept serving (pg_temp) while osd.3 was backfilled, then gave the PGs back.
-    def pg_temp_released() -> bool:
-        rc, out, _ = cluster.ceph("osd", "dump", "--format", "json", timeout=10)
-        return rc == 0 and not json.loads(out)["pg_temp"]
-
-    wait_for(pg_temp_released, 120, "pg_temp entries to be cleared")
+    wait_pg_temp_released(cluster)
     logs = "".join((cluster.root / f"osd.{o}.log").read_text() for o in range(4))
     assert "asks for pg_temp" in logs and "releases its pg_temp" in logs
 
 
 def test_below_min_size_ops_wait_and_resume(cluster: RadosCluster, ioctx: radospy.Ioctx) -> None:
     """Two of three OSDs down: the PGs stay peered (no I/O, nothing lost) and a write
-    waits; it completes once an OSD returns."""
+    waits; it completes once an OSD returns.
+
+    The PGs must live on osd.1-3 (osd.0 out), as test_backfill_of_a_new_osd leaves
+    them: run alone (``-k``), osd.3 was still out, so killing osd.2 and osd.3 left two
+    acting OSDs (min_size met) and the PGs never went peered. Set up here (no change
+    after the file's earlier tests)."""
+    for words in (("osd", "in", "3"), ("osd", "out", "0")):
+        rc, _, err = cluster.ceph(*words)
+        assert rc == 0, err
+    wait_for(
+        lambda: all(0 not in acting for acting in acting_sets(cluster, POOL).values()),
+        180,
+        "the PGs to leave osd.0",
+        poll=1.0,
+    )
+    wait_clean(cluster, PG_NUM, 180)
     logs = {o: (cluster.root / f"osd.{o}.log").stat().st_size for o in (1, 2, 3)}
     kill_and_mark_down(cluster, 2)
     kill_and_mark_down(cluster, 3)
@@ -290,7 +313,7 @@ def test_below_min_size_ops_wait_and_resume(cluster: RadosCluster, ioctx: radosp
     cluster.wait_osds_up(2)
     pending.wait_for_complete()
     assert pending.get_return_value() == 0
-    MODEL.data["obj0"] = b"written while peered"
+    MODEL.acked("obj0", b"written while peered")
     cluster.start_osd(3)
     cluster.wait_osds_up(3)
     wait_consistent(cluster, [1, 2, 3])
