@@ -159,6 +159,12 @@ def test_paused_osd_is_marked_down_and_says_so_when_resumed(
     log = (cluster.root / "osd.1.log").read_text(errors="replace")
     assert "Monitor daemon marked osd.1 down, but it is still running" in log
     assert " wrongly marked me down at e" in log
+    # It booted again without a restart: counted laggy (Ceph's prepare_boot), so its
+    # heartbeat grace is longer from now on.
+    rc, out, err = cluster.ceph("osd", "dump", "--format", "json")
+    assert rc == 0, err
+    xinfo = next(x for x in json.loads(out)["osd_xinfo"] if x["osd"] == 1)
+    assert xinfo["laggy_probability"] >= 0.3 and xinfo["laggy_interval"] > 0, xinfo
     rc, _, err = cluster.ceph("osd", "unset", "noout")
     assert rc == 0, err
 
