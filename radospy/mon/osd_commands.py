@@ -37,7 +37,7 @@ from radospy.osdmap.osdmap import (
     OsdStateFlag,
     map_flags_string,
 )
-from radospy.osdmap.tree import tree_text
+from radospy.osdmap.tree import TREE_STATES, tree_text
 
 _FLAG_KEYS: dict[str, int] = {
     "full": MapFlag.FULL,
@@ -88,9 +88,10 @@ def osd_dump(state: MonState, cmd: dict, ctx: CommandContext, inbuf: bytes) -> C
 
 def osd_tree(state: MonState, cmd: dict, ctx: CommandContext, inbuf: bytes) -> CommandResult:
     osdmap = _map_at(state, cmd)
+    states = cmd.get("states") or ()
     if cmd["format"] != "plain":
-        return reply(outbuf=dump_json(osd_output.tree_json(osdmap), cmd["format"]))
-    return reply(outbuf=tree_text(osdmap))
+        return reply(outbuf=dump_json(osd_output.tree_json(osdmap, states), cmd["format"]))
+    return reply(outbuf=tree_text(osdmap, states))
 
 
 def osd_ls(state: MonState, cmd: dict, ctx: CommandContext, inbuf: bytes) -> CommandResult:
@@ -469,7 +470,8 @@ COMMANDS: tuple[Command, ...] = (
         read=osd_dump,
     ),
     Command(
-        "osd tree name=epoch,type=CephInt,range=0,req=false",
+        "osd tree name=epoch,type=CephInt,range=0,req=false "
+        f"name=states,type=CephChoices,strings={'|'.join(TREE_STATES)},n=N,req=false",
         "print OSD tree",
         "osd",
         "r",

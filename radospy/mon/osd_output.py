@@ -6,6 +6,7 @@ table); the JSON keeps Ceph's key names for the fields our model has.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from radospy.crush import treedump
@@ -20,7 +21,7 @@ from radospy.osdmap.osdmap import (
     osd_state_names,
 )
 from radospy.osdmap.pool import Pool, PoolFlag, pool_flags_string
-from radospy.osdmap.tree import osd_status, tree_items
+from radospy.osdmap.tree import osd_status, shown, tree_items
 
 _SEMIHIDDEN_FLAGS = (
     MapFlag.SORTBITWISE
@@ -291,12 +292,13 @@ def stat_json(state: MonState) -> dict[str, Any]:
 # -- osd tree ------------------------------------------------------------------------------
 
 
-def tree_json(osdmap: OSDMap) -> dict[str, Any]:
-    """`ceph osd tree -f json`: `nodes` in tree order, `stray` for unplaced OSDs."""
+def tree_json(osdmap: OSDMap, states: Collection[str] = ()) -> dict[str, Any]:
+    """`ceph osd tree [STATES...] -f json`: `nodes` in tree order, `stray` for unplaced
+    OSDs; with `states`, only what `tree_items` keeps (children lists too)."""
     cmap = osdmap.crush
     nodes: list[dict[str, Any]] = []
     stray: list[dict[str, Any]] = []
-    for item in tree_items(osdmap):
+    for item in tree_items(osdmap, states):
         if item.id < 0:
             bucket = cmap.buckets[item.id]
             node: dict[str, Any] = {
@@ -307,7 +309,7 @@ def tree_json(osdmap: OSDMap) -> dict[str, Any]:
             }
             if item.parent:
                 node["pool_weights"] = {}
-            node["children"] = list(reversed(bucket.items))
+            node["children"] = [c for c in reversed(bucket.items) if shown(osdmap, c, states)]
             nodes.append(node)
             continue
         placed = item.parent != 0

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from radospy.crush import treedump
 from radospy.crush.map import WEIGHT_ONE
 from radospy.osdmap.osdmap import OSDMap, OsdStateFlag
 
+TREE_STATES = ("up", "down", "in", "out", "destroyed")
+"""The states `ceph osd tree` can be limited to."""
 
-def tree_text(osdmap: OSDMap) -> str:
-    """`ceph osd tree`: the CRUSH hierarchy plus STATUS, REWEIGHT and PRI-AFF, then the
-    OSDs CRUSH does not place (strays) at depth 0."""
+
+def tree_text(osdmap: OSDMap, states: Collection[str] = ()) -> str:
+    """`ceph osd tree [STATES...]`: the CRUSH hierarchy plus STATUS, REWEIGHT and PRI-AFF,
+    then the OSDs CRUSH does not place (strays) at depth 0; see `tree_items` for
+    `states`."""
     cmap = osdmap.crush
     names = {pid: pool.name for pid, pool in osdmap.pools.items()}
     columns = treedump.base_columns(cmap, names)
@@ -19,13 +25,16 @@ def tree_text(osdmap: OSDMap) -> str:
     ]
     table = treedump.TextTable(columns)
     keys = sorted(cmap.choose_args)
-    for item in tree_items(osdmap):
+    for item in tree_items(osdmap, states):
         table.add_row(_tree_row(osdmap, item, keys))
     return table.render()
 
 
-def tree_items(osdmap: OSDMap) -> list[treedump.Item]:
-    """The rows of the tree: CRUSH's walk (no shadow buckets), then the stray OSDs."""
+def tree_items(osdmap: OSDMap, states: Collection[str] = ()) -> list[treedump.Item]:
+    """The rows of the tree: CRUSH's walk (no shadow buckets), then the stray OSDs.
+
+    With `states` (names from TREE_STATES), only the OSDs in any of them and the buckets
+    above such an OSD (Ceph's `should_dump`: empty buckets go too)."""
     items = list(treedump.walk(osdmap.crush, show_shadow=False))
     placed = {item.id for item in items}
     items += [
@@ -33,7 +42,31 @@ def tree_items(osdmap: OSDMap) -> list[treedump.Item]:
         for osd in range(osdmap.max_osd)
         if osdmap.exists(osd) and osd not in placed
     ]
-    return items
+    if not states:
+        return items
+    return [item for item in items if shown(osdmap, item.id, states)]
+
+
+def shown(osdmap: OSDMap, item: int, states: Collection[str]) -> bool:
+    """Whether `osd tree STATES` shows CRUSH item `item` (every item without states)."""
+    if not states:
+        return True
+    if item >= 0:
+        return osdmap.exists(item) and any(_in_state(osdmap, item, s) for s in states)
+    bucket = osdmap.crush.buckets.get(item)
+    return bucket is not None and any(shown(osdmap, child, states) for child in bucket.items)
+
+
+def _in_state(osdmap: OSDMap, osd: int, state: str) -> bool:
+    if state == "up":
+        return osdmap.is_up(osd)
+    if state == "down":
+        return not osdmap.is_up(osd)
+    if state == "in":
+        return osdmap.is_in(osd)
+    if state == "out":
+        return osdmap.is_out(osd)
+    return bool(osdmap.osds[osd].state & OsdStateFlag.DESTROYED)
 
 
 def osd_status(osdmap: OSDMap, osd: int) -> str:

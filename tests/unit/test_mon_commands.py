@@ -775,6 +775,34 @@ def test_osd_tree_plain_and_json() -> None:
     assert [n["id"] for n in tree["stray"]] == [2, 3]
 
 
+def test_osd_tree_limited_to_states() -> None:
+    """`osd tree STATES...`: only OSDs in any of them and the buckets above them (empty
+    buckets left out), as Ceph's `should_dump`."""
+    mon = Mon()
+    for _ in range(3):
+        mon.ok("osd create")
+    mon.ok("osd crush add osd.0 1.0 host=h0 root=default")
+    mon.ok("osd crush add osd.1 1.0 host=h1 root=default")
+    mon.ok("osd boot 0")
+    mon.ok("osd out 1")
+    assert mon.ok("osd tree out").outbuf.decode() == (
+        "ID  CLASS  WEIGHT   TYPE NAME      STATUS  REWEIGHT  PRI-AFF\n"
+        "-1         2.00000  root default                            \n"
+        "-3         1.00000      host h1                             \n"
+        " 1         1.00000          osd.1    down         0  1.00000\n"
+    )
+    tree = json.loads(mon.ok("osd tree up -f json").outbuf)
+    assert [n["id"] for n in tree["nodes"]] == [-1, -2, 0]
+    assert tree["nodes"][0]["children"] == [-2]
+    assert tree["stray"] == []
+    down = json.loads(mon.ok("osd tree down in -f json").outbuf)
+    assert [n["id"] for n in down["nodes"]] == [-1, -2, 0, -3, 1]
+    assert [n["id"] for n in down["stray"]] == [2]
+    assert json.loads(mon.ok("osd tree destroyed -f json").outbuf) == {"nodes": [], "stray": []}
+    with pytest.raises(InvalidArgument, match="unused arguments: \\['sideways'\\]"):
+        mon.run("osd tree sideways")
+
+
 def test_snap_ids_and_removed_snaps() -> None:
     """Pool and self-managed snaps share `snap_seq`; removals bump it and are recorded
     for the OSDs to trim."""
