@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from rados import _run, cpu_seconds
+from proc import cpu_seconds, run
 
 from radospy.auth.handshake import CephxClient
 from radospy.auth.keyring import EntityName, Keyring
@@ -122,12 +122,12 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory(prefix="radospy-hb-") as tmp:
         data = Path(tmp) / "cluster"
-        _run([*radospy, "up", "--mons", "1", "--osds", "3", "--data", str(data), "--daemon"])
+        run([*radospy, "up", "--mons", "1", "--osds", "3", "--data", str(data), "--daemon"])
         try:
             conf = str(data / "radospy.conf")
 
             def ceph(*words: str) -> str:
-                return _run([*radospy, "ceph", "-c", conf, *words])
+                return run([*radospy, "ceph", "-c", conf, *words])
 
             ceph("osd", "pool", "create", POOL, PG_NUM)
             ceph("osd", "pool", "set", POOL, "size", "3")
@@ -153,7 +153,7 @@ def main() -> None:
                 load = [*bench, "write", "-b", size, "-t", "16"]
                 rows.append(_phase(f"rados bench write {size}", load, args.seconds, probe, pid))
         finally:
-            _run([*radospy, "down", "--data", str(data)])
+            run([*radospy, "down", "--data", str(data)])
     print(f"heartbeat Ping/Pong to osd.{TARGET}, one every {PERIOD * 1000:.0f} ms")
     print(f"load average {os.getloadavg()[0]:.1f}")
     print(f"{'phase':<24} {'pings':>6} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'osd cpu':>8}")
