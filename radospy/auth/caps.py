@@ -20,6 +20,9 @@ from radospy.common.errors import InvalidArgument
 
 T = TypeVar("T")
 
+OSD_CAPS = {"mon": "allow profile osd", "mgr": "allow profile osd", "osd": "allow *"}
+"""The caps of an OSD's key, as Ceph's deployment tools and `osd new -i` give them."""
+
 _WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./-")
 _NETWORK_CHARS = frozenset("/.:abcdefABCDEF0123456789][")
 _PLAIN = re.compile(r"[A-Za-z0-9_-]+")

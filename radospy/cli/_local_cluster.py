@@ -34,6 +34,7 @@ from typing import Any
 
 import msgspec
 
+from radospy.auth.caps import OSD_CAPS
 from radospy.auth.crypto import CryptoKey
 from radospy.auth.keyring import EntityAuth, EntityName, Keyring
 from radospy.common.addr import Addr
@@ -44,7 +45,6 @@ from radospy.mon.daemon import MON_INFO, MonInfo
 from radospy.mon.monmap import MonMap
 from radospy.mon.osd_output import timespan_str
 from radospy.mon.progress import BAR_WIDTH
-from radospy.osd.daemon import OSD_CAPS
 
 DEFAULT_DATA = "radospy-data"
 DEFAULT_MONS = 3

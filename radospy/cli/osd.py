@@ -27,6 +27,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from radospy.auth.caps import OSD_CAPS
 from radospy.auth.crypto import CryptoKey
 from radospy.auth.keyring import EntityAuth, EntityName, Keyring
 from radospy.cli.mon import _detach, _setup_logging
@@ -35,7 +36,6 @@ from radospy.common.config import Config, bootstrap
 from radospy.common.errors import RadosError
 from radospy.mon.client import MonClient, MonClientConfig
 from radospy.osd.daemon import (
-    OSD_CAPS,
     OsdConfig,
     OsdError,
     load_data_dir,

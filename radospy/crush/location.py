@@ -26,6 +26,28 @@ def full_location(cmap: CrushMap, item: int) -> list[tuple[str, str]]:
     return path
 
 
+def parent_bucket(cmap: CrushMap, item: int) -> int | None:
+    """The first non-shadow bucket holding ``item`` in Ceph's bucket order (-1, -2, ...:
+    ``CrushWrapper::get_immediate_parent_id``); None for a root or an unplaced item."""
+    for bucket_id in sorted(cmap.buckets, reverse=True):
+        if not cmap.is_shadow(bucket_id) and item in cmap.buckets[bucket_id].items:
+            return bucket_id
+    return None
+
+
+def devices_under(cmap: CrushMap, bucket: int) -> set[int]:
+    """Every device (OSD id) anywhere below ``bucket``."""
+    devices: set[int] = set()
+    stack = [bucket]
+    while stack:
+        item = stack.pop()
+        if item >= 0:
+            devices.add(item)
+        elif item in cmap.buckets:
+            stack.extend(cmap.buckets[item].items)
+    return devices
+
+
 def location_string(cmap: CrushMap, item: int) -> str:
     """``root=default,host=h3``: Ceph's ``get_full_location_ordered_string``."""
     return ",".join(f"{kind}={name}" for kind, name in full_location(cmap, item))

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from radospy.crush.location import full_location, location_string
+from radospy.crush.location import devices_under, full_location, location_string
 from radospy.crush.map import CrushMap
 from radospy.mon import laggy
 from radospy.mon.laggy import LaggyConfig, LaggyInfo
@@ -331,16 +331,4 @@ def _subtree_down(osdmap: OSDMap, osd: int, level: str) -> bool:
     )
     if ancestor is None:
         return False
-    return not any(osdmap.is_up(o) for o in _devices_under(cmap, ancestor))
-
-
-def _devices_under(cmap: CrushMap, bucket: int) -> list[int]:
-    devices: list[int] = []
-    stack = [bucket]
-    while stack:
-        item = stack.pop()
-        if item >= 0:
-            devices.append(item)
-        elif item in cmap.buckets:
-            stack.extend(cmap.buckets[item].items)
-    return devices
+    return not any(osdmap.is_up(o) for o in devices_under(cmap, ancestor))

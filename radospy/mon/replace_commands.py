@@ -16,13 +16,17 @@ Purging removes the id from CRUSH, auth and the OSDMap.
 from __future__ import annotations
 
 import errno
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from radospy.auth.caps import OSD_CAPS
+from radospy.auth.crypto import CryptoKey
 from radospy.auth.keyring import EntityName
 from radospy.common.errors import InvalidArgument, RadosError
 from radospy.crush import edit
+from radospy.crush.location import devices_under, parent_bucket
 from radospy.mon.cmdspec import (
     Command,
     CommandContext,
@@ -253,12 +257,44 @@ def stop_safety(osdmap: OSDMap, pgs: list[PgStat], osds: set[int]) -> StopSafety
     return report
 
 
+def grown_stop_set(osdmap: OSDMap, pgs: list[PgStat], asked: set[int], most: int) -> StopSafety:
+    """`osd ok-to-stop IDS --max N`: the report of `asked` grown towards `most` OSDs as
+    Ceph's manager grows it (`DaemonServer::_maximize_ok_to_stop_set`): up OSDs under
+    the parent bucket of the lowest asked id are added one by one (by id), each kept
+    only while the set stays ok to stop, then those under the grandparent, and so on.
+    It stops at `most` OSDs, at the root, or after a level where some OSD could not be
+    added. When `asked` itself is not ok to stop, its own report."""
+    report = stop_safety(osdmap, pgs, asked)
+    if not report.ok_to_stop or len(asked) >= most:
+        return report
+    osds = set(asked)
+    item = min(asked)
+    while (parent := parent_bucket(osdmap.crush, item)) is not None:
+        item = parent
+        failed = 0
+        for osd in sorted(devices_under(osdmap.crush, parent)):
+            if not osdmap.is_up(osd) or osd in osds:
+                continue
+            grown = stop_safety(osdmap, pgs, osds | {osd})
+            if not grown.ok_to_stop:
+                failed += 1
+                continue
+            osds.add(osd)
+            report = grown
+            if len(osds) >= most:
+                return report
+        if failed:
+            break
+    return report
+
+
 def osd_ok_to_stop(state: MonState, cmd: dict, ctx: CommandContext, inbuf: bytes) -> CommandResult:
-    """`osd ok-to-stop IDS [MAX]`: the report as JSON, rc 0, EAGAIN or EBUSY. `max` is
-    accepted for Ceph's grammar; the set asked about is checked as given."""
+    """`osd ok-to-stop IDS [--max N]`: the report as JSON, rc 0, EAGAIN or EBUSY; with
+    `--max`, of the set grown as `grown_stop_set` grows it."""
     osdmap = state.osdmap
     asked = _asked(osdmap, cmd["ids"])
-    report = stop_safety(osdmap, ctx.pgmap.current(osdmap, ctx.now), asked)
+    pgs = ctx.pgmap.current(osdmap, ctx.now)
+    report = grown_stop_set(osdmap, pgs, asked, cmd.get("max") or 1)
     fmt = "json" if cmd["format"] == "plain" else cmd["format"]
     out = dump_json(report.to_dict(), fmt) + b"\n"
     if report.unknown:
@@ -353,11 +389,59 @@ def _delete_key(state: MonState, osd: int) -> None:
 # -- osd new -----------------------------------------------------------------------------------
 
 
+_SECRET_NAMES = ("cephx_secret", "cephx_lockbox_secret", "dmcrypt_key")
+
+
+def prepare_osd_new(state: MonState, cmd: dict, ctx: CommandContext, inbuf: bytes) -> dict:
+    """`osd new UUID [ID] -i SECRETS`: read the secrets JSON (`{"cephx_secret": KEY}`)
+    and check it before anything is proposed (Ceph's `prepare_command_osd_new` and
+    `AuthMonitor::validate_osd_new`); the key goes to `apply_osd_new` as `_cephx_secret`."""
+    if not inbuf.strip():
+        return cmd
+    try:
+        params = json.loads(inbuf)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidArgument(f"unable to parse secrets JSON: {exc}") from None
+    if not isinstance(params, dict) or not all(isinstance(v, str) for v in params.values()):
+        raise InvalidArgument("secrets must be a JSON object of strings")
+    if not any(name in params for name in _SECRET_NAMES):
+        return cmd
+    if "cephx_secret" not in params:
+        raise InvalidArgument("requires a cephx secret.")
+    if ("cephx_lockbox_secret" in params) != ("dmcrypt_key" in params):
+        raise InvalidArgument("requires both a cephx lockbox secret and a dm-crypt key.")
+    if "dmcrypt_key" in params:
+        raise RadosError("dm-crypt OSDs are not supported", errno.EOPNOTSUPP)
+    try:
+        key = CryptoKey.from_base64(params["cephx_secret"])
+    except (InvalidArgument, ValueError):
+        raise InvalidArgument("invalid cephx secret.") from None
+    return {**cmd, "_cephx_secret": key.to_base64()}
+
+
+def _check_osd_key(state: MonState, osd: int, key: CryptoKey) -> bool:
+    """Whether osd.`osd` already has exactly `key` and an OSD's caps (False: no such
+    entity); EEXIST/EINVAL when it has another key or other caps, as Ceph's
+    `exists_and_matches_entity`."""
+    name = EntityName.parse(f"osd.{osd}")
+    existing = state.auth.lookup(name)
+    if existing is None:
+        return False
+    if existing.key.secret != key.secret:
+        raise RadosError(f"entity {name} exists but key does not match", errno.EEXIST)
+    if existing.caps != OSD_CAPS:
+        raise InvalidArgument(f"entity {name} exists but caps do not match")
+    return True
+
+
 def apply_osd_new(state: MonState, cmd: dict, stamp: float) -> Outcome:
-    """`osd new UUID [ID]`: create an OSD, or re-create destroyed `ID` with a new uuid
-    (new and out until it boots, at its old CRUSH position). Idempotent for a uuid
-    already registered under the same id."""
+    """`osd new UUID [ID] [-i SECRETS]`: create an OSD, or re-create destroyed `ID` with
+    a new uuid (new and out until it boots, at its old CRUSH position); with a cephx
+    secret, also its key `osd.ID` with an OSD's caps. Idempotent for a uuid already
+    registered under the same id (and the same key)."""
     uuid, wanted = cmd["uuid"], cmd.get("id")
+    secret = cmd.get("_cephx_secret")
+    key = CryptoKey.from_base64(secret) if secret else None
     if uuid == ZERO_UUID:
         raise InvalidArgument("requires the OSD's UUID to be specified.")
     if wanted is not None and wanted < 0:
@@ -366,12 +450,17 @@ def apply_osd_new(state: MonState, cmd: dict, stamp: float) -> Outcome:
     if owner is not None:
         if wanted is not None and wanted != owner:
             raise RadosError(f"uuid {uuid} already in use for different id {owner}", errno.EEXIST)
+        if key is not None and not _check_osd_key(state, owner, key):
+            raise RadosError(f"osd.{owner} exists but secrets do not match", errno.EEXIST)
         return unchanged(outbuf=created_reply(owner, cmd["format"]))
     recreate = wanted is not None and bool(
         state.osdmap.exists(wanted) and state.osdmap.osds[wanted].state & OsdStateFlag.DESTROYED
     )
     if wanted is not None and state.osdmap.exists(wanted) and not recreate:
         raise InvalidArgument(f"id {wanted} already in use and does not match uuid {uuid}")
+    new_id = wanted if wanted is not None else first_free_id(state.osdmap)
+    if key is not None and not _check_osd_key(state, new_id, key):
+        state.auth.add(EntityName.parse(f"osd.{new_id}"), OSD_CAPS, key)
     osdmap = state.begin_osdmap(cmd)
     if recreate:
         assert wanted is not None
@@ -381,7 +470,7 @@ def apply_osd_new(state: MonState, cmd: dict, stamp: float) -> Outcome:
         info.uuid = uuid
         osd = wanted
     else:
-        osd = wanted if wanted is not None else first_free_id(osdmap)
+        osd = new_id
         osdmap.create_osd(osd, uuid)
         osdmap.osds[osd].weight = WEIGHT_IN
     state.commit_osdmap(osdmap, stamp)
@@ -449,9 +538,11 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "osd new name=uuid,type=CephUUID,req=true name=id,type=CephOsdName,req=false",
         "Create a new OSD. If supplied, the `id` to be replaced needs to exist and have "
-        "been previously destroyed.",
+        "been previously destroyed. Reads secrets from JSON file via `-i <file>` (see man "
+        "page).",
         "osd",
         "rw",
         apply=apply_osd_new,
+        prepare=prepare_osd_new,
     ),
 )

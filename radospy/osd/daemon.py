@@ -142,9 +142,6 @@ KEYRING = "keyring"
 OSD_INFO = "osd_info"
 PID_FILE = "pid"
 
-OSD_CAPS = {"mon": "allow profile osd", "mgr": "allow profile osd", "osd": "allow *"}
-"""The caps `--mkfs` gives a new OSD's key (what Ceph's deployment tools give)."""
-
 MAP_WAIT = 10.0
 """Seconds an op from a client with a newer map waits for ours to catch up."""
 SECRET_REFRESH = 600.0

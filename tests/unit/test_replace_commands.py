@@ -7,11 +7,13 @@ from __future__ import annotations
 import errno
 import json
 
+from radospy.auth.caps import OSD_CAPS
+from radospy.auth.crypto import CryptoKey
 from radospy.auth.keyring import EntityName
 from radospy.mon.commands import handle_command, parse_argv
 from radospy.mon.messages import OsdStat, OsdStatReport, PgStat
 from radospy.mon.pgmap import PGMap
-from radospy.mon.replace_commands import destroy_safety, stop_safety
+from radospy.mon.replace_commands import destroy_safety, grown_stop_set, stop_safety
 from radospy.osdmap.osdmap import OsdStateFlag
 from tests.unit.mon_helpers import Mon, split, with_osds
 
@@ -99,6 +101,69 @@ def test_ok_to_stop_reports_as_ceph() -> None:
     assert result.rc == -errno.EBUSY
     assert result.outs.startswith("unsafe to stop osd(s) at this time (")
     assert json.loads(result.outbuf)["bad_become_inactive_pgs"]
+
+
+def test_ok_to_stop_max_grows_the_set_as_cephs_manager() -> None:
+    mon = _cluster()
+    pgs = [
+        _pg(0, "active+clean", [0, 1, 2]),
+        _pg(1, "active+clean", [0, 1, 3]),
+        _pg(2, "active+clean", [1, 0, 2]),
+        _pg(3, "active+clean", [0, 1, 3]),
+    ]
+    osdmap = mon.state.osdmap
+    # From osd.3: its host holds nothing else; under the root, osd.0 or osd.1 would
+    # leave [0, 1, 3] below min_size 2, osd.2 does not. Some failed there: it stops.
+    grown = grown_stop_set(osdmap, pgs, {3}, 4)
+    assert grown.ok_to_stop and grown.osds == {2, 3}
+    assert grown_stop_set(osdmap, pgs, {3}, 1).osds == {3}
+    assert grown_stop_set(osdmap, pgs, {0, 1}, 4).osds == {0, 1}  # unsafe: as asked
+    result = _run(mon, "osd ok-to-stop 3 --max 4", _pgmap(pgs, {0: 3, 1: 1, 2: 0, 3: 0}))
+    assert result.rc == 0 and json.loads(result.outbuf)["osds"] == [2, 3]
+    result = _run(mon, "osd ok-to-stop 3", _pgmap(pgs, {0: 3, 1: 1, 2: 0, 3: 0}))
+    assert json.loads(result.outbuf)["osds"] == [3]
+
+
+def _new(mon: Mon, line: str, secrets: dict[str, str] | bytes):
+    """`osd new ... -i FILE` with ``secrets`` as the file's JSON."""
+    inbuf = secrets if isinstance(secrets, bytes) else json.dumps(secrets).encode()
+    mon.now += 1.0
+    result = handle_command(mon.state, parse_argv(split(line)), mon.ctx(), inbuf)
+    if hasattr(result, "entry"):
+        result = mon.state.apply(result.entry)
+    return result
+
+
+def test_osd_new_with_a_cephx_secret_creates_the_osds_key() -> None:
+    mon = with_osds(1)
+    key = CryptoKey.generate(1000.0).to_base64()
+    made = _new(mon, f"osd new {UUID}", {"cephx_secret": key})
+    assert made.rc == 0 and made.outbuf.strip() == b"1"
+    auth = mon.state.auth.lookup(EntityName.parse("osd.1"))
+    assert auth is not None and auth.key.to_base64() == key and auth.caps == OSD_CAPS
+    again = _new(mon, f"osd new {UUID} 1", {"cephx_secret": key})
+    assert again.rc == 0 and again.outbuf.strip() == b"1"
+    other = CryptoKey.generate(1001.0).to_base64()
+    refused = _new(mon, f"osd new {UUID}", {"cephx_secret": other})
+    assert (refused.rc, refused.outs) == (
+        -errno.EEXIST,
+        "entity osd.1 exists but key does not match",
+    )
+    before = mon.state.osdmap.epoch
+    for secrets, outs in (
+        ({"cephx_secret": "nope"}, "invalid cephx secret."),
+        ({"cephx_lockbox_secret": key}, "requires a cephx secret."),
+        (
+            {"cephx_secret": key, "dmcrypt_key": "x"},
+            "requires both a cephx lockbox secret and a dm-crypt key.",
+        ),
+    ):
+        bad = _new(mon, f"osd new {OTHER}", secrets)
+        assert (bad.rc, bad.outs) == (-errno.EINVAL, outs)
+    assert _new(mon, f"osd new {OTHER}", b"{not json").rc == -errno.EINVAL
+    assert _new(mon, f"osd new {OTHER}", b"[1]").rc == -errno.EINVAL
+    assert mon.state.osdmap.epoch == before and not mon.state.osdmap.exists(2)
+    assert mon.state.auth.lookup(EntityName.parse("osd.2")) is None
 
 
 def test_destroy_refusals() -> None:
