@@ -138,6 +138,9 @@ class PgStat(msgspec.Struct, frozen=True, array_like=True):
     num_objects_recovered: _U64 = 0
     num_bytes_recovered: _U64 = 0
     num_keys_recovered: _U64 = 0
+    blocked_by: list[int] = msgspec.field(default_factory=list)
+    """The OSDs peering waits for (down ones that may hold writes, or members that
+    do not answer)."""
 
 
 @message(0x0105)

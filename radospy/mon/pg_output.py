@@ -171,7 +171,7 @@ def pg_json(pg: PgStat) -> dict[str, Any]:
         "acting": list(pg.acting),
         "avail_no_missing": [],
         "object_location_counts": [],
-        "blocked_by": [],
+        "blocked_by": list(pg.blocked_by),
         "up_primary": pg.up_primary,
         "acting_primary": pg.acting_primary,
         "purged_snaps": [],

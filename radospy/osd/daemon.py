@@ -108,7 +108,7 @@ from radospy.osd.objectstore import ObjectId, ObjectStore, StoreError, Transacti
 from radospy.osd.objectstore.transaction import PgLogTrim, SetPgInfo
 from radospy.osd.objectstore.types import NOSNAP
 from radospy.osd.ops import ExecResult, OpContext, execute
-from radospy.osd.peering import PastIntervals, PgState, PgView
+from radospy.osd.peering import PastIntervals, PgState, PgView, PriorSet
 from radospy.osd.pg_stats import PgStatTracker
 from radospy.osd.pglog import (
     OSD_MAX_PG_LOG_ENTRIES,
@@ -126,7 +126,14 @@ from radospy.osd.pglog import (
     target_log_entries,
 )
 from radospy.osd.read_order import InFlightWrites, ObjectKey, read_may_run
-from radospy.osd.recovery import RETIRED, Recovery, Throttle, load_missing, replica_info
+from radospy.osd.recovery import (
+    RETIRED,
+    Recovery,
+    Throttle,
+    load_missing,
+    past_intervals_key,
+    replica_info,
+)
 from radospy.osd.scrub import ScrubSchedule
 from radospy.osd.scrubber import Scrubber
 from radospy.osdmap.osdmap import OSDMap, PgMapping
@@ -289,6 +296,13 @@ class PG:
     snaps_trimmed: frozenset[int] = frozenset()
     """The pool's removed snaps whose clones this PG (as primary) has trimmed."""
     trimming: bool = False
+    prior: PriorSet | None = None
+    """Primary only: the prior set of the current interval's peering, once built."""
+    peering_step: str = "GetInfo"
+    """Primary only: where peering is (Ceph's Peering substates: GetInfo, Down,
+    Incomplete, WaitActingChange, WaitUpThru) until the PG activates."""
+    blocked_by: frozenset[int] = frozenset()
+    """Primary only: the OSDs peering waits for (``pg dump``'s blocked_by)."""
     exact_start: bool = False
     """Whether this OSD saw every map since the one before the current interval began
     (so ``past.current_start`` is the interval's true first epoch)."""
@@ -317,6 +331,19 @@ def load_pg(store: ObjectStore, pgid: PgId, cid: str) -> tuple[PgLog, PgInfo]:
     head = max(info.last_update, entries[-1].version if entries else ZERO)
     pglog = PgLog(info.log_tail, head, entries)
     return pglog, msgspec.structs.replace(info, last_update=head)
+
+
+def load_past_intervals(store: ObjectStore, cid: str) -> PastIntervals:
+    """A PG's past intervals as its store holds them; none when never stored, removed,
+    or unreadable (then logged: peering falls back on what its peers recorded)."""
+    raw = store.get_meta(past_intervals_key(cid))
+    if not raw:
+        return PastIntervals()
+    try:
+        return PastIntervals.decode(raw)
+    except ValueError as exc:
+        log.warning("pg %s: stored past intervals unusable (%s); starting without", cid, exc)
+        return PastIntervals()
 
 
 def mapped_pgs(osdmap: OSDMap, osd: int) -> dict[PgId, PgMapping]:
@@ -604,7 +631,7 @@ class OsdDaemon:
         )
         return report.pg_stat(
             pg.pgid, state, pg.view, self.epoch, usage, pg.log, pg.stats, counts,
-            pg.interval_start, len(pg.missing), self.scrubber.record(pg),
+            pg.interval_start, len(pg.missing), self.scrubber.record(pg), pg.blocked_by,
         )  # fmt: skip
 
     async def _pg_query(self, conn: Connection, msg: PGQueryCmd) -> Message:
@@ -628,6 +655,9 @@ class OsdDaemon:
             backfill=dict(pg.backfill),
             state_since=pg.stats.last_change,
             started=pg.stats.interval_started,
+            peering=None
+            if pg.active or pg.prior is None
+            else pg_query.PeeringDump(pg.peering_step, pg.prior, tuple(pg.past.intervals)),
         )
         return PGQueryCmdReply(json.dumps(answer, indent=4))
 
@@ -674,7 +704,7 @@ class OsdDaemon:
         for cid in self.store.list_collections():
             pool_id = int(cid.partition(".")[0])
             if pool_id not in osdmap.pools:
-                txn.rmcoll(cid)
+                txn.rmcoll(cid).set_meta(past_intervals_key(cid), b"")
         if len(txn):
             self.store.apply(txn)
         pgs: dict[PgId, PG] = {}
@@ -689,7 +719,8 @@ class OsdDaemon:
                 pglog, info = load_pg(self.store, pgid, cid)
                 missing = load_missing(self.store, cid, pglog, info)
                 pg = PG(pgid, cid, acting, primary, osdmap.epoch, pglog, info, view, missing)
-                pg.past.note(view)
+                pg.past = load_past_intervals(self.store, cid)
+                pg.past.resume(view)
                 changed.append(pg)
             elif pg.past.note(view, self._closing_up_thru(pg, osdmap)):
                 pg.exact_start = not gap
@@ -705,6 +736,13 @@ class OsdDaemon:
             if pgid not in pgs:
                 self.recovery.stop(pg)
         self.osdmap, self.pgs = osdmap, pgs
+        # Kept so that a restart still knows who may have served writes (Ceph keeps
+        # past_intervals with the PG's info); written only when an interval changes.
+        save = Transaction()
+        for pg in changed:
+            save.set_meta(past_intervals_key(pg.cid), pg.past.encode())
+        if len(save):
+            self.store.apply(save)
         for pg in changed:
             self.recovery.interval_changed(pg)
 

@@ -156,11 +156,22 @@ class PastInterval(msgspec.Struct, frozen=True, array_like=True):
     maybe_went_rw: bool
 
 
+class StoredPastIntervals(msgspec.Struct, frozen=True, array_like=True):
+    """``PastIntervals`` as an OSD's store keeps them: the closed intervals, and the
+    interval in progress (its first epoch and the PG's view at the last map seen)."""
+
+    intervals: list[PastInterval]
+    current_start: int
+    current: PgView | None
+
+
 class PastIntervals:
     """The closed intervals of a PG, oldest first, and the one in progress.
 
     Feed it every map the OSD sees with ``note``. ``trim`` forgets intervals the PG
     has since been clean after (they cannot hold anything the clean copies lack).
+    An OSD keeps them in its store (``encode``, ``decode``) so that a restart does not
+    forget who may have served writes; ``resume`` takes the first map after loading.
     """
 
     __slots__ = ("current", "current_start", "intervals")
@@ -197,6 +208,43 @@ class PastIntervals:
         self.current, self.current_start = view, view.epoch
         return True
 
+    def resume(self, view: PgView) -> None:
+        """Take the first view after these intervals were loaded from the store.
+
+        The OSD did not see the maps since the last one recorded (it was stopped), so
+        the interval then in progress is closed just before ``view`` and counts as
+        having maybe gone read-write when its acting set could serve: without those
+        maps nothing tells otherwise. Intervals the OSD missed entirely come from its
+        peers while peering (``merge``). Without a recorded interval this is ``note``.
+        """
+        old = self.current
+        if old is None or view.epoch <= old.epoch:
+            self.note(view)
+            return
+        self.intervals.append(
+            PastInterval(
+                self.current_start, view.epoch - 1, old.up, old.acting, old.primary,
+                old.can_serve,
+            )
+        )  # fmt: skip
+        self.current, self.current_start = view, view.epoch
+
+    def encode(self) -> bytes:
+        """The bytes an OSD stores (``decode`` reads them back)."""
+        return _PAST_ENCODER.encode(
+            StoredPastIntervals(self.intervals, self.current_start, self.current)
+        )
+
+    @classmethod
+    def decode(cls, data: bytes) -> PastIntervals:
+        """Intervals from ``encode``'s bytes; raises ``ValueError`` on malformed ones
+        (``msgspec`` errors are ValueErrors)."""
+        stored = _PAST_DECODER.decode(data)
+        past = cls()
+        past.intervals = list(stored.intervals)
+        past.current, past.current_start = stored.current, stored.current_start
+        return past
+
     def trim(self, last_epoch_clean: int) -> None:
         """Forget the intervals that ended before the PG was last clean."""
         self.intervals = [iv for iv in self.intervals if iv.last >= last_epoch_clean]
@@ -209,6 +257,10 @@ class PastIntervals:
                 self.intervals.append(iv)
                 known.add((iv.first, iv.last))
         self.intervals.sort(key=lambda iv: iv.first)
+
+
+_PAST_ENCODER = msgspec.msgpack.Encoder()
+_PAST_DECODER = msgspec.msgpack.Decoder(StoredPastIntervals)
 
 
 @dataclass(frozen=True)
@@ -323,11 +375,13 @@ def peer(
     complete member's ``last_epoch_started``.
     """
     if prior.pg_down:
-        return PeeringResult(PgState.DOWN | PgState.PEERING, blocked_by=prior.blocked_by)
+        # Ceph's Down state: "down" alone (peering cleared), blocked by the prior set's
+        # down OSDs.
+        return PeeringResult(PgState.DOWN, blocked_by=prior.down)
     mine = reports[me]
     auth = find_best_info({o: r.info for o, r in reports.items()}, me)
     if auth is None:
-        return PeeringResult(PgState.INCOMPLETE | PgState.PEERING, blocked_by=prior.down)
+        return PeeringResult(PgState.INCOMPLETE, blocked_by=prior.down)
     auth_report = reports[auth]
     members: dict[int, MemberPlan] = {}
     remove: frozenset[ObjectId] = frozenset()

@@ -10,12 +10,80 @@ got) and ``recovery_state`` (the peering state machine's states, innermost first
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from radospy.mon.messages import PgStat
 from radospy.mon.pg_output import pg_json, stamp
 from radospy.osd.objectstore.types import ObjectId
+from radospy.osd.peering import PastInterval, PriorSet
 from radospy.osd.pglog import PgInfo
+
+# What Ceph's Peering substates say of themselves in ``recovery_state``.
+_STEP_COMMENTS = {
+    "Down": "not enough up instances of this PG to go active",
+    "Incomplete": "not enough complete instances of this PG",
+    "WaitActingChange": "waiting for pg acting set to change",
+    "WaitUpThru": "waiting for osdmap to reflect a new up_thru for this osd",
+}
+
+
+@dataclass(frozen=True)
+class PeeringDump:
+    """A primary still peering: its substate (``GetInfo``, ``Down``, ``Incomplete``,
+    ``WaitActingChange`` or ``WaitUpThru``), prior set and past intervals."""
+
+    step: str
+    prior: PriorSet
+    intervals: Sequence[PastInterval]
+
+
+def _interval_json(iv: PastInterval) -> dict[str, Any]:
+    """``pg_interval_t::dump``."""
+    return {
+        "first": iv.first,
+        "last": iv.last,
+        "maybe_went_rw": int(iv.maybe_went_rw),
+        "up": list(iv.up),
+        "acting": list(iv.acting),
+        "primary": iv.primary,
+        "up_primary": iv.up[0] if iv.up else -1,
+    }
+
+
+def peering_states(
+    peering: PeeringDump, state_since: float, started: float
+) -> list[dict[str, Any]]:
+    """``recovery_state`` of a PG still peering, innermost first: the substate, then
+    ``Started/Primary/Peering`` with the prior set as Ceph's ``Peering::react(QueryState)``
+    dumps it (who is probed, which down OSDs may hold writes, what blocks)."""
+    step: dict[str, Any] = {
+        "name": f"Started/Primary/Peering/{peering.step}",
+        "enter_time": stamp(state_since),
+    }
+    if peering.step in _STEP_COMMENTS:
+        step["comment"] = _STEP_COMMENTS[peering.step]
+    else:
+        step["requested_info_from"] = []
+    prior = peering.prior
+    outer: dict[str, Any] = {
+        "name": "Started/Primary/Peering",
+        "enter_time": stamp(started),
+        "past_intervals": [_interval_json(iv) for iv in peering.intervals],
+        "probing_osds": [str(o) for o in sorted(prior.probe)],
+    }
+    if prior.pg_down:
+        outer["blocked"] = "peering is blocked due to down osds"
+    outer["down_osds_we_would_probe"] = sorted(prior.down)
+    outer["peering_blocked_by"] = [
+        {
+            "osd": o,
+            "current_lost_at": 0,
+            "comment": "starting or marking this osd lost may let us proceed",
+        }
+        for o in sorted(prior.blocked_by)
+    ]
+    return [step, outer, {"name": "Started", "enter_time": stamp(started)}]
 
 
 def _backfill_text(cursor: ObjectId | None) -> str:
@@ -76,10 +144,12 @@ def query_json(
     backfill: Mapping[int, ObjectId],
     state_since: float,
     started: float,
+    peering: PeeringDump | None = None,
 ) -> dict[str, Any]:
     """The whole answer. ``members`` are the OSDs writes go to, ``peer_missing`` how
     many objects each misses, ``backfill`` each backfill target's cursor;
-    ``state_since`` and ``started`` stamp the current state and the interval."""
+    ``state_since`` and ``started`` stamp the current state and the interval;
+    ``peering`` is given while the PG has not activated."""
     peers = [
         {
             "peer": str(osd),
@@ -91,21 +161,12 @@ def query_json(
         for osd in members
         if osd != whoami
     ]
-    active = "active" in stat.state.split("+")
-    name = "Started/Primary/Active" if active else "Started/Primary/Peering"
-    return {
-        "snap_trimq": "[]",
-        "snap_trimq_len": 0,
-        "state": stat.state,
-        "epoch": epoch,
-        "up": list(stat.up),
-        "acting": list(stat.acting),
-        "acting_recovery_backfill": [str(o) for o in sorted(members)],
-        "info": info_json(info, stat),
-        "peer_info": peers,
-        "recovery_state": [
+    if peering is not None:
+        recovery_state = peering_states(peering, state_since, started)
+    else:
+        recovery_state = [
             {
-                "name": name,
+                "name": "Started/Primary/Active",
                 "enter_time": stamp(state_since),
                 "recovery_progress": {
                     "backfill_targets": [str(o) for o in sorted(backfill)],
@@ -119,7 +180,18 @@ def query_json(
                 },
             },
             {"name": "Started", "enter_time": stamp(started)},
-        ],
+        ]
+    return {
+        "snap_trimq": "[]",
+        "snap_trimq_len": 0,
+        "state": stat.state,
+        "epoch": epoch,
+        "up": list(stat.up),
+        "acting": list(stat.acting),
+        "acting_recovery_backfill": [str(o) for o in sorted(members)],
+        "info": info_json(info, stat),
+        "peer_info": peers,
+        "recovery_state": recovery_state,
         "scrubber": {"epoch_start": "0", "active": False},
         "agent_state": {},
     }

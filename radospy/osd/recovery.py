@@ -160,6 +160,11 @@ def drop_stale_clones(
     return txn
 
 
+def past_intervals_key(cid: str) -> str:
+    """The store meta key of a PG's past intervals (empty once the copy is removed)."""
+    return f"past_intervals.{cid}"
+
+
 def write_log(txn: Transaction, cid: str, pglog: PgLog, info: PgInfo) -> Transaction:
     """Steps that replace a PG's stored log and info with ``pglog`` and ``info``."""
     txn.pglog_trim(cid, LOG_END)
@@ -259,6 +264,7 @@ class Recovery:
         pg.active = False
         pg.peer_missing.clear()
         pg.backfill.clear()
+        pg.prior, pg.peering_step, pg.blocked_by = None, "GetInfo", frozenset()
         if pg.task is not None:
             pg.task.cancel()
             pg.task = None
@@ -310,6 +316,7 @@ class Recovery:
         assert osdmap is not None
         view = pg.view
         me = osd.whoami
+        pg.prior = build_prior_set(pg.past.intervals, view, osdmap.is_up)
         others = [o for o in range(osdmap.max_osd) if o != me and osdmap.is_up(o)]
         query = PGQuery(pg.pgid.pool, pg.pgid.seed, osd.epoch)
         answers = await asyncio.gather(
@@ -326,20 +333,25 @@ class Recovery:
                 pg.past.merge(answer.past_intervals)
             elif o in view.acting:
                 log.info("%s: pg %s: osd.%d did not answer: %s", osd.entity, pg.pgid, o, answer)
+                pg.peering_step, pg.blocked_by = "GetInfo", frozenset({o})
                 return False
         members = {*view.acting, *view.up}
         pg.strays = {
             o for o, r in reports.items() if o not in members and not r.info.is_empty
         }
-        prior = build_prior_set(pg.past.intervals, view, osdmap.is_up)
+        # Rebuilt with the intervals the others recorded (merged above).
+        prior = pg.prior = build_prior_set(pg.past.intervals, view, osdmap.is_up)
         result = peer(me, view, prior, reports, osd.epoch)
+        pg.blocked_by = result.blocked_by
         if result.want_acting:
+            pg.peering_step = "WaitActingChange"
             self._set_state(pg, result.state)
             want = list(result.want_acting)
             log.info("%s: pg %s asks for pg_temp %s", osd.entity, pg.pgid, want)
             await osd._mon("osd pg-temp", pgid=str(pg.pgid), id=want)
             return False
         if not result.ok:
+            pg.peering_step = "Down" if result.state & PgState.DOWN else "Incomplete"
             self._set_state(pg, result.state)
             log.info(
                 "%s: pg %s is %s%s",
@@ -413,6 +425,7 @@ class Recovery:
 
         if up_thru() >= want:
             return True
+        pg.peering_step = "WaitUpThru"
         if want > self._up_thru_asked:
             # One request covers every PG whose interval began by then.
             self._up_thru_asked = want
@@ -593,6 +606,10 @@ class Recovery:
             self._update_state(pg)
             if pg.state & PgState.CLEAN:
                 pg.past.trim(pg.interval_start)
+                await asyncio.to_thread(
+                    osd.store.apply,
+                    Transaction().set_meta(past_intervals_key(pg.cid), pg.past.encode()),
+                )
                 await self._purge_strays(pg, interval)
             log.info("%s: pg %s is %s", osd.entity, pg.pgid, pg_state_string(pg.state))
             await self._release_pg_temp(pg, interval)
@@ -922,7 +939,8 @@ class Recovery:
         cid = pg_collection(PgId(msg.pool, msg.pg_seed))
         store = self.osd.store
         if pg is None and store.collection_exists(cid):
-            await asyncio.to_thread(store.apply, Transaction().rmcoll(cid))
+            txn = Transaction().rmcoll(cid).set_meta(past_intervals_key(cid), b"")
+            await asyncio.to_thread(store.apply, txn)
         return PGAck()
 
     async def handle_backfill_done(self, msg: PGBackfillDone) -> PGAck:

@@ -76,6 +76,7 @@ def pg_stat(
     mapping_epoch: int,
     missing_on_primary: int,
     scrub: ScrubRecord | None = None,
+    blocked_by: frozenset[int] = frozenset(),
 ) -> PgStat:
     """One primary PG's report line, its state as `ceph pg dump` prints it."""
     objects, size = usage
@@ -122,6 +123,7 @@ def pg_stat(
         num_objects_recovered=tracker.num_objects_recovered,
         num_bytes_recovered=tracker.num_bytes_recovered,
         num_keys_recovered=tracker.num_keys_recovered,
+        blocked_by=sorted(blocked_by),
     )
 
 

@@ -359,6 +359,6 @@ def test_simulation_reaches_down_and_backfill() -> None:
         )
     assert not_rw > 0
     assert recoveries == set(Recovery)
-    assert "down+peering" in states
+    assert "down" in states
     assert "peering" in states
     assert "remapped+peering" in states
