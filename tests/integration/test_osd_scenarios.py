@@ -5,7 +5,7 @@ In order, on one cluster:
 
 1. a PG whose every copy that took writes is down is not served from the stale copy
    that is left (it stays inactive: ``peered``; Ceph says ``down``, which needs the
-   past intervals an OSD saw before it restarted, not yet kept) and resumes once one of
+   maps osd.2 missed while down, not fetched yet) and resumes once one of
    them returns: a read waiting on it gets the last acknowledged data, and the stale
    copy is brought up to date rather than the newer writes rolled back;
 2. an OSD added to the cluster (osd.3, created now) gets backfilled: PGs move to it,
