@@ -239,13 +239,17 @@ class PGPull(Message):
 @message(0x0215)
 class PGPush(Message):
     """An object's content (`state`, or None: the object does not exist) for PG
-    `pool.pg_seed`: the answer to `PGPull`, or primary → member recovering it."""
+    `pool.pg_seed`: the answer to `PGPull`, or primary → member recovering it. A head
+    recovered by log comes with `snaps`, its SnapSet object and clones (each None when
+    absent): the member stores them in one transaction with the head, so the head is
+    never up to date without them."""
 
     pool: _POOL
     pg_seed: _U32
     map_epoch: _U32
     oid: ObjectId
     state: ObjectState | None
+    snaps: list[tuple[ObjectId, ObjectState | None]] = msgspec.field(default_factory=list)
 
 
 @message(0x0217)

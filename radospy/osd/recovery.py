@@ -165,6 +165,22 @@ def past_intervals_key(cid: str) -> str:
     return f"past_intervals.{cid}"
 
 
+def put_with_snaps(
+    store: ObjectStore,
+    txn: Transaction,
+    cid: str,
+    objects: Iterable[tuple[ObjectId, ObjectState | None]],
+) -> Transaction:
+    """Steps that make each of ``objects`` (a head, then its SnapSet object and clones)
+    exactly its state, dropping the clones a recovered SnapSet no longer lists: one
+    transaction, so a crash or an interval change never leaves the head recovered
+    without its clones (the missing set, keyed by the head, would forget them)."""
+    for oid, state in objects:
+        put_object(txn, cid, oid, state, store.stat(cid, oid) is not None)
+        drop_stale_clones(store, txn, cid, oid, state)
+    return txn
+
+
 def write_log(txn: Transaction, cid: str, pglog: PgLog, info: PgInfo) -> Transaction:
     """Steps that replace a PG's stored log and info with ``pglog`` and ``info``."""
     txn.pglog_trim(cid, LOG_END)
@@ -473,20 +489,15 @@ class Recovery:
         # SnapSet changed: those come from the authoritative copy, not from a replay.
         others = [auth] if auth is not None and auth != self.osd.whoami else []
         for oid in remove:
-            txn = Transaction()
-            for other, other_state in await self._pull_snaps(pg, oid, others):
-                put_object(txn, cid, other, other_state, store.stat(cid, other) is not None)
-                drop_stale_clones(store, txn, cid, other, other_state)
+            snaps = await self._pull_snaps(pg, oid, others)
+            txn = put_with_snaps(store, Transaction(), cid, snaps)
             if len(txn):
                 await asyncio.to_thread(store.apply, txn)
         pg.log, pg.info, pg.missing = pglog, info, missing
         for oid, item in missing.by_need():
             state = await self._pull(pg, oid, item.need, sources.get(oid, []))
-            txn = put_object(Transaction(), cid, oid, state, store.stat(cid, oid) is not None)
-            drop_stale_clones(store, txn, cid, oid, state)
-            for other, other_state in await self._pull_snaps(pg, oid, sources.get(oid, [])):
-                put_object(txn, cid, other, other_state, store.stat(cid, other) is not None)
-                drop_stale_clones(store, txn, cid, other, other_state)
+            snaps = await self._pull_snaps(pg, oid, sources.get(oid, []))
+            txn = put_with_snaps(store, Transaction(), cid, [(oid, state), *snaps])
             pg.missing.rm(oid)
             if not len(pg.missing):
                 pg.info = msgspec.structs.replace(pg.info, last_complete=pg.info.last_update)
@@ -750,15 +761,23 @@ class Recovery:
         state = await asyncio.to_thread(read_object, self.osd.store, pg.cid, oid)
         await self._push(pg, target, oid, state)
 
-    async def _push(self, pg: PG, target: int, oid: ObjectId, state: ObjectState | None) -> None:
-        msg = PGPush(pg.pgid.pool, pg.pgid.seed, self.osd.epoch, oid, state)
+    async def _push(
+        self,
+        pg: PG,
+        target: int,
+        oid: ObjectId,
+        state: ObjectState | None,
+        snaps: list[tuple[ObjectId, ObjectState | None]] | None = None,
+    ) -> None:
+        msg = PGPush(pg.pgid.pool, pg.pgid.seed, self.osd.epoch, oid, state, snaps or [])
         reply = await self.osd.osd_request(target, msg, QUERY_TIMEOUT)
         if not isinstance(reply, PGAck):
             raise RadosError(f"osd.{target} answered {type(reply).__name__}", EAGAIN)
-        if state is None:
-            pg.stats.count_recovered(0, 0)
-        else:
-            pg.stats.count_recovered(len(state.data), len(state.omap))
+        for pushed in [state, *(s for _, s in msg.snaps)]:
+            if pushed is None:
+                pg.stats.count_recovered(0, 0)
+            else:
+                pg.stats.count_recovered(len(pushed.data), len(pushed.omap))
 
     async def recover_object(self, pg: PG, oid: ObjectId) -> None:
         """Bring ``oid`` up to date on every member that misses it; call holding the
@@ -775,9 +794,7 @@ class Recovery:
             family = [snapdir_of(oid)]  # none left here: the target drops what it has
         snaps = [(o, await asyncio.to_thread(read_object, store, pg.cid, o)) for o in family]
         for target in targets:
-            await self._push(pg, target, oid, state)
-            for other, other_state in snaps:
-                await self._push(pg, target, other, other_state)
+            await self._push(pg, target, oid, state, snaps)
             pg.peer_missing[target].rm(oid)
         self._update_state(pg, recovering=True)
 
@@ -902,14 +919,14 @@ class Recovery:
         primary has in flight share group commits; the primary sends nothing else for
         the object meanwhile (it holds its own PG lock). Only once the object is durable
         does it leave the missing set (a crash in between finds it stored, and
-        ``load_missing`` agrees)."""
+        ``load_missing`` agrees). A head comes with its SnapSet object and clones,
+        stored in the same transaction."""
         pg = await self._require_pg(msg.pool, msg.pg_seed, msg.map_epoch)
         store, cid = self.osd.store, pg.cid
         async with pg.lock:
             self._check_current(pg)
-            exists = store.stat(cid, msg.oid) is not None
-            txn = put_object(Transaction(), cid, msg.oid, msg.state, exists)
-            drop_stale_clones(store, txn, cid, msg.oid, msg.state)
+            objects = [(msg.oid, msg.state), *msg.snaps]
+            txn = put_with_snaps(store, Transaction(), cid, objects)
         await asyncio.to_thread(store.apply, txn)
         async with pg.lock:
             self._check_current(pg)

@@ -17,12 +17,15 @@ from radospy.osd.recovery import (
     load_missing,
     log_only,
     put_object,
+    put_with_snaps,
     read_object,
     rebuild_missing,
     recovery_window,
     replica_info,
     write_log,
 )
+from radospy.osd.snap_txn import clone_of, snap_objects, snapdir_of, trim_object, write
+from radospy.osd.snaps import SnapContext
 from radospy.osdmap.pg import PgId
 
 CID = "1.0"
@@ -59,6 +62,47 @@ def test_an_object_is_copied_whole(tmp_path: Path) -> None:
     assert read_object(src, CID, B) is None
     dst.apply(put_object(Transaction(), CID, A, None, exists=True))
     assert dst.stat(CID, A) is None
+
+
+def snap_write(
+    store: ObjectStore, oid: ObjectId, snapc: SnapContext, data: bytes, at: Eversion
+) -> None:
+    """A write of `data` to head `oid` under `snapc`, cloning the head as the OSD does."""
+    txn = Transaction().touch(CID, oid).write(CID, oid, 0, data).set_object_info(CID, oid, at, 0)
+    store.apply(write(store, CID, oid, snapc, txn, head_exists_after=True))
+
+
+def test_a_head_is_recovered_with_its_clones_in_one_transaction(tmp_path: Path) -> None:
+    """Regression (thrash seed 1654029070): the head, its SnapSet and its clones used to
+    be pushed one by one, and the head's push took it off the missing set, so an
+    interval change or a crash before the clones arrived left the replica without
+    them for good. Now all of them land in one transaction: until it commits the
+    head is still missing, after it the copy holds everything the primary holds (and
+    no clone the primary trimmed)."""
+    primary = store_at(tmp_path / "primary")
+    replica = store_at(tmp_path / "replica")
+    for store in (primary, replica):
+        snap_write(store, A, SnapContext(0, ()), b"v1", ev(1, 1))
+        snap_write(store, A, SnapContext(2, (2,)), b"v2", ev(1, 2))
+    # While the replica was away: snap 2 trimmed (clone 2 gone), snap 5 taken, a write.
+    trimmed = trim_object(primary, CID, A, {2})
+    assert trimmed is not None
+    primary.apply(trimmed.txn)
+    snap_write(primary, A, SnapContext(5, (5,)), b"v3", ev(2, 3))
+    snap_write(primary, A, SnapContext(5, (5,)), b"v4", ev(2, 4))
+    pglog = PgLog(entries=[LogEntry(LogOp.MODIFY, A, ev(2, 4), ev(1, 2))])
+    info = PgInfo(PGID, ev(2, 4), ev(1, 2))
+    assert set(load_missing(replica, CID, pglog, info).items()) == {A}
+
+    family = [(o, read_object(primary, CID, o)) for o in [A, *snap_objects(primary, CID, A)]]
+    txn = put_with_snaps(replica, Transaction(), CID, family)
+    assert set(load_missing(replica, CID, pglog, info).items()) == {A}  # not applied yet
+    replica.apply(txn)
+    assert not len(load_missing(replica, CID, pglog, info))
+    for oid in (A, snapdir_of(A), clone_of(A, 5)):
+        assert read_object(replica, CID, oid) == read_object(primary, CID, oid)
+    assert replica.read(CID, clone_of(A, 5)) == b"v2"
+    assert replica.stat(CID, clone_of(A, 2)) is None
 
 
 def test_write_log_replaces_the_stored_log(tmp_path: Path) -> None:
