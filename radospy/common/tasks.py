@@ -61,6 +61,14 @@ class DaemonTasks:
             self._log.error("%s: task %s failed", self.entity, what, exc_info=exc)
             return
         self._log.error("%s: vital task %s failed, stopping", self.entity, what, exc_info=exc)
+        self._stop(what, exc)
+
+    def fail(self, what: str, exc: BaseException) -> None:
+        """Stop the daemon as a vital task failing would: ``what`` failed with ``exc``."""
+        self._log.error("%s: %s failed, stopping", self.entity, what, exc_info=exc)
+        self._stop(what, exc)
+
+    def _stop(self, what: str, exc: BaseException) -> None:
         failed = self._future()
         if not failed.done():
             failed.set_result(TaskFailed(f"{self.entity}: {what}", exc))

@@ -42,7 +42,7 @@ import os
 import socket
 import time
 import uuid as uuid_mod
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, field
 from errno import EACCES, EAGAIN, EEXIST, EINVAL, EIO, ENOENT, EPERM, ESTALE
 from pathlib import Path
@@ -107,6 +107,7 @@ from radospy.osd.messages import (
 from radospy.osd.objectstore import ObjectId, ObjectStore, StoreError, Transaction
 from radospy.osd.objectstore.transaction import PgLogTrim, SetPgInfo
 from radospy.osd.objectstore.types import NOSNAP
+from radospy.osd.op_lock import PgOpLock
 from radospy.osd.ops import ExecResult, OpContext, execute
 from radospy.osd.peering import PastIntervals, PgState, PgView, PriorSet
 from radospy.osd.pg_stats import PgStatTracker
@@ -151,6 +152,8 @@ PID_FILE = "pid"
 
 MAP_WAIT = 10.0
 """Seconds an op from a client with a newer map waits for ours to catch up."""
+REPOP_ORDER_WAIT = 2.0
+"""Seconds between checks of a replicated write waiting for the one before it."""
 SECRET_REFRESH = 600.0
 """Seconds between fetches of the rotating ``osd`` service secrets."""
 MON_TIMEOUT = 30.0
@@ -285,7 +288,7 @@ class PG:
     active: bool = False
     state: PgState = PgState.PEERING
     task: asyncio.Task[Any] | None = None
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    lock: PgOpLock = field(default_factory=PgOpLock)
     held_by_write: bool = False
     """Whether ``lock`` is held by a client write (reads of other objects go on)."""
     stats: PgStatTracker = field(default_factory=PgStatTracker)
@@ -975,11 +978,16 @@ class OsdDaemon:
             if write:
                 # A write to the chunk being scrubbed waits for that chunk only.
                 await self.scrubber.wait_unblocked(pg, oid)
-            async with pg.lock:
+            async with pg.lock.ordered():
                 if pg.primary != self.whoami or not self.recovery.serving(pg):
                     return OSDRetry(self.epoch, "not the primary any more")
                 if write and self.scrubber.blocks(pg, oid):
                     continue
+                # Ops of one object in the order they came; other objects' writes
+                # may be in flight meanwhile.
+                await pg.lock.wait_object(oid)
+                if pg.primary != self.whoami or not self.recovery.serving(pg):
+                    return OSDRetry(self.epoch, "not the primary any more")
                 interval = pg.interval_start
                 while True:
                     try:
@@ -998,9 +1006,17 @@ class OsdDaemon:
                 pg.stats.count_write(msg.ops)
                 pg.held_by_write = True
                 try:
-                    return await self._write(pg, oid, msg)
+                    started = self._write(pg, oid, msg)
+                    if isinstance(started, Message):
+                        return started
+                    token = pg.lock.begin(oid)
                 finally:
                     pg.held_by_write = False
+            # The lock is the next op's: this one finishes once every member committed.
+            try:
+                return await started
+            finally:
+                pg.lock.end(oid, token)
 
     def _read_now(self, conn: Connection, msg: OSDOp) -> OSDOpReply | None:
         """The answer to a read that waits for nothing (most reads), computed at once
@@ -1061,7 +1077,11 @@ class OsdDaemon:
     def _ctx(self, mtime_ns: int, version: Eversion) -> OpContext:
         return OpContext(mtime_ns, version, max_object_size=self.config.max_object_size)
 
-    async def _write(self, pg: PG, oid: ObjectId, msg: OSDOp) -> Message:
+    def _write(
+        self, pg: PG, oid: ObjectId, msg: OSDOp
+    ) -> Message | Coroutine[Any, Any, Message]:
+        """Start a write holding the PG's op lock: the answer when there is nothing to
+        replicate (a resend, an error), else what waits for the write to be durable."""
         dup = pg.log.lookup_reqid(msg.reqid)
         if dup is not None:
             return OSDOpReply(dup.return_code, [], dup.version, dup.user_version)
@@ -1094,13 +1114,22 @@ class OsdDaemon:
             # The pool has had snapshots: clone the head first where they need it.
             exists_after = entry.op != LogOp.DELETE
             txn = snap_txn.write(self.store, pg.cid, oid, snapc, txn, exists_after)
-        if not await self._commit(pg, txn, entry):
-            return OSDRetry(self.epoch, "acting set changed during replication")
-        return OSDOpReply(0, list(result.results), version, version.version)
+        return self._reply_when(self._commit(pg, txn, entry), list(result.results), version)
 
-    async def _commit(self, pg: PG, txn: Transaction, entry: LogEntry) -> bool:
-        """Log ``entry`` in ``txn``, apply it here and on every other acting OSD; False
-        when the acting set changed meanwhile (the client must resend)."""
+    async def _reply_when(
+        self, committed: Coroutine[Any, Any, bool], results: list[Any], version: Eversion
+    ) -> Message:
+        """The client's answer once the write `_commit` started is durable everywhere."""
+        if not await committed:
+            return OSDRetry(self.epoch, "acting set changed during replication")
+        return OSDOpReply(0, results, version, version.version)
+
+    def _commit(self, pg: PG, txn: Transaction, entry: LogEntry) -> Coroutine[Any, Any, bool]:
+        """Log ``entry`` in ``txn``, start applying it here and on every other acting
+        OSD, and return what waits for them all: True, or False when the acting set
+        changed meanwhile (the client must resend). The PG's log and info take the
+        entry at once, so that the PG's next write follows it before it is durable
+        (replicas apply in version order; an op on the same object waits for it)."""
         version = entry.version
         raw_entry = entry.encode()
         txn.pglog_append(pg.cid, version, raw_entry)
@@ -1123,7 +1152,9 @@ class OsdDaemon:
         txn.set_pginfo(pg.cid, info.encode())
         interval = pg.interval_start
         replicas = [o for o in pg.members if o != self.whoami]
-        repop = RepOp(pg.pgid.pool, pg.pgid.seed, self.epoch, version, txn, raw_entry)
+        repop = RepOp(
+            pg.pgid.pool, pg.pgid.seed, self.epoch, version, txn, raw_entry, pg.last_update
+        )
         repops = {osd: repop for osd in replicas}
         for osd in replicas:
             partial = self.recovery.repop_for(pg, osd, txn, entry.oid)
@@ -1132,12 +1163,29 @@ class OsdDaemon:
         # Sent before the local commit starts, so replicas and this OSD commit at once.
         sent = {osd: self._send_repop(osd, repops[osd], pg, interval) for osd in replicas}
         local = self.committer.submit(txn)
+        local.add_done_callback(functools.partial(self._check_durable, pg))
         # A replica without a ready session gets its op from a task that dials it.
         dialled = [
             asyncio.ensure_future(self._replicate(osd, repops[osd], pg, interval))
             for osd, future in sent.items()
             if future is None
         ]
+        pg.log.append(entry)
+        if trim_to is not None:
+            pg.log.trim(trim_to)
+        pg.info = info
+        return self._committed(pg, interval, local, repops, sent, dialled)
+
+    async def _committed(
+        self,
+        pg: PG,
+        interval: int,
+        local: asyncio.Future[None],
+        repops: dict[int, RepOp],
+        sent: dict[int, asyncio.Future[Message] | None],
+        dialled: list[asyncio.Future[None]],
+    ) -> bool:
+        """Wait for the commits `_commit` started; whether the interval is still theirs."""
         try:
             await local
             for osd, future in sent.items():
@@ -1149,11 +1197,17 @@ class OsdDaemon:
             for future in sent.values():
                 if future is not None:
                     self._repops.pop(future, None)
-        pg.log.append(entry)
-        if trim_to is not None:
-            pg.log.trim(trim_to)
-        pg.info = info
         return pg.interval_start == interval
+
+    def _check_durable(self, pg: PG, local: asyncio.Future[None]) -> None:
+        """A transaction of ``pg`` that this OSD logged (and sent on) but its store
+        refused: the PG's log has it, the store does not. Fatal, as a failed
+        transaction is to Ceph's OSD (it restarts from what its store holds), unless
+        the PG has left this OSD meanwhile (its pool deleted, say)."""
+        if local.cancelled() or (exc := local.exception()) is None:
+            return
+        if self.pgs.get(pg.pgid) is pg and pg.interval_start != RETIRED:
+            self._tasks.fail(f"committing a logged transaction of pg {pg.pgid}", exc)
 
     def _send_repop(
         self, osd: int, repop: RepOp, pg: PG, interval: int
@@ -1316,36 +1370,66 @@ class OsdDaemon:
             entry = LogEntry.decode(msg.log_entry)
         except (msgspec.DecodeError, msgspec.ValidationError, PgLogError) as exc:
             raise RadosError(f"malformed replication op: {exc}", EINVAL) from None
-        async with pg.lock:
-            if entry.version <= pg.last_update:
-                # Already applied: the primary resent after a reconnect.
-                return RepOpReply(msg.pool, msg.pg_seed, msg.version)
-            if pg.interval_start == RETIRED:
-                raise RadosError(f"pg {pg.pgid} is not mapped here any more", ENOENT)
-            if msg.map_epoch < pg.info.last_epoch_started:
-                # Sent before this copy was activated by a newer interval's primary:
-                # a write of an interval that is over must not land after its peering.
-                raise RadosError(f"pg {pg.pgid}: replication op from an older interval", ESTALE)
-            # The primary's info, less what is this copy's own (missing, backfill).
-            info = pg.info
-            for i, op in enumerate(txn.ops):
-                if isinstance(op, SetPgInfo):
-                    try:
-                        primary_info = PgInfo.decode(op.info)
-                    except PgLogError as exc:
-                        raise RadosError(f"malformed replication op: {exc}", EINVAL) from None
-                    info = replica_info(primary_info, pg.info, pg.missing)
-                    txn.ops[i] = SetPgInfo(pg.cid, info.encode())
-            # Refused before the store changes: an entry that does not follow this
-            # copy's log (from a primary that lost entries this copy holds) touches nothing.
-            pg.log.check_append(entry)
-            await self.committer.submit(txn)
-            pg.log.append(entry)
-            for op in txn.ops:
-                if isinstance(op, PgLogTrim):
-                    pg.log.trim(op.upto)
-            pg.info = info
+        waits = 0
+        while True:
+            async with pg.lock.ordered():
+                if entry.version <= pg.last_update:
+                    # Already applied (or being applied): the primary resent after a
+                    # reconnect. Acknowledged once durable here.
+                    await pg.lock.wait_object(entry.oid)
+                    return RepOpReply(msg.pool, msg.pg_seed, msg.version)
+                if pg.interval_start == RETIRED:
+                    raise RadosError(f"pg {pg.pgid} is not mapped here any more", ENOENT)
+                if msg.map_epoch < pg.info.last_epoch_started:
+                    # Sent before this copy was activated by a newer interval's primary:
+                    # a write of an interval that is over must not land after its
+                    # peering.
+                    raise RadosError(
+                        f"pg {pg.pgid}: replication op from an older interval", ESTALE
+                    )
+                if msg.prev_version <= pg.last_update:
+                    local = self._start_rep_op(pg, txn, entry)
+                    token = pg.lock.begin(entry.oid)
+                    break
+            # The write before this one (resent, or sent by a task that dialled this
+            # OSD) is not here yet: it comes first, as the primary logged them.
+            if waits == 1:
+                log.warning(
+                    "%s: pg %s: %s waits for %s before it",
+                    self.entity, pg.pgid, entry.version, msg.prev_version,
+                )  # fmt: skip
+            waits += 1
+            await pg.lock.wait_begun(REPOP_ORDER_WAIT)
+        try:
+            await local
+        finally:
+            pg.lock.end(entry.oid, token)
         return RepOpReply(msg.pool, msg.pg_seed, msg.version)
+
+    def _start_rep_op(self, pg: PG, txn: Transaction, entry: LogEntry) -> asyncio.Future[None]:
+        """Holding the PG's op lock: start committing a replicated write and take its
+        entry into the PG's log and info at once, so that the next one may follow."""
+        # The primary's info, less what is this copy's own (missing, backfill).
+        info = pg.info
+        for i, op in enumerate(txn.ops):
+            if isinstance(op, SetPgInfo):
+                try:
+                    primary_info = PgInfo.decode(op.info)
+                except PgLogError as exc:
+                    raise RadosError(f"malformed replication op: {exc}", EINVAL) from None
+                info = replica_info(primary_info, pg.info, pg.missing)
+                txn.ops[i] = SetPgInfo(pg.cid, info.encode())
+        # Refused before the store changes: an entry that does not follow this
+        # copy's log (from a primary that lost entries this copy holds) touches nothing.
+        pg.log.check_append(entry)
+        local = self.committer.submit(txn)
+        local.add_done_callback(functools.partial(self._check_durable, pg))
+        pg.log.append(entry)
+        for op in txn.ops:
+            if isinstance(op, PgLogTrim):
+                pg.log.trim(op.upto)
+        pg.info = info
+        return local
 
     async def _pg_list(self, conn: Connection, msg: PGList) -> Message:
         target = await self._primary_pg(msg.map_epoch, msg.pool, msg.pg_seed, None)

@@ -110,6 +110,9 @@ class RepOp(Message):
     version: Eversion
     txn: Transaction
     log_entry: bytes
+    prev_version: Eversion = Eversion(0, 0)
+    """The primary's log head before this entry: a replica applies the PG's writes in
+    version order, this one after that one (several may be in flight at once)."""
 
 
 @message(0x0204)

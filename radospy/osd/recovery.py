@@ -845,6 +845,9 @@ class Recovery:
         """GetInfo/GetLog/GetMissing: what this OSD holds of the PG, mapped here or not."""
         pg = await self._pg_for(msg.pool, msg.pg_seed, msg.map_epoch)
         if pg is not None:
+            # Writes in flight are in the log before they are durable: reported once
+            # they are, as when each held the PG's lock to its end.
+            await pg.lock.drained()
             if pg.info.is_empty and not len(pg.log):
                 return PGNotify(past_intervals=list(pg.past.intervals))
             return PGNotify(
