@@ -1370,7 +1370,7 @@ class OsdDaemon:
             entry = LogEntry.decode(msg.log_entry)
         except (msgspec.DecodeError, msgspec.ValidationError, PgLogError) as exc:
             raise RadosError(f"malformed replication op: {exc}", EINVAL) from None
-        waits = 0
+        waits, interval = 0, pg.interval_start
         while True:
             async with pg.lock.ordered():
                 if entry.version <= pg.last_update:
@@ -1387,6 +1387,9 @@ class OsdDaemon:
                     raise RadosError(
                         f"pg {pg.pgid}: replication op from an older interval", ESTALE
                     )
+                if waits and pg.interval_start != interval:
+                    # The write it waited for belongs to an interval that is over.
+                    raise RadosError(f"pg {pg.pgid}: its interval changed", ESTALE)
                 if msg.prev_version <= pg.last_update:
                     local = self._start_rep_op(pg, txn, entry)
                     token = pg.lock.begin(entry.oid)
