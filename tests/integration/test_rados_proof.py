@@ -214,6 +214,43 @@ def test_10k_objects_listed_completely(cluster: RadosCluster) -> None:
     assert want <= set(lines) and len(lines) == len(ACKED)
 
 
+def test_writes_of_one_pg_in_flight_together(cluster: RadosCluster) -> None:
+    """A PG's writes overlap (each is logged and sent on before the one before it is
+    durable) and none is lost: 48 objects of one PG written at once, and 32 appends
+    to one of them sent together, each landing exactly once (two appends run side by
+    side would both write at the size they read, and one would be lost)."""
+    osdmap = _current_osdmap(cluster)
+    pool_id = next(p.id for p in osdmap.pools.values() if p.name == POOL)
+    target = osdmap.object_to_pg(pool_id, "pipe-0", "", "")
+    candidates = (f"pipe-{i}" for i in range(10_000))
+    names = [n for n in candidates if osdmap.object_to_pg(pool_id, n, "", "") == target][:48]
+    assert len(names) == 48
+    pieces = [f"<{i:02d}>".encode() for i in range(32)]
+
+    async def write_all() -> bytes:
+        rados = radospy.AsyncRados(_rados_config(cluster))
+        await rados.connect(30)
+        try:
+            ioctx = await rados.open_ioctx(POOL)
+            await ioctx.write_full(names[0], names[0].encode())
+            await asyncio.gather(
+                *(ioctx.write_full(name, name.encode()) for name in names[1:]),
+                *(ioctx.append(names[0], piece) for piece in pieces),
+            )
+            return await ioctx.read(names[0], 1 << 20)
+        finally:
+            await rados.shutdown()
+
+    appended = asyncio.run(write_all())
+    for name in names:
+        ACKED[("", name)] = Acked(name.encode())
+    head = names[0].encode()
+    assert appended.startswith(head), appended
+    tail = appended[len(head) :]
+    assert sorted(tail[i : i + 4] for i in range(0, len(tail), 4)) == pieces, appended
+    ACKED[("", names[0])] = Acked(appended)
+
+
 def _rados_config(cluster: RadosCluster) -> Config:
     conf = {"rados_osd_op_timeout": "120"}
     return radospy.Rados(conffile=str(cluster.conf_path), conf=conf).config
