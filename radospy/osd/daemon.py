@@ -1106,7 +1106,7 @@ class OsdDaemon:
             if not rolled.head_exists:
                 entry = msgspec.structs.replace(entry, op=LogOp.DELETE)
         else:
-            result = execute(self.store, pg.cid, oid, msg.ops, self._ctx(mtime, version))
+            result = execute(self.store, pg.cid, oid, msg.ops, self._ctx(mtime, version), prior)
         if result.txn is None:
             return OSDOpReply(result.rc, list(result.results))
         txn = result.txn

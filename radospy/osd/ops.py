@@ -37,6 +37,7 @@ import heapq
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from types import EllipsisType
 from typing import Any, NamedTuple, Protocol
 
 from radospy.common import osdop as o
@@ -108,11 +109,14 @@ def execute(
     oid: ObjectId,
     ops: Sequence[o.OsdOp],
     ctx: OpContext,
+    info: ObjectInfo | EllipsisType | None = ...,
 ) -> ExecResult:
-    """Execute a request's ops on object `oid` of collection `cid` (see module doc)."""
+    """Execute a request's ops on object `oid` of collection `cid` (see module doc).
+    `info` is the object's stat when the caller has read it already (None: there is
+    no such object), which saves reading it again."""
     if len(ops) == 1 and type(ops[0]) is o.Read:
         return _read_alone(store, cid, oid, ops[0])
-    engine = _Engine(_WorkingObject.load(store, cid, oid), ctx)
+    engine = _Engine(_WorkingObject.load(store, cid, oid, info), ctx)
     results: list[o.OpResult] = []
     for op in ops:
         result = engine.run(op)
@@ -174,8 +178,11 @@ class _WorkingObject:
     omap_header: bytes | None = None
 
     @classmethod
-    def load(cls, store: StoreReader, cid: str, oid: ObjectId) -> _WorkingObject:
-        info = store.stat(cid, oid)
+    def load(
+        cls, store: StoreReader, cid: str, oid: ObjectId, info: ObjectInfo | EllipsisType | None
+    ) -> _WorkingObject:
+        if info is ...:
+            info = store.stat(cid, oid)
         if info is None:
             return cls(store, cid, oid, False, 0, 0, 0, data_base=False, omap_base=False)
         return cls(
