@@ -288,9 +288,7 @@ class PG:
     active: bool = False
     state: PgState = PgState.PEERING
     task: asyncio.Task[Any] | None = None
-    lock: PgOpLock = field(default_factory=PgOpLock)
-    held_by_write: bool = False
-    """Whether ``lock`` is held by a client write (reads of other objects go on)."""
+    lock: PgOpLock = field(kw_only=True)
     stats: PgStatTracker = field(default_factory=PgStatTracker)
     """Stamps and counters for the primary's reports."""
     strays: set[int] = field(default_factory=set)
@@ -721,7 +719,10 @@ class OsdDaemon:
                 cid = pg_collection(pgid)
                 pglog, info = load_pg(self.store, pgid, cid)
                 missing = load_missing(self.store, cid, pglog, info)
-                pg = PG(pgid, cid, acting, primary, osdmap.epoch, pglog, info, view, missing)
+                pg = PG(
+                    pgid, cid, acting, primary, osdmap.epoch, pglog, info, view, missing,
+                    lock=PgOpLock(self.writes_in_flight),
+                )  # fmt: skip
                 pg.past = load_past_intervals(self.store, cid)
                 pg.past.resume(view)
                 changed.append(pg)
@@ -968,6 +969,7 @@ class OsdDaemon:
         if pg.primary != self.whoami:
             return OSDRetry(self.epoch, "not the primary any more")
         oid = ObjectId(loc.name, loc.nspace)
+        key = (loc.pool, loc.nspace, loc.name)
         rc = snap_txn.check_request(msg.ops, msg.snap)
         if rc < 0:
             return OSDOpReply(rc, [])
@@ -985,7 +987,7 @@ class OsdDaemon:
                     continue
                 # Ops of one object in the order they came; other objects' writes
                 # may be in flight meanwhile.
-                await pg.lock.wait_object(oid)
+                await pg.lock.wait_object(key)
                 if pg.primary != self.whoami or not self.recovery.serving(pg):
                     return OSDRetry(self.epoch, "not the primary any more")
                 interval = pg.interval_start
@@ -1004,19 +1006,15 @@ class OsdDaemon:
                 if not write:
                     return self._counted_read(pg, oid, msg)
                 pg.stats.count_write(msg.ops)
-                pg.held_by_write = True
-                try:
-                    started = self._write(pg, oid, msg)
-                    if isinstance(started, Message):
-                        return started
-                    token = pg.lock.begin(oid)
-                finally:
-                    pg.held_by_write = False
+                started = self._write(pg, oid, msg)
+                if isinstance(started, Message):
+                    return started
+                token = pg.lock.begin(key)
             # The lock is the next op's: this one finishes once every member committed.
             try:
                 return await started
             finally:
-                pg.lock.end(oid, token)
+                pg.lock.end(key, token)
 
     def _read_now(self, conn: Connection, msg: OSDOp) -> OSDOpReply | None:
         """The answer to a read that waits for nothing (most reads), computed at once
@@ -1046,13 +1044,12 @@ class OsdDaemon:
             return OSDOpReply(-EIO, [])
 
     def _may_read_now(self, pg: PG, loc: ObjectLocator, oid: ObjectId) -> bool:
-        """Whether a read of ``oid`` may run now without the PG's op lock (see
+        """Whether a read of ``oid`` may run now without a turn under the PG's op lock (see
         `radospy.osd.read_order`)."""
         return read_may_run(
             (loc.pool, loc.nspace, loc.name) in self.writes_in_flight,
             any(oid in missing for missing in pg.peer_missing.values()),
-            pg.lock.locked(),
-            pg.held_by_write,
+            pg.lock.barrier_held,
         )
 
     def _counted_read(self, pg: PG, oid: ObjectId, msg: OSDOp) -> OSDOpReply:
@@ -1370,13 +1367,14 @@ class OsdDaemon:
             entry = LogEntry.decode(msg.log_entry)
         except (msgspec.DecodeError, msgspec.ValidationError, PgLogError) as exc:
             raise RadosError(f"malformed replication op: {exc}", EINVAL) from None
+        key = (msg.pool, entry.oid.nspace, entry.oid.name)
         waits, interval = 0, pg.interval_start
         while True:
             async with pg.lock.ordered():
                 if entry.version <= pg.last_update:
                     # Already applied (or being applied): the primary resent after a
                     # reconnect. Acknowledged once durable here.
-                    await pg.lock.wait_object(entry.oid)
+                    await pg.lock.wait_object(key)
                     return RepOpReply(msg.pool, msg.pg_seed, msg.version)
                 if pg.interval_start == RETIRED:
                     raise RadosError(f"pg {pg.pgid} is not mapped here any more", ENOENT)
@@ -1392,7 +1390,7 @@ class OsdDaemon:
                     raise RadosError(f"pg {pg.pgid}: its interval changed", ESTALE)
                 if msg.prev_version <= pg.last_update:
                     local = self._start_rep_op(pg, txn, entry)
-                    token = pg.lock.begin(entry.oid)
+                    token = pg.lock.begin(key)
                     break
             # The write before this one (resent, or sent by a task that dialled this
             # OSD) is not here yet: it comes first, as the primary logged them.
@@ -1406,7 +1404,7 @@ class OsdDaemon:
         try:
             await local
         finally:
-            pg.lock.end(entry.oid, token)
+            pg.lock.end(key, token)
         return RepOpReply(msg.pool, msg.pg_seed, msg.version)
 
     def _start_rep_op(self, pg: PG, txn: Transaction, entry: LogEntry) -> asyncio.Future[None]:

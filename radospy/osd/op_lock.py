@@ -8,29 +8,35 @@ scrub see the PG with no write half done.
 
 `PgOpLock` gives the OSD's shell the same two views of one lock:
 
-- ``async with lock.ordered():`` — a client op's turn: exclusive, but writes that
-  started earlier may still be in flight. Inside it, `wait_object` waits for the
-  write in flight on one object, and `begin` registers a write that finishes after
-  the lock is released (`end` once it has).
-- ``async with lock:`` — everyone else (peering, recovery, scrub, snap trim,
-  listing): exclusive, and entered only once no write is in flight, so the PG's log,
-  info and store agree as they did when every write held the lock to its end.
+- ``async with lock.ordered():`` — a client op's (or a replicated write's) turn:
+  exclusive, but writes that started earlier may still be in flight. Inside it,
+  `wait_object` waits for the write in flight on one object, and `begin` registers a
+  write that finishes after the lock is released (`end` once it has). Which object
+  has a write in flight is kept in the OSD's one `InFlightWrites` registry, which
+  reads consult too (`radospy.osd.read_order`).
+- ``async with lock:`` — the PG's barrier, for everyone else (peering, recovery,
+  scrub, snap trim, listing): exclusive, and entered only once no write of the PG is
+  in flight, so the PG's log, info and store agree as they did when every write held
+  the lock to its end. While it is held (`barrier_held`) reads go through the lock.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Hashable
 from types import TracebackType
+
+from radospy.osd.read_order import InFlightWrites, ObjectKey
 
 
 class PgOpLock:
-    """The op lock of one PG (see the module docstring)."""
+    """The op lock of one PG (see the module docstring); ``writes``: the OSD's registry
+    of writes in flight per object."""
 
-    def __init__(self) -> None:
+    def __init__(self, writes: InFlightWrites) -> None:
+        self._writes = writes
         self._mutex = asyncio.Lock()
-        self._writing: dict[Hashable, asyncio.Future[None]] = {}
+        self._barrier = False
         self._in_flight = 0
         self._idle = asyncio.Event()
         self._idle.set()
@@ -45,22 +51,24 @@ class PgOpLock:
         return self._mutex.locked()
 
     @property
+    def barrier_held(self) -> bool:
+        """Whether the lock is held (or waited for, holding it) as the PG's barrier."""
+        return self._barrier
+
+    @property
     def in_flight(self) -> int:
         """How many writes started under the lock have not finished yet."""
         return self._in_flight
 
-    async def wait_object(self, key: Hashable) -> None:
-        """Wait (holding the lock) until no write of object ``key`` is in flight, so
-        that an op on it sees the write before it, as the client sent them."""
-        while (pending := self._writing.get(key)) is not None:
-            await asyncio.shield(pending)
+    async def wait_object(self, key: ObjectKey) -> None:
+        """Wait (holding the lock) until no write of object ``key`` is in flight."""
+        await self._writes.wait_finished(key)
 
-    def begin(self, key: Hashable) -> asyncio.Future[None]:
+    def begin(self, key: ObjectKey) -> asyncio.Future[None]:
         """Register a write of object ``key`` that finishes after the lock is released;
-        the token to pass to `end`. Call holding the lock."""
+        the token to pass to `end`. Call holding the lock, after `wait_object`."""
         assert self._mutex.locked(), "begin() holding the lock"
-        token: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._writing[key] = token
+        token = self._writes.begin(key)
         self._in_flight += 1
         self._idle.clear()
         if self._begun is not None:
@@ -79,22 +87,21 @@ class PgOpLock:
         """Wait (without the lock) until no write is in flight."""
         await self._idle.wait()
 
-    def end(self, key: Hashable, token: asyncio.Future[None]) -> None:
+    def end(self, key: ObjectKey, token: asyncio.Future[None]) -> None:
         """The write `begin` returned ``token`` for has finished (whatever its outcome)."""
-        if token.done():
+        if not self._writes.end(key, token):
             return
-        token.set_result(None)
-        if self._writing.get(key) is token:
-            del self._writing[key]
         self._in_flight -= 1
         if not self._in_flight:
             self._idle.set()
 
     async def __aenter__(self) -> None:
         await self._mutex.acquire()
+        self._barrier = True
         try:
             await self._idle.wait()
         except BaseException:
+            self._barrier = False
             self._mutex.release()
             raise
 
@@ -104,4 +111,5 @@ class PgOpLock:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        self._barrier = False
         self._mutex.release()
