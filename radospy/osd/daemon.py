@@ -46,7 +46,7 @@ from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, field
 from errno import EACCES, EAGAIN, EEXIST, EINVAL, EIO, ENOENT, EPERM, ESTALE
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 
@@ -84,7 +84,6 @@ from radospy.osd.heartbeat import HeartbeatConfig
 from radospy.osd.heartbeat_service import HeartbeatService
 from radospy.osd.messages import (
     ListEntry,
-    ObjectLocator,
     OSDOp,
     OSDOpReply,
     OSDRetry,
@@ -139,7 +138,7 @@ from radospy.osd.scrub import ScrubSchedule
 from radospy.osd.scrubber import Scrubber
 from radospy.osdmap.osdmap import OSDMap, PgMapping
 from radospy.osdmap.pg import PgId
-from radospy.osdmap.pool import PoolFlag
+from radospy.osdmap.pool import Pool, PoolFlag
 
 log = logging.getLogger("radospy.osd")
 
@@ -939,42 +938,56 @@ class OsdDaemon:
             return OSDRetry(self.epoch, "not the primary")
         return pg
 
-    async def _client_op(self, conn: Connection, msg: OSDOp) -> Message:
+    def _admit(self, conn: Connection, msg: OSDOp, write: bool) -> _Admitted | Message | None:
+        """The checks every client op passes before it runs, all without waiting (under
+        this OSD's map, which the caller has brought up to the op's where it could):
+        the op's PG, object and ordering key; or the answer that makes the client resend
+        (wrong PG, not the primary, no map) or the error (no such pool, caps, a bad snap
+        request); None while this OSD is the primary but the PG does not serve yet
+        (peering, fewer than ``min_size`` complete members): ops wait for that."""
         loc = msg.loc
-        target = await self._primary_pg(
-            msg.map_epoch, loc.pool, msg.pg_seed, (loc.nspace, loc.name, loc.key)
-        )
-        if isinstance(target, OSDRetry):
-            return target
-        pg = target
-        assert self.osdmap is not None
-        pool = self.osdmap.pools[loc.pool]
-        write = may_write(msg.ops)
+        osdmap = self.osdmap
+        if osdmap is None:
+            return OSDRetry(msg.map_epoch, "no map yet")
+        pool = osdmap.pools.get(loc.pool)
+        if pool is None:
+            return OSDOpReply(-ENOENT, [])
+        pgid = osdmap.object_to_pg(loc.pool, loc.name, loc.key, loc.nspace)
+        if pgid.seed != msg.pg_seed:
+            return OSDRetry(self.epoch, f"object is in pg {pgid}")
+        pg = self.pgs.get(pgid)
+        if pg is None or pg.primary != self.whoami:
+            return OSDRetry(self.epoch, "not the primary")
         read = not msg.ops or not all(is_write(op) for op in msg.ops)
         if not _osd_capable(conn, pool.name, loc.nspace, loc.name, read, write):
-            raise RadosError("permission denied", EPERM)
-        if write:
-            refusal = report.write_refusal(
-                self.osdmap.pools[loc.pool], msg.ops, self.usage, self._growth_since_usage
-            )
-            if refusal:
-                return OSDOpReply(refusal, [])
-            self._growth_since_usage += report.growth(msg.ops)
-        # Ops wait for peering and for min_size complete acting OSDs.
-        if pg.primary == self.whoami and not self.recovery.serving(pg):
-            async with self._map_changed:
-                await self._map_changed.wait_for(
-                    lambda: pg.primary != self.whoami or self.recovery.serving(pg)
-                )
-        if pg.primary != self.whoami:
-            return OSDRetry(self.epoch, "not the primary any more")
-        oid = ObjectId(loc.name, loc.nspace)
-        key = (loc.pool, loc.nspace, loc.name)
+            return OSDOpReply(-EPERM, [])
         rc = snap_txn.check_request(msg.ops, msg.snap)
         if rc < 0:
             return OSDOpReply(rc, [])
-        if not write and self._may_read_now(pg, loc, oid):
-            # No await since the checks above: nothing can have changed in between.
+        if not self.recovery.serving(pg):
+            return None
+        oid = ObjectId(loc.name, loc.nspace)
+        return _Admitted(pg, oid, (loc.pool, loc.nspace, loc.name), pool)
+
+    async def _client_op(self, conn: Connection, msg: OSDOp) -> Message:
+        if msg.map_epoch > self.epoch:
+            await self._wait_map(msg.map_epoch, MAP_WAIT)
+        write = may_write(msg.ops)
+        while (admitted := self._admit(conn, msg, write)) is None:
+            async with self._map_changed:
+                await self._map_changed.wait_for(
+                    lambda: self._admit(conn, msg, write) is not None
+                )
+        if isinstance(admitted, Message):
+            return admitted
+        pg, oid, key, pool = admitted
+        if write:
+            refusal = report.write_refusal(pool, msg.ops, self.usage, self._growth_since_usage)
+            if refusal:
+                return OSDOpReply(refusal, [])
+            self._growth_since_usage += report.growth(msg.ops)
+        elif self._may_read_now(pg, key, oid):
+            # No await since `_admit`: nothing can have changed in between.
             return self._counted_read(pg, oid, msg)
         while True:
             if write:
@@ -1016,24 +1029,17 @@ class OsdDaemon:
             finally:
                 pg.lock.end(key, token)
 
-    def _read_now(self, conn: Connection, msg: OSDOp) -> OSDOpReply | None:
+    def _read_now(self, conn: Connection, msg: OSDOp) -> Message | None:
         """The answer to a read that waits for nothing (most reads), computed at once
-        without a task; None when `_client_op` must handle it (it gives every other
-        answer: retries, errors, waits)."""
-        loc = msg.loc
-        osdmap = self.osdmap
-        if osdmap is None or msg.map_epoch > osdmap.epoch or loc.pool not in osdmap.pools:
+        without a task, or its refusal; None when `_client_op` must handle it (it waits
+        for a newer map, for the PG to serve, or behind a write to its object)."""
+        if msg.map_epoch > self.epoch:
             return None
-        pg = self.pgs.get(PgId(loc.pool, msg.pg_seed))
-        if pg is None or pg.primary != self.whoami or not self.recovery.serving(pg):
-            return None
-        if osdmap.object_to_pg(loc.pool, loc.name, loc.key, loc.nspace).seed != msg.pg_seed:
-            return None
-        pool = osdmap.pools[loc.pool].name
-        if not _osd_capable(conn, pool, loc.nspace, loc.name, True, False):
-            return None
-        oid = ObjectId(loc.name, loc.nspace)
-        if snap_txn.check_request(msg.ops, msg.snap) < 0 or not self._may_read_now(pg, loc, oid):
+        admitted = self._admit(conn, msg, False)
+        if admitted is None or isinstance(admitted, Message):
+            return admitted
+        pg, oid, key, _ = admitted
+        if not self._may_read_now(pg, key, oid):
             return None
         try:
             return self._counted_read(pg, oid, msg)
@@ -1043,11 +1049,11 @@ class OsdDaemon:
             log.exception("%s: op failed", self.entity)
             return OSDOpReply(-EIO, [])
 
-    def _may_read_now(self, pg: PG, loc: ObjectLocator, oid: ObjectId) -> bool:
-        """Whether a read of ``oid`` may run now without a turn under the PG's op lock (see
-        `radospy.osd.read_order`)."""
+    def _may_read_now(self, pg: PG, key: ObjectKey, oid: ObjectId) -> bool:
+        """Whether a read of ``oid`` may run now without a turn under the PG's op lock
+        (see `radospy.osd.read_order`)."""
         return read_may_run(
-            (loc.pool, loc.nspace, loc.name) in self.writes_in_flight,
+            key in self.writes_in_flight,
             any(oid in missing for missing in pg.peer_missing.values()),
             pg.lock.barrier_held,
         )
@@ -1460,6 +1466,15 @@ class OsdDaemon:
         if not _osd_capable(conn, pool.name, "", "", True, False):
             raise RadosError("permission denied", EPERM)
         return self.scrubber.handle_ls(target)
+
+
+class _Admitted(NamedTuple):
+    """A client op `OsdDaemon._admit` let through: where it goes and how it orders."""
+
+    pg: PG
+    oid: ObjectId
+    key: ObjectKey
+    pool: Pool
 
 
 @dataclass(frozen=True, slots=True)
