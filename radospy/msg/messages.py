@@ -54,10 +54,6 @@ class MalformedMessage(RadosError):
 M = TypeVar("M", bound=type[Message])
 
 
-SHARE_MIN = 64 * 1024
-"""Bodies at least this big are shared by consecutive sends of the same message."""
-
-
 @dataclass
 class MessageRegistry:
     """Type id ↔ message class, with one cached decoder per class."""
@@ -96,10 +92,12 @@ class MessageRegistry:
         if last is not None and last[0] is msg:
             return type_id, last[1]
         body = self._encoder.encode(msg)
-        # The same big message sent to several peers in a row (a primary's RepOp to
-        # each replica) is encoded once: every connection sends, and keeps until it is
-        # acknowledged, the same bytes, not a 4 MiB copy each. Messages are frozen.
-        self._last = (msg, body) if len(body) >= SHARE_MIN else None
+        # The same message sent to several peers in a row (a primary's RepOp to each
+        # replica) is encoded once: every connection sends, and keeps until it is
+        # acknowledged, the same bytes, not a copy each (4 MiB for a big write), and a
+        # small one is not encoded again per replica. Messages are frozen; holding the
+        # last one keeps its identity from being reused by another object.
+        self._last = (msg, body)
         return type_id, body
 
     def decode(self, type_id: int, body: BytesLike) -> Message:

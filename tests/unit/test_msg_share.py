@@ -1,10 +1,10 @@
-"""A big message sent to several peers is encoded once (a primary's RepOp to each
+"""A message sent to several peers is encoded once (a primary's RepOp to each
 replica): the same body bytes, not a copy per connection."""
 
 from __future__ import annotations
 
 from radospy.common.eversion import Eversion
-from radospy.msg.messages import REGISTRY, SHARE_MIN
+from radospy.msg.messages import REGISTRY
 from radospy.osd.messages import RepOp
 from radospy.osd.objectstore import ObjectId, Transaction
 
@@ -14,13 +14,23 @@ def _repop(data: bytes) -> RepOp:
     return RepOp(1, 0, 5, Eversion(5, 1), txn, b"entry")
 
 
-def test_the_same_big_message_is_encoded_once() -> None:
-    big = _repop(bytes(SHARE_MIN))
-    type_id, first = REGISTRY.encode(big)
-    assert REGISTRY.encode(big) == (type_id, first)
-    assert REGISTRY.encode(big)[1] is first
-    # An equal but distinct message, or a small one, is encoded afresh.
-    assert REGISTRY.encode(_repop(bytes(SHARE_MIN)))[1] is not first
-    small = _repop(b"x")
-    assert REGISTRY.encode(small)[1] is not REGISTRY.encode(small)[1]
-    assert REGISTRY.decode(type_id, first) == big
+BIG = 4 << 20
+
+
+def test_the_same_message_is_encoded_once() -> None:
+    for size in (1, 4096, BIG):
+        repop = _repop(bytes(size))
+        type_id, first = REGISTRY.encode(repop)
+        assert REGISTRY.encode(repop) == (type_id, first)
+        assert REGISTRY.encode(repop)[1] is first
+        assert REGISTRY.decode(type_id, first) == repop
+        # An equal but distinct message is encoded afresh.
+        assert REGISTRY.encode(_repop(bytes(size)))[1] is not first
+
+
+def test_another_message_in_between_is_encoded_afresh() -> None:
+    a, b = _repop(b"a" * 4096), _repop(b"b" * 4096)
+    first = REGISTRY.encode(a)[1]
+    assert REGISTRY.decode(RepOp.TYPE, REGISTRY.encode(b)[1]) == b
+    again = REGISTRY.encode(a)[1]
+    assert again == first and again is not first
