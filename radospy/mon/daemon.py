@@ -36,7 +36,7 @@ import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from errno import EACCES, EAGAIN, EEXIST, EINVAL, ENOENT
+from errno import EACCES, EAGAIN, EBUSY, EEXIST, EINVAL, ENOENT
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +91,7 @@ from radospy.raft import (
     ProposalError,
     Role,
     SqliteStorage,
+    StoreInUse,
     bootstrap_entries,
 )
 from radospy.raft.driver import (
@@ -1054,6 +1055,11 @@ def _open_store(data_dir: Path) -> SqliteStorage:
     try:
         storage = SqliteStorage(path)
         storage.load()
+    except StoreInUse:
+        raise MonError(
+            f"monitor store '{path}' is in use by another process (is this monitor running?)",
+            EBUSY,
+        ) from None
     except (sqlite3.DatabaseError, ValueError, msgspec.DecodeError) as exc:
         if storage is not None:
             storage.close()

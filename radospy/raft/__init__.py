@@ -32,7 +32,7 @@ from radospy.raft.messages import (
     decode_message,
     encode_message,
 )
-from radospy.raft.storage import MemoryStorage, SqliteStorage, Storage, save_ready
+from radospy.raft.storage import MemoryStorage, SqliteStorage, Storage, StoreInUse, save_ready
 
 __all__ = [
     "NO_NODE",
@@ -59,6 +59,7 @@ __all__ = [
     "SoftState",
     "SqliteStorage",
     "Storage",
+    "StoreInUse",
     "bootstrap_entries",
     "decode_message",
     "encode_message",

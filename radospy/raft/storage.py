@@ -9,7 +9,8 @@ index) is atomic but may be lost by a crash, together with every later unsynced 
 never without them: a synced save makes every earlier one durable too.
 :class:`SqliteStorage` is the real store (SQLite in WAL mode, ``synchronous=FULL`` for a
 synced save: a commit is on stable storage when it returns; ``NORMAL`` otherwise, which
-in WAL mode keeps transactions atomic and in order but skips the fsync);
+in WAL mode keeps transactions atomic and in order but skips the fsync; opened in
+exclusive locking mode, since one monitor process owns its store);
 :class:`MemoryStorage` has the same contract and serves simulations and tests.
 """
 
@@ -141,17 +142,36 @@ CREATE TABLE IF NOT EXISTS snapshot (
 """
 
 
+class StoreInUse(sqlite3.OperationalError):
+    """Another process holds the store open."""
+
+
 class SqliteStorage:
-    """Raft state in one SQLite database (WAL, ``synchronous=FULL``)."""
+    """Raft state in one SQLite database (WAL, ``synchronous=FULL``), held exclusively.
+
+    Exclusive locking mode: the file locks are taken once, by the first transaction, and
+    kept until :meth:`close`, instead of six ``fcntl`` calls around every save (one per
+    commit on every monitor); WAL then needs no shared-memory index either. A second
+    process opening the same store gets :class:`StoreInUse`, not a shared store.
+    """
 
     def __init__(self, path: str | Path) -> None:
         # Autocommit mode: transactions are opened explicitly with BEGIN IMMEDIATE.
-        self._db = sqlite3.connect(str(path), isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
+        self._db = sqlite3.connect(str(path), isolation_level=None, timeout=0)
+        try:
+            self._db.execute("PRAGMA locking_mode=EXCLUSIVE")
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.OperationalError as exc:
+            self._db.close()
+            if "locked" in str(exc):
+                raise StoreInUse(f"{path} is in use by another process") from None
+            raise
         self._sync = True
         self._deferred: HardState | None = None
-        self._db.executescript(_SCHEMA)
+        # The log's bounds, kept here rather than asked of SQLite on every save.
+        self._snap_index, self._last_index = self._stored_bounds()
 
     def load(self) -> PersistentState:
         """Everything saved so far, checked for internal consistency."""
@@ -206,15 +226,23 @@ class SqliteStorage:
             self._sync = sync
         db.execute("BEGIN IMMEDIATE")
         try:
+            snap, last = self._snap_index, self._last_index
             if snapshot is not None:
                 db.execute("DELETE FROM entries")
                 self._put_snapshot(snapshot)
+                snap = last = snapshot.index
             if compaction is not None:
                 db.execute("DELETE FROM entries WHERE idx <= ?", (compaction.index,))
                 self._put_snapshot(compaction)
+                snap, last = compaction.index, max(last, compaction.index)
             if entries:
-                db.execute("DELETE FROM entries WHERE idx >= ?", (entries[0].index,))
-                self._check_follows(entries[0].index)
+                first = entries[0].index
+                if not snap < first <= last + 1:
+                    expected = last + 1 if first > snap else snap + 1
+                    raise ValueError(f"entries start at {first}, expected {expected}")
+                if first <= last:
+                    db.execute("DELETE FROM entries WHERE idx >= ?", (first,))
+                last = entries[-1].index
                 db.executemany(
                     "INSERT INTO entries (idx, term, kind, data) VALUES (?, ?, ?, ?)",
                     [(e.index, e.term, int(e.kind), e.data) for e in entries],
@@ -228,14 +256,15 @@ class SqliteStorage:
             db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
+        self._snap_index, self._last_index = snap, last
 
-    def _check_follows(self, first: int) -> None:
+    def _stored_bounds(self) -> tuple[int, int]:
+        """The snapshot's index (0 without one) and the last entry's (else the
+        snapshot's)."""
+        row = self._db.execute("SELECT idx FROM snapshot").fetchone()
+        snap = int(row[0]) if row else 0
         (last,) = self._db.execute("SELECT max(idx) FROM entries").fetchone()
-        if last is None:
-            row = self._db.execute("SELECT idx FROM snapshot").fetchone()
-            last = row[0] if row else 0
-        if first != last + 1:
-            raise ValueError(f"entries start at {first}, expected {last + 1}")
+        return snap, int(last) if last is not None else snap
 
     def _put_snapshot(self, snap: Snapshot) -> None:
         self._db.execute(

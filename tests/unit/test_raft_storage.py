@@ -46,12 +46,15 @@ def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
         opened: list[SqliteStorage] = []
 
         def open_sqlite() -> Storage:
+            # One process owns the store at a time (exclusive locking): close, reopen.
+            if opened:
+                opened[-1].close()
             opened.append(SqliteStorage(tmp_path / "raft.db"))
             return opened[-1]
 
         yield open_sqlite
-        for s in opened:
-            s.close()
+        if opened:
+            opened[-1].close()
 
 
 def test_empty_storage_loads_empty_state(opener: Opener) -> None:
@@ -117,24 +120,45 @@ def test_sqlite_writes_an_unsynced_commit_index_with_the_next_save(tmp_path: Pat
         s.save(hard_state=HardState(1, 1, 0), entries=_entries(1, 2, 1))
         s.save(hard_state=HardState(1, 1, 2), sync=False)
         assert s.load().hard_state == HardState(1, 1, 2)
-        other = SqliteStorage(tmp_path / "raft.db")
-        try:
-            # Not on disk yet: a crash now would lose it, as an unsynced save may.
-            assert other.load().hard_state == HardState(1, 1, 0)
-            s.save(entries=_entries(3, 3, 1))
-            assert other.load() == PersistentState(
-                HardState(1, 1, 2), None, tuple(_entries(1, 3, 1))
-            )
-            s.save(hard_state=HardState(1, 1, 3), sync=False)
-        finally:
-            other.close()
+        # Not in the database yet: a crash now would lose it, as an unsynced save may.
+        row = s._db.execute("SELECT commit_index FROM hard_state").fetchone()
+        assert row == (0,)
+        s.save(entries=_entries(3, 3, 1))
+        assert s._db.execute("SELECT commit_index FROM hard_state").fetchone() == (2,)
+        s.save(hard_state=HardState(1, 1, 3), sync=False)
     finally:
         s.close()
     reopened = SqliteStorage(tmp_path / "raft.db")
     try:
-        assert reopened.load().hard_state == HardState(1, 1, 3)
+        assert reopened.load() == PersistentState(
+            HardState(1, 1, 3), None, tuple(_entries(1, 3, 1))
+        )
     finally:
         reopened.close()
+
+
+def test_sqlite_store_is_held_by_one_process_at_a_time(tmp_path: Path) -> None:
+    s = SqliteStorage(tmp_path / "raft.db")
+    try:
+        s.save(hard_state=HardState(1, 1, 0), entries=_entries(1, 2, 1))
+        probe = "import sys; from radospy.raft import SqliteStorage; SqliteStorage(sys.argv[1])"
+        other = subprocess.run(
+            [sys.executable, "-c", probe, str(tmp_path / "raft.db")],
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).resolve().parents[2],
+        )
+        assert other.returncode != 0
+        assert "StoreInUse" in other.stderr and "in use by another process" in other.stderr
+        # The refused opener changed nothing.
+        assert s.load() == PersistentState(HardState(1, 1, 0), None, tuple(_entries(1, 2, 1)))
+    finally:
+        s.close()
+    again = SqliteStorage(tmp_path / "raft.db")
+    try:
+        assert again.load().hard_state == HardState(1, 1, 0)
+    finally:
+        again.close()
 
 
 _WRITER = """
