@@ -345,6 +345,9 @@ class RaftDriver:
         else:
             save_ready(self._storage, rd)
             self._send(rd)
+            # A follower's acknowledgement leaves now, not after the entries this Ready
+            # also applies: the leader's commit waits for it.
+            self._transport.flush()
         if rd.snapshot is not None:
             self._sm.restore(rd.snapshot.data)
             self._snapshot_index = rd.snapshot.index
