@@ -419,3 +419,20 @@ def test_missing_or_corrupt_data_dir_is_one_clear_line(tmp_path: Path) -> None:
     res = cluster.run("mon", "-i", "a", "-c", str(cluster.conf_path), "--foreground")
     assert res.returncode != 0
     assert res.stderr.count("\n") == 1 and "corrupt" in res.stderr
+
+
+def test_a_second_process_on_a_running_monitors_store_is_refused(tmp_path: Path) -> None:
+    """Two processes serving one monitor's store would be two Raft nodes with one id."""
+    cluster = MonCluster(tmp_path, ["a"])
+    try:
+        cluster.mkfs("a")
+        cluster.start("a")
+        cluster.quorum()
+        res = cluster.run("mon", "-i", "a", "-c", str(cluster.conf_path), "--foreground")
+        assert res.returncode != 0
+        assert res.stderr.count("\n") == 1 and "in use by another process" in res.stderr
+        assert cluster.quorum()["quorum_names"] == ["a"]
+        rc, _, err = cluster.ceph("osd", "pool", "create", "rbd", "8")
+        assert rc == 0, err
+    finally:
+        cluster.close()
