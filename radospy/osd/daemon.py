@@ -44,7 +44,7 @@ import time
 import uuid as uuid_mod
 from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, field
-from errno import EACCES, EAGAIN, EEXIST, EINVAL, EIO, ENOENT, EPERM, ESTALE
+from errno import EACCES, EAGAIN, EEXIST, EINVAL, EIO, ENOENT, EPERM, ESTALE, errorcode
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -466,7 +466,10 @@ class OsdDaemon:
         self.usage: OsdStat | None = None
         """This OSD's usage as last reported (the write path's failsafe check)."""
         self._growth_since_usage = 0
-        """Data bytes of the writes accepted since `usage` was measured."""
+        """Data bytes of the writes accepted since `usage` was measured, as primary
+        (client ops) and as replica (replication ops)."""
+        self._refusing: dict[int, int] = {}
+        """Pools whose growing writes this OSD refuses, with the errno (for the log)."""
         self.heartbeat = HeartbeatService(
             self.whoami,
             config.heartbeat,
@@ -916,6 +919,30 @@ class OsdDaemon:
         with contextlib.suppress(ConnectionClosed):
             await conn.reply(tid, reply)
 
+    def _note_refusal(self, pool: Pool, refusal: int) -> None:
+        """Log when this OSD starts or stops refusing growing writes to ``pool``, and
+        why: the pool's flags in which map, or this OSD's own usage (failsafe)."""
+        if self._refusing.get(pool.id, 0) == refusal:
+            return
+        if refusal:
+            self._refusing[pool.id] = refusal
+            log.info(
+                "%s: refusing writes to pool '%s' with %s at epoch %d: %s",
+                self.entity,
+                pool.name,
+                errorcode.get(-refusal, str(-refusal)),
+                self.epoch,
+                report.refusal_reason(pool, self.usage, self._growth_since_usage),
+            )
+        else:
+            del self._refusing[pool.id]
+            log.info(
+                "%s: writes to pool '%s' accepted again at epoch %d",
+                self.entity,
+                pool.name,
+                self.epoch,
+            )
+
     async def _primary_pg(
         self, map_epoch: int, pool_id: int, pg_seed: int, loc: tuple[str, str, str] | None
     ) -> PG | OSDRetry:
@@ -983,6 +1010,8 @@ class OsdDaemon:
         pg, oid, key, pool = admitted
         if write:
             refusal = report.write_refusal(pool, msg.ops, self.usage, self._growth_since_usage)
+            if refusal or (pool.id in self._refusing and report.may_grow(msg.ops)):
+                self._note_refusal(pool, refusal)
             if refusal:
                 return OSDOpReply(refusal, [])
             self._growth_since_usage += report.growth(msg.ops)
@@ -1429,6 +1458,7 @@ class OsdDaemon:
         # Refused before the store changes: an entry that does not follow this
         # copy's log (from a primary that lost entries this copy holds) touches nothing.
         pg.log.check_append(entry)
+        self._growth_since_usage += report.replica_growth(txn)
         local = self.committer.submit(txn)
         local.add_done_callback(functools.partial(self._check_durable, pg))
         pg.log.append(entry)

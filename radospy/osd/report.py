@@ -35,6 +35,7 @@ from radospy.common.osdop import (
     WriteSame,
 )
 from radospy.mon.messages import OsdStat, PgStat
+from radospy.osd.objectstore.transaction import Transaction, WriteData
 from radospy.osd.objectstore.types import StatFs
 from radospy.osd.peering import PgState, PgView, pg_state_string
 from radospy.osd.pg_stats import ObjectCounts, PgStatTracker
@@ -144,12 +145,21 @@ def growth(ops: Sequence[OsdOp]) -> int:
     return total
 
 
+def replica_growth(txn: Transaction) -> int:
+    """The data bytes a replicated transaction may add at most. A replica counts them
+    towards its failsafe check as the primary counts a client's: every OSD of a PG
+    stores the data, and counting only the writes an OSD is primary for let a fast
+    writer overfill the OSDs about threefold between two usage measurements."""
+    return sum(len(op.data) for op in txn.ops if isinstance(op, WriteData))
+
+
 def write_refusal(
     pool: Pool, ops: Sequence[OsdOp], own: OsdStat | None, pending: int = 0
 ) -> int:
     """0 if the write may proceed, else -EDQUOT or -ENOSPC. ``pending`` is what this
-    OSD accepted since ``own`` was measured: usage is measured once per report
-    interval, and a fast writer would otherwise fill the device in between."""
+    OSD accepted since ``own`` was measured, as primary and as replica: usage is
+    measured once per report interval, and a fast writer would otherwise fill the
+    device in between."""
     if not may_grow(ops):
         return 0
     if pool.flags & PoolFlag.FULL_QUOTA:
@@ -163,3 +173,18 @@ def write_refusal(
     ):
         return -ENOSPC
     return 0
+
+
+def refusal_reason(pool: Pool, own: OsdStat | None, pending: int = 0) -> str:
+    """Why `write_refusal` refuses growing writes to ``pool``, for the OSD's log."""
+    if pool.flags & PoolFlag.FULL_QUOTA:
+        return "pool flag full_quota"
+    if pool.flags & PoolFlag.FULL:
+        return "pool flag full"
+    if own is None or not own.total:
+        return "no usage measured"
+    used = own.total - own.available
+    return (
+        f"failsafe: {used} bytes used + {pending} accepted since measured"
+        f" > {FAILSAFE_FULL_RATIO:.0%} of {own.total}"
+    )

@@ -11,6 +11,7 @@ from radospy.common import osdop as o
 from radospy.common.units import byte_u, lowprecision, percentify, si_u
 from radospy.mon.messages import OsdStat
 from radospy.osd import report
+from radospy.osd.objectstore import ObjectId, Transaction
 from radospy.osd.objectstore.types import StatFs
 from radospy.osdmap.pool import Pool, PoolFlag
 
@@ -54,6 +55,31 @@ def test_failsafe_counts_writes_accepted_since_usage_was_measured() -> None:
     assert report.write_refusal(fine, grow, half, pending=46 * MIB) == 0
     assert report.write_refusal(fine, grow, half, pending=48 * MIB) == -ENOSPC
     assert report.write_refusal(fine, [o.Remove()], half, pending=60 * MIB) == 0
+
+
+def test_a_replica_counts_the_data_it_is_sent() -> None:
+    oid = ObjectId("obj")
+    txn = (
+        Transaction()
+        .write("1.0_head", oid, 0, b"x" * MIB)
+        .write("1.0_head", oid, MIB, b"y" * 10)
+        .remove("1.0_head", ObjectId("old"))
+    )
+    assert report.replica_growth(txn) == MIB + 10
+    assert report.replica_growth(Transaction().remove("1.0_head", oid)) == 0
+
+
+def test_the_log_says_why_writes_are_refused() -> None:
+    half = OsdStat(total=100 * MIB, available=50 * MIB)
+    quota = Pool(id=1, name="q", flags=PoolFlag.FULL | PoolFlag.FULL_QUOTA)
+    assert report.refusal_reason(quota, half) == "pool flag full_quota"
+    assert report.refusal_reason(Pool(id=2, name="f", flags=PoolFlag.FULL), half) == (
+        "pool flag full"
+    )
+    assert report.refusal_reason(Pool(id=3, name="ok"), half, 48 * MIB) == (
+        f"failsafe: {50 * MIB} bytes used + {48 * MIB} accepted since measured"
+        f" > 97% of {100 * MIB}"
+    )
 
 
 def test_ceph_number_formats() -> None:
