@@ -751,8 +751,13 @@ class MonDaemon:
         pgmap.prune(osdmap)
         await asyncio.to_thread(pgmap.pool_osds, osdmap)
 
+        last = full_status.FullChanges()
+
         def validate(state: MonState) -> CommandResult | Propose:
-            found = full_status.changes(state.osdmap, pgmap, pgmap.pool_osds(state.osdmap))
+            nonlocal last
+            found = last = full_status.changes(
+                state.osdmap, pgmap, pgmap.pool_osds(state.osdmap)
+            )
             if not found:
                 return CommandResult(0, b"", "")
             cmd = {"prefix": "osd full-status", "states": found.to_words()}
@@ -769,6 +774,15 @@ class MonDaemon:
         if result.rc < 0:
             log.info("%s: full-status change refused: %s", self.entity, result.outs)
             return
+        if last:
+            # Operators want to see why a pool stopped or resumed taking writes.
+            log.info(
+                "%s: full-status %s at epoch %d (%s)",
+                self.entity,
+                " ".join(last.to_words()),
+                self.machine.state.osdmap.epoch,
+                full_status.usage_summary(pgmap),
+            )
         for line in full_status.describe(before, self.machine.state.osdmap, pgmap):
             log.warning("%s: %s", self.entity, line)
 

@@ -139,6 +139,14 @@ def changes(osdmap: OSDMap, pgmap: PGMap, placement: dict[int, set[int]]) -> Ful
     return FullChanges(osds, pools)
 
 
+def usage_summary(pgmap: PGMap) -> str:
+    """The reported fill of every OSD, for the log line of a full-status change:
+    ``osd.0 95.2% osd.1 40.0%``."""
+    return " ".join(
+        f"osd.{osd} {100 * used_ratio(stat):.1f}%" for osd, stat in sorted(pgmap.osd_stats.items())
+    )
+
+
 def describe(before: OSDMap, after: OSDMap, pgmap: PGMap) -> list[str]:
     """The cluster-log lines Ceph writes when quota flags change between two maps."""
     sums = pgmap.pool_stats()
