@@ -687,7 +687,8 @@ class OsdDaemon:
             osdmap, extras = self._follower.osdmap, self._follower.pool_extras
             # Placement of every PG costs CPU: computed off the loop, applied on it.
             mapped = await asyncio.to_thread(mapped_pgs, osdmap, self.whoami)
-            self._advance_map(osdmap, mapped)
+            async with self.recovery.removals.advance():
+                self._advance_map(osdmap, mapped)
             self.pool_extras = extras
             self._start_snap_trims()
             peers = {o for m in mapped.values() for o in (*m.up, *m.acting)}

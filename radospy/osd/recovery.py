@@ -81,6 +81,7 @@ from radospy.osd.peering import (
     Recovery as Plan,
 )
 from radospy.osd.pglog import ZERO, PgInfo, PgLog, PgLogError, PgMissing
+from radospy.osd.removal_gate import RemovalGate
 from radospy.osd.snap_txn import SNAPSET_ATTR, clone_of, snap_objects, snapdir_of
 from radospy.osd.snaps import SNAPDIR, SnapSet
 from radospy.osdmap.osdmap import MapFlag
@@ -272,6 +273,8 @@ class Recovery:
         self._active = asyncio.Semaphore(max(throttle.recovery_max_active, 1))
         self._up_thru_asked = 0
         """The newest epoch an ``osd alive`` was sent for."""
+        self.removals = RemovalGate()
+        """Orders deleting stray PG copies against taking a new map."""
 
     # --- map changes --------------------------------------------------------------------
 
@@ -955,12 +958,15 @@ class Recovery:
         OSD's map, at least as new as the primary's)."""
         from radospy.osd.daemon import pg_collection
 
-        pg = await self._pg_for(msg.pool, msg.pg_seed, msg.map_epoch)
-        cid = pg_collection(PgId(msg.pool, msg.pg_seed))
+        await self._pg_for(msg.pool, msg.pg_seed, msg.map_epoch)
+        pgid = PgId(msg.pool, msg.pg_seed)
+        cid = pg_collection(pgid)
         store = self.osd.store
-        if pg is None and store.collection_exists(cid):
-            txn = Transaction().rmcoll(cid).set_meta(past_intervals_key(cid), b"")
-            await asyncio.to_thread(store.apply, txn)
+        # Decided and done inside the gate: a map taken meanwhile may map the PG here.
+        async with self.removals.removal():
+            if pgid not in self.osd.pgs and store.collection_exists(cid):
+                txn = Transaction().rmcoll(cid).set_meta(past_intervals_key(cid), b"")
+                await asyncio.to_thread(store.apply, txn)
         return PGAck()
 
     async def handle_backfill_done(self, msg: PGBackfillDone) -> PGAck:
