@@ -155,23 +155,38 @@ class Take(enum.Enum):
 
 @dataclass
 class OSDMapFollower:
-    """A subscriber's latest OSDMap, advanced by what the monitors send."""
+    """A subscriber's latest OSDMap, advanced by what the monitors send.
+
+    A client only needs the newest map: after a gap it asks for a full one. An OSD
+    needs every epoch in order (each may start a PG interval: Ceph's OSD consumes
+    every incremental), so with ``every_epoch`` a gap asks for the missing updates
+    (``resubscribe_from``); the monitors send a full map only when they no longer
+    keep them.
+    """
 
     osdmap: OSDMap | None = None
     pool_extras: dict[int, PoolExtras] = field(default_factory=dict)
     """The pools' snapshot records as of `osdmap`."""
     waiting_full: bool = False
+    every_epoch: bool = False
+    asked_from: int = 0
+    """With ``every_epoch``: the epoch the missing updates were last asked from."""
 
     @property
     def epoch(self) -> int:
         return self.osdmap.epoch if self.osdmap is not None else 0
 
+    @property
+    def resubscribe_from(self) -> int:
+        """The epoch to subscribe from after a GAP (0: the newest full map)."""
+        return 0 if self.waiting_full or self.osdmap is None else self.epoch + 1
+
     def take(self, epoch: int, data: bytes, full: bool) -> Take:
         """One map message: a full map of `epoch`, or the update that makes `epoch`.
 
-        GAP is answered once per gap (ask the monitors for a full map then, e.g. by
-        subscribing again from epoch 0); incrementals are ignored until a full map
-        comes. A malformed message counts as a gap.
+        GAP is answered once per gap (then subscribe again from `resubscribe_from`);
+        incrementals are ignored until a full map comes when one was asked for. A
+        malformed message counts as a gap that needs a full map.
         """
         if epoch <= self.epoch:
             return Take.STALE
@@ -185,6 +200,11 @@ class OSDMapFollower:
             if self.osdmap is not None and epoch == self.epoch + 1:
                 self.osdmap, self.pool_extras = apply_update(self.osdmap, self.pool_extras, data)
                 return Take.NEW
+            if self.every_epoch and self.osdmap is not None:
+                if self.asked_from == self.epoch + 1:
+                    return Take.STALE
+                self.asked_from = self.epoch + 1
+                return Take.GAP
         except (InvalidArgument, ValueError, KeyError, TypeError, msgpack.UnpackException) as exc:
             log.warning("osdmap epoch %d unusable (%s); asking for a full map", epoch, exc)
         self.waiting_full = True

@@ -73,7 +73,7 @@ from radospy.common.tasks import DaemonTasks, TaskFailed, first_done
 from radospy.common.types import ReqId
 from radospy.mon.client import MonClient, MonClientConfig, refresh_tickets
 from radospy.mon.messages import OsdScrubOrder, OsdStat, OsdStatReport, PgStat
-from radospy.mon.osdmap_wire import OSDMapFollower, PoolExtras, Take
+from radospy.mon.osdmap_wire import OSDMapFollower, PoolExtras, Take, decode_osdmap
 from radospy.msg.config import MessengerConfig
 from radospy.msg.connection import Connection, ConnectionClosed
 from radospy.msg.messages import Message
@@ -136,6 +136,7 @@ from radospy.osd.recovery import (
 )
 from radospy.osd.scrub import ScrubSchedule
 from radospy.osd.scrubber import Scrubber
+from radospy.osd.superblock import NEWEST_MAP_KEY, decode_newest_map, encode_newest_map
 from radospy.osdmap.osdmap import OSDMap, PgMapping
 from radospy.osdmap.pg import PgId
 from radospy.osdmap.pool import Pool, PoolFlag
@@ -346,6 +347,33 @@ def load_past_intervals(store: ObjectStore, cid: str) -> PastIntervals:
         return PastIntervals()
 
 
+def held_pgs(store: ObjectStore) -> set[PgId]:
+    """The PGs this OSD holds a copy of (a collection each)."""
+    return {PgId.parse(cid) for cid in store.list_collections()}
+
+
+def stray_pgs(
+    osdmap: OSDMap, held: set[PgId], mapped: Mapping[PgId, PgMapping]
+) -> dict[PgId, PgMapping]:
+    """The PGs of ``held`` that ``osdmap`` does not map here (strays), with their sets;
+    PGs of deleted pools left out."""
+    return {
+        pgid: osdmap.pg_to_up_acting_osds(pgid)
+        for pgid in held
+        if pgid not in mapped
+        and pgid.pool in osdmap.pools
+        and pgid.seed < osdmap.pools[pgid.pool].pg_num
+    }
+
+
+def placements(
+    osdmap: OSDMap, osd: int, held: set[PgId]
+) -> tuple[dict[PgId, PgMapping], dict[PgId, PgMapping]]:
+    """``mapped_pgs`` and ``stray_pgs`` of one map (placement costs CPU: run off the loop)."""
+    mapped = mapped_pgs(osdmap, osd)
+    return mapped, stray_pgs(osdmap, held, mapped)
+
+
 def mapped_pgs(osdmap: OSDMap, osd: int) -> dict[PgId, PgMapping]:
     """The PGs whose acting or up set holds ``osd``, with their up and acting sets (an
     up member outside the acting set is being backfilled while ``pg_temp`` serves)."""
@@ -450,7 +478,13 @@ class OsdDaemon:
         self._stop = asyncio.Event()
         self._tasks = DaemonTasks(self.entity, log)
         self._maps: asyncio.Queue[tuple[int, bytes, bool]] = asyncio.Queue()
-        self._follower = OSDMapFollower()
+        self._follower = OSDMapFollower(every_epoch=True)
+        self.stray_pasts: dict[PgId, PastIntervals] = {}
+        """Past intervals of the PGs held here but not in ``pgs`` (strays: no longer
+        mapped here, or not yet loaded after a restart), followed through every map so
+        that a primary querying this copy learns them."""
+        self.durable_epoch = 0
+        """The newest map whose PG bookkeeping (past intervals) is in the store."""
         self.messenger: Messenger | None = None
         self.monc: MonClient | None = None
         self.recovery = Recovery(self, config.throttle)
@@ -517,7 +551,7 @@ class OsdDaemon:
             if cfg.crush_update_on_start:
                 await self._crush_add()
             monc.on_message = self._on_mon_message
-            monc.subscribe("osdmap", 1, self._on_map)
+            monc.subscribe("osdmap", await self._catch_up_base(), self._on_map)
             await self._boot()
             log.info("%s: booted at %s, heartbeats at %s", self.entity, self._addr, self._hb_addr)
             for loop in (
@@ -681,30 +715,101 @@ class OsdDaemon:
             epoch, data, full = await self._maps.get()
             taken = self._follower.take(epoch, data, full)
             if taken is Take.GAP and self.monc is not None:
-                self.monc.subscribe("osdmap", 0, self._on_map)
+                self.monc.subscribe("osdmap", self._follower.resubscribe_from, self._on_map)
             if taken is not Take.NEW or self._follower.osdmap is None:
                 continue
             osdmap, extras = self._follower.osdmap, self._follower.pool_extras
             # Placement of every PG costs CPU: computed off the loop, applied on it.
-            mapped = await asyncio.to_thread(mapped_pgs, osdmap, self.whoami)
+            held = held_pgs(self.store)
+            mapped, strays = await asyncio.to_thread(placements, osdmap, self.whoami, held)
             async with self.recovery.removals.advance():
-                self._advance_map(osdmap, mapped)
+                save = self._advance_map(osdmap, mapped, strays)
             self.pool_extras = extras
             self._start_snap_trims()
             peers = {o for m in mapped.values() for o in (*m.up, *m.acting)}
             self.heartbeat.update_map(osdmap, peers)
             self._check_repops()
             self._drop_moved_osds()
+            # Through the group committer, off the loop; peering waits for it
+            # (`wait_durable`), so no PG acts on an interval a crash could forget.
+            await self.committer.submit(save)
+            self.durable_epoch = osdmap.epoch
             async with self._map_changed:
                 self._map_changed.notify_all()
 
-    def _advance_map(self, osdmap: OSDMap, mapped: dict[PgId, PgMapping]) -> None:
-        """Take a new map: create the PGs mapped here, note interval changes, drop the
-        PGs of deleted pools."""
+    async def _catch_up_base(self) -> int:
+        """The epoch to subscribe to maps from.
+
+        After a restart, the one after the newest map this OSD took in before (its
+        superblock): that map comes from the monitors and the PGs mapped here in it are
+        loaded with their past intervals, so that every epoch since is folded into
+        them (Ceph's OSD consumes every incremental it missed). 1 (the newest map only)
+        when no map was taken in yet, or the monitors no longer keep that one (trimmed
+        after ``mon_min_osdmap_epochs``): the PGs then close their interval over the
+        epochs they cannot see as maybe read-write, and peering merges the intervals
+        their peers recorded.
+        """
+        newest = decode_newest_map(self.store.get_meta(NEWEST_MAP_KEY))
+        if not newest:
+            return 1
+        try:
+            data, _ = await self._mon("osd getmap", epoch=newest)
+            osdmap, extras = decode_osdmap(data)
+        except (OsdError, InvalidArgument, ValueError, KeyError, TypeError) as exc:
+            log.warning(
+                "%s: osdmap epoch %d, the newest taken in, is not available (%s); "
+                "starting from the newest map",
+                self.entity, newest, exc,
+            )  # fmt: skip
+            return 1
+        held = held_pgs(self.store)
+        mapped, strays = await asyncio.to_thread(placements, osdmap, self.whoami, held)
+        for pgid, mapping in (*mapped.items(), *strays.items()):
+            if pgid in held:
+                past = load_past_intervals(self.store, pg_collection(pgid))
+                past.reload(pg_view(osdmap, pgid, mapping))
+                self.stray_pasts[pgid] = past
+        self._follower.osdmap, self._follower.pool_extras = osdmap, extras
+        self.osdmap, self.pool_extras, self.durable_epoch = osdmap, extras, newest
+        log.info("%s: catching up on osdmap epochs after %d", self.entity, newest)
+        return newest + 1
+
+    def _load_pg(self, pgid: PgId, osdmap: OSDMap, mapping: PgMapping) -> PG:
+        """A PG as the store holds it (log, info, missing set, past intervals)."""
+        cid = pg_collection(pgid)
+        pglog, info = load_pg(self.store, pgid, cid)
+        missing = load_missing(self.store, cid, pglog, info)
+        view = pg_view(osdmap, pgid, mapping)
+        acting, primary = mapping.acting, mapping.acting_primary
+        pg = PG(
+            pgid, cid, acting, primary, osdmap.epoch, pglog, info, view, missing,
+            lock=PgOpLock(self.writes_in_flight),
+        )  # fmt: skip
+        pg.past = load_past_intervals(self.store, cid)
+        return pg
+
+    async def wait_durable(self, epoch: int) -> None:
+        """Wait until the PGs' past intervals are in the store through map ``epoch``."""
+        async with self._map_changed:
+            await self._map_changed.wait_for(lambda: self.durable_epoch >= epoch)
+
+    def _advance_map(
+        self,
+        osdmap: OSDMap,
+        mapped: dict[PgId, PgMapping],
+        strays: dict[PgId, PgMapping],
+    ) -> Transaction:
+        """Take a new map: create the PGs mapped here, note interval changes (of the
+        strays too), drop the PGs of deleted pools. Returns what to store with it: the
+        changed past intervals and the superblock's epoch, in one transaction (Ceph's
+        OSD writes the map epoch and the PGs' past intervals together)."""
         txn = Transaction()
         for pgid in mapped:
             if not self.store.collection_exists(pg_collection(pgid)):
-                txn.mkcoll(pg_collection(pgid))
+                # A new copy: intervals an earlier copy here left behind are not its own.
+                cid = pg_collection(pgid)
+                txn.mkcoll(cid).set_meta(past_intervals_key(cid), b"")
+                self.stray_pasts.pop(pgid, None)
         for cid in self.store.list_collections():
             pool_id = int(cid.partition(".")[0])
             if pool_id not in osdmap.pools:
@@ -719,15 +824,15 @@ class OsdDaemon:
             view = pg_view(osdmap, pgid, mapping)
             pg = self.pgs.get(pgid)
             if pg is None:
-                cid = pg_collection(pgid)
-                pglog, info = load_pg(self.store, pgid, cid)
-                missing = load_missing(self.store, cid, pglog, info)
-                pg = PG(
-                    pgid, cid, acting, primary, osdmap.epoch, pglog, info, view, missing,
-                    lock=PgOpLock(self.writes_in_flight),
-                )  # fmt: skip
-                pg.past = load_past_intervals(self.store, cid)
-                pg.past.resume(view)
+                pg = self._load_pg(pgid, osdmap, mapping)
+                kept = self.stray_pasts.pop(pgid, None)
+                if kept is not None and not gap:
+                    # Followed through the map before this one: this map goes on.
+                    pg.past = kept
+                    if not kept.note(view):
+                        pg.interval_start = kept.current_start
+                else:
+                    pg.past.resume(view)
                 changed.append(pg)
             elif pg.past.note(view, self._closing_up_thru(pg, osdmap)):
                 pg.exact_start = not gap
@@ -739,19 +844,37 @@ class OsdDaemon:
                 pg.exact_start = False
             pg.view = view
             pgs[pgid] = pg
+        # Kept so that a restart still knows who may have served writes (Ceph keeps
+        # past_intervals with the PG's info); written only when an interval changes.
+        save = Transaction().set_meta(NEWEST_MAP_KEY, encode_newest_map(osdmap.epoch))
+        for pg in changed:
+            save.set_meta(past_intervals_key(pg.cid), pg.past.encode())
+        stray_pasts: dict[PgId, PastIntervals] = {}
+        for pgid, mapping in strays.items():
+            view = pg_view(osdmap, pgid, mapping)
+            left, past = self.pgs.get(pgid), self.stray_pasts.get(pgid)
+            if left is not None and not gap:
+                past = left.past
+                noted = past.note(view, self._closing_up_thru(left, osdmap))
+            elif past is not None and not gap:
+                noted = past.note(view)
+            else:
+                if left is not None:
+                    past = left.past
+                else:
+                    past = load_past_intervals(self.store, pg_collection(pgid))
+                past.resume(view)
+                noted = True
+            stray_pasts[pgid] = past
+            if noted:
+                save.set_meta(past_intervals_key(pg_collection(pgid)), past.encode())
         for pgid, pg in self.pgs.items():
             if pgid not in pgs:
                 self.recovery.stop(pg)
-        self.osdmap, self.pgs = osdmap, pgs
-        # Kept so that a restart still knows who may have served writes (Ceph keeps
-        # past_intervals with the PG's info); written only when an interval changes.
-        save = Transaction()
-        for pg in changed:
-            save.set_meta(past_intervals_key(pg.cid), pg.past.encode())
-        if len(save):
-            self.store.apply(save)
+        self.osdmap, self.pgs, self.stray_pasts = osdmap, pgs, stray_pasts
         for pg in changed:
             self.recovery.interval_changed(pg)
+        return save
 
     def _closing_up_thru(self, pg: PG, osdmap: OSDMap) -> int | None:
         """The ``up_thru`` of the primary of ``pg``'s interval so far in the map before

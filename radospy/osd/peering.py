@@ -229,6 +229,26 @@ class PastIntervals:
         )  # fmt: skip
         self.current, self.current_start = view, view.epoch
 
+    def reload(self, view: PgView) -> None:
+        """Take ``view`` after loading these intervals from the store, when the OSD's
+        superblock says they were kept through ``view``'s epoch (every map up to it
+        was folded in and stored with them, see ``radospy.osd.superblock``).
+
+        The interval in progress then goes on unless ``view`` differs from it, which
+        only intervals stored without that guarantee can show: those are closed as
+        ``resume`` closes them. Intervals stored as of a later epoch (written when the
+        PG went clean) already hold ``view``.
+        """
+        old = self.current
+        if old is None:
+            self.note(view)
+        elif view.epoch <= old.epoch:
+            return
+        elif is_new_interval(old, view):
+            self.resume(view)
+        else:
+            self.current = view
+
     def encode(self) -> bytes:
         """The bytes an OSD stores (``decode`` reads them back)."""
         return _PAST_ENCODER.encode(

@@ -319,6 +319,9 @@ class Recovery:
     # --- primary: peering -----------------------------------------------------------------
 
     async def _peer_loop(self, pg: PG, interval: int) -> None:
+        # Peering acts on the past intervals: they must be stored first, or a crash
+        # would forget an interval this PG's peers were told about.
+        await self.osd.wait_durable(interval)
         while pg.interval_start == interval:
             try:
                 if await self._peer_once(pg, interval):
@@ -867,7 +870,9 @@ class Recovery:
         if info.is_empty:
             return PGNotify()
         missing = load_missing(store, cid, pglog, info)
-        return PGNotify(info.encode(), pglog.encode(), missing.encode())
+        past = self.osd.stray_pasts.get(pgid)
+        intervals = list(past.intervals) if past is not None else []
+        return PGNotify(info.encode(), pglog.encode(), missing.encode(), intervals)
 
     async def handle_activate(self, msg: PGActivate) -> PGActivateReply:
         """Adopt the primary's log: merge it (log recovery) or start empty (backfill)."""

@@ -59,3 +59,23 @@ def test_a_gap_is_reported_once_then_a_full_map_heals_it() -> None:
     mon.ok("osd set noout")
     ((e3, _),) = mon.state.osdmap_updates(e2) or []
     assert follower.take(e3, b"\x93garbage", False) is Take.GAP
+
+
+def test_an_osd_asks_for_the_updates_it_missed_not_a_full_map() -> None:
+    mon = with_osds(1)
+    follower = OSDMapFollower(every_epoch=True)
+    _follow(mon, follower)
+    have = follower.epoch
+    for flag in ("noout", "noup", "nodown"):
+        mon.ok(f"osd set {flag}")
+    updates = mon.state.osdmap_updates(have)
+    assert updates is not None and len(updates) == 3
+    e3, u3 = updates[-1]
+    assert follower.take(e3, u3, False) is Take.GAP
+    assert follower.resubscribe_from == have + 1
+    assert follower.take(e3, u3, False) is Take.STALE  # asked once per gap
+    # What the monitors send a subscriber from have + 1: every update, in order.
+    assert [follower.take(e, u, False) for e, u in updates] == [Take.NEW] * 3
+    assert _same(mon, follower)
+    assert follower.take(e3 + 1, b"\x93garbage", False) is Take.GAP
+    assert follower.resubscribe_from == 0
