@@ -711,31 +711,43 @@ class OsdDaemon:
         self._maps.put_nowait((epoch, data, full))
 
     async def _map_loop(self) -> None:
+        unsaved: list[asyncio.Future[None]] = []
         while True:
             epoch, data, full = await self._maps.get()
-            taken = self._follower.take(epoch, data, full)
-            if taken is Take.GAP and self.monc is not None:
-                self.monc.subscribe("osdmap", self._follower.resubscribe_from, self._on_map)
-            if taken is not Take.NEW or self._follower.osdmap is None:
-                continue
-            osdmap, extras = self._follower.osdmap, self._follower.pool_extras
-            # Placement of every PG costs CPU: computed off the loop, applied on it.
-            held = held_pgs(self.store)
-            mapped, strays = await asyncio.to_thread(placements, osdmap, self.whoami, held)
-            async with self.recovery.removals.advance():
-                save = self._advance_map(osdmap, mapped, strays)
-            self.pool_extras = extras
-            self._start_snap_trims()
-            peers = {o for m in mapped.values() for o in (*m.up, *m.acting)}
-            self.heartbeat.update_map(osdmap, peers)
-            self._check_repops()
-            self._drop_moved_osds()
+            save = await self._take_map(epoch, data, full)
+            if save is not None:
+                unsaved.append(self.committer.submit(save))
             # Through the group committer, off the loop; peering waits for it
             # (`wait_durable`), so no PG acts on an interval a crash could forget.
-            await self.committer.submit(save)
-            self.durable_epoch = osdmap.epoch
+            # While catching up, the maps queued behind commit in one batch with it.
+            if not unsaved or not self._maps.empty():
+                continue
+            await asyncio.gather(*unsaved)
+            unsaved.clear()
+            self.durable_epoch = self.epoch
             async with self._map_changed:
                 self._map_changed.notify_all()
+
+    async def _take_map(self, epoch: int, data: bytes, full: bool) -> Transaction | None:
+        """One map message from the monitors; what to store with it if it is a new map."""
+        taken = self._follower.take(epoch, data, full)
+        if taken is Take.GAP and self.monc is not None:
+            self.monc.subscribe("osdmap", self._follower.resubscribe_from, self._on_map)
+        if taken is not Take.NEW or self._follower.osdmap is None:
+            return None
+        osdmap, extras = self._follower.osdmap, self._follower.pool_extras
+        # Placement of every PG costs CPU: computed off the loop, applied on it.
+        held = held_pgs(self.store)
+        mapped, strays = await asyncio.to_thread(placements, osdmap, self.whoami, held)
+        async with self.recovery.removals.advance():
+            save = self._advance_map(osdmap, mapped, strays)
+        self.pool_extras = extras
+        self._start_snap_trims()
+        peers = {o for m in mapped.values() for o in (*m.up, *m.acting)}
+        self.heartbeat.update_map(osdmap, peers)
+        self._check_repops()
+        self._drop_moved_osds()
+        return save
 
     async def _catch_up_base(self) -> int:
         """The epoch to subscribe to maps from.
