@@ -477,7 +477,9 @@ class OsdDaemon:
         self._map_changed = asyncio.Condition()
         self._stop = asyncio.Event()
         self._tasks = DaemonTasks(self.entity, log)
-        self._maps: asyncio.Queue[tuple[int, bytes, bool]] = asyncio.Queue()
+        self._maps: asyncio.Queue[tuple[int, bytes, bool] | None] = asyncio.Queue()
+        """Map messages in arrival order; None: start from the map taken in before a
+        restart, found to be the newest (see `_start_at_base`)."""
         self._follower = OSDMapFollower(every_epoch=True)
         self.stray_pasts: dict[PgId, PastIntervals] = {}
         """Past intervals of the PGs held here but not in ``pgs`` (strays: no longer
@@ -553,6 +555,7 @@ class OsdDaemon:
             monc.on_message = self._on_mon_message
             monc.subscribe("osdmap", await self._catch_up_base(), self._on_map)
             await self._boot()
+            await self._check_base_is_newest()
             log.info("%s: booted at %s, heartbeats at %s", self.entity, self._addr, self._hb_addr)
             for loop in (
                 self._map_loop(),
@@ -713,8 +716,8 @@ class OsdDaemon:
     async def _map_loop(self) -> None:
         unsaved: list[asyncio.Future[None]] = []
         while True:
-            epoch, data, full = await self._maps.get()
-            save = await self._take_map(epoch, data, full)
+            item = await self._maps.get()
+            save = await (self._take_map(*item) if item is not None else self._start_at_base())
             if save is not None:
                 unsaved.append(self.committer.submit(save))
             # Through the group committer, off the loop; peering waits for it
@@ -739,8 +742,38 @@ class OsdDaemon:
         # Placement of every PG costs CPU: computed off the loop, applied on it.
         held = held_pgs(self.store)
         mapped, strays = await asyncio.to_thread(placements, osdmap, self.whoami, held)
+        gap = self.osdmap is None or osdmap.epoch != self.osdmap.epoch + 1
+        return await self._apply_map(osdmap, extras, mapped, strays, gap)
+
+    async def _check_base_is_newest(self) -> None:
+        """After a restart, when no map came since the one taken in before it (booting
+        made none, e.g. under ``noup``): if that is still the newest, start from it."""
+        if self.osdmap is None or self._follower.epoch != self.osdmap.epoch or self.pgs:
+            return
+        out, _ = await self._mon("osd stat", format="json")
+        if json.loads(out)["epoch"] == self.epoch:
+            self._maps.put_nowait(None)
+
+    async def _start_at_base(self) -> Transaction | None:
+        """Take the map of `_catch_up_base` as the current one, unless newer came."""
+        osdmap = self.osdmap
+        if osdmap is None or self._follower.epoch != osdmap.epoch or self.pgs:
+            return None
+        held = held_pgs(self.store)
+        mapped, strays = await asyncio.to_thread(placements, osdmap, self.whoami, held)
+        return await self._apply_map(osdmap, self.pool_extras, mapped, strays, False)
+
+    async def _apply_map(
+        self,
+        osdmap: OSDMap,
+        extras: dict[int, PoolExtras],
+        mapped: dict[PgId, PgMapping],
+        strays: dict[PgId, PgMapping],
+        gap: bool,
+    ) -> Transaction:
+        """`_advance_map`, then what follows a new map outside the PGs."""
         async with self.recovery.removals.advance():
-            save = self._advance_map(osdmap, mapped, strays)
+            save = self._advance_map(osdmap, mapped, strays, gap)
         self.pool_extras = extras
         self._start_snap_trims()
         peers = {o for m in mapped.values() for o in (*m.up, *m.acting)}
@@ -810,11 +843,13 @@ class OsdDaemon:
         osdmap: OSDMap,
         mapped: dict[PgId, PgMapping],
         strays: dict[PgId, PgMapping],
+        gap: bool,
     ) -> Transaction:
         """Take a new map: create the PGs mapped here, note interval changes (of the
-        strays too), drop the PGs of deleted pools. Returns what to store with it: the
-        changed past intervals and the superblock's epoch, in one transaction (Ceph's
-        OSD writes the map epoch and the PGs' past intervals together)."""
+        strays too), drop the PGs of deleted pools. ``gap``: maps before it were not
+        seen. Returns what to store with it: the changed past intervals and the
+        superblock's epoch, in one transaction (Ceph's OSD writes the map epoch and the
+        PGs' past intervals together)."""
         txn = Transaction()
         for pgid in mapped:
             if not self.store.collection_exists(pg_collection(pgid)):
@@ -830,7 +865,6 @@ class OsdDaemon:
             self.store.apply(txn)
         pgs: dict[PgId, PG] = {}
         changed: list[PG] = []
-        gap = self.osdmap is None or osdmap.epoch != self.osdmap.epoch + 1
         for pgid, mapping in mapped.items():
             acting, primary = mapping.acting, mapping.acting_primary
             view = pg_view(osdmap, pgid, mapping)
