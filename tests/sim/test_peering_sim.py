@@ -19,6 +19,13 @@ which are exactly what the authoritative log says (so no divergent write survive
 every acknowledged write is still there or superseded by a later logged change; the
 primary's plan for each replica equals what the replica computes when it merges the
 log itself; and a PG found ``down`` really had an interval with no member up.
+
+Each OSD records the intervals itself, only while it is up, as the OSD shell does: an
+OSD coming back takes in every map it missed (map catch-up) before peering, and a
+primary builds its prior set from its own intervals merged with those the up OSDs
+report. Without catch-up (``Sim(catch_up=False)``: the interval in progress is closed
+over the missed maps, ``PastIntervals.resume``) an OSD left alone with a stale copy
+goes active on it, and the checks catch the lost writes.
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ from radospy.common.eversion import Eversion
 from radospy.common.types import ReqId
 from radospy.osd.objectstore.types import ObjectId
 from radospy.osd.peering import (
+    PastInterval,
     PastIntervals,
     PeerReport,
     PgState,
@@ -67,6 +75,10 @@ class SimOsd:
     info: PgInfo = field(default_factory=lambda: PgInfo(PGID))
     missing: PgMissing = field(default_factory=PgMissing)
     objects: dict[ObjectId, Eversion] = field(default_factory=dict)
+    past: PastIntervals = field(default_factory=PastIntervals)
+    """The intervals as this OSD recorded them (maps seen while up)."""
+    seen: int = 0
+    """How many of the simulation's maps this OSD has taken in."""
 
     def report(self) -> PeerReport:
         return PeerReport(self.info, self.log.copy(), self.missing.copy())
@@ -85,8 +97,11 @@ class SimOsd:
 
 
 class Sim:
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, catch_up: bool = True) -> None:
         self.rng = random.Random(seed)
+        self.catch_up = catch_up
+        self.maps: list[tuple[PgView, int | None]] = []
+        """Every map's view of the PG and the closing primary's up_thru, in order."""
         self.osds = [SimOsd(i) for i in range(NUM_OSDS)]
         self.order = list(range(NUM_OSDS))
         self.rng.shuffle(self.order)
@@ -127,8 +142,33 @@ class Sim:
         self.was_up = {o for o in range(NUM_OSDS) if self.osds[o].up}
         view = self.view()
         self.intervals.note(view, up_thru)
+        self.publish(view, up_thru)
         if view.primary >= 0:
             self.peer(view)
+
+    def publish(self, view: PgView, up_thru: int | None) -> None:
+        """Every up OSD takes in the new map and, if it was down, the ones it missed
+        first (the first after a restart without its primary's up_thru, as the OSD
+        shell reloads its PGs without knowing whether it saw their interval begin)."""
+        self.maps.append((view, up_thru))
+        for osd in self.osds:
+            if not osd.up:
+                continue
+            missed = self.maps[osd.seen :]
+            if len(missed) > 1 and not self.catch_up:
+                osd.past.resume(view)
+            else:
+                for i, (v, ut) in enumerate(missed):
+                    osd.past.note(v, ut if len(missed) == 1 or i > 0 else None)
+            osd.seen = len(self.maps)
+
+    def known_intervals(self, me: int) -> list[PastInterval]:
+        """The primary's intervals merged with those every up OSD reports."""
+        past = PastIntervals.decode(self.osds[me].past.encode())
+        for osd in self.osds:
+            if osd.up and osd.osd != me:
+                past.merge(osd.past.intervals)
+        return past.intervals
 
     def wait_up_thru(self, me: int) -> bool:
         """The primary's ``osd alive`` before activating: granted in a new epoch of the
@@ -139,24 +179,26 @@ class Sim:
             return False
         self.epoch += 1
         self.osds[me].up_thru = self.epoch
-        assert not self.intervals.note(self.view())
+        view = self.view()
+        assert not self.intervals.note(view)
+        self.publish(view, None)
         return True
 
     # --- peering and recovery, as the OSD shell carries them out -----------------------
 
     def peer(self, view: PgView) -> None:
         me = view.primary
-        prior = build_prior_set(
-            self.intervals.intervals, view, lambda o: self.osds[o].up, last_epoch_started=0
-        )
+        known = self.known_intervals(me)
+        prior = build_prior_set(known, view, lambda o: self.osds[o].up, last_epoch_started=0)
         reports = {o: self.osds[o].report() for o in prior.probe}
         result = peer(me, view, prior, reports, self.epoch)
         self.states.add(pg_state_string(result.state))
         if result.state & PgState.DOWN:
+            # An interval the primary knows of (an OSD back from down may count one
+            # as read-write that was not: it did not see its primary's up_thru).
             assert prior.pg_down and prior.blocked_by
             assert any(
-                iv.maybe_went_rw and not any(self.osds[o].up for o in iv.acting)
-                for iv in self.intervals.intervals
+                iv.maybe_went_rw and not any(self.osds[o].up for o in iv.acting) for iv in known
             )
             return
         if result.want_acting:
@@ -245,7 +287,8 @@ class Sim:
 
     # --- workload ---------------------------------------------------------------------
 
-    def write(self) -> None:
+    def write(self, partial: float = 0.15) -> None:
+        """A client write; with probability ``partial`` it reaches only some members."""
         view = self.view()
         if not self.active or len(view.acting) < MIN_SIZE:
             return
@@ -258,7 +301,7 @@ class Sim:
         prior = primary.objects.get(oid, ZERO)
         entry = LogEntry(op, oid, version, prior, ReqId("client.1", 0, self.tid))
         replicas = [o for o in view.acting if o != view.primary]
-        if self.rng.random() < 0.15:
+        if self.rng.random() < partial:
             # The write reaches only some members, then the interval ends.
             primary.apply(entry)
             for o in replicas:
@@ -362,3 +405,36 @@ def test_simulation_reaches_down_and_backfill() -> None:
     assert "down" in states
     assert "peering" in states
     assert "remapped+peering" in states
+
+
+@pytest.mark.parametrize("catch_up", [True, False])
+def test_osds_back_from_down_take_in_the_maps_they_missed(catch_up: bool) -> None:
+    """Two OSDs go down, the others take writes and go down in turn, the two come back:
+    having taken in the maps they missed they know the interval they were not part of,
+    and the PG is down; without catch-up they go active on their stale copies."""
+    sim = Sim(0, catch_up=catch_up)
+    sim.lose_alive = 0.0
+    a, b, c, d, e, f = sim.order
+    assert sim.view().acting == (a, b, c) and sim.active
+
+    def set_up(up: bool, *osds: int) -> None:
+        for osd in osds:
+            sim.osds[osd].up = up
+        sim.new_map()
+
+    for _ in range(5):
+        sim.write(partial=0.0)
+    set_up(False, f)
+    set_up(False, a, b)
+    assert sim.view().acting == (c, d, e) and sim.active
+    for _ in range(5):
+        sim.write(partial=0.0)
+    if not catch_up:
+        with pytest.raises(AssertionError):
+            set_up(False, c, d, e)
+            set_up(True, a, b)
+        return
+    set_up(False, c, d, e)
+    set_up(True, a, b)
+    assert sim.view().acting == (a, b)
+    assert not sim.active and "down" in sim.states
