@@ -78,7 +78,7 @@ from radospy.msg.config import MessengerConfig
 from radospy.msg.connection import Connection, ConnectionClosed
 from radospy.msg.messages import Message
 from radospy.msg.messenger import Messenger
-from radospy.osd import pg_query, pg_stats, report, snap_txn
+from radospy.osd import pg_query, pg_stats, report, snap_txn, trim_order
 from radospy.osd.committer import Committer
 from radospy.osd.heartbeat import HeartbeatConfig
 from radospy.osd.heartbeat_service import HeartbeatService
@@ -137,6 +137,7 @@ from radospy.osd.recovery import (
 from radospy.osd.scrub import ScrubSchedule
 from radospy.osd.scrubber import Scrubber
 from radospy.osd.superblock import NEWEST_MAP_KEY, decode_newest_map, encode_newest_map
+from radospy.osd.trim_order import TrimStep
 from radospy.osdmap.osdmap import OSDMap, PgMapping
 from radospy.osdmap.pg import PgId
 from radospy.osdmap.pool import Pool, PoolFlag
@@ -952,7 +953,9 @@ class OsdDaemon:
 
     async def _trim_pg(self, pg: PG) -> None:
         """Ceph's snap trimmer, one object per transaction, each logged and replicated
-        like a client write (so replicas drop the same clones)."""
+        like a client write (so replicas drop the same clones). An object still missing
+        on some member waits for its recovery while the others are trimmed (see
+        `radospy.osd.trim_order`)."""
         try:
             while pg.primary == self.whoami:
                 # Like client ops, trimming waits for peering to make the PG active.
@@ -962,19 +965,46 @@ class OsdDaemon:
                 removed = frozenset(extras.removed_snaps) if extras else frozenset()
                 if removed <= pg.snaps_trimmed:
                     return
-                oids = await asyncio.to_thread(
+                interval = pg.interval_start
+                pending = await asyncio.to_thread(
                     lambda: list(snap_txn.objects_with_snapsets(self.store, pg.cid))
                 )
-                for oid in oids:
-                    if not await self._trim_object(pg, oid, removed):
+                while pending:
+                    waiting = []
+                    for oid in pending:
+                        step = await self._trim_object(pg, oid, removed)
+                        if step is TrimStep.STOP:
+                            return
+                        if step is TrimStep.WAIT:
+                            waiting.append(oid)
+                    if waiting and not await self._wait_trimmable(pg, interval, waiting):
                         return
+                    pending = waiting
                 pg.snaps_trimmed = removed
         except (RadosError, OSError) as exc:
             log.warning("%s: snap trim of pg %s stopped: %s", self.entity, pg.pgid, exc)
         finally:
             pg.trimming = False
 
-    async def _trim_object(self, pg: PG, oid: ObjectId, removed: frozenset[int]) -> bool:
+    async def _wait_trimmable(self, pg: PG, interval: int, waiting: list[ObjectId]) -> bool:
+        """Wait until one of ``waiting`` (degraded objects) is recovered everywhere;
+        False when the interval ended first."""
+        log.info(
+            "%s: snap trim of pg %s waits for %d degraded objects",
+            self.entity, pg.pgid, len(waiting),
+        )  # fmt: skip
+
+        def moved() -> bool:
+            if pg.interval_start != interval or pg.primary != self.whoami:
+                return True
+            missing = [pg.missing, *pg.peer_missing.values()]
+            return not all(trim_order.degraded(oid, missing) for oid in waiting)
+
+        async with self._map_changed:
+            await self._map_changed.wait_for(moved)
+        return pg.interval_start == interval and pg.primary == self.whoami
+
+    async def _trim_object(self, pg: PG, oid: ObjectId, removed: frozenset[int]) -> TrimStep:
         # Trimming writes, so it waits for a scrubbed chunk holding the object as well.
         while True:
             await self.scrubber.wait_unblocked(pg, oid)
@@ -982,13 +1012,15 @@ class OsdDaemon:
                 if not self.scrubber.blocks(pg, oid):
                     return await self._trim_locked(pg, oid, removed)
 
-    async def _trim_locked(self, pg: PG, oid: ObjectId, removed: frozenset[int]) -> bool:
+    async def _trim_locked(self, pg: PG, oid: ObjectId, removed: frozenset[int]) -> TrimStep:
         """Trim one object's clones; call holding the PG's op lock."""
         if pg.primary != self.whoami or not pg.active:
-            return False
+            return TrimStep.STOP
+        if trim_order.degraded(oid, [pg.missing, *pg.peer_missing.values()]):
+            return TrimStep.WAIT
         trimmed = snap_txn.trim_object(self.store, pg.cid, oid, removed)
         if trimmed is None:
-            return True
+            return TrimStep.DONE
         where = snap_txn.snapdir_of(oid)
         version = Eversion(self.epoch, pg.last_update.version + 1)
         prior = self.store.stat(pg.cid, where)
@@ -1004,7 +1036,7 @@ class OsdDaemon:
             mtime_ns=mtime,
             user_version=version.version,
         )
-        return await self._commit(pg, trimmed.txn, entry)
+        return TrimStep.DONE if await self._commit(pg, trimmed.txn, entry) else TrimStep.STOP
 
     async def _wait_map(self, epoch: int, timeout: float) -> bool:
         """Wait until our map is at least ``epoch``; False at the deadline."""

@@ -803,6 +803,9 @@ class Recovery:
             await self._push(pg, target, oid, state, snaps)
             pg.peer_missing[target].rm(oid)
         self._update_state(pg, recovering=True)
+        # The snap trimmer may be waiting for this object.
+        async with self.osd._map_changed:
+            self.osd._map_changed.notify_all()
 
     def _had_snaps(self, pg: PG, oid: ObjectId) -> bool:
         """Whether head ``oid`` may have clones: its pool has had snapshots."""

@@ -13,6 +13,7 @@ import pytest
 import radospy
 from radospy.osd.objectstore import ObjectId, ObjectStore
 from radospy.osd.objectstore.types import NOSNAP
+from radospy.osdmap.pg import PgId
 from tests.integration.cluster import wait_for
 from tests.integration.rados_cluster import RadosCluster, connected, running
 
@@ -191,6 +192,100 @@ def test_clones_recovered_with_their_head(cluster: RadosCluster, client: radospy
         return False
 
     wait_for(clone_on_osd2, 120, "osd.2 to recover the clone", poll=1.0)
+
+
+def _placement(client: radospy.Rados, pool: str, name: str) -> tuple[PgId, list[int]]:
+    """The PG of object ``name`` and its acting set in the client's latest map."""
+    client.wait_for_latest_osdmap()
+    osdmap = client._core._objecter().osdmap
+    assert osdmap is not None
+    pid = next(p.id for p in osdmap.pools.values() if p.name == pool)
+    pgid = osdmap.object_to_pg(pid, name, "", "")
+    return pgid, list(osdmap.pg_to_up_acting_osds(pgid).acting)
+
+
+def _stored_clones(cluster: RadosCluster, osd: int, name: str) -> set[int]:
+    """The clone ids of object ``name`` on ``osd``'s store, read while it runs."""
+    with ObjectStore.open(cluster.root / f"osd.{osd}" / "store", readonly=True) as store:
+        return {
+            oid.snap
+            for cid in store.list_collections()
+            for oid in store.list_objects(cid, limit=100_000)
+            if oid.name == name and oid.snap < NOSNAP
+        }
+
+
+def _log_since(cluster: RadosCluster, osd: int, offset: int) -> str:
+    with open(cluster.root / f"osd.{osd}.log") as f:
+        f.seek(offset)
+        return f.read()
+
+
+def test_snap_trim_waits_for_a_degraded_object(
+    cluster: RadosCluster, client: radospy.Rados
+) -> None:
+    """An object a replica misses is not trimmed until recovery brings it back (Ceph's
+    trimmer skips degraded objects); another object of the same PG is trimmed
+    meanwhile. With ``norecover`` holding recovery, the primary trims one object's
+    clone and keeps the degraded one's; once recovery runs, that clone goes too."""
+    deg = "trim-degraded"
+    pgid, acting = _placement(client, SELF, deg)
+    other = next(
+        n
+        for n in (f"trim-other-{i}" for i in range(1000))
+        if _placement(client, SELF, n)[0] == pgid
+    )
+    primary, replica = acting[0], acting[1]
+    with client.open_ioctx(SELF) as ioctx:
+        for name in (deg, other):
+            ioctx.write_full(name, b"before the snap")
+        snap = ioctx.create_self_managed_snap()
+        ioctx.set_self_managed_snap_write([snap])
+        for name in (deg, other):
+            ioctx.write_full(name, b"after the snap")
+        cluster.stop_osd(replica, signal.SIGKILL)
+        rc, _, err = cluster.ceph("osd", "down", str(replica))
+        assert rc == 0, err
+        # min_size 2: acknowledged by the other two; the replica misses it.
+        ioctx.write_full(deg, b"while a replica was down")
+        rc, _, err = cluster.ceph("osd", "set", "norecover")
+        assert rc == 0, err
+        try:
+            offset = (cluster.root / f"osd.{primary}.log").stat().st_size
+            cluster.start_osd(replica)
+            cluster.wait_osds_up(cluster.num_osds)
+            wait_for(
+                lambda: (
+                    f"pg {pgid} activated: active+recovery_wait"
+                    in _log_since(cluster, primary, offset)
+                ),
+                120,
+                f"pg {pgid} active, waiting to recover osd.{replica}",
+                poll=1.0,
+            )
+            ioctx.remove_self_managed_snap(snap)
+            wait_for(
+                lambda: (
+                    f"snap trim of pg {pgid} waits for 1 degraded"
+                    in _log_since(cluster, primary, offset)
+                ),
+                120,
+                f"the trimmer of pg {pgid} to wait for {deg}",
+                poll=1.0,
+            )
+            # The pass that deferred the degraded object trimmed the other one.
+            assert _stored_clones(cluster, primary, other) == set()
+            assert _stored_clones(cluster, primary, deg) == {snap}
+        finally:
+            rc, _, err = cluster.ceph("osd", "unset", "norecover")
+            assert rc == 0, err
+
+        def trimmed_everywhere() -> bool:
+            return all(not _stored_clones(cluster, o, deg) for o in acting)
+
+        wait_for(trimmed_everywhere, 120, f"{deg}'s clone trimmed once recovered", poll=1.0)
+        assert [c.cloneid for c in ioctx.list_object_snaps(deg).clones] == [NOSNAP]
+        assert ioctx.read(deg) == b"while a replica was down"
 
 
 def test_replicas_hold_the_same_clones(cluster: RadosCluster) -> None:
