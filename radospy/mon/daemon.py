@@ -98,6 +98,7 @@ from radospy.raft.driver import (
     DriverConfig,
     MessengerTransport,
     ProposalDropped,
+    QuorumTimeout,
     RaftDriver,
     RaftMessage,
     decode_raft,
@@ -423,6 +424,13 @@ class MonDaemon:
             reply = await self._command(conn, msg)
         except (NotLeader, ProposalDropped, ConfChangePending):
             reply = self._retry_reply()
+        except QuorumTimeout as exc:
+            # This monitor could not hear from a majority: the client tries again
+            # (another monitor, or this one once the quorum is back) until its own
+            # deadline, as Ceph's clients wait out an election. Commands are applied
+            # once per (nonce, seq), so a retried change is not applied twice.
+            log.info("%s: no quorum for a command (%s); the client retries", self.entity, exc)
+            reply = MonCommandReply(-EAGAIN, b"", f"no quorum: {exc}", True)
         except RadosError as exc:
             reply = MonCommandReply(-exc.errno, b"", str(exc))
         with contextlib.suppress(ConnectionClosed):

@@ -61,6 +61,14 @@ class RaftMessage(WireMessage):
     data: bytes
 
 
+class QuorumTimeout(RadosError):
+    """A read barrier or a proposal did not complete in time: this node could not
+    hear from a majority (a monitor paused, restarting or cut off). Nothing was
+    answered from it; a command may be retried, idempotently."""
+
+    errno = ETIMEDOUT
+
+
 class ProposalDropped(RadosError):
     """The entry was overwritten by another leader's (or this node stepped down before
     it committed); it may be retried, idempotently."""
@@ -228,7 +236,7 @@ class RaftDriver:
         """Replicate ``data`` and return the state machine's result of applying it.
 
         Raises :class:`NotLeader` at once on a non-leader, :class:`ProposalDropped`
-        if leadership changes before it commits, RadosError(ETIMEDOUT) on timeout.
+        if leadership changes before it commits, :class:`QuorumTimeout` on timeout.
         """
         return await self._track(self.node.propose(data), timeout)
 
@@ -257,7 +265,7 @@ class RaftDriver:
                 index = await future
                 await self.wait_applied(index)
         except TimeoutError:
-            raise RadosError(f"read barrier timed out after {timeout}s", ETIMEDOUT) from None
+            raise QuorumTimeout(f"read barrier timed out after {timeout}s") from None
         finally:
             self._reads.pop(ctx, None)
 
@@ -291,7 +299,7 @@ class RaftDriver:
     def _expire(self, index: int, timeout: float) -> None:
         proposal = self._proposals.pop(index, None)
         if proposal is not None:
-            error = RadosError(f"proposal not committed within {timeout}s", ETIMEDOUT)
+            error = QuorumTimeout(f"proposal not committed within {timeout}s")
             proposal.on_done(error)
 
     # --- the loop -------------------------------------------------------------------

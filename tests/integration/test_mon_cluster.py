@@ -303,6 +303,45 @@ def test_clients_leave_a_sigstopped_monitor(mons3: MonCluster) -> None:
     assert sorted(status["quorum_names"]) == ["a", "b", "c"] or len(status["quorum"]) >= 2
 
 
+async def _command_outlives_a_lost_quorum(cluster: MonCluster, leader: str) -> None:
+    config = cluster.client_config(timeout=120.0)
+    # Only the leader: the command must reach it while it still leads.
+    port = cluster.ports[leader]
+    config = replace(config, mon_addrs=tuple(a for a in config.mon_addrs if a[1] == port))
+    log_path = cluster.root / f"mon.{leader}.log"
+    offset = log_path.stat().st_size
+
+    def no_quorum_logged() -> bool:
+        with open(log_path) as f:
+            f.seek(offset)
+            return "no quorum for a command" in f.read()
+
+    async with MonClient(config) as client:
+        await client.connect()
+        paused = [n for n in cluster.procs if n != leader]
+        for name in paused:
+            cluster.procs[name].send_signal(signal.SIGSTOP)
+        try:
+            command = asyncio.create_task(client.command({"prefix": "osd pool ls"}))
+            await asyncio.to_thread(
+                wait_for, no_quorum_logged, 60, f"mon.{leader} to find no quorum", 0.5
+            )
+        finally:
+            for name in paused:
+                cluster.procs[name].send_signal(signal.SIGCONT)
+        rc, _, outs = await command
+        assert rc == 0, outs
+
+
+def test_a_command_waits_out_a_lost_quorum(mons3: MonCluster) -> None:
+    """The leader cannot confirm its quorum while both other monitors are paused: its
+    read barrier times out (it steps down meanwhile), and the command is retried, not
+    failed with ETIMEDOUT, until the quorum is back within the client's own deadline
+    (a thrash run's snapshot command failed so while a monitor was paused)."""
+    leader = mons3.quorum()["quorum_leader_name"]
+    asyncio.run(_command_outlives_a_lost_quorum(mons3, leader))
+
+
 def test_five_monitors_survive_two_losses_and_refuse_with_three(mons5: MonCluster) -> None:
     mons5.quorum()
     mons5.kill("a")

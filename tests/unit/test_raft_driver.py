@@ -11,7 +11,7 @@ import pytest
 
 from radospy.common.errors import RadosError
 from radospy.raft import ConfChange, ConfChangeOp, Entry, MemoryStorage, Message, NotLeader
-from radospy.raft.driver import DriverConfig, RaftDriver
+from radospy.raft.driver import DriverConfig, QuorumTimeout, RaftDriver
 from radospy.raft.storage import Storage
 
 FAST = DriverConfig(tick_interval=0.01, election_tick=10, snapshot_entries=20)
@@ -155,3 +155,21 @@ async def test_submit_answers_from_the_loop_and_a_next_proposal_follows_in_order
     for d in drivers:
         await d.stop()
     assert len(lost) == 1
+
+
+@pytest.mark.asyncio
+async def test_a_cut_off_leader_times_out_its_barrier_and_proposal_as_quorum_timeouts() -> None:
+    """A leader that cannot hear from a majority answers neither a read barrier nor a
+    proposal: both end in QuorumTimeout (ETIMEDOUT), which the monitor turns into
+    "retry" for its client."""
+    net = Net()
+    drivers = [make(net, i, MemoryStorage(), (1, 2, 3)) for i in (1, 2, 3)]
+    leader = await leader_of(net)
+    net.down = {d.id for d in drivers if d is not leader}
+    with pytest.raises(QuorumTimeout) as barrier:
+        await leader.read_barrier(0.5)
+    assert barrier.value.errno == ETIMEDOUT
+    with pytest.raises((QuorumTimeout, NotLeader)):
+        await leader.propose(b"cut off", 0.5)
+    for d in drivers:
+        await d.stop()
