@@ -175,8 +175,12 @@ def put_with_snaps(
     """Steps that make each of ``objects`` (a head, then its SnapSet object and clones)
     exactly its state, dropping the clones a recovered SnapSet no longer lists: one
     transaction, so a crash or an interval change never leaves the head recovered
-    without its clones (the missing set, keyed by the head, would forget them)."""
-    for oid, state in objects:
+    without its clones (the missing set, keyed by the head, would forget them).
+
+    An object listed twice is put once (a SnapSet object recovered on its own comes
+    again in its family): steps repeated in one transaction would remove a clone
+    twice, which the store refuses."""
+    for oid, state in dict(objects).items():
         put_object(txn, cid, oid, state, store.stat(cid, oid) is not None)
         drop_stale_clones(store, txn, cid, oid, state)
     return txn
@@ -778,7 +782,8 @@ class Recovery:
         msg = PGPush(pg.pgid.pool, pg.pgid.seed, self.osd.epoch, oid, state, snaps or [])
         reply = await self.osd.osd_request(target, msg, QUERY_TIMEOUT)
         if not isinstance(reply, PGAck):
-            raise RadosError(f"osd.{target} answered {type(reply).__name__}", EAGAIN)
+            # The reply says why (a refused push stalls the PG's recovery).
+            raise RadosError(f"osd.{target} refused the push of {oid}: {reply!r:.160}", EAGAIN)
         for pushed in [state, *(s for _, s in msg.snaps)]:
             if pushed is None:
                 pg.stats.count_recovered(0, 0)
@@ -798,6 +803,8 @@ class Recovery:
         family = snap_objects(store, pg.cid, oid)
         if not family and self._had_snaps(pg, oid):
             family = [snapdir_of(oid)]  # none left here: the target drops what it has
+        # A SnapSet object missing on its own (a trim's entry) is not sent twice.
+        family = [o for o in family if o != oid]
         snaps = [(o, await asyncio.to_thread(read_object, store, pg.cid, o)) for o in family]
         for target in targets:
             await self._push(pg, target, oid, state, snaps)

@@ -105,6 +105,33 @@ def test_a_head_is_recovered_with_its_clones_in_one_transaction(tmp_path: Path) 
     assert replica.stat(CID, clone_of(A, 2)) is None
 
 
+def test_a_snapset_object_missed_by_a_trim_is_recovered(tmp_path: Path) -> None:
+    """Regression (short thrash with snapshots): a trim logs its entry under the
+    SnapSet object, so a replica that missed it misses that object, and recovery
+    pushes it as the object and again in its family. The transaction removed the
+    replica's trimmed clone twice and the store refused it: recovery of the PG
+    stalled for good. Each object is now put once."""
+    primary = store_at(tmp_path / "primary")
+    replica = store_at(tmp_path / "replica")
+    for store in (primary, replica):
+        snap_write(store, A, SnapContext(0, ()), b"v1", ev(1, 1))
+        snap_write(store, A, SnapContext(2, (2,)), b"v2", ev(1, 2))
+    trimmed = trim_object(primary, CID, A, {2})
+    assert trimmed is not None and trimmed.snapset_kept
+    where = snapdir_of(A)
+    primary.apply(trimmed.txn.set_object_info(CID, where, ev(2, 3), 0))
+    pglog = PgLog(entries=[LogEntry(LogOp.MODIFY, where, ev(2, 3), ev(1, 2))])
+    info = PgInfo(PGID, ev(2, 3), ev(1, 2))
+    assert set(load_missing(replica, CID, pglog, info).items()) == {where}
+
+    family = [(o, read_object(primary, CID, o)) for o in [where, *snap_objects(primary, CID, A)]]
+    replica.apply(put_with_snaps(replica, Transaction(), CID, family))
+    assert not len(load_missing(replica, CID, pglog, info))
+    assert read_object(replica, CID, where) == read_object(primary, CID, where)
+    assert replica.stat(CID, clone_of(A, 2)) is None
+    assert replica.read(CID, A) == b"v2"
+
+
 def test_write_log_replaces_the_stored_log(tmp_path: Path) -> None:
     store = store_at(tmp_path / "s")
     first = PgLog(
