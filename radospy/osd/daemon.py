@@ -966,25 +966,34 @@ class OsdDaemon:
                 if removed <= pg.snaps_trimmed:
                     return
                 interval = pg.interval_start
-                pending = await asyncio.to_thread(
-                    lambda: list(snap_txn.objects_with_snapsets(self.store, pg.cid))
-                )
-                while pending:
-                    waiting = []
-                    for oid in pending:
-                        step = await self._trim_object(pg, oid, removed)
-                        if step is TrimStep.STOP:
-                            return
-                        if step is TrimStep.WAIT:
-                            waiting.append(oid)
-                    if waiting and not await self._wait_trimmable(pg, interval, waiting):
-                        return
-                    pending = waiting
-                pg.snaps_trimmed = removed
+                if await self._trim_pass(pg, removed, interval):
+                    pg.snaps_trimmed = removed
+                else:
+                    # The interval ended: trim again once the next one is active.
+                    await self._wait_interval_change(pg, interval)
         except (RadosError, OSError) as exc:
             log.warning("%s: snap trim of pg %s stopped: %s", self.entity, pg.pgid, exc)
         finally:
             pg.trimming = False
+
+    async def _trim_pass(self, pg: PG, removed: frozenset[int], interval: int) -> bool:
+        """Trim every object of the PG, the degraded ones once recovered; False when
+        the interval ended first."""
+        pending = await asyncio.to_thread(
+            lambda: list(snap_txn.objects_with_snapsets(self.store, pg.cid))
+        )
+        while pending:
+            waiting = []
+            for oid in pending:
+                step = await self._trim_object(pg, oid, removed)
+                if step is TrimStep.STOP:
+                    return False
+                if step is TrimStep.WAIT:
+                    waiting.append(oid)
+            if waiting and not await self._wait_trimmable(pg, interval, waiting):
+                return False
+            pending = waiting
+        return True
 
     async def _wait_trimmable(self, pg: PG, interval: int, waiting: list[ObjectId]) -> bool:
         """Wait until one of ``waiting`` (degraded objects) is recovered everywhere;
