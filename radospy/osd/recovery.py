@@ -806,9 +806,15 @@ class Recovery:
         # A SnapSet object missing on its own (a trim's entry) is not sent twice.
         family = [o for o in family if o != oid]
         snaps = [(o, await asyncio.to_thread(read_object, store, pg.cid, o)) for o in family]
+        interval = pg.interval_start
         for target in targets:
             await self._push(pg, target, oid, state, snaps)
-            pg.peer_missing[target].rm(oid)
+            # A new interval cleared the missing sets during the push (its peering
+            # builds them anew): the op waiting for this object must be resent.
+            missing = pg.peer_missing.get(target)
+            if pg.interval_start != interval or missing is None:
+                raise RadosError(f"pg {pg.pgid}: new interval while {oid} was recovered", EAGAIN)
+            missing.rm(oid)
         self._update_state(pg, recovering=True)
         # The snap trimmer may be waiting for this object.
         async with self.osd._map_changed:
