@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from errno import ETIMEDOUT
+from collections.abc import Awaitable, Callable
 
 import msgspec
 import pytest
 
-from radospy.common.errors import RadosError
 from radospy.raft import ConfChange, ConfChangeOp, Entry, MemoryStorage, Message, NotLeader
 from radospy.raft.driver import DriverConfig, QuorumTimeout, RaftDriver
 from radospy.raft.storage import Storage
@@ -123,38 +122,6 @@ async def test_leader_crash_snapshot_catch_up_and_membership() -> None:
     assert 4 in (await leader_of(net)).voters
     for d in net.drivers.values():
         await d.stop()
-
-
-@pytest.mark.asyncio
-async def test_submit_answers_from_the_loop_and_a_next_proposal_follows_in_order() -> None:
-    net = Net()
-    drivers = [make(net, i, MemoryStorage(), (1, 2, 3)) for i in (1, 2, 3)]
-    leader = await leader_of(net)
-    outcomes: list[object] = []
-
-    def second(outcome: object) -> None:
-        outcomes.append(outcome)
-
-    def first(outcome: object) -> None:
-        outcomes.append(outcome)
-        # Proposed from inside the driver's loop, as the mon's write pipeline does.
-        leader.submit(b"b", 2.0, second)
-
-    leader.submit(b"a", 2.0, first)
-    await until(lambda: len(outcomes) == 2)
-    assert outcomes == [1, 2]
-    await until(lambda: all(d._sm.items == [b"a", b"b"] for d in drivers))  # type: ignore[attr-defined]
-
-    # With both followers cut off nothing commits: the proposal times out (well before
-    # CheckQuorum's 10 ticks would depose the leader) and is told so once.
-    net.down |= {d.id for d in drivers if d is not leader}
-    lost: list[object] = []
-    leader.submit(b"lost", 0.05, lost.append)
-    await until(lambda: bool(lost))
-    assert len(lost) == 1 and isinstance(lost[0], RadosError) and lost[0].errno == ETIMEDOUT
-    for d in drivers:
-        await d.stop()
-    assert len(lost) == 1
 
 
 @pytest.mark.asyncio
