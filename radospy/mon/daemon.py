@@ -34,7 +34,7 @@ import logging
 import secrets
 import sqlite3
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from errno import EACCES, EAGAIN, EBUSY, EEXIST, EINVAL, ENOENT
 from pathlib import Path
@@ -317,7 +317,7 @@ class MonDaemon:
             on_role_change=self._on_role_change,
         )
         self.messenger, self.driver = messenger, driver
-        self._pipeline = _WritePipeline(self.machine, driver.submit)
+        self._pipeline = _WritePipeline(self.machine, driver.propose)
         addr = self._my_addr()
         try:
             await messenger.bind(*addr)
@@ -890,9 +890,6 @@ class MonDaemon:
 # --- the write pipeline ------------------------------------------------------------
 
 
-_Change = tuple[MonMapEntry | CommandEntry, asyncio.Future[CommandResult]]
-
-
 class _WritePipeline:
     """Group commit on the leader: up to two Raft entries in flight, the next filling up.
 
@@ -901,24 +898,19 @@ class _WritePipeline:
     valid in order. If a change does not come out of its commit as validated, or an
     entry fails (leadership lost, timeout), the changes queued behind it are answered
     EAGAIN or fail the same way, to be validated again against the committed state.
-
-    No task of its own: a change is proposed as it is submitted when fewer than
-    :data:`MAX_ENTRIES_IN_FLIGHT` entries are in flight, and the Raft driver's callback
-    for a committed entry answers its changes and proposes the next batch, inside the
-    same loop turn (entries reach the Raft log in the order validated).
     """
 
     def __init__(
         self,
         machine: ReplicatedMonState,
-        submit: Callable[[bytes, float, Callable[[object | BaseException], None]], None],
+        propose: Callable[[bytes, float], Awaitable[object]],
     ) -> None:
         self._machine = machine
-        self._submit = submit
+        self._propose = propose
         self._spec: MonState | None = None
-        self._queue: list[_Change] = []
-        self._in_flight = 0
+        self._queue: list[tuple[MonMapEntry | CommandEntry, asyncio.Future[CommandResult]]] = []
         self._last: asyncio.Future[CommandResult] | None = None
+        self._task: asyncio.Task[None] | None = None
 
     @property
     def state(self) -> MonState:
@@ -935,7 +927,8 @@ class _WritePipeline:
         self._last = future
         if after is not None:
             self._spec = after
-        self._propose_queued()
+        if self._task is None:
+            self._task = asyncio.create_task(self._run())
         return await future
 
     async def drained(self) -> None:
@@ -943,49 +936,59 @@ class _WritePipeline:
         if self._last is not None and not self._last.done():
             await asyncio.wait([self._last])
 
-    def _propose_queued(self) -> None:
-        while self._queue and self._in_flight < MAX_ENTRIES_IN_FLIGHT:
-            batch = self._queue[:MAX_BATCH]
-            del self._queue[:MAX_BATCH]
-            data = encode_envelope(BatchEntry([change for change, _ in batch]))
-            try:
-                self._submit(data, COMMAND_TIMEOUT, functools.partial(self._committed, batch))
-            except (ProposalError, RadosError) as exc:
-                self._fail(batch + self._queue, exc)
-                return
-            self._in_flight += 1
+    async def _run(self) -> None:
+        in_flight: set[asyncio.Task[None]] = set()
+        try:
+            while self._queue or in_flight:
+                while self._queue and len(in_flight) < MAX_ENTRIES_IN_FLIGHT:
+                    batch = self._queue[:MAX_BATCH]
+                    del self._queue[:MAX_BATCH]
+                    # Tasks start in creation order, and each proposes before its first
+                    # await: the entries reach the Raft log in the order validated.
+                    in_flight.add(asyncio.create_task(self._commit(batch)))
+                done, in_flight = await asyncio.wait(
+                    in_flight, return_when=asyncio.FIRST_COMPLETED
+                )
+                for task in done:
+                    task.result()
+        finally:
+            for task in in_flight:
+                task.cancel()
+            self._task = None
+            self._spec = None
 
-    def _committed(self, batch: list[_Change], outcome: object | BaseException) -> None:
-        self._in_flight -= 1
-        if isinstance(outcome, BaseException):
-            self._fail(batch + self._queue, outcome)
+    async def _commit(
+        self, batch: list[tuple[MonMapEntry | CommandEntry, asyncio.Future[CommandResult]]]
+    ) -> None:
+        data = encode_envelope(BatchEntry([change for change, _ in batch]))
+        try:
+            results = await self._propose(data, COMMAND_TIMEOUT)
+        except (ProposalError, RadosError) as exc:
+            self._fail(batch + self._queue, exc)
             return
-        assert isinstance(outcome, list) and len(outcome) == len(batch)
-        for (_, future), result in zip(batch, outcome, strict=True):
+        assert isinstance(results, list) and len(results) == len(batch)
+        for (_, future), result in zip(batch, results, strict=True):
             if not future.done():
                 future.set_result(result)
         # An entry already proposed behind this one was validated for epochs that
         # this failure did not make: it applies as EAGAIN and its commands are
         # validated again. The ones not proposed yet are answered that way now.
-        if any(r.rc != 0 for r in outcome) and self._queue:
+        if any(r.rc != 0 for r in results) and self._queue:
             stale = CommandResult(-EAGAIN, b"", "validated against a change that failed")
             for _, future in self._queue:
                 if not future.done():
                     future.set_result(stale)
             self._queue.clear()
-        self._propose_queued()
-        self._maybe_idle()
 
-    def _fail(self, waiting: list[_Change], exc: BaseException) -> None:
+    def _fail(
+        self,
+        waiting: list[tuple[MonMapEntry | CommandEntry, asyncio.Future[CommandResult]]],
+        exc: Exception,
+    ) -> None:
         for _, future in waiting:
             if not future.done():
                 future.set_exception(exc)
         self._queue.clear()
-        self._maybe_idle()
-
-    def _maybe_idle(self) -> None:
-        if not self._queue and not self._in_flight:
-            self._spec = None
 
 
 # --- helpers -----------------------------------------------------------------------

@@ -119,15 +119,10 @@ class DriverConfig:
     """Applied entries since the last snapshot that trigger a new one plus compaction."""
 
 
-ProposalCallback = Callable[[object | BaseException], None]
-"""Called once with a committed proposal's result, or with the error that ended it."""
-
-
 @dataclass
 class _Proposal:
     term: int
-    on_done: ProposalCallback
-    timer: asyncio.TimerHandle
+    future: asyncio.Future[object]
 
 
 class RaftDriver:
@@ -167,8 +162,6 @@ class RaftDriver:
         self._applied = self.node.applied
         self._snapshot_index = state.snapshot.index if state.snapshot else 0
         self._proposals: dict[int, _Proposal] = {}
-        self._settled: list[tuple[ProposalCallback, object | BaseException]] = []
-        """Proposals decided while a Ready is carried out, told once it is advanced."""
         self._reads: dict[bytes, asyncio.Future[int]] = {}
         self._apply_waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._read_ids = itertools.count(1)
@@ -240,13 +233,6 @@ class RaftDriver:
         """
         return await self._track(self.node.propose(data), timeout)
 
-    def submit(self, data: bytes, timeout: float, on_done: ProposalCallback) -> None:
-        """:meth:`propose` without a task: ``on_done`` gets the result (or the error)
-        from inside the Raft loop, right after the entry is applied, so a caller can
-        answer and propose its next entry without waiting for another loop turn. It
-        must not raise. Raises :class:`NotLeader` at once on a non-leader."""
-        self._register(self.node.propose(data), timeout, on_done)
-
     async def propose_conf_change(self, change: ConfChange, timeout: float) -> None:
         """Add or remove one voter; returns once the change is committed."""
         await self._track(self.node.propose_conf_change(change), timeout)
@@ -279,28 +265,15 @@ class RaftDriver:
 
     async def _track(self, index: int, timeout: float) -> object:
         future: asyncio.Future[object] = asyncio.get_running_loop().create_future()
-
-        def settle(outcome: object | BaseException) -> None:
-            if future.done():  # the waiter was cancelled
-                return
-            if isinstance(outcome, BaseException):
-                future.set_exception(outcome)
-            else:
-                future.set_result(outcome)
-
-        self._register(index, timeout, settle)
-        return await future
-
-    def _register(self, index: int, timeout: float, on_done: ProposalCallback) -> None:
-        timer = asyncio.get_running_loop().call_later(timeout, self._expire, index, timeout)
-        self._proposals[index] = _Proposal(self.node.term, on_done, timer)
+        self._proposals[index] = _Proposal(self.node.term, future)
         self._wake.set()
-
-    def _expire(self, index: int, timeout: float) -> None:
-        proposal = self._proposals.pop(index, None)
-        if proposal is not None:
-            error = QuorumTimeout(f"proposal not committed within {timeout}s")
-            proposal.on_done(error)
+        try:
+            async with asyncio.timeout(timeout):
+                return await future
+        except TimeoutError:
+            raise QuorumTimeout(f"proposal not committed within {timeout}s") from None
+        finally:
+            self._proposals.pop(index, None)
 
     # --- the loop -------------------------------------------------------------------
 
@@ -335,10 +308,6 @@ class RaftDriver:
             self._handle_ready(rd)
             self.node.advance(rd)
             self._release(rd)
-            # Told only now, so that what they propose next goes into a later Ready.
-            settled, self._settled = self._settled, []
-            for on_done, outcome in settled:
-                on_done(outcome)
         self._maybe_snapshot()
 
     def _handle_ready(self, rd: Ready) -> None:
@@ -374,14 +343,14 @@ class RaftDriver:
             result = self._sm.apply(entry)
         self._applied = entry.index
         proposal = self._proposals.pop(entry.index, None)
-        if proposal is None:
+        if proposal is None or proposal.future.done():
             return
-        proposal.timer.cancel()
         if proposal.term == entry.term:
-            self._settled.append((proposal.on_done, result))
+            proposal.future.set_result(result)
         else:
-            dropped = ProposalDropped("leadership changed before the proposal committed")
-            self._settled.append((proposal.on_done, dropped))
+            proposal.future.set_exception(
+                ProposalDropped("leadership changed before the proposal committed")
+            )
 
     def _release(self, rd: Ready) -> None:
         for rs in rd.read_states:
@@ -408,8 +377,8 @@ class RaftDriver:
             # (idempotently) through the new leader rather than wait for a timeout.
             pending, self._proposals = self._proposals, {}
             for p in pending.values():
-                p.timer.cancel()
-                self._settled.append((p.on_done, NotLeader(lead)))
+                if not p.future.done():
+                    p.future.set_exception(NotLeader(lead))
         if self._on_role_change is not None:
             self._on_role_change(role, lead)
 
@@ -423,17 +392,12 @@ class RaftDriver:
         self._drain()
 
     def _fail_all(self, error: RadosError) -> None:
-        settled, self._settled = self._settled, []
-        for p in self._proposals.values():
-            p.timer.cancel()
-            settled.append((p.on_done, error))
-        self._proposals.clear()
-        for on_done, outcome in settled:
-            # What the stopped loop decided but never told is told as decided.
-            on_done(outcome)
-        for future in [*self._reads.values(), *(f for _, f in self._apply_waiters)]:
+        futures = [p.future for p in self._proposals.values()]
+        futures += [*self._reads.values(), *(f for _, f in self._apply_waiters)]
+        for future in futures:
             if not future.done():
                 future.set_exception(error)
+        self._proposals.clear()
         self._apply_waiters.clear()
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from errno import ETIMEDOUT
 from collections.abc import Awaitable, Callable
+from errno import ETIMEDOUT
 
 import msgspec
 import pytest
