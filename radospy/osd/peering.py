@@ -36,6 +36,7 @@ import msgspec
 from radospy.common.eversion import Eversion
 from radospy.osd.objectstore.types import ObjectId
 from radospy.osd.pglog import (
+    PgHistory,
     PgInfo,
     PgLog,
     PgMissing,
@@ -298,16 +299,33 @@ class PriorSet:
     blocked_by: frozenset[int]
 
 
+def merged_history(histories: Iterable[PgHistory]) -> PgHistory:
+    """The PG's history as the copies that answered know it, merged (Ceph's primary
+    merges each notify's ``history`` into its own, ``pg_history_t::merge``).
+
+    Its ``last_epoch_started`` bounds the prior set (``build_prior_set``), its
+    ``last_epoch_clean`` the past intervals worth keeping (``PastIntervals.trim``).
+    """
+    merged = PgHistory()
+    for history in histories:
+        merged = merged.merge(history)
+    return merged
+
+
 def build_prior_set(
     intervals: Sequence[PastInterval],
     current: PgView,
     is_up: Callable[[int], bool],
-    last_epoch_started: int = 0,
+    last_epoch_started: int,
 ) -> PriorSet:
     """The prior set (``PastIntervals::PriorSet``) for peering in ``current``.
 
-    Intervals that ended before ``last_epoch_started`` are skipped: a later interval
-    went active, so its members already hold everything acknowledged before it.
+    Intervals that ended before ``last_epoch_started`` (the PG history's, merged from
+    every copy that answered: ``merged_history``) are skipped, as Ceph's
+    ``iterate_mayberw_back_to`` skips them: a later interval went active, so the
+    copies it activated hold everything acknowledged before it, and an OSD reporting
+    that epoch is one of them (``find_best_info`` then prefers such a copy). Without
+    this an old interval whose members are all gone would keep the PG ``down``.
     """
     probe = {o for o in (*current.acting, *current.up) if o >= 0 and is_up(o)}
     down: set[int] = set()
@@ -470,6 +488,9 @@ def _member_plan(osd: int, report: PeerReport | None, log: PgLog, info: PgInfo) 
         last_complete=last_complete_for(log, log.head, peer_missing),
         log_tail=log.tail,
         last_user_version=info.last_user_version,
+        # What the PG's history says is true of every copy (Ceph's replicas take the
+        # primary's history at activation): a member that peers later starts from it.
+        history=report.info.history.merge(info.history),
     )
     return MemberPlan(osd, kind, peer_info, peer_missing)
 

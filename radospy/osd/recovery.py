@@ -73,6 +73,7 @@ from radospy.osd.peering import (
     PeerReport,
     PgState,
     build_prior_set,
+    merged_history,
     peer,
     pg_state,
     pg_state_string,
@@ -342,7 +343,8 @@ class Recovery:
         assert osdmap is not None
         view = pg.view
         me = osd.whoami
-        pg.prior = build_prior_set(pg.past.intervals, view, osdmap.is_up)
+        les = pg.info.history.last_epoch_started
+        pg.prior = build_prior_set(pg.past.intervals, view, osdmap.is_up, les)
         others = [o for o in range(osdmap.max_osd) if o != me and osdmap.is_up(o)]
         query = PGQuery(pg.pgid.pool, pg.pgid.seed, osd.epoch)
         answers = await asyncio.gather(
@@ -365,8 +367,15 @@ class Recovery:
         pg.strays = {
             o for o, r in reports.items() if o not in members and not r.info.is_empty
         }
-        # Rebuilt with the intervals the others recorded (merged above).
-        prior = pg.prior = build_prior_set(pg.past.intervals, view, osdmap.is_up)
+        # Rebuilt with the intervals the others recorded (merged above), back to the
+        # newest epoch any copy says the PG went active in (Ceph rebuilds the prior
+        # set when a notify moves last_epoch_started forward); intervals that ended
+        # before it was last clean are dropped, as Ceph keeps them only back to then.
+        history = merged_history(r.info.history for r in reports.values())
+        pg.past.trim(history.last_epoch_clean)
+        prior = pg.prior = build_prior_set(
+            pg.past.intervals, view, osdmap.is_up, history.last_epoch_started
+        )
         result = peer(me, view, prior, reports, osd.epoch)
         pg.blocked_by = result.blocked_by
         if result.want_acting:
@@ -626,14 +635,26 @@ class Recovery:
         if pg.interval_start == interval:
             self._update_state(pg)
             if pg.state & PgState.CLEAN:
-                pg.past.trim(pg.interval_start)
-                await asyncio.to_thread(
-                    osd.store.apply,
-                    Transaction().set_meta(past_intervals_key(pg.cid), pg.past.encode()),
-                )
+                await self._mark_clean(pg, interval)
                 await self._purge_strays(pg, interval)
             log.info("%s: pg %s is %s", osd.entity, pg.pgid, pg_state_string(pg.state))
             await self._release_pg_temp(pg, interval)
+
+    async def _mark_clean(self, pg: PG, interval: int) -> None:
+        """The PG is clean: its history records the epoch (``last_epoch_clean``, as
+        Ceph's ``try_mark_clean``) and the intervals before it are forgotten, every
+        copy of this interval holding all they may have acknowledged. Stored together;
+        under the PG's barrier, so no write's info is overwritten with an older one."""
+        osd = self.osd
+        async with pg.lock:
+            if pg.interval_start != interval:
+                return
+            history = msgspec.structs.replace(pg.info.history, last_epoch_clean=osd.epoch)
+            pg.info = msgspec.structs.replace(pg.info, history=history)
+            pg.past.trim(osd.epoch)
+            txn = Transaction().set_pginfo(pg.cid, pg.info.encode())
+            txn.set_meta(past_intervals_key(pg.cid), pg.past.encode())
+            await asyncio.to_thread(osd.store.apply, txn)
 
     async def _purge_strays(self, pg: PG, interval: int) -> None:
         """The PG is clean: the copies left on OSDs outside it are deleted (a stray

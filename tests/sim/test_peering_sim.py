@@ -49,6 +49,7 @@ from radospy.osd.peering import (
     PgView,
     Recovery,
     build_prior_set,
+    merged_history,
     peer,
     pg_state_string,
 )
@@ -114,6 +115,7 @@ class Sim:
         self.pg_temp: tuple[int, ...] = ()
         self.tid = 0
         self.activations = 0
+        self.cleans = 0
         self.states: set[str] = set()
         self.recoveries: set[Recovery] = set()
         self.was_up = {o for o in range(NUM_OSDS) if self.osds[o].up}
@@ -162,12 +164,14 @@ class Sim:
                     osd.past.note(v, ut if len(missed) == 1 or i > 0 else None)
             osd.seen = len(self.maps)
 
-    def known_intervals(self, me: int) -> list[PastInterval]:
-        """The primary's intervals merged with those every up OSD reports."""
+    def known_intervals(self, me: int, last_epoch_clean: int) -> list[PastInterval]:
+        """The primary's intervals merged with those every up OSD reports, back to the
+        PG's last clean epoch."""
         past = PastIntervals.decode(self.osds[me].past.encode())
         for osd in self.osds:
             if osd.up and osd.osd != me:
                 past.merge(osd.past.intervals)
+        past.trim(last_epoch_clean)
         return past.intervals
 
     def wait_up_thru(self, me: int) -> bool:
@@ -188,9 +192,13 @@ class Sim:
 
     def peer(self, view: PgView) -> None:
         me = view.primary
-        known = self.known_intervals(me)
-        prior = build_prior_set(known, view, lambda o: self.osds[o].up, last_epoch_started=0)
-        reports = {o: self.osds[o].report() for o in prior.probe}
+        # As the OSD shell does: every up OSD is asked, and the prior set goes back
+        # to the newest epoch any of them says the PG went active in.
+        reports = {o.osd: o.report() for o in self.osds if o.up}
+        history = merged_history(r.info.history for r in reports.values())
+        les = history.last_epoch_started
+        known = self.known_intervals(me, history.last_epoch_clean)
+        prior = build_prior_set(known, view, lambda o: self.osds[o].up, les)
         result = peer(me, view, prior, reports, self.epoch)
         self.states.add(pg_state_string(result.state))
         if result.state & PgState.DOWN:
@@ -198,7 +206,8 @@ class Sim:
             # as read-write that was not: it did not see its primary's up_thru).
             assert prior.pg_down and prior.blocked_by
             assert any(
-                iv.maybe_went_rw and not any(self.osds[o].up for o in iv.acting) for iv in known
+                iv.maybe_went_rw and iv.last >= les and not any(self.osds[o].up for o in iv.acting)
+                for iv in known
             )
             return
         if result.want_acting:
@@ -239,6 +248,13 @@ class Sim:
         self.active = True
         self.activations += 1
         self.check(view)
+        if len(view.acting) == SIZE and view.acting == view.up:
+            # Every member got everything above: clean. The primary records it and
+            # forgets the intervals before (``Recovery._mark_clean``).
+            history = msgspec.structs.replace(primary.info.history, last_epoch_clean=self.epoch)
+            primary.info = msgspec.structs.replace(primary.info, history=history)
+            primary.past.trim(self.epoch)
+            self.cleans += 1
         if self.pg_temp and len(view.up) >= MIN_SIZE:
             # The up members were backfilled above: give the PG back to its up set.
             self.pg_temp = ()
@@ -438,3 +454,33 @@ def test_osds_back_from_down_take_in_the_maps_they_missed(catch_up: bool) -> Non
     set_up(True, a, b)
     assert sim.view().acting == (a, b)
     assert not sim.active and "down" in sim.states
+
+
+def test_an_interval_before_the_last_activation_does_not_keep_the_pg_down() -> None:
+    """The PG went active without osd a, then the other members of a's last interval
+    go down: that interval ended before the PG last went active (the copies activated
+    since hold all it acknowledged), so peering does not wait for its members; the PG
+    goes active on the newer copy, and every acknowledged write is there."""
+    sim = Sim(0)
+    sim.lose_alive = 0.0
+    a, b, c, d, e, f = sim.order
+
+    def set_up(up: bool, *osds: int) -> None:
+        for osd in osds:
+            sim.osds[osd].up = up
+        sim.new_map()
+
+    for _ in range(5):
+        sim.write(partial=0.0)
+    set_up(False, f)
+    set_up(False, a)
+    assert sim.view().acting == (b, c, d) and sim.active
+    for _ in range(5):
+        sim.write(partial=0.0)
+    sim.states.clear()
+    set_up(False, b, c)
+    # (a, b, c) went read-write and has no member up; (b, c, d) did and has d.
+    assert sim.view().acting == (d, e)
+    assert sim.active and "down" not in sim.states
+    set_up(True, a, b, c, f)
+    assert sim.active

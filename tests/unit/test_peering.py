@@ -18,11 +18,12 @@ from radospy.osd.peering import (
     PgView,
     Recovery,
     build_prior_set,
+    merged_history,
     peer,
     pg_state,
     pg_state_string,
 )
-from radospy.osd.pglog import ZERO, LogEntry, LogOp, PgInfo, PgLog, PgMissing
+from radospy.osd.pglog import ZERO, LogEntry, LogOp, PgHistory, PgInfo, PgLog, PgMissing
 from radospy.osdmap.pg import PgId
 
 PGID = PgId(1, 0)
@@ -108,7 +109,7 @@ def test_past_intervals_survive_a_restart() -> None:
     loaded.resume(view(9, (0, 2)))
     assert loaded.intervals[-1] == PastInterval(4, 8, (0, 1), (0, 1), 0, True)
     assert loaded.current_start == 9
-    prior = build_prior_set(loaded.intervals, view(9, (0, 2)), {0, 2}.__contains__)
+    prior = build_prior_set(loaded.intervals, view(9, (0, 2)), {0, 2}.__contains__, 0)
     assert prior.down == {1} and not prior.pg_down
     # Too few to serve: the closed interval cannot have taken writes.
     alone = PastIntervals.decode(PastIntervals().encode())
@@ -129,17 +130,60 @@ def test_prior_set_and_down() -> None:
     past.note(view(2, (3, 4)))
     past.note(view(3, (0, 1, 2)))
     up = {0, 1, 2}.__contains__
-    prior = build_prior_set(past.intervals, view(3, (0, 1, 2)), up)
+    prior = build_prior_set(past.intervals, view(3, (0, 1, 2)), up, 0)
     assert prior.pg_down and prior.blocked_by == {3, 4}
-    prior = build_prior_set(past.intervals, view(3, (0, 1, 2)), {0, 1, 2, 4}.__contains__)
+    prior = build_prior_set(past.intervals, view(3, (0, 1, 2)), {0, 1, 2, 4}.__contains__, 0)
     assert not prior.pg_down and prior.probe == {0, 1, 2, 4} and prior.down == {3}
+
+
+def test_prior_set_skips_intervals_before_the_last_activation() -> None:
+    """(3, 4) took writes, then (0, 1, 2) went active at epoch 3: its copies hold them,
+    so (3, 4) being down does not keep the PG down (Ceph's ``iterate_mayberw_back_to``);
+    an interval at or after that epoch still counts."""
+    past = PastIntervals()
+    past.note(view(1, (3, 4)))
+    past.note(view(3, (0, 1, 2)))
+    past.note(view(5, (0, 1)))
+    up = {0, 2}.__contains__
+    assert build_prior_set(past.intervals, view(5, (0, 1)), up, 0).pg_down
+    prior = build_prior_set(past.intervals, view(5, (0, 1)), up, 3)
+    assert not prior.pg_down and prior.down == {1} and prior.probe == {0, 2}
+    assert build_prior_set(past.intervals, view(5, (0, 1)), {0}.__contains__, 4).probe == {0}
+
+
+def test_merged_history_takes_the_newest_epochs() -> None:
+    histories = [
+        PgHistory(epoch_created=1, last_epoch_started=7, last_epoch_clean=5),
+        PgHistory(epoch_created=1, last_epoch_started=4, last_epoch_clean=6),
+        PgHistory(),
+    ]
+    merged = merged_history(histories)
+    assert (merged.last_epoch_started, merged.last_epoch_clean) == (7, 6)
+    assert merged_history([]) == PgHistory()
+
+
+def test_activated_members_take_the_primarys_history() -> None:
+    """A replica learns when the PG was last clean from the primary at activation, so
+    that it trims its intervals the same way should it peer later."""
+    base = [mod(A, 1, 1)]
+    mine = report(base, les=1)
+    clean = PgHistory(last_epoch_started=1, last_epoch_clean=2)
+    mine = PeerReport(msgspec.structs.replace(mine.info, history=clean), mine.log, mine.missing)
+    reports = {0: mine, 1: report(base, les=1), 2: report(base, les=1)}
+    v = view(4, (0, 1, 2))
+    result = peer(0, v, build_prior_set([], v, bool, 2), reports, 4)
+    assert result.ok
+    for member in result.members.values():
+        assert member.info.history.last_epoch_clean == 2
+        assert member.info.history.last_epoch_started == 4
 
 
 def test_peer_takes_the_newest_log_and_plans_log_recovery() -> None:
     base = [mod(A, 1, 1), mod(B, 1, 2)]
     newer = [*base, mod(A, 2, 3, Eversion(1, 1))]
     reports = {0: report(base, les=1), 1: report(newer, les=1), 2: report(base, les=1)}
-    result = peer(0, view(3, (0, 1, 2)), build_prior_set([], view(3, (0, 1, 2)), bool), reports, 3)
+    v = view(3, (0, 1, 2))
+    result = peer(0, v, build_prior_set([], v, bool, 0), reports, 3)
     assert result.ok and result.auth == 1
     assert result.log is not None and result.log.head == Eversion(2, 3)
     assert result.members[0].recovery is Recovery.LOG
@@ -156,7 +200,7 @@ def test_peer_backfills_a_member_behind_the_log_tail() -> None:
     old = report([mod(A, 1, 1)], les=1)
     reports = {0: trimmed, 1: trimmed, 2: old}
     v = view(3, (0, 1, 2))
-    result = peer(0, v, build_prior_set([], v, bool), reports, 3)
+    result = peer(0, v, build_prior_set([], v, bool, 0), reports, 3)
     assert result.ok
     assert result.members[2].recovery is Recovery.BACKFILL
     assert result.members[2].info.last_backfill == BACKFILL_START
@@ -168,7 +212,7 @@ def test_peer_asks_for_pg_temp_when_the_up_set_cannot_serve() -> None:
     empty = PeerReport(PgInfo(PGID), PgLog(), PgMissing())
     reports = {0: full, 3: empty, 4: empty, 1: full}
     v = view(3, (0, 3, 4))
-    result = peer(0, v, build_prior_set([], v, bool), reports, 3)
+    result = peer(0, v, build_prior_set([], v, bool, 0), reports, 3)
     assert not result.ok and result.want_acting == (0, 1)
     assert pg_state_string(result.state) == "remapped+peering"
 
@@ -180,7 +224,7 @@ def test_peer_goes_peered_without_enough_complete_copies() -> None:
     full = report(entries, tail=Eversion(1, 4), les=1)
     empty = PeerReport(PgInfo(PGID), PgLog(), PgMissing())
     v = view(3, (0, 3, 4))
-    result = peer(0, v, build_prior_set([], v, bool), {0: full, 3: empty, 4: empty}, 3)
+    result = peer(0, v, build_prior_set([], v, bool, 0), {0: full, 3: empty, 4: empty}, 3)
     assert result.ok
     assert [result.members[o].recovery for o in (3, 4)] == [Recovery.BACKFILL] * 2
 
@@ -191,7 +235,7 @@ def test_peer_is_incomplete_without_a_usable_log() -> None:
         msgspec.structs.replace(backfilling.info, last_backfill=A), backfilling.log, PgMissing()
     )
     v = view(3, (0, 1))
-    result = peer(0, v, build_prior_set([], v, bool), {0: partial, 1: partial}, 3)
+    result = peer(0, v, build_prior_set([], v, bool, 0), {0: partial, 1: partial}, 3)
     # Ceph's Incomplete state clears "peering".
     assert not result.ok and pg_state_string(result.state) == "incomplete"
 
@@ -203,14 +247,14 @@ def test_a_peered_activation_does_not_outrank_copies_that_took_writes() -> None:
     base = [mod(A, 1, 1), mod(B, 1, 2)]
     newer = [*base, mod(A, 2, 3, Eversion(1, 1))]
     alone = PgView(5, (2,), 2, (2,), 2, 3, 2)
-    peered = peer(2, alone, build_prior_set([], alone, bool), {2: report(base, les=1)}, 5)
+    peered = peer(2, alone, build_prior_set([], alone, bool, 0), {2: report(base, les=1)}, 5)
     assert peered.ok
     stale = peered.members[2].info
     assert stale.last_epoch_started == 1
     back = PgView(6, (2, 0), 2, (2, 0), 2, 3, 2)
     reports = {2: PeerReport(stale, PgLog(ZERO, None, base), PgMissing()),
                0: report(newer, les=2)}  # fmt: skip
-    result = peer(2, back, build_prior_set([], back, bool), reports, 6)
+    result = peer(2, back, build_prior_set([], back, bool, 0), reports, 6)
     assert result.ok and result.auth == 0
     assert result.log is not None and result.log.head == Eversion(2, 3)
     assert list(result.members[2].missing) == [A]
@@ -225,6 +269,6 @@ def test_an_activation_of_min_size_members_starts_an_epoch_while_one_is_backfill
     behind_tail = report([mod(A, 2, 2), mod(B, 2, 3)], tail=Eversion(1, 1), les=2)
     empty = PeerReport(PgInfo(PGID), PgLog(ZERO, None, []), PgMissing())
     v = view(4, (0, 1))
-    result = peer(0, v, build_prior_set([], v, bool), {0: empty, 1: behind_tail}, 4)
+    result = peer(0, v, build_prior_set([], v, bool, 0), {0: empty, 1: behind_tail}, 4)
     assert result.ok and result.members[0].recovery is Recovery.BACKFILL
     assert result.members[1].info.last_epoch_started == 4

@@ -16,7 +16,7 @@ def test_a_down_pg_names_the_osds_it_waits_for() -> None:
     past.note(view(1, (0, 1, 2)))
     past.note(view(5, (1, 2)))  # osd.0 gone: 1 and 2 take writes
     past.note(view(8, (0,)))  # 1 and 2 gone, 0 back alone
-    prior = build_prior_set(past.intervals, view(8, (0,)), {0}.__contains__)
+    prior = build_prior_set(past.intervals, view(8, (0,)), {0}.__contains__, 0)
     states = peering_states(PeeringDump("Down", prior, past.intervals), 20.0, 10.0)
     down, peering, started = states
     assert down["name"] == "Started/Primary/Peering/Down"
@@ -42,7 +42,7 @@ def test_a_down_pg_names_the_osds_it_waits_for() -> None:
 
 
 def test_other_substates() -> None:
-    prior = build_prior_set([], view(3, (0, 1)), {0, 1}.__contains__)
+    prior = build_prior_set([], view(3, (0, 1)), {0, 1}.__contains__, 0)
     intervals: list[PastInterval] = []
     getinfo, peering, _ = peering_states(PeeringDump("GetInfo", prior, intervals), 1.0, 1.0)
     assert getinfo == {
