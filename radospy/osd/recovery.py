@@ -552,7 +552,8 @@ class Recovery:
     ) -> list[tuple[ObjectId, ObjectState | None]]:
         """Head ``oid``'s SnapSet object and clones as the first source that answers
         holds them (a write may have cloned the head in the same transaction); nothing
-        in a pool that never had snapshots."""
+        in a pool that never had snapshots. Raises EAGAIN when no source answers: the
+        head must not be stored without its clones (recovery is tried again later)."""
         if not self._had_snaps(pg, oid):
             return []
         for source in sources:
@@ -570,7 +571,7 @@ class Recovery:
             except (RadosError, OSError, TimeoutError, msgspec.DecodeError) as exc:
                 log.warning("%s: pull of %s's clones from osd.%d failed: %s",
                             self.osd.entity, oid, source, exc)  # fmt: skip
-        return []
+        raise RadosError(f"pg {pg.pgid}: no source answered for {oid}'s clones", EAGAIN)
 
     async def _pull_any(self, pg: PG, source: int, oid: ObjectId) -> ObjectState | None:
         msg = PGPull(pg.pgid.pool, pg.pgid.seed, self.osd.epoch, oid)
