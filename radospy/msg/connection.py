@@ -255,6 +255,9 @@ class Connection:
         self._closed = False
         self._tids = itertools.count(1)
         self._pending: dict[int, asyncio.Future[Message]] = {}
+        self._reply_as: dict[int, type[Message]] = {}
+        """The view class (`MessageRegistry.register_view`) a pending request's reply
+        is decoded as, by tid, for the requests that asked for one."""
         self._room = asyncio.Event()
         self._inbox: deque[_Delivery] = deque()
         self._inbox_bytes = 0
@@ -327,8 +330,11 @@ class Connection:
         self._enqueue(type_id, FLAG_REPLY, tid, body)
         return True
 
-    async def request(self, msg: Message, timeout: float) -> Message:
-        """Send `msg` and return the peer's reply.
+    async def request(
+        self, msg: Message, timeout: float, reply_as: type[Message] | None = None
+    ) -> Message:
+        """Send `msg` and return the peer's reply (decoded as the view class
+        `reply_as` when given and the reply is of the type it views).
 
         Raises the reply's error when the peer answers with ErrorReply, RequestTimeout
         after `timeout` seconds, ConnectionClosed if the connection is marked down.
@@ -336,6 +342,8 @@ class Connection:
         tid = next(self._tids)
         future: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
         self._pending[tid] = future
+        if reply_as is not None:
+            self._reply_as[tid] = reply_as
         try:
             async with asyncio.timeout(timeout):
                 await self._send(msg, FLAG_REQUEST, tid)
@@ -346,26 +354,36 @@ class Connection:
             ) from None
         finally:
             self._pending.pop(tid, None)
+            self._reply_as.pop(tid, None)
         if isinstance(reply, ErrorReply):
             raise reply.to_error()
         return reply
 
-    def call(self, msg: Message) -> asyncio.Future[Message] | None:
+    def call(
+        self, msg: Message, reply_as: type[Message] | None = None
+    ) -> asyncio.Future[Message] | None:
         """Send the request `msg` now and return the future of its reply, without a
         task or a timeout of its own: for a caller that races the reply against
         something else (a map change) by completing the future itself. The reply may
         be an ErrorReply (raise its `to_error()`); the future fails with
         ConnectionClosed if the connection is marked down. None (nothing sent) when
-        the send queue is full or the connection is closed: use `request` then."""
+        the send queue is full or the connection is closed: use `request` then.
+        `reply_as` as for `request`."""
         type_id, body = self._encode(msg)
         if self._closed or not self.session.has_room():
             return None
         tid = next(self._tids)
         future: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
         self._pending[tid] = future
-        future.add_done_callback(lambda _: self._pending.pop(tid, None))
+        if reply_as is not None:
+            self._reply_as[tid] = reply_as
+        future.add_done_callback(lambda _: self._forget_request(tid))
         self._enqueue(type_id, FLAG_REQUEST, tid, body)
         return future
+
+    def _forget_request(self, tid: int) -> None:
+        self._pending.pop(tid, None)
+        self._reply_as.pop(tid, None)
 
     async def wait_ready(self, timeout: float) -> None:
         """Wait until a TCP connection carries the session (after a redial, say)."""
@@ -498,7 +516,8 @@ class Connection:
             return
         if frame.seq == 0:
             raise SessionError(f"message type {frame.type:#06x} without a sequence number")
-        msg = self._messenger.registry.decode(frame.type, frame.payload)
+        view = self._reply_as.get(frame.tid) if frame.is_reply else None
+        msg = self._messenger.registry.decode(frame.type, frame.payload, view)
         if self.session.receive(frame.seq) is Receipt.DUPLICATE:
             return
         if frame.is_reply:

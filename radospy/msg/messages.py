@@ -9,7 +9,10 @@ Bodies are msgpack arrays (`array_like`): smaller and faster than maps, and stil
 extensible because msgspec ignores trailing elements it does not know and fills missing
 trailing fields from their defaults, so new fields go at the end with a default. Bulk
 data fields should be typed `bytes` to send and may be typed `memoryview` to receive
-without a copy (the view then points into the frame's own buffer).
+without a copy (the view then points into the frame's own buffer). A message whose bulk
+fields are `bytes` for most receivers can also have a *view* class (`register_view`): a
+subclass with those fields typed `memoryview`, which a requester asks for per request
+(`Connection.call(..., reply_as=View)`) where it can use the data without a copy.
 
 Type id ranges (owners add their messages in their own modules):
 
@@ -60,6 +63,7 @@ class MessageRegistry:
 
     _classes: dict[int, type[Message]] = field(default_factory=dict)
     _decoders: dict[int, msgspec.msgpack.Decoder[Message]] = field(default_factory=dict)
+    _views: dict[type[Message], msgspec.msgpack.Decoder[Message]] = field(default_factory=dict)
     _encoder: msgspec.msgpack.Encoder = field(default_factory=msgspec.msgpack.Encoder)
     _last: tuple[Message, bytes] | None = None
 
@@ -75,6 +79,14 @@ class MessageRegistry:
         cls.TYPE = type_id
         self._classes[type_id] = cls
         self._decoders[type_id] = msgspec.msgpack.Decoder(cls)
+
+    def register_view(self, view: type[Message]) -> None:
+        """Let a receiver decode the registered message that `view` subclasses as
+        `view`: the same wire layout, with bulk fields retyped `memoryview`."""
+        base = self._classes.get(view.TYPE)
+        if base is None or base is view or not issubclass(view, base):
+            raise RadosError(f"{view.__name__} is not a view of a registered message", EINVAL)
+        self._views[view] = msgspec.msgpack.Decoder(view)
 
     def class_of(self, type_id: int) -> type[Message]:
         """The class registered for `type_id`; raises MalformedMessage if none is."""
@@ -100,9 +112,14 @@ class MessageRegistry:
         self._last = (msg, body)
         return type_id, body
 
-    def decode(self, type_id: int, body: BytesLike) -> Message:
-        """Decode and validate a body; raises MalformedMessage on any mismatch."""
-        decoder = self._decoders.get(type_id)
+    def decode(self, type_id: int, body: BytesLike, view: type[Message] | None = None) -> Message:
+        """Decode and validate a body; raises MalformedMessage on any mismatch.
+
+        With `view` (a class given to `register_view`) a body of the type it views is
+        decoded as `view`; a body of any other type (an `ErrorReply`) as usual."""
+        decoder = self._views.get(view) if view is not None and type_id == view.TYPE else None
+        if decoder is None:
+            decoder = self._decoders.get(type_id)
         if decoder is None:
             raise MalformedMessage(f"unknown message type {type_id:#06x}")
         try:

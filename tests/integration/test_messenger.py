@@ -291,6 +291,45 @@ def test_64_mib_payload_round_trip() -> None:
     run(scenario())
 
 
+class PongView(Pong):
+    """Pong with its data decoded as a view into the frame."""
+
+    data: memoryview = memoryview(b"")  # type: ignore[assignment]
+
+
+REGISTRY.register_view(PongView)
+
+
+def test_a_reply_asked_for_as_a_view_points_into_its_frame() -> None:
+    async def scenario() -> None:
+        server, _, client = await pair()
+        try:
+            assert server.addr is not None
+            conn = await client.connect(server.addr, "osd.0")
+            payload = bytes(range(256)) * (16 * 1024)
+            reply = await conn.request(Ping(1.0, payload), DEADLINE, reply_as=PongView)
+            assert isinstance(reply, PongView) and reply.data == payload
+            future = conn.call(Ping(2.0, payload), reply_as=PongView)
+            assert future is not None
+            reply = await asyncio.wait_for(future, DEADLINE)
+            assert isinstance(reply, PongView) and reply.data == payload
+            # Small replies too; other requests on the connection still get bytes.
+            small, plain = await asyncio.gather(
+                conn.request(Ping(3.0, b"abc"), DEADLINE, reply_as=PongView),
+                conn.request(Ping(4.0, payload), DEADLINE),
+            )
+            assert isinstance(small, PongView) and small.data == b"abc"
+            assert plain == Pong(4.0, payload) and isinstance(plain.data, bytes)
+            # An error answer is decoded as what it is.
+            with pytest.raises(RadosError) as info:
+                await conn.request(Fail("enoent"), DEADLINE, reply_as=PongView)
+            assert info.value.errno == errno.ENOENT
+        finally:
+            await with_cleanup(client.shutdown, server.shutdown)
+
+    run(scenario())
+
+
 def test_oversize_frame_closes_that_connection_only(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING, "radospy.msg")
 

@@ -111,8 +111,58 @@ def test_large_payload_lands_in_its_own_buffer() -> None:
     decoder.receive_data(stream([Frame(5, 0, 1, 1, 0, payload)]))
     frame = decoder.next_frame()
     assert frame is not None
-    assert isinstance(frame.payload, bytearray)
+    assert isinstance(frame.payload, memoryview)
     assert frame.payload == payload
+
+
+class PongView(Pong):
+    """Pong with its data as a view into the frame."""
+
+    data: memoryview = memoryview(b"")  # type: ignore[assignment]
+
+
+REGISTRY.register_view(PongView)
+
+
+@settings(deadline=None)
+@given(sizes=st.lists(st.integers(1, 70_000), min_size=1))
+def test_big_payload_split_across_many_reads_decodes_as_a_view(sizes: list[int]) -> None:
+    """A payload far larger than the scratch buffer, arriving in reads of any size (as
+    TCP delivers it), is gathered in one buffer of its own; a view decode points into
+    that buffer instead of copying out of it."""
+    data = bytes(range(256)) * 1200 + b"tail"
+    _, body = REGISTRY.encode(Pong(2.0, data))
+    wire = memoryview(stream([Frame(Pong.TYPE, FLAG_REPLY, 9, 1, 0, body)]))
+    decoder = FrameDecoder(1 << 20, scratch_size=SCRATCH)
+    reads = 0
+    while wire:
+        target = decoder.get_buffer(-1)
+        n = min(target.nbytes, len(wire), sizes[reads % len(sizes)])
+        target[:n] = wire[:n]
+        decoder.buffer_updated(n)
+        wire = wire[n:]
+        reads += 1
+        if wire:
+            assert decoder.next_frame() is None
+    frame = decoder.next_frame()
+    assert frame is not None and decoder.next_frame() is None
+    msg = REGISTRY.decode(frame.type, frame.payload, PongView)
+    assert isinstance(msg, PongView)
+    assert isinstance(msg.data, memoryview) and msg.data == data
+    assert isinstance(frame.payload, memoryview)
+    assert msg.data.obj is frame.payload.obj  # no copy: the frame's own buffer
+
+
+def test_a_big_frame_with_a_bad_checksum_is_refused_before_any_view() -> None:
+    """The payload is checked whole before anything is decoded from it, a view or not."""
+    _, body = REGISTRY.encode(Pong(1.0, bytes(range(256)) * 100))
+    wire = bytearray(stream([Frame(Pong.TYPE, FLAG_REPLY, 3, 1, 0, body)]))
+    wire[-1000] ^= 0x10
+    decoder = FrameDecoder(1 << 20, scratch_size=SCRATCH)
+    decoder.receive_data(wire)
+    with pytest.raises(FrameError, match="bad checksum"):
+        decoder.next_frame()
+    assert decoder.failed
 
 
 @given(frames=st.lists(frames_st, min_size=1, max_size=5), cut=st.integers(1, 10**6))
@@ -271,6 +321,42 @@ def test_new_trailing_fields_stay_compatible() -> None:
     assert registry.decode(0x100, newer) == V1(1)
     older = msgspec.msgpack.encode(V1(1))
     assert msgspec.msgpack.decode(older, type=V2) == V2(1)
+
+
+def test_view_decoding() -> None:
+    registry = MessageRegistry()
+
+    @message(0x300, registry)
+    class Data(Message):
+        n: int
+        data: bytes
+
+    class DataView(Data):
+        data: memoryview  # type: ignore[assignment]
+
+    class Unrelated(Message):
+        data: memoryview
+
+    registry.register_view(DataView)
+    _, body = registry.encode(Data(4, b"abcd"))
+    got = registry.decode(0x300, body, DataView)
+    assert isinstance(got, DataView) and got.n == 4 and bytes(got.data) == b"abcd"
+    # Without the view, or for a body of another type, the registered class decodes.
+    assert registry.decode(0x300, body) == Data(4, b"abcd")
+    @message(0x301, registry)
+    class Failure(Message):
+        errno: int
+
+    _, failure = registry.encode(Failure(2))
+    assert registry.decode(0x301, failure, DataView) == Failure(2)
+    with pytest.raises(MalformedMessage, match="malformed Data body"):
+        registry.decode(0x300, b"\x92\x01\x02", DataView)
+    with pytest.raises(RadosError, match="not a view of a registered message"):
+        registry.register_view(Unrelated)
+    with pytest.raises(RadosError, match="not a view of a registered message"):
+        registry.register_view(Data)
+    with pytest.raises(RadosError, match="not a registered message"):
+        registry.encode(DataView(1, memoryview(b"x")))
 
 
 def test_registration_errors() -> None:
