@@ -39,6 +39,7 @@ from radospy.osd.messages import (
     ObjectLocator,
     OSDOp,
     OSDOpReply,
+    OSDOpReplyView,
     OSDRetry,
     PGList,
     PGListReply,
@@ -246,11 +247,13 @@ class Objecter:
         snap: int = NOSNAP,
         timeout: float | None = None,
         reqid: ReqId | None = None,
+        views: bool = False,
     ) -> OSDOpReply:
         """Run ``ops`` on one object; the reply (rc and per-op results).
 
         ``reqid`` names the op across resends; a caller passes one only to send the
-        same op again itself (the OSD then answers from its PG log).
+        same op again itself (the OSD then answers from its PG log). With ``views``
+        the reply is an `OSDOpReplyView`: read data is not copied out of the frame.
         """
         reqid = reqid or self.new_reqid()
 
@@ -261,7 +264,8 @@ class Objecter:
             retry = OP_FLAG_RETRY if resend else 0
             return OSDOp(reqid, seed, loc, ops, epoch, flags | retry, snap_seq, list(snaps), snap)
 
-        return await self._submit(loc.pool, seed_of, build, OSDOpReply, timeout)
+        reply_type = OSDOpReplyView if views else OSDOpReply
+        return await self._submit(loc.pool, seed_of, build, reply_type, timeout)
 
     async def list_pg(
         self,
@@ -348,7 +352,7 @@ class Objecter:
                 await self._next_map(target.epoch, deadline)
                 continue
             reply = await self._send_once(target, build(target.epoch, target.pg_seed, resend),
-                                          seed_of, pool, deadline)  # fmt: skip
+                                          seed_of, pool, deadline, reply_type)  # fmt: skip
             resend = True
             if reply is None:
                 continue
@@ -371,9 +375,11 @@ class Objecter:
         seed_of: Callable[[OSDMap], int],
         pool: int,
         deadline: float | None,
+        reply_as: type[Message],
     ) -> Message | None:
-        """Send to the target and wait for the answer; None when the op must be sent
-        again (the connection failed, or a newer map moved the PG's primary)."""
+        """Send to the target and wait for the answer (decoded as ``reply_as`` where
+        that is a view class); None when the op must be sent again (the connection
+        failed, or a newer map moved the PG's primary)."""
         assert target.addr is not None
         loop = asyncio.get_running_loop()
         # Taken before any await: a map that arrives while we dial still wakes us.
@@ -386,7 +392,7 @@ class Objecter:
                 async with asyncio.timeout(_REDIAL_PAUSE):
                     await self._map_event.wait()
             return None
-        future = conn.call(msg)
+        future = conn.call(msg, reply_as)
         if future is not None:
             op = _InFlight(target, seed_of, pool, conn)
             self._in_flight[future] = op
@@ -394,7 +400,9 @@ class Objecter:
                 self._check(future, op)  # a map came while we dialled
             return await self._reply(future, deadline)
         remaining = None if deadline is None else max(deadline - loop.time(), 0.001)
-        request = asyncio.ensure_future(conn.request(msg, remaining))  # type: ignore[arg-type]
+        request = asyncio.ensure_future(
+            conn.request(msg, remaining, reply_as)  # type: ignore[arg-type]
+        )
         try:
             while True:
                 map_changed = asyncio.ensure_future(map_event.wait())

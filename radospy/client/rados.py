@@ -425,12 +425,20 @@ class AsyncIoctx:
             raise InvalidArgumentError("no object ops with LIBRADOS_ALL_NSPACES", errno.EINVAL)
         return ObjectLocator(self.pool_id, self.nspace, key, self.locator_key)
 
-    async def operate(self, key: str, ops: list[o.OsdOp], what: str) -> list[o.OpResult]:
-        """Run ``ops`` on object ``key``; raises the errno of a failed request."""
+    async def operate(
+        self, key: str, ops: list[o.OsdOp], what: str, *, views: bool = False
+    ) -> list[o.OpResult]:
+        """Run ``ops`` on object ``key``; raises the errno of a failed request. With
+        ``views``, read data comes as `ReadDataView` (no copy out of the reply)."""
         try:
             snap = self.snap
             reply = await self.rados._objecter().op(
-                self._loc(key), ops, snap_seq=snap.seq, snaps=snap.snaps, snap=snap.read
+                self._loc(key),
+                ops,
+                snap_seq=snap.seq,
+                snaps=snap.snaps,
+                snap=snap.read,
+                views=views,
             )
         except RadosError as exc:
             raise _translate(exc, f"{what} {key}") from None
@@ -454,6 +462,16 @@ class AsyncIoctx:
         results = await self.operate(key, [o.Read(offset=offset, length=length)], "read")
         result = results[0]
         return result.data if isinstance(result, o.ReadData) else b""
+
+    async def read_view(self, key: str, length: int = 8192, offset: int = 0) -> memoryview:
+        """`read` without the copy into bytes: a read-only view of the reply's buffer,
+        for callers that only look at the data (``rados bench`` verifying it) or copy
+        it somewhere themselves (assembling a striped read)."""
+        if length == 0:
+            return memoryview(b"")
+        ops: list[o.OsdOp] = [o.Read(offset=offset, length=length)]
+        result = (await self.operate(key, ops, "read", views=True))[0]
+        return result.data.toreadonly() if isinstance(result, o.ReadDataView) else memoryview(b"")
 
     async def stat(self, key: str) -> tuple[int, int]:
         """(size, mtime in nanoseconds)."""

@@ -448,6 +448,28 @@ AnyOpResult = (
     | SnapList
 )
 
+
+
+class ReadDataView(ReadData, tag="data"):
+    """`ReadData` as a client decodes it when it asked for views: `data` points into
+    the reply's frame buffer instead of being copied out of it (a 4 MiB read)."""
+
+    data: memoryview  # type: ignore[assignment]
+
+
+AnyOpResultView = (
+    Status
+    | ReadDataView
+    | StatData
+    | XattrValue
+    | XattrMap
+    | OmapVals
+    | OmapKeys
+    | OmapHeader
+    | SnapList
+)
+"""`AnyOpResult` with read data decoded as views."""
+
 _ops_encoder = msgspec.msgpack.Encoder()
 _ops_decoder = msgspec.msgpack.Decoder(list[OsdOp])
 _results_decoder = msgspec.msgpack.Decoder(list[AnyOpResult])

@@ -24,9 +24,9 @@ from typing import Annotated
 import msgspec
 
 from radospy.common.eversion import Eversion
-from radospy.common.osdop import AnyOpResult, OsdOp
+from radospy.common.osdop import AnyOpResult, AnyOpResultView, OsdOp
 from radospy.common.types import ReqId
-from radospy.msg.messages import Message, message
+from radospy.msg.messages import REGISTRY, Message, message
 from radospy.osd.objectstore.transaction import Transaction
 from radospy.osd.objectstore.types import NOSNAP, ObjectId
 from radospy.osd.peering import PastInterval
@@ -82,6 +82,17 @@ class OSDOpReply(Message):
     results: list[AnyOpResult]
     version: Eversion = Eversion()
     user_version: int = 0
+
+
+class OSDOpReplyView(OSDOpReply):
+    """`OSDOpReply` with read data as views into the frame (`ReadDataView`): what the
+    client's objecter decodes a reply as when its caller takes the data without a
+    copy (`AsyncIoctx.read_view`)."""
+
+    results: list[AnyOpResultView]  # type: ignore[assignment]
+
+
+REGISTRY.register_view(OSDOpReplyView)
 
 
 @message(0x0202)

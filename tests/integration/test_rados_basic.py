@@ -96,7 +96,8 @@ def test_round_trip_between_clients(cluster: RadosCluster, size: int) -> None:
         _write(ioctx, name, data)
     with radospy.Rados(conffile=conf) as reader, reader.open_ioctx(POOL) as ioctx:
         assert ioctx.stat(name)[0] == size
-        assert ioctx.read(name, max(size, 1)) == data
+        got = ioctx.read(name, max(size, 1))
+        assert type(got) is bytes and got == data  # python-rados' contract
         assert name in {ob.key for ob in ioctx.list_objects()}
 
 
@@ -224,6 +225,32 @@ def test_resent_op_is_applied_once(cluster: RadosCluster) -> None:
 
     asyncio.run(run())
     ACKED["resent"] = b"once"
+
+
+def test_read_view_is_read_without_the_copy(cluster: RadosCluster) -> None:
+    async def run() -> None:
+        config = radospy.Rados(conffile=str(cluster.conf_path)).config
+        rados = radospy.AsyncRados(config)
+        await rados.connect(30)
+        try:
+            ioctx = await rados.open_ioctx(POOL)
+            data = os.urandom(4 << 20)
+            await ioctx.write_full("viewed", data)
+            ACKED["viewed"] = data
+            view = await ioctx.read_view("viewed", len(data))
+            assert isinstance(view, memoryview) and view.readonly
+            assert view == data
+            got = await ioctx.read("viewed", len(data))
+            assert type(got) is bytes and got == data
+            assert await ioctx.read_view("viewed", 100, (4 << 20) - 10) == data[-10:]
+            assert await ioctx.read_view("viewed", 10, 5 << 20) == b""
+            assert await ioctx.read_view("viewed", 0) == b""
+            with pytest.raises(radospy.ObjectNotFound):
+                await ioctx.read_view("never-written", 10)
+        finally:
+            await rados.shutdown()
+
+    asyncio.run(run())
 
 
 def test_acknowledged_writes_are_on_every_acting_osd(cluster: RadosCluster) -> None:

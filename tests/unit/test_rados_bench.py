@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from radospy.cli.rados_bench import (
     BenchMetadata,
     BenchStats,
+    ContentsCheck,
     num,
     object_name,
     object_prefix,
@@ -99,6 +100,31 @@ def test_names_and_contents() -> None:
     assert set(data[31:]) == {ord("z")}
     assert op_contents(7, 10) == b"I'm the  \0"
     assert op_contents(1, 0) == b""
+
+
+@given(
+    op_size=st.integers(0, 5000),
+    indexes=st.lists(st.integers(0, 10**18), min_size=1, max_size=6),
+    flip=st.integers(0, 10**6),
+)
+def test_contents_check_is_op_contents_compared(
+    op_size: int, indexes: list[int], flip: int
+) -> None:
+    """What a read is checked against is `op_contents`, whatever ops were checked
+    before (one buffer serves every check), for bytes and for views."""
+    check = ContentsCheck(op_size)
+    for index in indexes:
+        good = op_contents(index, op_size)
+        assert check.matches(index, good)
+        assert check.matches(index, memoryview(bytearray(good)).toreadonly())
+        assert not check.matches(index, good + b"z")
+        if op_size:
+            assert not check.matches(index, good[:-1])
+            bad = bytearray(good)
+            bad[flip % op_size] ^= 1
+            assert not check.matches(index, memoryview(bad))
+            if op_contents(index + 1, op_size) != good:
+                assert not check.matches(index + 1, good)
 
 
 @given(
