@@ -33,6 +33,8 @@ from radospy.msg.frame import (
     FrameEncoder,
     FrameError,
     FrameTooLarge,
+    Payload,
+    payload_size,
 )
 from radospy.msg.messages import (
     CONTROL_TYPES,
@@ -159,7 +161,7 @@ class _Wire(asyncio.BufferedProtocol):
             self.transport.resume_reading()
 
     def write_frame(
-        self, type_: int, flags: int, tid: int, seq: int, ack: int, payload: BytesLike
+        self, type_: int, flags: int, tid: int, seq: int, ack: int, payload: Payload
     ) -> None:
         """Frame `payload` for the transport (which buffers, never blocks).
 
@@ -169,7 +171,11 @@ class _Wire(asyncio.BufferedProtocol):
         if self.transport is None or self.closed:
             return
         header = self.encoder.header(type_, flags, tid, seq, ack, payload)
-        if len(payload) < _JOIN_LIMIT:
+        if isinstance(payload, tuple):
+            # A spliced body: its small first part joins the header, the rest (bulk
+            # buffers and the small parts between them) go as they are.
+            self._out += (header + payload[0], *payload[1:])
+        elif len(payload) < _JOIN_LIMIT:
             self._out.append(header + payload)
         else:
             self._out += (header, payload)
@@ -426,12 +432,13 @@ class Connection:
             raise ConnectionClosed(f"connection to {self.peer_name} is closed")
         self._enqueue(type_id, flags, tid, body)
 
-    def _encode(self, msg: Message) -> tuple[int, bytes]:
+    def _encode(self, msg: Message) -> tuple[int, Payload]:
         type_id, body = self._messenger.registry.encode(msg)
         limit = self._messenger.config.ms_max_message_size
-        if len(body) > limit:
+        size = payload_size(body)
+        if size > limit:
             raise FrameTooLarge(
-                f"{type(msg).__name__} of {len(body)} bytes exceeds ms_max_message_size {limit}"
+                f"{type(msg).__name__} of {size} bytes exceeds ms_max_message_size {limit}"
             )
         return type_id, body
 
@@ -441,7 +448,7 @@ class Connection:
         if self._wire is not None:
             self._wire.flush()
 
-    def _enqueue(self, type_id: int, flags: int, tid: int, body: bytes) -> None:
+    def _enqueue(self, type_id: int, flags: int, tid: int, body: Payload) -> None:
         out = self.session.enqueue(type_id, flags, tid, body)
         if self._wire is not None:
             self._write(self._wire, out)

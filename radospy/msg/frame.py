@@ -67,14 +67,26 @@ _MIN_FREE = 16 * 1024
 BytesLike = bytes | bytearray | memoryview
 """Anything the frame layer accepts as bytes without copying it."""
 
-Digest = Callable[[BytesLike, BytesLike], int]
+Payload = BytesLike | tuple[BytesLike, ...]
+"""A payload to send: one buffer, or several that go on the wire back to back (a body
+with bulk data spliced in instead of copied into it, see `MessageRegistry.encode`)."""
+
+Digest = Callable[[BytesLike, Payload], int]
 """Checksum of (header bytes 0..31, payload) as an unsigned 64-bit integer."""
 
 
-def xxh3_digest(head: BytesLike, payload: BytesLike) -> int:
+def payload_size(payload: Payload) -> int:
+    """The bytes `payload` puts on the wire."""
+    if isinstance(payload, tuple):
+        return sum(memoryview(part).nbytes for part in payload)
+    return memoryview(payload).nbytes
+
+
+def xxh3_digest(head: BytesLike, payload: Payload) -> int:
     """The unkeyed checksum used before authentication."""
     hasher = xxhash.xxh3_64(head)
-    hasher.update(payload)
+    for part in payload if isinstance(payload, tuple) else (payload,):
+        hasher.update(part)
     return hasher.intdigest()
 
 
@@ -82,15 +94,17 @@ def hmac_digest(key: bytes) -> Digest:
     """The keyed checksum used once `key` (the session key) is agreed."""
     template = hmac.new(key, digestmod=hashlib.sha256)
 
-    def digest(head: BytesLike, payload: BytesLike) -> int:
-        if len(payload) < _ONESHOT_LIMIT:
+    def digest(head: BytesLike, payload: Payload) -> int:
+        parts = payload if isinstance(payload, tuple) else (payload,)
+        if payload_size(payload) < _ONESHOT_LIMIT:
             # OpenSSL's one-shot HMAC costs less than copying a keyed context and
             # feeding it twice, even with the bytes joined first.
-            mac = hmac.digest(key, bytes(head) + payload, "sha256")
+            mac = hmac.digest(key, b"".join((head, *parts)), "sha256")
         else:
             ctx = template.copy()
             ctx.update(head)
-            ctx.update(payload)
+            for part in parts:
+                ctx.update(part)
             mac = ctx.digest()
         return int.from_bytes(mac[:8], "little")
 
@@ -146,10 +160,10 @@ class FrameEncoder:
         self._digest = digest_for(key)
 
     def header(
-        self, type_: int, flags: int, tid: int, seq: int, ack: int, payload: BytesLike
+        self, type_: int, flags: int, tid: int, seq: int, ack: int, payload: Payload
     ) -> bytes:
         """The 40 header bytes that precede `payload` on the wire."""
-        size = memoryview(payload).nbytes
+        size = payload_size(payload)
         head = _HEAD.pack(size, type_, flags, tid & _U64, seq, ack)
         return head + _SUM.pack(self._digest(head, payload))
 

@@ -14,6 +14,12 @@ fields are `bytes` for most receivers can also have a *view* class (`register_vi
 subclass with those fields typed `memoryview`, which a requester asks for per request
 (`Connection.call(..., reply_as=View)`) where it can use the data without a copy.
 
+On the sending side a message may keep its bulk data out of its encoding: its
+`split_bulk` returns a copy with `BULK_MARK` in place of each large buffer, and
+`MessageRegistry.encode` returns the body as parts with those buffers spliced in at the
+marks (a bin32 header before each), which the transport writes back to back: for
+buffers of `BULK_MIN` bytes or more, the bytes msgspec would write for the whole message.
+
 Type id ranges (owners add their messages in their own modules):
 
     0x0001-0x001f  messenger control frames (below; never seen by dispatchers)
@@ -25,6 +31,8 @@ Type id ranges (owners add their messages in their own modules):
 from __future__ import annotations
 
 import re
+import secrets
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from errno import EBADMSG, EINVAL
@@ -33,7 +41,7 @@ from typing import ClassVar, TypeVar
 import msgspec
 
 from radospy.common.errors import RadosError
-from radospy.msg.frame import BytesLike
+from radospy.msg.frame import BytesLike, Payload
 
 _U16 = 0xFFFF
 _ENTITY_RE = re.compile(r"(mon|osd|client|mds|mgr)\.[A-Za-z0-9_.-]+")
@@ -41,11 +49,25 @@ _ENTITY_RE = re.compile(r"(mon|osd|client|mds|mgr)\.[A-Za-z0-9_.-]+")
 PROTOCOL_VERSION = 1
 """Bumped when the frame layout or the handshake changes incompatibly."""
 
+BULK_MARK = secrets.token_bytes(16)
+"""What `Message.split_bulk` puts in place of a bulk buffer. Random per process, so no
+data a peer or user chose can contain it; encode checks each mark is found once."""
+BULK_MIN = 64 * 1024
+"""Buffers at least this large are worth splicing instead of copying."""
+_BIN32 = struct.Struct(">BI")
+_BIN8_MARK = b"\xc4" + bytes([len(BULK_MARK)]) + BULK_MARK
+
 
 class Message(msgspec.Struct, array_like=True, frozen=True):
     """Base class of every message body; `TYPE` is set by registration."""
 
     TYPE: ClassVar[int] = 0
+
+    def split_bulk(self) -> tuple[Message, list[BytesLike]] | None:
+        """This message with `BULK_MARK` in place of each bulk buffer, and those
+        buffers in the order they appear in its encoding; None (the default) to be
+        encoded whole."""
+        return None
 
 
 class MalformedMessage(RadosError):
@@ -65,7 +87,7 @@ class MessageRegistry:
     _decoders: dict[int, msgspec.msgpack.Decoder[Message]] = field(default_factory=dict)
     _views: dict[type[Message], msgspec.msgpack.Decoder[Message]] = field(default_factory=dict)
     _encoder: msgspec.msgpack.Encoder = field(default_factory=msgspec.msgpack.Encoder)
-    _last: tuple[Message, bytes] | None = None
+    _last: tuple[Message, Payload] | None = None
 
     def register(self, type_id: int, cls: type[Message]) -> None:
         """Map `type_id` to `cls`; an id is registered once, by one class."""
@@ -95,15 +117,16 @@ class MessageRegistry:
         except KeyError:
             raise MalformedMessage(f"unknown message type {type_id:#06x}") from None
 
-    def encode(self, msg: Message) -> tuple[int, bytes]:
-        """The type id and msgpack body of a registered message."""
+    def encode(self, msg: Message) -> tuple[int, Payload]:
+        """The type id and msgpack body of a registered message (in parts when the
+        message splits its bulk data off, see `Message.split_bulk`)."""
         type_id = type(msg).TYPE
         if self._classes.get(type_id) is not type(msg):
             raise RadosError(f"{type(msg).__name__} is not a registered message", EINVAL)
         last = self._last
         if last is not None and last[0] is msg:
             return type_id, last[1]
-        body = self._encoder.encode(msg)
+        body = self._encode_body(msg)
         # The same message sent to several peers in a row (a primary's RepOp to each
         # replica) is encoded once: every connection sends, and keeps until it is
         # acknowledged, the same bytes, not a copy each (4 MiB for a big write), and a
@@ -111,6 +134,25 @@ class MessageRegistry:
         # last one keeps its identity from being reused by another object.
         self._last = (msg, body)
         return type_id, body
+
+    def _encode_body(self, msg: Message) -> Payload:
+        split = msg.split_bulk()
+        if split is None:
+            return self._encoder.encode(msg)
+        stripped, bulks = split
+        body = self._encoder.encode(stripped)
+        sizes = [memoryview(bulk).nbytes for bulk in bulks]
+        if body.count(_BIN8_MARK) != len(bulks) or max(sizes, default=0) >= 1 << 32:
+            return self._encoder.encode(msg)
+        parts: list[BytesLike] = []
+        start = 0
+        for bulk, size in zip(bulks, sizes, strict=True):
+            at = body.index(_BIN8_MARK, start)
+            # As msgspec writes a buffer of BULK_MIN or more: bin32 header, then the bytes.
+            parts += (body[start:at] + _BIN32.pack(0xC6, size), bulk)
+            start = at + len(_BIN8_MARK)
+        parts.append(body[start:])
+        return tuple(parts)
 
     def decode(self, type_id: int, body: BytesLike, view: type[Message] | None = None) -> Message:
         """Decode and validate a body; raises MalformedMessage on any mismatch.

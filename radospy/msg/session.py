@@ -33,7 +33,7 @@ from errno import EPROTO
 from typing import NamedTuple
 
 from radospy.common.errors import RadosError
-from radospy.msg.frame import BytesLike
+from radospy.msg.frame import Payload, payload_size
 
 
 class SessionError(RadosError):
@@ -56,11 +56,11 @@ class Outgoing(NamedTuple):
     type: int
     flags: int
     tid: int
-    payload: BytesLike
+    payload: Payload
 
     @property
     def size(self) -> int:
-        return memoryview(self.payload).nbytes
+        return payload_size(self.payload)
 
 
 @dataclass
@@ -85,7 +85,7 @@ class Session:
             return True
         return len(self.unacked) < self.max_messages and self.queued_bytes < self.max_bytes
 
-    def enqueue(self, type_: int, flags: int, tid: int, payload: BytesLike) -> Outgoing:
+    def enqueue(self, type_: int, flags: int, tid: int, payload: Payload) -> Outgoing:
         """Number a new message and keep it until acknowledged; the caller sends it."""
         self.out_seq += 1
         out = Outgoing(self.out_seq, type_, flags, tid, payload)

@@ -24,9 +24,10 @@ from typing import Annotated
 import msgspec
 
 from radospy.common.eversion import Eversion
-from radospy.common.osdop import AnyOpResult, AnyOpResultView, OsdOp
+from radospy.common.osdop import AnyOpResult, AnyOpResultView, OsdOp, ReadData
 from radospy.common.types import ReqId
-from radospy.msg.messages import REGISTRY, Message, message
+from radospy.msg.frame import BytesLike
+from radospy.msg.messages import BULK_MARK, BULK_MIN, REGISTRY, Message, message
 from radospy.osd.objectstore.transaction import Transaction
 from radospy.osd.objectstore.types import NOSNAP, ObjectId
 from radospy.osd.peering import PastInterval
@@ -82,6 +83,20 @@ class OSDOpReply(Message):
     results: list[AnyOpResult]
     version: Eversion = Eversion()
     user_version: int = 0
+
+    def split_bulk(self) -> tuple[Message, list[BytesLike]] | None:
+        """Read data of `BULK_MIN` bytes or more goes on the wire from the buffer the
+        store read it into, not copied into the encoded reply first."""
+        bulks: list[BytesLike] = []
+        results: list[AnyOpResult] = []
+        for result in self.results:
+            if isinstance(result, ReadData) and len(result.data) >= BULK_MIN:
+                bulks.append(result.data)
+                result = msgspec.structs.replace(result, data=BULK_MARK)
+            results.append(result)
+        if not bulks:
+            return None
+        return msgspec.structs.replace(self, results=results), bulks
 
 
 class OSDOpReplyView(OSDOpReply):
