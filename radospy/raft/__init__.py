@@ -33,6 +33,7 @@ from radospy.raft.messages import (
     encode_message,
 )
 from radospy.raft.storage import MemoryStorage, SqliteStorage, Storage, StoreInUse, save_ready
+from radospy.raft.wal import WalCorrupt, WalStorage
 
 __all__ = [
     "NO_NODE",
@@ -60,6 +61,8 @@ __all__ = [
     "SqliteStorage",
     "Storage",
     "StoreInUse",
+    "WalCorrupt",
+    "WalStorage",
     "bootstrap_entries",
     "decode_message",
     "encode_message",

@@ -142,7 +142,7 @@ CREATE TABLE IF NOT EXISTS snapshot (
 """
 
 
-class StoreInUse(sqlite3.OperationalError):
+class StoreInUse(OSError):
     """Another process holds the store open."""
 
 

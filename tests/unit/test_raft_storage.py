@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -25,7 +26,11 @@ from radospy.raft import (
     Snapshot,
     SqliteStorage,
     Storage,
+    StoreInUse,
+    WalCorrupt,
+    WalStorage,
 )
+from radospy.raft.migrate import migrate_sqlite_store
 
 Opener = Callable[[], Storage]
 
@@ -36,23 +41,26 @@ def _entries(first: int, last: int, term: int) -> list[Entry]:
     ]
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "wal"])
 def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
     """Opens "the same disk" again: a reopen after close sees what was saved."""
     if request.param == "memory":
         store = MemoryStorage()
         yield lambda: store
     else:
-        opened: list[SqliteStorage] = []
+        opened: list[SqliteStorage | WalStorage] = []
 
-        def open_sqlite() -> Storage:
+        def open_disk() -> Storage:
             # One process owns the store at a time (exclusive locking): close, reopen.
             if opened:
                 opened[-1].close()
-            opened.append(SqliteStorage(tmp_path / "raft.db"))
+            if request.param == "sqlite":
+                opened.append(SqliteStorage(tmp_path / "raft.db"))
+            else:
+                opened.append(WalStorage(tmp_path / "raft", segment_bytes=300))
             return opened[-1]
 
-        yield open_sqlite
+        yield open_disk
         if opened:
             opened[-1].close()
 
@@ -253,3 +261,257 @@ def _op_to_save(op: tuple[object, ...], state: PersistentState) -> dict[str, obj
     _, term, vote = op
     assert isinstance(term, int) and isinstance(vote, int)
     return {"hard_state": HardState(term, vote, 0)}
+
+
+# --- the append-only log ---------------------------------------------------------------
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    ops=_ops,
+    reopen_at=st.sets(st.integers(0, 25)),
+    segment_bytes=st.sampled_from([1, 200, 1 << 20]),
+)
+def test_wal_matches_the_memory_model(
+    ops: list[tuple[object, ...]], reopen_at: set[int], segment_bytes: int
+) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "raft"
+        real = WalStorage(path, segment_bytes=segment_bytes)
+        model = MemoryStorage()
+        try:
+            for step, op in enumerate(ops):
+                if step in reopen_at:
+                    real.close()
+                    real = WalStorage(path, segment_bytes=segment_bytes)
+                    assert real.load() == model.load()
+                kwargs = _op_to_save(op, model.load())
+                if kwargs is None:
+                    continue
+                model.save(**kwargs)  # type: ignore[arg-type]
+                real.save(**kwargs)  # type: ignore[arg-type]
+                assert real.load() == model.load()
+        finally:
+            real.close()
+        reopened = WalStorage(path, segment_bytes=segment_bytes)
+        assert reopened.load() == model.load()
+        reopened.close()
+
+
+def _one_segment_log(path: Path) -> tuple[Path, list[PersistentState]]:
+    """A log of four records in one segment: its file and the state after each record
+    (index 0: before any)."""
+    s = WalStorage(path)
+    states = [s.load()]
+    s.save(hard_state=HardState(1, 1, 0), entries=_entries(1, 3, 1))
+    states.append(s.load())
+    s.save(hard_state=HardState(2, 2, 3), entries=_entries(3, 5, 2))
+    states.append(s.load())
+    s.save(compaction=Snapshot(2, 1, ConfState((1,)), b"snap"))
+    states.append(s.load())
+    s.save(hard_state=HardState(2, 2, 4), sync=False)
+    s.save(entries=_entries(6, 7, 2))
+    states.append(s.load())
+    s.close()
+    (segment,) = sorted(path.glob("*.log"))
+    return segment, states
+
+
+def _record_ends(segment: Path) -> list[int]:
+    data = segment.read_bytes()
+    ends, pos = [], 0
+    while pos < len(data):
+        n = int.from_bytes(data[pos : pos + 4], "little")
+        pos += 12 + n
+        ends.append(pos)
+    return ends
+
+
+def test_wal_torn_tail_at_every_byte_recovers_the_prefix(tmp_path: Path) -> None:
+    segment, states = _one_segment_log(tmp_path / "raft")
+    data = segment.read_bytes()
+    ends = _record_ends(segment)
+    assert len(ends) == len(states) - 1
+    for cut in range(len(data) + 1):
+        segment.write_bytes(data[:cut])
+        s = WalStorage(tmp_path / "raft")
+        try:
+            whole = sum(1 for end in ends if end <= cut)
+            got = s.load()
+            # The snapshot file is newer than a cut-off compaction record: recovery keeps
+            # the entries that follow it, as the model after that compaction has them.
+            want = states[whole]
+            if got.snapshot is not None and want.snapshot is None:
+                want = PersistentState(
+                    want.hard_state,
+                    got.snapshot,
+                    tuple(e for e in want.entries if e.index > got.snapshot.index),
+                )
+            assert got == want, cut
+            # The torn bytes were cut off: the next save follows the last whole record.
+            assert segment.stat().st_size == (ends[whole - 1] if whole else 0)
+        finally:
+            s.close()
+
+
+def test_wal_unfinished_record_of_zeros_at_the_tail_is_dropped(tmp_path: Path) -> None:
+    segment, states = _one_segment_log(tmp_path / "raft")
+    data = segment.read_bytes()
+    last = _record_ends(segment)[-2]
+    # The file grew but the last record's blocks were never written.
+    segment.write_bytes(data[:last] + bytes(len(data) - last))
+    s = WalStorage(tmp_path / "raft")
+    try:
+        assert s.load().entries == states[-2].entries
+    finally:
+        s.close()
+
+
+@pytest.mark.parametrize("record", [0, 1, 2])
+def test_wal_corrupt_record_in_the_middle_is_refused(tmp_path: Path, record: int) -> None:
+    segment, _ = _one_segment_log(tmp_path / "raft")
+    data = bytearray(segment.read_bytes())
+    start = ([0, *_record_ends(segment)])[record]
+    data[start + 14] ^= 0x40
+    segment.write_bytes(bytes(data))
+    with pytest.raises(WalCorrupt, match=rf"at offset {start}: checksum mismatch"):
+        WalStorage(tmp_path / "raft")
+    # Refused without touching the file, and the lock was released.
+    assert segment.read_bytes() == bytes(data)
+    with pytest.raises(WalCorrupt):
+        WalStorage(tmp_path / "raft")
+
+
+def test_wal_corrupt_older_segment_is_refused_even_at_its_end(tmp_path: Path) -> None:
+    s = WalStorage(tmp_path / "raft", segment_bytes=1)
+    for i in range(1, 4):
+        s.save(hard_state=HardState(1, 1, 0), entries=_entries(i, i, 1))
+    s.close()
+    first = sorted((tmp_path / "raft").glob("*.log"))[0]
+    first.write_bytes(first.read_bytes()[:-3])
+    with pytest.raises(WalCorrupt, match="record cut short"):
+        WalStorage(tmp_path / "raft")
+
+
+def test_wal_compaction_deletes_covered_segments(tmp_path: Path) -> None:
+    s = WalStorage(tmp_path / "raft", segment_bytes=1)
+    try:
+        for i in range(1, 11):
+            s.save(hard_state=HardState(1, 1, i - 1), entries=_entries(i, i, 1))
+        assert len(list((tmp_path / "raft").glob("*.log"))) == 10
+        s.save(compaction=Snapshot(8, 1, ConfState((1,)), b"snap"))
+        # Segments holding only entries up to 8 are gone; 9 and 10 and the newest remain.
+        assert len(list((tmp_path / "raft").glob("*.log"))) == 3
+    finally:
+        s.close()
+    again = WalStorage(tmp_path / "raft", segment_bytes=1)
+    try:
+        assert again.load() == PersistentState(
+            HardState(1, 1, 9), Snapshot(8, 1, ConfState((1,)), b"snap"), tuple(_entries(9, 10, 1))
+        )
+    finally:
+        again.close()
+
+
+def test_wal_is_held_by_one_process_at_a_time(tmp_path: Path) -> None:
+    s = WalStorage(tmp_path / "raft")
+    try:
+        with pytest.raises(StoreInUse, match="in use by another process"):
+            WalStorage(tmp_path / "raft")
+    finally:
+        s.close()
+    WalStorage(tmp_path / "raft").close()
+
+
+_WAL_WRITER = """
+import sys
+from radospy.raft import Entry, HardState, WalStorage
+s = WalStorage(sys.argv[1], segment_bytes=50_000)
+i = 0
+while True:
+    i += 1
+    s.save(hard_state=HardState(i, 1, i), entries=[Entry(i, i, data=b"x" * 2000)])
+    if i == 50:
+        print("ready", flush=True)
+"""
+
+
+def test_wal_survives_sigkill_mid_write(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _WAL_WRITER, str(tmp_path / "raft")],
+        stdout=subprocess.PIPE,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == b"ready"
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    s = WalStorage(tmp_path / "raft", segment_bytes=50_000)
+    try:
+        state = s.load()
+    finally:
+        s.close()
+    last = state.entries[-1].index
+    assert last >= 50
+    assert state.hard_state == HardState(last, 1, last)
+    assert [e.index for e in state.entries] == list(range(1, last + 1))
+
+
+def _sqlite_store(path: Path) -> PersistentState:
+    old = SqliteStorage(path)
+    old.save(hard_state=HardState(1, 1, 0), entries=_entries(1, 4, 1))
+    old.save(compaction=Snapshot(2, 1, ConfState((1,)), b"snap"))
+    old.save(hard_state=HardState(3, 2, 3), entries=_entries(4, 6, 3))
+    state = old.load()
+    old.close()
+    return state
+
+
+def test_sqlite_store_is_migrated_into_the_log(tmp_path: Path) -> None:
+    want = _sqlite_store(tmp_path / "store.db")
+    assert migrate_sqlite_store(tmp_path / "store.db", tmp_path / "raft")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["raft"]
+    wal = WalStorage(tmp_path / "raft")
+    try:
+        assert wal.load() == want
+    finally:
+        wal.close()
+    assert not migrate_sqlite_store(tmp_path / "store.db", tmp_path / "raft")
+
+
+def test_migration_interrupted_before_or_after_the_rename_is_finished(tmp_path: Path) -> None:
+    want = _sqlite_store(tmp_path / "store.db")
+    # Interrupted while building the new log: the half-built copy is discarded.
+    (tmp_path / ".raft.migrating").mkdir()
+    (tmp_path / ".raft.migrating" / "0000000000000000.log").write_bytes(b"half")
+    # Interrupted after the rename, before the old store was removed: the log is kept.
+    assert migrate_sqlite_store(tmp_path / "store.db", tmp_path / "raft")
+    shutil.copy(tmp_path / "raft" / "0000000000000000.log", tmp_path / "kept.log")
+    SqliteStorage(tmp_path / "store.db").close()
+    assert migrate_sqlite_store(tmp_path / "store.db", tmp_path / "raft")
+    assert not (tmp_path / "store.db").exists()
+    assert (tmp_path / "raft" / "0000000000000000.log").read_bytes() == (
+        tmp_path / "kept.log"
+    ).read_bytes()
+    wal = WalStorage(tmp_path / "raft")
+    try:
+        assert wal.load() == want
+    finally:
+        wal.close()
+
+
+def test_a_snapshot_and_a_compaction_in_one_save(opener: Opener) -> None:
+    s = opener()
+    s.save(hard_state=HardState(1, 1, 0), entries=_entries(1, 3, 1))
+    s.save(
+        snapshot=Snapshot(5, 2, ConfState((1,)), b"received"),
+        compaction=Snapshot(5, 2, ConfState((1,)), b"taken"),
+        entries=_entries(6, 7, 2),
+    )
+    want = PersistentState(
+        HardState(1, 1, 0), Snapshot(5, 2, ConfState((1,)), b"taken"), tuple(_entries(6, 7, 2))
+    )
+    assert s.load() == want
+    assert opener().load() == want
