@@ -2,7 +2,9 @@
 
 A monitor's data directory (``mon_data``) holds:
 
-    store.db   the Raft store (SQLite, WAL): hard state, log, snapshot
+    raft/      the Raft store: an append-only log with the hard state, and the
+               snapshot (radospy.raft.wal); a ``store.db`` (SQLite) of an earlier
+               version is migrated into it on start
     keyring    this monitor's ``mon.`` key (and whatever else mkfs was given)
     monmap     the monmap mkfs was given: where to find peers before the log says
     bootstrap  founders only: the founding state the first leader proposes
@@ -36,7 +38,7 @@ import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from errno import EACCES, EAGAIN, EBUSY, EEXIST, EINVAL, ENOENT
+from errno import EACCES, EAGAIN, EBUSY, EEXIST, EINVAL, EIO, ENOENT
 from pathlib import Path
 from typing import Any
 
@@ -90,8 +92,8 @@ from radospy.raft import (
     NotLeader,
     ProposalError,
     Role,
-    SqliteStorage,
     StoreInUse,
+    WalStorage,
     bootstrap_entries,
 )
 from radospy.raft.driver import (
@@ -103,12 +105,15 @@ from radospy.raft.driver import (
     RaftMessage,
     decode_raft,
 )
+from radospy.raft.migrate import migrate_sqlite_store
 
 log = logging.getLogger("radospy.mon")
 
 Addr = tuple[str, int]
 
-STORE = "store.db"
+STORE = "raft"
+LEGACY_STORE = "store.db"
+"""The SQLite Raft store of earlier versions, migrated into ``STORE`` on start."""
 KEYRING = "keyring"
 MONMAP = "monmap"
 BOOTSTRAP = "bootstrap"
@@ -187,14 +192,14 @@ def mkfs(
     mon_key = keyring.get(EntityName("mon", ""))
     if mon_key is None:
         raise MonError("the keyring has no 'mon.' key (create it with ceph-authtool)", EINVAL)
-    if (data_dir / MON_INFO).exists() or (data_dir / STORE).exists():
+    if any((data_dir / f).exists() for f in (MON_INFO, STORE, LEGACY_STORE)):
         raise MonError(f"'{data_dir}' already holds a monitor store", EEXIST)
     addrs = monmap_addrs(monmap)
     founder = name in addrs and monmap.epoch == 0
     if name not in addrs and public_addr is None:
         raise MonError(f"mon.{name} is not in the monmap: give its --public-addr", EINVAL)
     data_dir.mkdir(parents=True, exist_ok=True)
-    storage = SqliteStorage(data_dir / STORE)
+    storage = WalStorage(data_dir / STORE)
     try:
         if founder:
             boot = bootstrap_entries(mon_node_id(m) for m in addrs)
@@ -763,9 +768,7 @@ class MonDaemon:
 
         def validate(state: MonState) -> CommandResult | Propose:
             nonlocal last
-            found = last = full_status.changes(
-                state.osdmap, pgmap, pgmap.pool_osds(state.osdmap)
-            )
+            found = last = full_status.changes(state.osdmap, pgmap, pgmap.pool_osds(state.osdmap))
             if not found:
                 return CommandResult(0, b"", "")
             cmd = {"prefix": "osd full-status", "states": found.to_words()}
@@ -946,9 +949,7 @@ class _WritePipeline:
                     # Tasks start in creation order, and each proposes before its first
                     # await: the entries reach the Raft log in the order validated.
                     in_flight.add(asyncio.create_task(self._commit(batch)))
-                done, in_flight = await asyncio.wait(
-                    in_flight, return_when=asyncio.FIRST_COMPLETED
-                )
+                done, in_flight = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
                 for task in done:
                     task.result()
         finally:
@@ -1058,7 +1059,8 @@ def _load_data_dir(data_dir: Path) -> tuple[MonInfo, Keyring, MonMap]:
         raise MonError(
             f"monitor data directory '{data_dir}' does not exist; run mon --mkfs", ENOENT
         )
-    if not (data_dir / MON_INFO).exists() or not (data_dir / STORE).exists():
+    has_store = (data_dir / STORE).exists() or (data_dir / LEGACY_STORE).exists()
+    if not (data_dir / MON_INFO).exists() or not has_store:
         raise MonError(
             f"monitor data directory '{data_dir}' is empty or incomplete; run mon --mkfs", ENOENT
         )
@@ -1071,11 +1073,17 @@ def _load_data_dir(data_dir: Path) -> tuple[MonInfo, Keyring, MonMap]:
     return info, keyring, monmap
 
 
-def _open_store(data_dir: Path) -> SqliteStorage:
+def _open_store(data_dir: Path) -> WalStorage:
     path = data_dir / STORE
+    legacy = data_dir / LEGACY_STORE
     storage = None
     try:
-        storage = SqliteStorage(path)
+        if not path.exists() and legacy.exists():
+            path = legacy
+        if migrate_sqlite_store(legacy, data_dir / STORE):
+            log.info("migrated the monitor store %s to %s", legacy, data_dir / STORE)
+        path = data_dir / STORE
+        storage = WalStorage(path)
         storage.load()
     except StoreInUse:
         raise MonError(
@@ -1085,7 +1093,7 @@ def _open_store(data_dir: Path) -> SqliteStorage:
     except (sqlite3.DatabaseError, ValueError, msgspec.DecodeError) as exc:
         if storage is not None:
             storage.close()
-        raise MonError(f"monitor store '{path}' is corrupt: {exc}") from None
+        raise MonError(f"monitor store '{path}' is corrupt: {exc}", EIO) from None
     return storage
 
 

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import dataclasses
 import json
+import shutil
 import signal
 import time
 from collections.abc import Callable, Iterator
@@ -21,6 +22,7 @@ from radospy.auth.keyring import EntityAuth, EntityName, Keyring
 from radospy.mon.client import MonClient, MonClientConfig
 from radospy.mon.monmap import MonMap
 from radospy.mon.osdmap_wire import OSDMapFollower, Take, decode_osdmap, encode_osdmap
+from radospy.raft import SqliteStorage, WalStorage
 from tests.integration.cluster import MonCluster, free_ports, wait_for
 
 
@@ -454,10 +456,46 @@ def test_missing_or_corrupt_data_dir_is_one_clear_line(tmp_path: Path) -> None:
     assert res.returncode != 0
     assert res.stderr.count("\n") == 1 and "does not exist" in res.stderr
     cluster.mkfs("a")
-    (tmp_path / "mon.a" / "store.db").write_bytes(b"garbage" * 100)
+    (segment,) = (tmp_path / "mon.a" / "raft").glob("*.log")
+    data = bytearray(segment.read_bytes())
+    data[20] ^= 0xFF  # inside the first record, which others follow: not a torn tail
+    segment.write_bytes(bytes(data))
     res = cluster.run("mon", "-i", "a", "-c", str(cluster.conf_path), "--foreground")
     assert res.returncode != 0
     assert res.stderr.count("\n") == 1 and "corrupt" in res.stderr
+    assert "checksum mismatch" in res.stderr
+
+
+def test_a_monitor_store_of_the_sqlite_format_is_migrated_on_start(tmp_path: Path) -> None:
+    """A data directory made by an earlier version (Raft state in store.db) starts: the
+    monitor moves its log into the append-only store and keeps everything it had."""
+    cluster = MonCluster(tmp_path, ["a"])
+    try:
+        cluster.mkfs("a")
+        cluster.start("a")
+        cluster.quorum()
+        rc, _, err = cluster.ceph("osd", "pool", "create", "before", "8")
+        assert rc == 0, err
+        cluster.close()
+        data_dir = tmp_path / "mon.a"
+        wal = WalStorage(data_dir / "raft")
+        state = wal.load()
+        wal.close()
+        old = SqliteStorage(data_dir / "store.db")
+        if state.snapshot is not None:
+            old.save(snapshot=state.snapshot)
+        old.save(hard_state=state.hard_state, entries=state.entries)
+        old.close()
+        shutil.rmtree(data_dir / "raft")
+        cluster.start("a")
+        cluster.quorum()
+        assert not (data_dir / "store.db").exists() and (data_dir / "raft").is_dir()
+        rc, out, err = cluster.ceph("osd", "pool", "ls")
+        assert rc == 0 and out.split() == ["before"], (out, err)
+        rc, _, err = cluster.ceph("osd", "pool", "create", "after", "8")
+        assert rc == 0, err
+    finally:
+        cluster.close()
 
 
 def test_a_second_process_on_a_running_monitors_store_is_refused(tmp_path: Path) -> None:
