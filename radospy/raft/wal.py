@@ -23,15 +23,23 @@ vs 0.33 ms on a quiet box), and a separate hard-state file would add a second fs
 stays a file of its own because it is large and rare: copying it into the log would
 make every segment rotation carry it.
 
+A segment is filled with zeros to its full size when it is created, and records
+overwrite the zeros in place: an fdatasync then flushes data blocks only. Appending to a
+growing file instead changes its size with every record, which makes each fdatasync
+commit the filesystem's journal too — measured on this machine's ext4 under load, a
+median 0.6–1.4 ms per append+fdatasync against 0.2–1.2 ms in place (etcd preallocates
+its WAL segments for the same reason; SQLite's WAL is rewritten in place).
+
 A new segment starts with a record of the current hard state, so older segments can
 be deleted once a snapshot covers every entry they hold (compaction), without losing
-the term and vote. Recovery replays every segment in order. A bad record at the tail of
-the newest segment — its header or body cut short by the end of the file, or a
+the term and vote. Recovery replays every segment in order; zeros where a record
+header would be, with only zeros after them, end a segment. A bad record at the tail
+of the newest segment — its header or body cut short by the end of the file, or a
 checksum failure in a record some sector of which reads as zeros (a write the disk
-never finished) — is a crash mid-append: it and everything after it are cut off. Any
-other bad record (a checksum failure in the middle, a bad record in an older segment)
-is corruption, refused with :class:`WalCorrupt` rather than silently dropping entries
-that may have been acknowledged.
+never finished) — is a crash mid-append: it and everything after it are zeroed again.
+Any other bad record (a checksum failure in the middle, a bad record in an older
+segment) is corruption, refused with :class:`WalCorrupt` rather than silently dropping
+entries that may have been acknowledged.
 """
 
 from __future__ import annotations
@@ -53,7 +61,7 @@ from radospy.raft.messages import Entry, HardState, PersistentState, Snapshot
 from radospy.raft.storage import StoreInUse
 
 SEGMENT_BYTES = 4 << 20
-"""A segment is closed and a new one begun once it has grown past this size."""
+"""A segment's preallocated size; a new one is begun once records fill it."""
 
 _HEADER = struct.Struct("<IQ")
 _SECTOR = 512
@@ -186,15 +194,15 @@ class WalStorage:
             raise StoreInUse(f"{self.path} is in use by another process") from None
         self._fd = -1
         self._size = 0
-        """Bytes in the newest segment."""
+        """Bytes of records in the newest segment: where the next one is written."""
         try:
             self._segments = self._list_segments()
-            self._state: PersistentState | None = self._replay(repair=True)
-            self._open_tail()
+            state, end = self._replay(repair=True)
+            self._open_tail(end)
         except BaseException:
             self.close()
             raise
-        state = self._state
+        self._state: PersistentState | None = state
         self._hard = state.hard_state
         self._deferred: HardState | None = None
         self._snap_index = state.snapshot.index if state.snapshot else 0
@@ -202,7 +210,7 @@ class WalStorage:
 
     def load(self) -> PersistentState:
         """Everything saved so far, checked for internal consistency."""
-        state = self._state if self._state is not None else self._replay(repair=False)
+        state = self._state if self._state is not None else self._replay(repair=False)[0]
         self._state = state
         if self._deferred is not None:
             return PersistentState(self._deferred, state.snapshot, state.entries)
@@ -278,11 +286,11 @@ class WalStorage:
         payload = _encode(rec)
         n = len(payload)
         data = _HEADER.pack(n, _checksum(payload, n)) + payload
-        written = os.write(self._fd, data)
+        written = os.pwrite(self._fd, data, self._size)
         if written != len(data):
             # A disk that filled mid-record: take the fragment back, or the next record
             # would follow it and recovery would find corruption in the middle.
-            os.ftruncate(self._fd, self._size)
+            os.pwrite(self._fd, bytes(written), self._size)
             raise OSError(errno.ENOSPC, f"short write to {self.path} ({written} of {len(data)})")
         self._size += written
         if sync:
@@ -293,13 +301,28 @@ class WalStorage:
         written (not this save's: its commit index may count entries not yet written)."""
         seq = self._segments[-1].seq + 1
         seg = _Segment(seq, self.path / f"{seq:016x}{_SUFFIX}")
-        fd = os.open(seg.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
+        fd = self._create_segment(seg.path)
         os.close(self._fd)
         self._fd = fd
         self._size = 0
         self._segments.append(seg)
         self._append(_Record(hard=self._hard), sync=True)
+
+    def _create_segment(self, path: Path) -> int:
+        """A new segment of zeros, durable with its directory entry; its fd."""
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            zeros = bytes(min(self._segment_bytes, 1 << 20))
+            left = self._segment_bytes
+            while left > 0:
+                left -= os.write(fd, zeros[:left])
+            os.fsync(fd)
+        except BaseException:
+            os.close(fd)
+            os.unlink(path)
+            raise
         self._fsync_dir()
+        return fd
 
     def _drop_segments(self, snap_index: int) -> None:
         """Delete the oldest segments whose every entry the snapshot covers."""
@@ -334,18 +357,17 @@ class WalStorage:
                 raise WalCorrupt(f"{self.path}: log segment {a.seq + 1:016x} is missing")
         return segs
 
-    def _open_tail(self) -> None:
+    def _open_tail(self, end: int) -> None:
+        """Open the newest segment (a first one if there is none) to write at ``end``."""
         if not self._segments:
             self._segments.append(_Segment(0, self.path / f"{0:016x}{_SUFFIX}"))
-            self._fd = os.open(
-                self._segments[0].path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644
-            )
-            self._fsync_dir()
+            self._fd = self._create_segment(self._segments[0].path)
         else:
-            self._fd = os.open(self._segments[-1].path, os.O_WRONLY | os.O_APPEND)
-            self._size = os.fstat(self._fd).st_size
+            self._fd = os.open(self._segments[-1].path, os.O_WRONLY)
+            self._size = end
 
-    def _replay(self, *, repair: bool) -> PersistentState:
+    def _replay(self, *, repair: bool) -> tuple[PersistentState, int]:
+        """The saved state, and where the newest segment's records end."""
         snapshot = None
         snap_path = self.path / _SNAPSHOT
         if snap_path.exists():
@@ -354,17 +376,23 @@ class WalStorage:
             except msgspec.DecodeError as exc:
                 raise WalCorrupt(f"{snap_path}: {exc}") from None
         replay = _Replay()
+        end = 0
         for i, seg in enumerate(self._segments):
             newest = i == len(self._segments) - 1
-            seg.max_index = self._replay_segment(seg, replay, newest=newest, repair=repair)
-        return PersistentState(replay.hard, snapshot, replay.finish(snapshot))
+            seg.max_index, end = self._replay_segment(seg, replay, newest=newest, repair=repair)
+        return PersistentState(replay.hard, snapshot, replay.finish(snapshot)), end
 
-    def _replay_segment(self, seg: _Segment, replay: _Replay, *, newest: bool, repair: bool) -> int:
+    def _replay_segment(
+        self, seg: _Segment, replay: _Replay, *, newest: bool, repair: bool
+    ) -> tuple[int, int]:
         """Apply ``seg``'s records; a torn tail of the newest segment ends the replay
-        (and is cut off if ``repair``). Returns the highest entry index it holds."""
+        (and is zeroed if ``repair``). Returns the highest entry index the segment holds
+        and the offset where its records end."""
         data = seg.path.read_bytes()
         size, pos, max_index = len(data), 0, 0
         while pos < size:
+            if data.count(0, pos) == size - pos:
+                break  # the unused, preallocated rest of the segment
             where = f"{seg.path} at offset {pos}"
             bad = _bad_record(data, pos)
             if bad is not None:
@@ -372,7 +400,7 @@ class WalStorage:
                 if not (torn and newest):
                     raise WalCorrupt(f"{where}: {why}")
                 if repair:
-                    self._cut(seg.path, pos)
+                    self._zero(seg.path, pos, size)
                 break
             n, _ = _HEADER.unpack_from(data, pos)
             body = memoryview(data)[pos + _HEADER.size : pos + _HEADER.size + n]
@@ -384,20 +412,26 @@ class WalStorage:
             if rec.entries:
                 max_index = max(max_index, rec.entries[-1].index)
             pos += _HEADER.size + n
-        return max_index
+        return max_index, pos
 
-    def _cut(self, path: Path, pos: int) -> None:
+    def _zero(self, path: Path, start: int, end: int) -> None:
+        """Overwrite a torn tail with zeros, so that no fragment of it is left behind a
+        shorter record written there later."""
         fd = os.open(path, os.O_WRONLY)
         try:
-            os.ftruncate(fd, pos)
-            os.fsync(fd)
+            os.pwrite(fd, bytes(end - start), start)
+            os.fdatasync(fd)
         finally:
             os.close(fd)
 
 
 def _bad_record(data: bytes, pos: int) -> tuple[bool, str] | None:
-    """None if the record at ``pos`` is whole and valid; else whether it looks like an
-    unfinished write (torn) and why it is bad."""
+    """None if the record at ``pos`` is whole and valid; else whether it may be an
+    unfinished write (torn) and why it is bad.
+
+    An unfinished write is the last thing in its segment (only zeros follow it) and
+    lacks its end: the file ends inside it, or its last byte or a whole sector of it
+    still reads as the zeros the segment was created with."""
     size = len(data)
     if pos + _HEADER.size > size:
         return (True, "record header cut short")
@@ -407,6 +441,7 @@ def _bad_record(data: bytes, pos: int) -> tuple[bool, str] | None:
         return (True, "record cut short")
     if _checksum(memoryview(data)[pos + _HEADER.size : end], n) == check:
         return None
-    if _torn(data, pos, end):
+    last = data.count(0, end) == size - end
+    if last and (data[end - 1] == 0 or _torn(data, pos, end)):
         return (True, "record never finished")
     return (False, "checksum mismatch")

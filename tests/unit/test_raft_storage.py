@@ -301,7 +301,7 @@ def test_wal_matches_the_memory_model(
 def _one_segment_log(path: Path) -> tuple[Path, list[PersistentState]]:
     """A log of four records in one segment: its file and the state after each record
     (index 0: before any)."""
-    s = WalStorage(path)
+    s = WalStorage(path, segment_bytes=4096)
     states = [s.load()]
     s.save(hard_state=HardState(1, 1, 0), entries=_entries(1, 3, 1))
     states.append(s.load())
@@ -318,25 +318,36 @@ def _one_segment_log(path: Path) -> tuple[Path, list[PersistentState]]:
 
 
 def _record_ends(segment: Path) -> list[int]:
+    """Where each record ends; the zeros of the preallocated rest end the list."""
     data = segment.read_bytes()
     ends, pos = [], 0
-    while pos < len(data):
-        n = int.from_bytes(data[pos : pos + 4], "little")
+    while (n := int.from_bytes(data[pos : pos + 4], "little")) > 0:
         pos += 12 + n
         ends.append(pos)
     return ends
 
 
-def test_wal_torn_tail_at_every_byte_recovers_the_prefix(tmp_path: Path) -> None:
+@pytest.mark.parametrize("torn", ["zeroed", "truncated"])
+def test_wal_torn_tail_at_every_byte_recovers_the_prefix(tmp_path: Path, torn: str) -> None:
+    """A crash mid-append leaves the record's unwritten part as the preallocated zeros
+    (or, on a file cut short, nothing): every prefix of the records recovers."""
     segment, states = _one_segment_log(tmp_path / "raft")
     data = segment.read_bytes()
     ends = _record_ends(segment)
     assert len(ends) == len(states) - 1
-    for cut in range(len(data) + 1):
-        segment.write_bytes(data[:cut])
-        s = WalStorage(tmp_path / "raft")
+    assert segment.stat().st_size == 4096 and not any(data[ends[-1] :])
+    for cut in range(ends[-1] + 1):
+        if torn == "zeroed":
+            segment.write_bytes(data[:cut] + bytes(len(data) - cut))
+        else:
+            segment.write_bytes(data[:cut])
+        s = WalStorage(tmp_path / "raft", segment_bytes=4096)
         try:
-            whole = sum(1 for end in ends if end <= cut)
+            # A record is whole if it ends before the cut or (zeroed) if the bytes cut
+            # were zeros already.
+            whole = sum(
+                1 for end in ends if end <= cut or (torn == "zeroed" and not any(data[cut:end]))
+            )
             got = s.load()
             # The snapshot file is newer than a cut-off compaction record: recovery keeps
             # the entries that follow it, as the model after that compaction has them.
@@ -348,10 +359,17 @@ def test_wal_torn_tail_at_every_byte_recovers_the_prefix(tmp_path: Path) -> None
                     tuple(e for e in want.entries if e.index > got.snapshot.index),
                 )
             assert got == want, cut
-            # The torn bytes were cut off: the next save follows the last whole record.
-            assert segment.stat().st_size == (ends[whole - 1] if whole else 0)
+            # The torn bytes were zeroed: a record saved now follows the last whole one.
+            kept = ends[whole - 1] if whole else 0
+            assert not any(segment.read_bytes()[kept:]), cut
+            s.save(hard_state=HardState(9, 9, 0))
         finally:
             s.close()
+        again = WalStorage(tmp_path / "raft", segment_bytes=4096)
+        try:
+            assert again.load().hard_state == HardState(9, 9, 0)
+        finally:
+            again.close()
 
 
 def test_wal_unfinished_record_of_zeros_at_the_tail_is_dropped(tmp_path: Path) -> None:
