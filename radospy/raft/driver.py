@@ -313,15 +313,22 @@ class RaftDriver:
     def _handle_ready(self, rd: Ready) -> None:
         if rd.soft_state is not None:
             self._role_changed(rd.soft_state.role, rd.soft_state.lead)
-        if rd.send_first:
+        if rd.send_first and rd.committed_entries and not rd.must_sync:
+            # A leader's commit with nothing to persist: its messages (the new commit
+            # index for the followers, heartbeats) leave after the proposers' replies,
+            # which are written by the tasks that applying the entries wakes; they go
+            # first in the loop's queue. Raft lets any message be delayed.
+            save_ready(self._storage, rd)
+            asyncio.get_running_loop().call_soon(self._send, rd.messages)
+        elif rd.send_first:
             # The leader's appends leave before its own fsync so that the followers'
             # fsyncs run at the same time as its own (etcd's order).
-            self._send(rd)
+            self._send(rd.messages)
             self._transport.flush()
             save_ready(self._storage, rd)
         else:
             save_ready(self._storage, rd)
-            self._send(rd)
+            self._send(rd.messages)
             # A follower's acknowledgement leaves now, not after the entries this Ready
             # also applies: the leader's commit waits for it.
             self._transport.flush()
@@ -333,8 +340,8 @@ class RaftDriver:
         for entry in rd.committed_entries:
             self._apply(entry)
 
-    def _send(self, rd: Ready) -> None:
-        for msg in rd.messages:
+    def _send(self, messages: tuple[Message, ...]) -> None:
+        for msg in messages:
             self._transport.send(msg)
 
     def _apply(self, entry: Entry) -> None:
