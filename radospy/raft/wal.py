@@ -60,7 +60,7 @@ from radospy.common.files import write_atomic
 from radospy.raft.messages import Entry, HardState, PersistentState, Snapshot
 from radospy.raft.storage import StoreInUse
 
-SEGMENT_BYTES = 4 << 20
+SEGMENT_BYTES = 1 << 20
 """A segment's preallocated size; a new one is begun once records fill it."""
 
 _HEADER = struct.Struct("<IQ")
