@@ -44,6 +44,7 @@ from radospy.osd.daemon import (
     run_daemon,
 )
 from radospy.osd.heartbeat_service import heartbeat_config
+from radospy.osd.read_lease import lease_interval
 from radospy.osd.recovery import Throttle
 from radospy.osd.scrub import ScrubSchedule
 
@@ -174,6 +175,10 @@ def _run(argv: list[str]) -> int:
         report_interval=float(config.get_int("osd_mon_report_interval")),
         capacity=config.get_int("osd_capacity"),
         heartbeat=heartbeat_config(config),
+        read_lease_interval=lease_interval(
+            float(config.get_int("osd_heartbeat_grace")),
+            config.get_float("osd_pool_default_read_lease_ratio"),
+        ),
         beacon_interval=float(config.get_int("osd_beacon_report_interval")),
         scrub=ScrubSchedule(
             min_interval=config.get_float("osd_scrub_min_interval"),

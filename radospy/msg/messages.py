@@ -304,18 +304,22 @@ CONTROL_TYPES = range(0x0001, 0x0020)
 
 @message(0x0020)
 class Ping(Message):
-    """Application-level probe; the peer's dispatcher answers with Pong."""
+    """Application-level probe; the peer's dispatcher answers with Pong. Between
+    OSDs (heartbeats) ``epoch`` is the sender's map epoch: a read lease request."""
 
     stamp: float = 0.0
     data: bytes = b""
+    epoch: int = 0
 
 
 @message(0x0021)
 class Pong(Message):
-    """Answer to Ping."""
+    """Answer to Ping; between OSDs, ``lease`` says whether the read lease the ping
+    asked for is granted (see radospy.osd.read_lease)."""
 
     stamp: float = 0.0
     data: bytes = b""
+    lease: bool = False
 
 
 @message(0x0022)

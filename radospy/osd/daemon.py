@@ -125,6 +125,7 @@ from radospy.osd.pglog import (
     calc_trim_to,
     target_log_entries,
 )
+from radospy.osd.read_lease import ReadLeases, lease_interval
 from radospy.osd.read_order import InFlightWrites, ObjectKey, read_may_run
 from radospy.osd.recovery import (
     RETIRED,
@@ -308,6 +309,12 @@ class PG:
     exact_start: bool = False
     """Whether this OSD saw every map since the one before the current interval began
     (so ``past.current_start`` is the interval's true first epoch)."""
+    readable_until: float = 0.0
+    """Primary only: until when (monotonic clock) its replicas' read leases let it
+    serve reads; past it the PG is ``laggy`` and reads wait (radospy.osd.read_lease)."""
+    wait_until: float = 0.0
+    """Primary only: until when it waits out the leases of the previous intervals'
+    primaries before it serves anything (state ``wait``)."""
 
     @property
     def last_update(self) -> Eversion:
@@ -450,6 +457,9 @@ class OsdConfig:
     capacity: int = 0
     """``osd_capacity``: bytes this OSD may fill; 0 for its file system's size."""
     heartbeat: HeartbeatConfig = field(default_factory=HeartbeatConfig)
+    read_lease_interval: float = lease_interval(20.0)
+    """``osd_pool_default_read_lease_ratio`` × ``osd_heartbeat_grace``: seconds a
+    replica's grant of a read lease lasts."""
     beacon_interval: float = 300.0
     """``osd_beacon_report_interval``: seconds between beacons to the monitors."""
     messenger: MessengerConfig = field(
@@ -507,6 +517,7 @@ class OsdDaemon:
         (client ops) and as replica (replication ops)."""
         self._refusing: dict[int, int] = {}
         """Pools whose growing writes this OSD refuses, with the errno (for the log)."""
+        self.leases = ReadLeases(config.read_lease_interval)
         self.heartbeat = HeartbeatService(
             self.whoami,
             config.heartbeat,
@@ -516,6 +527,8 @@ class OsdDaemon:
             lambda cmd: self._mon(**cmd),
             self._boot,
             self._ensure_tickets,
+            self.leases,
+            self._lease_granted,
         )
         self._addr = ""
         self._hb_addr = ""
@@ -571,6 +584,10 @@ class OsdDaemon:
             if isinstance(failed := done.result(), TaskFailed):
                 raise failed
         finally:
+            # Serve no more reads: the heartbeat port closes below, and a closed port
+            # tells the peers this OSD's read leases are void.
+            for pg in self.pgs.values():
+                pg.readable_until = 0.0
             await self._tasks.cancel_all()
             await self.heartbeat.shutdown()
             await messenger.shutdown()
@@ -661,6 +678,8 @@ class OsdDaemon:
         """A primary PG's stat as of ``now``, for a report or a query."""
         objects = usage[0]
         state = pg.state | self.scrubber.state_bits(pg) if pg.active else pg.state
+        if pg.active:
+            state |= self._lease_state(pg)
         pg.stats.note_state(state, now)
         counts = pg_stats.object_counts(
             objects,
@@ -897,6 +916,7 @@ class OsdDaemon:
         for pg in changed:
             save.set_meta(past_intervals_key(pg.cid), pg.past.encode())
         stray_pasts: dict[PgId, PastIntervals] = {}
+        save_strays = False
         for pgid, mapping in strays.items():
             view = pg_view(osdmap, pgid, mapping)
             left, past = self.pgs.get(pgid), self.stray_pasts.get(pgid)
@@ -913,15 +933,71 @@ class OsdDaemon:
                 past.resume(view)
                 noted = True
             stray_pasts[pgid] = past
+            save_strays = save_strays or noted
             if noted:
                 save.set_meta(past_intervals_key(pg_collection(pgid)), past.encode())
+        dropped = False
         for pgid, pg in self.pgs.items():
             if pgid not in pgs:
                 self.recovery.stop(pg)
+                dropped = True
+        if changed or dropped or gap or save_strays or self.osdmap is None:
+            # A primary that has not seen this map must not be granted a read lease
+            # any more: the PG may have another primary now.
+            self.leases.fence(osdmap.epoch)
         self.osdmap, self.pgs, self.stray_pasts = osdmap, pgs, stray_pasts
+        for pg in pgs.values():
+            self._renew_lease(pg)
         for pg in changed:
             self.recovery.interval_changed(pg)
         return save
+
+    # --- read leases ----------------------------------------------------------------------
+
+    def _renew_lease(self, pg: PG) -> None:
+        """Recompute how long ``pg``'s replicas let it serve reads, if primary here."""
+        if pg.primary == self.whoami:
+            pg.readable_until = self.leases.readable_until(
+                o for o in pg.acting if o != self.whoami and o >= 0
+            )
+
+    def _lease_granted(self, peer: int) -> None:
+        """``peer`` granted our read lease: renew the PGs it replicates, and wake the
+        ops of those whose lease had run out."""
+        now = time.monotonic()
+        woke = False
+        for pg in self.pgs.values():
+            if pg.primary == self.whoami and peer in pg.acting:
+                expired = pg.readable_until <= now
+                self._renew_lease(pg)
+                woke = woke or (expired and pg.readable_until > now and pg.active)
+        if woke:
+            self._spawn(self._wake())
+
+    def _lease_state(self, pg: PG) -> PgState:
+        """``wait`` while an active primary waits out its predecessors' leases,
+        ``laggy`` while its own lease has run out."""
+        now = time.monotonic()
+        if now < pg.wait_until:
+            return PgState.WAIT
+        return PgState.LAGGY if now >= pg.readable_until else PgState(0)
+
+    def wake_at(self, when: float) -> None:
+        """Wake the waiting ops at ``when`` (monotonic clock): a wait ends then."""
+        delay = when - time.monotonic()
+        if delay > 0:
+            asyncio.get_running_loop().call_later(delay, lambda: self._spawn(self._wake()))
+
+    async def _wake(self) -> None:
+        async with self._map_changed:
+            self._map_changed.notify_all()
+
+    async def _wait_readable(self, pg: PG, interval: int) -> None:
+        """Wait until ``pg`` may serve reads, or its interval changes."""
+        async with self._map_changed:
+            await self._map_changed.wait_for(
+                lambda: pg.interval_start != interval or time.monotonic() < pg.readable_until
+            )
 
     def _closing_up_thru(self, pg: PG, osdmap: OSDMap) -> int | None:
         """The ``up_thru`` of the primary of ``pg``'s interval so far in the map before
@@ -1204,6 +1280,10 @@ class OsdDaemon:
             return OSDOpReply(rc, [])
         if not self.recovery.serving(pg):
             return None
+        # The read lease (radospy.osd.read_lease): one clock read, two compares.
+        now = time.monotonic()
+        if now < pg.wait_until or (read and now >= pg.readable_until):
+            return None
         oid = ObjectId(loc.name, loc.nspace)
         return _Admitted(pg, oid, (loc.pool, loc.nspace, loc.name), pool)
 
@@ -1257,6 +1337,10 @@ class OsdDaemon:
                     if pg.interval_start != interval:
                         return OSDRetry(self.epoch, "the acting set changed")
                 if not write:
+                    if time.monotonic() >= pg.readable_until:
+                        await self._wait_readable(pg, interval)
+                        if pg.interval_start != interval:
+                            return OSDRetry(self.epoch, "the acting set changed")
                     return self._counted_read(pg, oid, msg)
                 pg.stats.count_write(msg.ops)
                 started = self._write(pg, oid, msg)

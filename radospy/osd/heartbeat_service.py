@@ -5,9 +5,11 @@ asyncio shell around :class:`~radospy.osd.heartbeat.HeartbeatTracker`.
 Heartbeats travel on a messenger of their own, bound to another port than client and
 replication traffic (Ceph's ``hb_back`` messenger), so a busy data path does not delay
 them; its address goes into the OSDMap at boot. A ``Ping`` carries the sender's clock
-and the ``Pong`` echoes it. A heartbeat connection that lost its TCP connection is
-dropped and dialled afresh at the next ping, so a peer whose port now refuses (the
-process died) is seen at once and reported as immediate.
+and map epoch and the ``Pong`` echoes the clock: the pings double as read lease
+requests, and a pong says whether the lease is granted (radospy.osd.read_lease), so
+pings go out at least every quarter of the lease. A heartbeat connection that lost
+its TCP connection is dropped and dialled afresh at the next ping, so a peer whose
+port now refuses (the process died) is seen at once and reported as immediate.
 """
 
 from __future__ import annotations
@@ -33,11 +35,14 @@ from radospy.osd.heartbeat import (
     HeartbeatTracker,
     heartbeat_peers,
 )
+from radospy.osd.read_lease import ReadLeases, renew_every
 from radospy.osdmap.osdmap import MapFlag, OSDMap
 
 log = logging.getLogger("radospy.osd")
 
 Addr = tuple[str, int]
+PROBE_TIMEOUT = 1.0
+"""Seconds to try a down OSD's heartbeat port before counting its process alive."""
 MonCommand = Callable[[dict[str, Any]], Awaitable[object]]
 """Send a command to the monitors (raises RadosError when it fails)."""
 
@@ -66,6 +71,8 @@ class HeartbeatService:
         mon_command: MonCommand,
         boot: Callable[[int], Awaitable[None]],
         before_dial: Callable[[], Awaitable[None]],
+        leases: ReadLeases,
+        on_lease: Callable[[int], None],
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.whoami = whoami
@@ -77,6 +84,9 @@ class HeartbeatService:
         self._boot = boot
         self._before_dial = before_dial
         self._clock = clock
+        self.leases = leases
+        self._on_lease = on_lease
+        """Called with a peer that just granted a lease."""
         self.osdmap: OSDMap | None = None
         self.up_from: int | None = None
         """The epoch the monitors last marked this OSD up in, once a map showed it."""
@@ -84,6 +94,9 @@ class HeartbeatService:
         """The epoch this process was last up from before the monitors marked it down
         while it ran; 0 until then. Its boots say so: the monitors count it laggy."""
         self._addrs: dict[int, Addr] = {}
+        self._last_addrs: dict[int, Addr] = {}
+        """Every OSD's newest known heartbeat address, kept after it goes down."""
+        self._probes: dict[int, asyncio.Task[None]] = {}
         self._conns: dict[int, Connection] = {}
         self._dialing: set[int] = set()
         self._booting = False
@@ -100,9 +113,14 @@ class HeartbeatService:
             loops.create_task(self._beacon_loop())
 
     async def _ping_loop(self) -> None:
+        renew = renew_every(self.leases.interval)
         while True:
-            await asyncio.sleep(self.tracker.next_delay())
+            await asyncio.sleep(min(self.tracker.next_delay(), renew))
             self._ping_round()
+
+    def ping_now(self) -> None:
+        """A ping round now (a new primary asks its replicas for leases at once)."""
+        self._ping_round()
 
     async def shutdown(self) -> None:
         """Stop every task and the heartbeat messenger."""
@@ -115,6 +133,9 @@ class HeartbeatService:
         """Follow a new map: heartbeat peers and their addresses, and whether the
         monitors marked this OSD down while it runs (then boot again)."""
         self.osdmap = osdmap
+        for osd, info in enumerate(osdmap.osds):
+            if (known := _addr(info.hb_addr)) is not None:
+                self._last_addrs[osd] = known
         peers = heartbeat_peers(osdmap, self.whoami, pg_peers, self.tracker.config.min_peers)
         addrs = {p: a for p in peers if (a := _addr(osdmap.osds[p].hb_addr)) is not None}
         for osd, conn in list(self._conns.items()):
@@ -158,12 +179,15 @@ class HeartbeatService:
 
     # --- pings --------------------------------------------------------------------------
 
+    def _epoch(self) -> int:
+        return self.osdmap.epoch if self.osdmap is not None else 0
+
     def _ping_round(self) -> None:
         now = self._clock()
         for peer in self.tracker.ping_round(now):
             conn = self._conns.get(peer)
             if conn is not None and conn.is_ready:
-                conn.try_send(Ping(now))
+                conn.try_send(Ping(now, epoch=self._epoch()))
             elif peer not in self._dialing:
                 if conn is not None:
                     conn.mark_down()
@@ -174,12 +198,15 @@ class HeartbeatService:
             self._spawn(self._send_report(report))
 
     async def _dial(self, peer: int, addr: Addr, stamp: float) -> None:
+        epoch = self._epoch()
         try:
             await self._before_dial()
             conn = await self.messenger.connect(addr, f"osd.{peer}")
         except ConnectionRefusedError:
             log.info("%s: heartbeat to osd.%d at %s:%d refused", self.entity, peer, *addr)
             self.tracker.refused(peer, self._clock(), addr)
+            if self._addrs.get(peer) == addr:
+                self.leases.void(peer)
             for report in self.tracker.reports(self._clock()):
                 self._spawn(self._send_report(report))
             return
@@ -192,7 +219,7 @@ class HeartbeatService:
             conn.mark_down()
             return
         self._conns[peer] = conn
-        conn.try_send(Ping(stamp))
+        conn.try_send(Ping(stamp, epoch=epoch))
 
     async def handle(self, conn: Connection, msg: Message, tid: int) -> None:
         """Heartbeat messenger dispatcher: answer pings from OSDs, note their pongs."""
@@ -200,11 +227,48 @@ class HeartbeatService:
         if kind != "osd" or not ident.isdigit():
             return
         if isinstance(msg, Ping):
-            conn.try_send(Pong(msg.stamp))
+            granted = self.leases.grant(int(ident), msg.epoch, self._clock())
+            conn.try_send(Pong(msg.stamp, lease=granted))
         elif isinstance(msg, Pong):
+            if msg.lease:
+                self.leases.acknowledged(int(ident), msg.stamp)
+                self._on_lease(int(ident))
             self.tracker.pong(int(ident), msg.stamp, self._clock())
             for report in self.tracker.reports(self._clock()):
                 self._spawn(self._send_report(report))
+
+    # --- read leases -------------------------------------------------------------------
+
+    async def settle_leases(self) -> None:
+        """Void the leases granted to OSDs that are down and whose process is gone:
+        their heartbeat port refuses a connection (a paused process still accepts
+        one). A new primary then need not wait out a crashed one's lease."""
+        osdmap = self.osdmap
+        if osdmap is None:
+            return
+        now = self._clock()
+        probes = []
+        for osd in self.leases.spans(now):
+            if osdmap.is_up(osd) or (addr := self._last_addrs.get(osd)) is None:
+                continue
+            probe = self._probes.get(osd)
+            if probe is None or probe.done():
+                probe = self._probes[osd] = asyncio.ensure_future(self._probe(osd, addr))
+            probes.append(probe)
+        if probes:
+            await asyncio.wait(probes)
+
+    async def _probe(self, osd: int, addr: Addr) -> None:
+        try:
+            async with asyncio.timeout(PROBE_TIMEOUT):
+                _, writer = await asyncio.open_connection(*addr)
+        except ConnectionRefusedError:
+            if self._last_addrs.get(osd) == addr:
+                self.leases.void(osd)
+            return
+        except (OSError, TimeoutError):
+            return
+        writer.close()
 
     # --- the monitors -------------------------------------------------------------------
 

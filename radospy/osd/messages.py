@@ -215,12 +215,16 @@ class PGQuery(Message):
 @message(0x0211)
 class PGNotify(Message):
     """The answer to `PGQuery`: the OSD's encoded `PgInfo`, `PgLog` and `PgMissing`
-    (all empty when it has no copy of the PG) and the past intervals it recorded."""
+    (all empty when it has no copy of the PG), the past intervals it recorded and the
+    read leases it granted."""
 
     info: bytes = b""
     log: bytes = b""
     missing: bytes = b""
     past_intervals: list[PastInterval] = msgspec.field(default_factory=list)
+    lease_spans: dict[int, float] = msgspec.field(default_factory=dict)
+    """Read leases this OSD granted that may still run: OSD -> seconds left at most
+    (radospy.osd.read_lease); the new primary waits out its predecessors'."""
 
 
 @message(0x0212)

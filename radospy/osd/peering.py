@@ -78,6 +78,8 @@ class PgState(enum.IntFlag):
     UNDERSIZED = 1 << 23
     ACTIVATING = 1 << 24
     PEERED = 1 << 25
+    LAGGY = 1 << 33
+    WAIT = 1 << 34
 
 
 # The order in which ``pg_state_string`` prints the bits.
@@ -106,6 +108,8 @@ _STATE_ORDER: tuple[tuple[PgState, str], ...] = (
     (PgState.BACKFILL_TOOFULL, "backfill_toofull"),
     (PgState.INCOMPLETE, "incomplete"),
     (PgState.PEERED, "peered"),
+    (PgState.LAGGY, "laggy"),
+    (PgState.WAIT, "wait"),
 )
 
 

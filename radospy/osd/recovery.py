@@ -82,6 +82,7 @@ from radospy.osd.peering import (
     Recovery as Plan,
 )
 from radospy.osd.pglog import ZERO, PgInfo, PgLog, PgLogError, PgMissing
+from radospy.osd.read_lease import prior_primaries, prior_readable_until_ub
 from radospy.osd.removal_gate import RemovalGate
 from radospy.osd.snap_txn import SNAPSET_ATTR, clone_of, snap_objects, snapdir_of
 from radospy.osd.snaps import SNAPDIR, SnapSet
@@ -348,8 +349,13 @@ class Recovery:
         others = [o for o in range(osdmap.max_osd) if o != me and osdmap.is_up(o)]
         query = PGQuery(pg.pgid.pool, pg.pgid.seed, osd.epoch)
         answers = await asyncio.gather(
-            *(osd.osd_request(o, query, QUERY_TIMEOUT) for o in others), return_exceptions=True
+            osd.heartbeat.settle_leases(),
+            *(osd.osd_request(o, query, QUERY_TIMEOUT) for o in others),
+            return_exceptions=True,
         )
+        answers = answers[1:]
+        answered_at = time.monotonic()
+        lease_spans = {me: osd.leases.spans(answered_at)}
         # A write of the previous interval may still hold the PG's lock, its entry not
         # yet in the log: our own report is taken once it is done.
         async with pg.lock:
@@ -359,6 +365,7 @@ class Recovery:
                 # An OSD without a copy is an empty one: a log from 0'0 catches it up.
                 reports[o] = _decode_report(answer) if answer.info else _empty(pg.pgid)
                 pg.past.merge(answer.past_intervals)
+                lease_spans[o] = answer.lease_spans
             elif o in view.acting:
                 log.info("%s: pg %s: osd.%d did not answer: %s", osd.entity, pg.pgid, o, answer)
                 pg.peering_step, pg.blocked_by = "GetInfo", frozenset({o})
@@ -437,8 +444,18 @@ class Recovery:
                     pg.backfill[member] = BACKFILL_START
                 else:
                     pg.peer_missing[member] = PgMissing.decode(reply.missing)
+            # Serve only once the previous primaries' read leases ran out (Ceph's
+            # WAIT state; radospy.osd.read_lease).
+            les = max(r.info.last_epoch_started for r in reports.values())
+            waited = prior_primaries(pg.past.intervals, les, me)
+            pg.wait_until = prior_readable_until_ub(
+                waited, lease_spans, pg.past.intervals, answered_at, osd.leases.interval
+            )
+            osd.wake_at(pg.wait_until)
             pg.active = True
             self._update_state(pg)
+            if time.monotonic() >= pg.readable_until:
+                osd.heartbeat.ping_now()
         async with osd._map_changed:
             osd._map_changed.notify_all()
         log.info("%s: pg %s activated: %s", osd.entity, pg.pgid, pg_state_string(pg.state))
@@ -886,7 +903,15 @@ class Recovery:
         return osd.pgs.get(PgId(pool, seed))
 
     async def handle_query(self, msg: PGQuery) -> PGNotify:
-        """GetInfo/GetLog/GetMissing: what this OSD holds of the PG, mapped here or not."""
+        """GetInfo/GetLog/GetMissing: what this OSD holds of the PG, mapped here or not,
+        and the read leases it granted (taken after the query's map: none granted later
+        to a primary of an older interval, see radospy.osd.read_lease)."""
+        notify = await self._query_answer(msg)
+        await self.osd.heartbeat.settle_leases()
+        spans = self.osd.leases.spans(time.monotonic())
+        return msgspec.structs.replace(notify, lease_spans=spans)
+
+    async def _query_answer(self, msg: PGQuery) -> PGNotify:
         pg = await self._pg_for(msg.pool, msg.pg_seed, msg.map_epoch)
         if pg is not None:
             # Writes in flight are in the log before they are durable: reported once
