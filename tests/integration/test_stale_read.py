@@ -20,8 +20,6 @@ import signal
 import threading
 from pathlib import Path
 
-import pytest
-
 import radospy
 from tests.integration.cluster import wait_for
 from tests.integration.pg_checks import acting_sets
@@ -55,7 +53,6 @@ def osd_up(cluster: RadosCluster, osd: int) -> bool | None:
     return bool(next(o for o in json.loads(out)["osds"] if o["osd"] == osd)["up"])
 
 
-@pytest.mark.xfail(strict=True, reason="#5: no read lease; a resumed old primary serves reads")
 def test_paused_old_primary_serves_no_stale_read(tmp_path: Path) -> None:
     cluster = FastFailureCluster(tmp_path, num_osds=3)
     try:
