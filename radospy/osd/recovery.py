@@ -907,6 +907,10 @@ class Recovery:
         and the read leases it granted (taken after the query's map: none granted later
         to a primary of an older interval, see radospy.osd.read_lease)."""
         notify = await self._query_answer(msg)
+        if self.osd.epoch < msg.map_epoch:
+            # Without the query's map this OSD may still renew an old primary's lease
+            # after answering: it must not count as having moved on.
+            raise RadosError(f"no osdmap e{msg.map_epoch} yet", EAGAIN)
         await self.osd.heartbeat.settle_leases()
         spans = self.osd.leases.spans(time.monotonic())
         return msgspec.structs.replace(notify, lease_spans=spans)
