@@ -446,8 +446,7 @@ class Recovery:
                     pg.peer_missing[member] = PgMissing.decode(reply.missing)
             # Serve only once the previous primaries' read leases ran out (Ceph's
             # WAIT state; radospy.osd.read_lease).
-            les = max(r.info.last_epoch_started for r in reports.values())
-            waited = prior_primaries(pg.past.intervals, les, me)
+            waited = prior_primaries(pg.past.intervals, history.last_epoch_started, me)
             pg.wait_until = prior_readable_until_ub(
                 waited, lease_spans, pg.past.intervals, answered_at, osd.leases.interval
             )
