@@ -1,0 +1,122 @@
+"""An OSD restarted while ``noup`` is set, with no new epoch published for it, comes
+back once the flag is cleared, on real processes: 3 monitors and 3 OSDs, a pool of
+size 3 (issue #5).
+
+1. every object written once, every PG active+clean; ``noup`` and ``nodown`` set
+   (epochs every OSD takes in: osd.2 reports its PGs at the newest);
+2. osd.2 is killed (SIGKILL) and restarted at once: the newest map is the one it took
+   in before (``catching up on osdmap epochs after E``, E the newest epoch), its boot
+   is ignored under ``noup`` (its ``up_from`` does not change) and its peers' failure
+   reports under ``nodown``: no epoch comes for it, and it starts from the map it has;
+3. ``nodown`` unset and osd.2 marked down: it takes that map in and stays down under
+   ``noup``; the objects are overwritten on osd.0 and osd.1;
+4. ``noup`` unset: osd.2 is marked up, its PGs peer and recover the overwrites, every
+   PG is active+clean and every acknowledged write reads back.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.integration.cluster import wait_for
+from tests.integration.pg_checks import wait_clean
+from tests.integration.rados_cluster import RadosCluster, connected, running
+
+POOL = "noup"
+PG_NUM = 4
+CLEAN_BOUND = 240
+OBJECTS = 6
+REPORTS = {"osd_mon_report_interval": "1", "osd_beacon_report_interval": "1"}
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RadosCluster]:
+    c = RadosCluster(tmp_path_factory.mktemp("noup"), num_osds=3, osd_conf=REPORTS)
+    with running(c, {POOL: PG_NUM}):
+        yield c
+
+
+def ceph_ok(cluster: RadosCluster, *words: str) -> str:
+    rc, out, err = cluster.ceph(*words)
+    assert rc == 0, (words, err)
+    return out
+
+
+def osd_dump(cluster: RadosCluster) -> dict[str, Any]:
+    return json.loads(ceph_ok(cluster, "osd", "dump", "--format", "json"))
+
+
+def osd_info(cluster: RadosCluster, osd: int) -> dict[str, Any]:
+    return next(o for o in osd_dump(cluster)["osds"] if o["osd"] == osd)
+
+
+def is_up(cluster: RadosCluster, osd: int) -> bool:
+    return bool(osd_info(cluster, osd)["up"])
+
+
+def osd_log(cluster: RadosCluster, osd: int) -> str:
+    return (cluster.root / f"osd.{osd}.log").read_text(errors="replace")
+
+
+def write_round(cluster: RadosCluster, acked: dict[str, bytes], label: str) -> None:
+    with connected(cluster, op_timeout=180) as rados:
+        ioctx = rados.open_ioctx(POOL)
+        for i in range(OBJECTS):
+            acked[f"obj{i}"] = f"{label} {i}".encode() * 50
+            ioctx.write_full(f"obj{i}", acked[f"obj{i}"])
+
+
+def reported_at(cluster: RadosCluster, osd: int, epoch: int) -> bool:
+    """Whether a PG whose primary is ``osd`` was reported at ``epoch`` or later."""
+    out = ceph_ok(cluster, "pg", "dump", "pgs", "--format", "json")
+    stats = json.loads(out)["pg_stats"]
+    return any(s["acting_primary"] == osd and s["reported_epoch"] >= epoch for s in stats)
+
+
+def test_an_osd_restarted_under_noup_comes_back_when_it_is_unset(
+    cluster: RadosCluster,
+) -> None:
+    acked: dict[str, bytes] = {}
+    write_round(cluster, acked, "first")
+    wait_clean(cluster, PG_NUM, CLEAN_BOUND)
+    ceph_ok(cluster, "osd", "set", "noup")
+    ceph_ok(cluster, "osd", "set", "nodown")
+    flags_epoch = int(osd_dump(cluster)["epoch"])
+    wait_for(lambda: reported_at(cluster, 2, flags_epoch), 60, f"osd.2 at epoch {flags_epoch}")
+
+    up_from = osd_info(cluster, 2)["up_from"]
+    cluster.stop_osd(2, signal.SIGKILL)
+    cluster.start_osd(2)
+    catching_up = re.compile(r"osd\.2: catching up on osdmap epochs after (\d+)")
+    found = wait_for(
+        lambda: catching_up.search(osd_log(cluster, 2)), 60, "osd.2 restarted from its map"
+    )
+    assert int(found.group(1)) == flags_epoch
+    wait_for(
+        lambda: osd_log(cluster, 2).count("osd.2: booted at") == 2, 60, "osd.2 started again"
+    )
+    assert osd_info(cluster, 2)["up_from"] == up_from, "noup: osd.2's boot is ignored"
+
+    ceph_ok(cluster, "osd", "unset", "nodown")
+    ceph_ok(cluster, "osd", "down", "2")
+    wait_for(
+        lambda: "wrongly marked me down" in osd_log(cluster, 2),
+        60,
+        "osd.2 took in the map that marks it down",
+    )
+    write_round(cluster, acked, "second, osd.2 down")
+    assert not is_up(cluster, 2), "noup: osd.2 stays down"
+
+    ceph_ok(cluster, "osd", "unset", "noup")
+    wait_for(lambda: is_up(cluster, 2), 60, "osd.2 up once noup is unset")
+    wait_clean(cluster, PG_NUM, CLEAN_BOUND)
+    with connected(cluster, op_timeout=180) as rados:
+        ioctx = rados.open_ioctx(POOL)
+        got = {name: ioctx.read(name, 1 << 20) for name in acked}
+    assert got == acked
