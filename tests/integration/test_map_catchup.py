@@ -36,18 +36,14 @@ CLEAN_BOUND = 240
 OBJECTS = 8
 
 
-class CatchupCluster(RadosCluster):
-    """Reports every second, so ``pg dump`` follows the PGs closely."""
-
-    def write_conf(self, names: list[str]) -> None:
-        super().write_conf(names)
-        with open(self.conf_path, "a") as f:
-            f.write("[global]\nosd_mon_report_interval = 1\nosd_beacon_report_interval = 1\n")
-
-
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CatchupCluster]:
-    c = CatchupCluster(tmp_path_factory.mktemp("mapcatchup"), num_osds=3)
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RadosCluster]:
+    c = RadosCluster(
+        tmp_path_factory.mktemp("mapcatchup"),
+        num_osds=3,
+        # reports every second, so ``pg dump`` follows the PGs closely
+        osd_conf={"osd_mon_report_interval": "1", "osd_beacon_report_interval": "1"},
+    )
     with running(c, {POOL: PG_NUM}):
         yield c
 
@@ -88,7 +84,7 @@ def write_round(ioctx: Any, acked: dict[str, bytes], label: str) -> None:
         ioctx.write_full(f"obj{i}", acked[f"obj{i}"])
 
 
-def test_an_osd_back_from_down_does_not_serve_its_stale_copy(cluster: CatchupCluster) -> None:
+def test_an_osd_back_from_down_does_not_serve_its_stale_copy(cluster: RadosCluster) -> None:
     ceph_ok(cluster, "osd", "pool", "set", POOL, "min_size", "1")
     ceph_ok(cluster, "osd", "set", "noout")
     acked: dict[str, bytes] = {}
