@@ -71,6 +71,13 @@ def _all_clean(cluster: PgCluster) -> bool:
     return len(stats) == 8 and all(s["state"] == "active+clean" for s in stats)
 
 
+def _default_sigint() -> None:
+    """In the child before exec: SIGINT back to its default disposition. A suite started
+    with ``&`` or ``nohup`` ignores SIGINT, and an ignored signal stays ignored across exec,
+    so ``ceph -w`` would never see the Ctrl-C that `Watch.interrupt` sends."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Watch:
     """`radospy ceph -w` running, its stdout collected line by line."""
 
@@ -80,7 +87,7 @@ class Watch:
             [sys.executable, "-m", "radospy.cli.main", "ceph", "-c", str(cluster.conf_path),
              "-w"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cluster.root,
-            env=cluster._env(),
+            env=cluster._env(), preexec_fn=_default_sigint,
         )  # fmt: skip
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
