@@ -1206,20 +1206,21 @@ class OsdDaemon:
         with contextlib.suppress(ConnectionClosed):
             await conn.reply(tid, reply)
 
-    def _note_refusal(self, pool: Pool, refusal: int) -> None:
+    def _note_refusal(self, pool: Pool, refusal: report.Refusal | None) -> None:
         """Log when this OSD starts or stops refusing growing writes to ``pool``, and
         why: the pool's flags in which map, or this OSD's own usage (failsafe)."""
-        if self._refusing.get(pool.id, 0) == refusal:
+        errno = refusal.errno if refusal else 0
+        if self._refusing.get(pool.id, 0) == errno:
             return
         if refusal:
-            self._refusing[pool.id] = refusal
+            self._refusing[pool.id] = errno
             log.info(
                 "%s: refusing writes to pool '%s' with %s at epoch %d: %s",
                 self.entity,
                 pool.name,
-                errorcode.get(-refusal, str(-refusal)),
+                errorcode.get(errno, str(errno)),
                 self.epoch,
-                report.refusal_reason(pool, self.usage, self._growth_since_usage),
+                refusal.reason,
             )
         else:
             del self._refusing[pool.id]
@@ -1304,7 +1305,7 @@ class OsdDaemon:
             if refusal or (pool.id in self._refusing and report.may_grow(msg.ops)):
                 self._note_refusal(pool, refusal)
             if refusal:
-                return OSDOpReply(refusal, [])
+                return OSDOpReply(-refusal.errno, [])
             self._growth_since_usage += report.growth(msg.ops)
         elif self._may_read_now(pg, key, oid):
             # No await since `_admit`: nothing can have changed in between.

@@ -20,6 +20,7 @@ ENOSPC even before the monitors have reacted.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from errno import EDQUOT, ENOSPC
 
 from radospy.common.osdop import (
@@ -153,38 +154,35 @@ def replica_growth(txn: Transaction) -> int:
     return sum(len(op.data) for op in txn.ops if isinstance(op, WriteData))
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """Why a growing write is refused: the error it fails with and, for the OSD's log,
+    the condition that decided."""
+
+    errno: int
+    """EDQUOT or ENOSPC (positive; the reply carries it negated)."""
+    reason: str
+
+
 def write_refusal(
     pool: Pool, ops: Sequence[OsdOp], own: OsdStat | None, pending: int = 0
-) -> int:
-    """0 if the write may proceed, else -EDQUOT or -ENOSPC. ``pending`` is what this
+) -> Refusal | None:
+    """None if the write may proceed, else why it is refused. ``pending`` is what this
     OSD accepted since ``own`` was measured, as primary and as replica: usage is
     measured once per report interval, and a fast writer would otherwise fill the
     device in between."""
     if not may_grow(ops):
-        return 0
+        return None
     if pool.flags & PoolFlag.FULL_QUOTA:
-        return -EDQUOT
+        return Refusal(EDQUOT, "pool flag full_quota")
     if pool.flags & PoolFlag.FULL:
-        return -ENOSPC
-    if (
-        own is not None
-        and own.total
-        and own.total - own.available + pending > own.total * FAILSAFE_FULL_RATIO
-    ):
-        return -ENOSPC
-    return 0
-
-
-def refusal_reason(pool: Pool, own: OsdStat | None, pending: int = 0) -> str:
-    """Why `write_refusal` refuses growing writes to ``pool``, for the OSD's log."""
-    if pool.flags & PoolFlag.FULL_QUOTA:
-        return "pool flag full_quota"
-    if pool.flags & PoolFlag.FULL:
-        return "pool flag full"
-    if own is None or not own.total:
-        return "no usage measured"
-    used = own.total - own.available
-    return (
-        f"failsafe: {used} bytes used + {pending} accepted since measured"
-        f" > {FAILSAFE_FULL_RATIO:.0%} of {own.total}"
-    )
+        return Refusal(ENOSPC, "pool flag full")
+    if own is not None and own.total:
+        used = own.total - own.available
+        if used + pending > own.total * FAILSAFE_FULL_RATIO:
+            return Refusal(
+                ENOSPC,
+                f"failsafe: {used} bytes used + {pending} accepted since measured"
+                f" > {FAILSAFE_FULL_RATIO:.0%} of {own.total}",
+            )
+    return None

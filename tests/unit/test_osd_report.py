@@ -29,20 +29,24 @@ def test_capacity_caps_what_an_osd_reports() -> None:
     assert over.available == 0
 
 
+def errno_of(refusal: report.Refusal | None) -> int:
+    return refusal.errno if refusal else 0
+
+
 def test_full_pools_refuse_growing_writes_only() -> None:
     quota = Pool(id=1, name="q", flags=PoolFlag.HASHPSPOOL | PoolFlag.FULL | PoolFlag.FULL_QUOTA)
     full = Pool(id=2, name="f", flags=PoolFlag.HASHPSPOOL | PoolFlag.FULL)
     fine = Pool(id=3, name="ok")
     grow = [o.WriteFull(data=b"x")]
-    assert report.write_refusal(quota, grow, None) == -EDQUOT
-    assert report.write_refusal(full, grow, None) == -ENOSPC
-    assert report.write_refusal(fine, grow, None) == 0
+    assert errno_of(report.write_refusal(quota, grow, None)) == EDQUOT
+    assert errno_of(report.write_refusal(full, grow, None)) == ENOSPC
+    assert report.write_refusal(fine, grow, None) is None
     for shrinking in ([o.Remove()], [o.Truncate(size=0)], [o.OmapRmKeys(keys=["a"])]):
-        assert report.write_refusal(quota, shrinking, None) == 0
-        assert report.write_refusal(full, shrinking, None) == 0
+        assert report.write_refusal(quota, shrinking, None) is None
+        assert report.write_refusal(full, shrinking, None) is None
     failsafe = OsdStat(total=100, available=2)
-    assert report.write_refusal(fine, grow, failsafe) == -ENOSPC
-    assert report.write_refusal(fine, [o.Remove()], failsafe) == 0
+    assert errno_of(report.write_refusal(fine, grow, failsafe)) == ENOSPC
+    assert report.write_refusal(fine, [o.Remove()], failsafe) is None
 
 
 def test_failsafe_counts_writes_accepted_since_usage_was_measured() -> None:
@@ -52,9 +56,9 @@ def test_failsafe_counts_writes_accepted_since_usage_was_measured() -> None:
     assert report.growth(ops) == MIB + 10
     assert report.growth([o.WriteSame(offset=0, length=4096, data=b"ab")]) == 4096
     grow = [o.WriteFull(data=b"x")]
-    assert report.write_refusal(fine, grow, half, pending=46 * MIB) == 0
-    assert report.write_refusal(fine, grow, half, pending=48 * MIB) == -ENOSPC
-    assert report.write_refusal(fine, [o.Remove()], half, pending=60 * MIB) == 0
+    assert report.write_refusal(fine, grow, half, pending=46 * MIB) is None
+    assert errno_of(report.write_refusal(fine, grow, half, pending=48 * MIB)) == ENOSPC
+    assert report.write_refusal(fine, [o.Remove()], half, pending=60 * MIB) is None
 
 
 def test_a_replica_counts_the_data_it_is_sent() -> None:
@@ -69,17 +73,56 @@ def test_a_replica_counts_the_data_it_is_sent() -> None:
     assert report.replica_growth(Transaction().remove("1.0_head", oid)) == 0
 
 
-def test_the_log_says_why_writes_are_refused() -> None:
+def test_the_refusal_says_which_condition_decided() -> None:
     half = OsdStat(total=100 * MIB, available=50 * MIB)
+    grow = [o.Append(data=b"x")]
     quota = Pool(id=1, name="q", flags=PoolFlag.FULL | PoolFlag.FULL_QUOTA)
-    assert report.refusal_reason(quota, half) == "pool flag full_quota"
-    assert report.refusal_reason(Pool(id=2, name="f", flags=PoolFlag.FULL), half) == (
-        "pool flag full"
+    # Over the failsafe too: the pool's quota flag decides, as it is checked first.
+    assert report.write_refusal(quota, grow, half, 48 * MIB) == report.Refusal(
+        EDQUOT, "pool flag full_quota"
     )
-    assert report.refusal_reason(Pool(id=3, name="ok"), half, 48 * MIB) == (
+    assert report.write_refusal(
+        Pool(id=2, name="f", flags=PoolFlag.FULL), grow, half
+    ) == report.Refusal(ENOSPC, "pool flag full")
+    assert report.write_refusal(Pool(id=3, name="ok"), grow, half, 48 * MIB) == report.Refusal(
+        ENOSPC,
         f"failsafe: {50 * MIB} bytes used + {48 * MIB} accepted since measured"
-        f" > 97% of {100 * MIB}"
+        f" > 97% of {100 * MIB}",
     )
+
+
+_FLAGS = st.sampled_from(
+    [PoolFlag(0), PoolFlag.FULL, PoolFlag.FULL | PoolFlag.FULL_QUOTA, PoolFlag.FULL_QUOTA]
+)
+_OPS = st.sampled_from(
+    [[o.WriteFull(data=b"x")], [o.Remove()], [o.Truncate(size=0), o.SetXattr(name="a", value=b"")]]
+)
+
+
+@given(
+    _FLAGS,
+    _OPS,
+    st.none() | st.builds(OsdStat, total=st.integers(0, 1000), available=st.integers(0, 1000)),
+    st.integers(0, 1000),
+)
+def test_a_write_is_refused_exactly_when_a_full_condition_holds(
+    flags: PoolFlag, ops: list[o.OsdOp], own: OsdStat | None, pending: int
+) -> None:
+    refusal = report.write_refusal(Pool(id=1, name="p", flags=flags), ops, own, pending)
+    over_failsafe = (
+        own is not None
+        and own.total > 0
+        and own.total - own.available + pending > own.total * report.FAILSAFE_FULL_RATIO
+    )
+    if not report.may_grow(ops):
+        assert refusal is None
+    elif flags & PoolFlag.FULL_QUOTA:
+        assert refusal is not None and refusal.errno == EDQUOT
+    elif flags & PoolFlag.FULL or over_failsafe:
+        assert refusal is not None and refusal.errno == ENOSPC
+        assert refusal.reason.startswith("pool flag full" if flags else "failsafe: ")
+    else:
+        assert refusal is None
 
 
 def test_ceph_number_formats() -> None:
