@@ -512,8 +512,8 @@ class OsdDaemon:
         """`_osd_addr`'s answers under the map identified by `_addrs_of` (id, epoch)."""
         self.usage: OsdStat | None = None
         """This OSD's usage as last reported (the write path's failsafe check)."""
-        self._growth_since_usage = 0
-        """Data bytes of the writes accepted since `usage` was measured, as primary
+        self._pending_growth = report.PendingGrowth()
+        """Data bytes of the writes accepted that `usage` may not include, as primary
         (client ops) and as replica (replication ops)."""
         self._refusing: dict[int, int] = {}
         """Pools whose growing writes this OSD refuses, with the errno (for the log)."""
@@ -661,7 +661,7 @@ class OsdDaemon:
         osdmap = self.osdmap
         if osdmap is None:
             return
-        self._growth_since_usage = 0
+        mark = self._pending_growth.mark()
         statfs, usage = await asyncio.to_thread(
             lambda: (self.store.statfs(), self.store.collection_usage())
         )
@@ -672,6 +672,7 @@ class OsdDaemon:
             if pg.primary == self.whoami and pg.pgid.pool in osdmap.pools
         ]
         self.usage = report.osd_stat(statfs, self.config.capacity, len(self.pgs))
+        self._pending_growth.measured(mark)
         await self.monc.send(OsdStatReport(self.whoami, self.epoch, self.usage, pgs))
 
     def _pg_stat(self, pg: PG, usage: tuple[int, int], now: float) -> PgStat:
@@ -1301,12 +1302,12 @@ class OsdDaemon:
             return admitted
         pg, oid, key, pool = admitted
         if write:
-            refusal = report.write_refusal(pool, msg.ops, self.usage, self._growth_since_usage)
+            refusal = report.write_refusal(pool, msg.ops, self.usage, self._pending_growth.bytes)
             if refusal or (pool.id in self._refusing and report.may_grow(msg.ops)):
                 self._note_refusal(pool, refusal)
             if refusal:
                 return OSDOpReply(-refusal.errno, [])
-            self._growth_since_usage += report.growth(msg.ops)
+            self._pending_growth.add(report.growth(msg.ops))
         elif self._may_read_now(pg, key, oid):
             # No await since `_admit`: nothing can have changed in between.
             return self._counted_read(pg, oid, msg)
@@ -1754,7 +1755,7 @@ class OsdDaemon:
         # Refused before the store changes: an entry that does not follow this
         # copy's log (from a primary that lost entries this copy holds) touches nothing.
         pg.log.check_append(entry)
-        self._growth_since_usage += report.replica_growth(txn)
+        self._pending_growth.add(report.replica_growth(txn))
         local = self.committer.submit(txn)
         local.add_done_callback(functools.partial(self._check_durable, pg))
         pg.log.append(entry)

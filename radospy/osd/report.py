@@ -186,3 +186,27 @@ def write_refusal(
                 f" > {FAILSAFE_FULL_RATIO:.0%} of {own.total}",
             )
     return None
+
+
+@dataclass
+class PendingGrowth:
+    """The data bytes an OSD accepted that its last usage measurement may not include,
+    which the failsafe check adds to that usage. A measurement runs in a thread while
+    writes go on: `mark` before it starts and `measured` once it is taken keep what was
+    accepted meanwhile (the measurement may or may not include it; counting it twice
+    is the safe side), where resetting to 0 before measuring dropped, while the
+    measurement ran, everything accepted since the previous one."""
+
+    bytes: int = 0
+
+    def add(self, n: int) -> None:
+        """A write of up to ``n`` data bytes was accepted."""
+        self.bytes += n
+
+    def mark(self) -> int:
+        """Before a usage measurement starts: what it may include at most."""
+        return self.bytes
+
+    def measured(self, mark: int) -> None:
+        """The measurement started at ``mark`` is now this OSD's usage."""
+        self.bytes -= mark

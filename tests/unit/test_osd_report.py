@@ -125,6 +125,41 @@ def test_a_write_is_refused_exactly_when_a_full_condition_holds(
         assert refusal is None
 
 
+def test_writes_accepted_while_usage_is_measured_stay_pending() -> None:
+    pending = report.PendingGrowth()
+    pending.add(30 * MIB)
+    mark = pending.mark()
+    pending.add(4 * MIB)  # accepted while the statfs thread measures
+    assert pending.bytes == 34 * MIB  # the old usage still needs all of it
+    pending.measured(mark)
+    assert pending.bytes == 4 * MIB
+
+
+@given(st.lists(st.lists(st.integers(0, 1 << 22), max_size=5), min_size=2, max_size=6))
+def test_pending_growth_is_what_was_accepted_since_the_usage_in_force_was_started(
+    rounds: list[list[int]],
+) -> None:
+    """Rounds of writes, a measurement started between each two and taken after the
+    next round's writes: the pending bytes are always those a check must add to the
+    usage in force."""
+    pending = report.PendingGrowth()
+    for writes in rounds[0]:
+        pending.add(writes)
+    accepted = sum(rounds[0])
+    since_usage = accepted  # no usage yet: everything is pending
+    for writes in rounds[1:]:
+        mark = pending.mark()
+        started_at = accepted
+        for n in writes:
+            pending.add(n)
+            accepted += n
+            since_usage += n
+            assert pending.bytes == since_usage
+        pending.measured(mark)
+        since_usage = accepted - started_at
+        assert pending.bytes == since_usage
+
+
 def test_ceph_number_formats() -> None:
     cases = [(0, "0 B"), (1023, "1023 B"), (1024, "1 KiB"), (1300, "1.3 KiB"),
              (16 * MIB + 5, "16 MiB"), (int(2.4 * MIB), "2.4 MiB"), (10239, "10 KiB")]  # fmt: skip
