@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from errno import EIO
 from typing import Any
 
@@ -88,6 +88,21 @@ class DaemonTasks:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def log_failure(log: logging.Logger, entity: str) -> Callable[[asyncio.Task[Any]], None]:
+    """A done callback for a task nobody awaits: logs its exception with the traceback
+    at once (asyncio would say "Task exception was never retrieved" only when the task
+    is collected, if ever)."""
+
+    def done(task: asyncio.Task[Any]) -> None:
+        if task.cancelled() or task.exception() is None:
+            return
+        coro = task.get_coro()
+        what = coro.__qualname__ if coro is not None else task.get_name()
+        log.error("%s: task %s failed", entity, what, exc_info=task.exception())
+
+    return done
 
 
 async def first_done(*aws: Awaitable[Any]) -> asyncio.Future[Any]:

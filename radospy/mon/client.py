@@ -289,26 +289,35 @@ class MonClient:
         stalled = 0.0
         while True:
             await asyncio.sleep(_STALL / 2)
-            conn = self._conn
-            if conn is not None and conn.is_ready:
-                stalled = 0.0
-                if not self._ping(conn) or not self._subs:
-                    continue
-            elif not self._subs:
-                stalled = 0.0
-                continue
-            else:
-                stalled += _STALL / 2
-                if stalled < _STALL:
-                    continue
-                stalled = 0.0
-                if conn is not None:
-                    log.info("session with %s stalled; hunting", conn.peer_name)
-                    self._drop(conn)
             try:
-                await self._session(asyncio.get_running_loop().time() + self.config.timeout)
+                stalled = await self._keep_session_once(stalled)
             except MonClientError as exc:
                 log.warning("%s", exc)
+                stalled = 0.0
+            except Exception:
+                # Nothing restarts this task: were it to end on a bug, the client
+                # would never hunt again and a map follower would see no more maps.
+                log.exception("monitor session keeper: unexpected failure; going on")
+                stalled = 0.0
+
+    async def _keep_session_once(self, stalled: float) -> float:
+        """One pass of `_keep_session`: ``stalled`` is how long the session has been
+        without a TCP connection; returns the new figure."""
+        conn = self._conn
+        if conn is not None and conn.is_ready:
+            if not self._ping(conn) or not self._subs:
+                return 0.0
+        elif not self._subs:
+            return 0.0
+        else:
+            stalled += _STALL / 2
+            if stalled < _STALL:
+                return stalled
+            if conn is not None:
+                log.info("session with %s stalled; hunting", conn.peer_name)
+                self._drop(conn)
+        await self._session(asyncio.get_running_loop().time() + self.config.timeout)
+        return 0.0
 
     def _ping(self, conn: Connection) -> bool:
         """Probe a quiet session; give it up (True) when its monitor stays silent."""

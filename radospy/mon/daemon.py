@@ -50,6 +50,7 @@ from radospy.auth.keyring import EntityAuth, EntityName, Keyring
 from radospy.common.errors import InvalidArgument, RadosError
 from radospy.common.files import write_atomic
 from radospy.common.service import run_service
+from radospy.common.tasks import log_failure
 from radospy.mon import cluster_log, full_status, status_commands
 from radospy.mon.cluster_log import ClusterLog
 from radospy.mon.cmdspec import CommandContext, CommandResult, Propose
@@ -411,6 +412,7 @@ class MonDaemon:
         task = asyncio.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(log_failure(log, self.entity))
 
     def _step(self, conn: Connection, msg: RaftMessage) -> None:
         assert self.driver is not None

@@ -28,6 +28,7 @@ from errno import EACCES, EINVAL, EOPNOTSUPP, EPROTO
 from typing import Any, Protocol
 
 from radospy.common.errors import RadosError
+from radospy.common.tasks import log_failure
 from radospy.msg.auth import Authenticator, AuthResult
 from radospy.msg.config import MessengerConfig
 from radospy.msg.connection import Connection, ConnectionClosed, _Wire
@@ -190,6 +191,7 @@ class Messenger:
         task = asyncio.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(log_failure(log, self.entity_name))
 
     def _new_wire(self) -> _Wire:
         return _Wire(self.config.ms_max_message_size, self.config.ms_tcp_nodelay)
@@ -292,7 +294,14 @@ class Messenger:
             await asyncio.sleep(period)
             now = loop.time()
             for conn in self.connections():
-                conn._check_alive(now, config.ms_keepalive_interval, config.ms_keepalive_timeout)
+                try:
+                    conn._check_alive(
+                        now, config.ms_keepalive_interval, config.ms_keepalive_timeout
+                    )
+                except Exception:
+                    # Nothing restarts this loop: were it to end on a bug, no
+                    # connection of this messenger would be checked again.
+                    log.exception("%s: keepalive of %s failed", self.entity_name, conn.peer_name)
 
 
 def _check_banner(banner: Banner, expected: str | None) -> None:

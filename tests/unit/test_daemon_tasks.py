@@ -11,7 +11,7 @@ import textwrap
 
 import pytest
 
-from radospy.common.tasks import DaemonTasks, TaskFailed, first_done
+from radospy.common.tasks import DaemonTasks, TaskFailed, first_done, log_failure
 
 log = logging.getLogger("test.tasks")
 
@@ -112,3 +112,23 @@ def test_a_service_whose_vital_task_fails_exits_non_zero() -> None:
     assert "Traceback" in proc.stderr and "RuntimeError: map loop broke" in proc.stderr
     assert "error: osd.0: loop failed: RuntimeError: map loop broke" in proc.stderr
     assert "never retrieved" not in proc.stderr
+
+
+def test_a_task_nobody_awaits_has_its_failure_logged_at_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def main() -> None:
+        failing = asyncio.create_task(_boom())
+        failing.add_done_callback(log_failure(log, "mon.b"))
+        fine = asyncio.create_task(asyncio.sleep(0))
+        fine.add_done_callback(log_failure(log, "mon.b"))
+        cancelled = asyncio.create_task(_forever())
+        cancelled.add_done_callback(log_failure(log, "mon.b"))
+        await asyncio.wait([failing, fine])
+        cancelled.cancel()
+        await asyncio.wait([cancelled])
+
+    with caplog.at_level(logging.ERROR, "test.tasks"):
+        asyncio.run(main())
+    assert [r.getMessage() for r in caplog.records] == ["mon.b: task _boom failed"]
+    assert isinstance(caplog.records[0].exc_info[1], KeyError)  # type: ignore[index]
