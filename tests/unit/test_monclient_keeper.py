@@ -17,7 +17,7 @@ from radospy.msg.connection import Connection
 
 class _FlakyClient(MonClient):
     """Its first session attempt fails on a bug (a RuntimeError); later ones are
-    counted and fail as an unreachable quorum would not (nothing to dial here)."""
+    counted and then wait for good (there is no monitor to dial here)."""
 
     def __init__(self, config: MonClientConfig) -> None:
         super().__init__(config)
