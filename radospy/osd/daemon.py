@@ -141,6 +141,7 @@ from radospy.osd.superblock import NEWEST_MAP_KEY, decode_newest_map, encode_new
 from radospy.osd.trim_order import TrimStep
 from radospy.osdmap.osdmap import OSDMap, PgMapping
 from radospy.osdmap.pg import PgId
+from radospy.osdmap.placement_inputs import placement_unchanged
 from radospy.osdmap.pool import Pool, PoolFlag
 
 log = logging.getLogger("radospy.osd")
@@ -374,12 +375,27 @@ def stray_pgs(
     }
 
 
-def placements(
-    osdmap: OSDMap, osd: int, held: set[PgId]
-) -> tuple[dict[PgId, PgMapping], dict[PgId, PgMapping]]:
-    """``mapped_pgs`` and ``stray_pgs`` of one map (placement costs CPU: run off the loop)."""
+@dataclass(frozen=True)
+class Placed:
+    """``mapped_pgs`` and ``stray_pgs`` of one map for one OSD holding ``held``."""
+
+    osdmap: OSDMap
+    held: frozenset[PgId]
+    mapped: dict[PgId, PgMapping]
+    strays: dict[PgId, PgMapping]
+
+
+def placements(osdmap: OSDMap, osd: int, held: set[PgId], prev: Placed | None = None) -> Placed:
+    """``mapped_pgs`` and ``stray_pgs`` of one map (placement costs CPU: run off the
+    loop), taken from ``prev`` when its map places every PG alike: an OSD catching up
+    walks hundreds of epochs, most of which change nothing placement reads."""
+    kept = frozenset(held)
+    if prev is not None and placement_unchanged(prev.osdmap, osdmap):
+        if kept == prev.held:
+            return Placed(osdmap, kept, prev.mapped, prev.strays)
+        return Placed(osdmap, kept, prev.mapped, stray_pgs(osdmap, held, prev.mapped))
     mapped = mapped_pgs(osdmap, osd)
-    return mapped, stray_pgs(osdmap, held, mapped)
+    return Placed(osdmap, kept, mapped, stray_pgs(osdmap, held, mapped))
 
 
 def mapped_pgs(osdmap: OSDMap, osd: int) -> dict[PgId, PgMapping]:
@@ -492,6 +508,8 @@ class OsdDaemon:
         """Map messages in arrival order; None: start from the map taken in before a
         restart, found to be the newest (see `_start_at_base`)."""
         self._follower = OSDMapFollower(every_epoch=True)
+        self._placed: Placed | None = None
+        """The placement of the newest map taken in, which the next map may reuse."""
         self.stray_pasts: dict[PgId, PastIntervals] = {}
         """Past intervals of the PGs held here but not in ``pgs`` (strays: no longer
         mapped here, or not yet loaded after a restart), followed through every map so
@@ -762,9 +780,9 @@ class OsdDaemon:
         osdmap, extras = self._follower.osdmap, self._follower.pool_extras
         # Placement of every PG costs CPU: computed off the loop, applied on it.
         held = held_pgs(self.store)
-        mapped, strays = await asyncio.to_thread(placements, osdmap, self.whoami, held)
+        placed = await asyncio.to_thread(placements, osdmap, self.whoami, held, self._placed)
         gap = self.osdmap is None or osdmap.epoch != self.osdmap.epoch + 1
-        return await self._apply_map(osdmap, extras, mapped, strays, gap)
+        return await self._apply_map(osdmap, extras, placed, gap)
 
     async def _check_base_is_newest(self) -> None:
         """After a restart, when no map came since the one taken in before it (booting
@@ -781,20 +799,21 @@ class OsdDaemon:
         if osdmap is None or self._follower.epoch != osdmap.epoch or self.pgs:
             return None
         held = held_pgs(self.store)
-        mapped, strays = await asyncio.to_thread(placements, osdmap, self.whoami, held)
-        return await self._apply_map(osdmap, self.pool_extras, mapped, strays, False)
+        placed = await asyncio.to_thread(placements, osdmap, self.whoami, held, self._placed)
+        return await self._apply_map(osdmap, self.pool_extras, placed, False)
 
     async def _apply_map(
         self,
         osdmap: OSDMap,
         extras: dict[int, PoolExtras],
-        mapped: dict[PgId, PgMapping],
-        strays: dict[PgId, PgMapping],
+        placed: Placed,
         gap: bool,
     ) -> Transaction:
         """`_advance_map`, then what follows a new map outside the PGs."""
+        mapped = placed.mapped
         async with self.recovery.removals.advance():
-            save = self._advance_map(osdmap, mapped, strays, gap)
+            save = self._advance_map(osdmap, mapped, placed.strays, gap)
+        self._placed = placed
         self.pool_extras = extras
         self._start_snap_trims()
         peers = {o for m in mapped.values() for o in (*m.up, *m.acting)}
@@ -829,14 +848,15 @@ class OsdDaemon:
             )  # fmt: skip
             return 1
         held = held_pgs(self.store)
-        mapped, strays = await asyncio.to_thread(placements, osdmap, self.whoami, held)
-        for pgid, mapping in (*mapped.items(), *strays.items()):
+        placed = await asyncio.to_thread(placements, osdmap, self.whoami, held)
+        for pgid, mapping in (*placed.mapped.items(), *placed.strays.items()):
             if pgid in held:
                 past = load_past_intervals(self.store, pg_collection(pgid))
                 past.reload(pg_view(osdmap, pgid, mapping))
                 self.stray_pasts[pgid] = past
         self._follower.osdmap, self._follower.pool_extras = osdmap, extras
         self.osdmap, self.pool_extras, self.durable_epoch = osdmap, extras, newest
+        self._placed = placed
         log.info("%s: catching up on osdmap epochs after %d", self.entity, newest)
         return newest + 1
 

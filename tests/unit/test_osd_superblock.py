@@ -32,7 +32,7 @@ def test_held_pgs_not_mapped_here_are_strays_and_deleted_pools_are_not() -> None
     others = [PgId(pool, s) for s in range(16) if PgId(pool, s) not in mine]
     assert mine and others
     held = {*mine, others[0], PgId(pool + 7, 0), PgId(pool, 99)}
-    mapped, strays = placements(osdmap, 0, held)
-    assert mapped == mine
-    assert set(strays) == {others[0]}
-    assert 0 not in strays[others[0]].acting
+    placed = placements(osdmap, 0, held)
+    assert placed.mapped == mine
+    assert set(placed.strays) == {others[0]}
+    assert 0 not in placed.strays[others[0]].acting
