@@ -196,9 +196,10 @@ class AsyncRadosStriper:
         length = max(0, min(length, size - offset))
         extents = file_to_extents(layout, offset, length, striper_object_namer(soid))
 
-        async def get(ext_oid: str, ext_off: int, ext_len: int) -> bytes:
+        async def get(ext_oid: str, ext_off: int, ext_len: int) -> bytes | memoryview:
             try:
-                return await self.ioctx.read(ext_oid, ext_len, ext_off)
+                # A view: the pieces are copied once, into the assembled bytes.
+                return await self.ioctx.read_view(ext_oid, ext_len, ext_off)
             except ObjectNotFound:
                 return b""  # never written: a hole
 

@@ -199,15 +199,19 @@ class StripedReadResult:
 
     An object shorter than requested (or absent) leaves a hole: holes followed by
     data read as zeros; trailing holes are dropped unless `zero_tail` is asked for.
+    The pieces may be views (of the reads' reply buffers): the logical bytes are
+    assembled with one copy.
     """
 
     __slots__ = ("_partial",)
 
     def __init__(self) -> None:
         # buffer offset -> (bytes got, bytes expected)
-        self._partial: dict[int, tuple[bytes, int]] = {}
+        self._partial: dict[int, tuple[bytes | memoryview, int]] = {}
 
-    def add_partial_result(self, data: bytes, buffer_extents: Sequence[tuple[int, int]]) -> None:
+    def add_partial_result(
+        self, data: bytes | memoryview, buffer_extents: Sequence[tuple[int, int]]
+    ) -> None:
         """Record an object's read of one extent; `data` may be short."""
         pos = 0
         for buffer_offset, length in buffer_extents:
@@ -216,16 +220,17 @@ class StripedReadResult:
 
     def assemble(self, zero_tail: bool = False) -> bytes:
         """The logical bytes, in buffer order; clears the collected pieces."""
-        out = bytearray()
+        pieces: list[bytes | memoryview] = []
         zeros = 0
         for buffer_offset in sorted(self._partial):
             got, expected = self._partial[buffer_offset]
             if got:
-                out += bytes(zeros)
+                if zeros:
+                    pieces.append(bytes(zeros))
                 zeros = 0
-                out += got
+                pieces.append(got)
             zeros += expected - len(got)
-        if zero_tail:
-            out += bytes(zeros)
+        if zero_tail and zeros:
+            pieces.append(bytes(zeros))
         self._partial.clear()
-        return bytes(out)
+        return b"".join(pieces)
