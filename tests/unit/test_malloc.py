@@ -4,13 +4,14 @@ a child process, so this one keeps its own malloc)."""
 
 from __future__ import annotations
 
+import ctypes
 import subprocess
 import sys
 import textwrap
 
 import pytest
 
-from radospy.common.malloc import tune_for_big_buffers
+from radospy.common.malloc import aligned_buffer, tune_for_big_buffers
 
 CHILD = textwrap.dedent(
     """
@@ -66,3 +67,47 @@ def test_big_buffers_reuse_memory_already_faulted_in() -> None:
     faults = int(subprocess.check_output([sys.executable, "-c", REUSE], text=True))
     # 50 fresh 4 MiB mappings would fault 50 x 1024 pages; reused heap memory, ~one's.
     assert faults < 5 * 1024
+
+
+@pytest.mark.parametrize("zeroed", [True, False])
+def test_aligned_buffers_are_aligned_writable_and_outlive_their_first_view(
+    zeroed: bool,
+) -> None:
+    for size in (1, 4095, 4096, 65536 + 3, 4 << 20):
+        view = aligned_buffer(size, 4096, zeroed)
+        assert view.nbytes == size and view.format == "B" and not view.readonly
+        assert ctypes.addressof(ctypes.c_char.from_buffer(view)) % 4096 == 0
+        if zeroed:
+            assert not any(view)
+        view[:] = bytes([7]) * size
+        tail = view[size // 2 :]
+        del view
+        # The memory stays while a slice of it lives.
+        assert bytes(tail) == bytes([7]) * len(tail)
+
+
+FREED = textwrap.dedent(
+    """
+    from radospy.common.malloc import aligned_buffer, tune_for_big_buffers
+
+    def rss_kib():
+        for line in open("/proc/self/status"):
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+
+    tune_for_big_buffers()
+    base = rss_kib()
+    for _ in range(100):
+        view = aligned_buffer(4 << 20, 4096, zeroed=True)
+        part = view[100:]
+        del view, part
+    print(rss_kib() - base)
+    """
+)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc and /proc only")
+def test_aligned_buffers_are_freed_with_their_last_view() -> None:
+    grown = int(subprocess.check_output([sys.executable, "-c", FREED], text=True))
+    # 100 x 4 MiB were written; kept, they would be 400 MiB.
+    assert grown < 64 * 1024

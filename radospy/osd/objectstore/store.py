@@ -66,10 +66,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import numpy as np
 import xxhash
 
 from radospy.common.eversion import Eversion
+from radospy.common.malloc import aligned_buffer
 from radospy.osd.objectstore import transaction as tx
 from radospy.osd.objectstore.allocator import Allocator
 from radospy.osd.objectstore.types import (
@@ -814,9 +814,7 @@ def _read_target(size: int, zeroed: bool) -> memoryview:
     can read into it with O_DIRECT."""
     if size < _DIRECT_READ_MIN * EXTENT_SIZE:
         return memoryview(bytearray(size))
-    array = (np.zeros if zeroed else np.empty)(size + _DIRECT_ALIGN, np.uint8)
-    skip = -array.ctypes.data % _DIRECT_ALIGN
-    return memoryview(array)[skip : skip + size]
+    return aligned_buffer(size, _DIRECT_ALIGN, zeroed)
 
 
 def _zero_past(pieces: list[memoryview], got: int) -> None:
