@@ -79,24 +79,27 @@ def aligned_buffer(size: int, alignment: int, zeroed: bool) -> memoryview:
     O_DIRECT wants), ``zeroed`` or left as malloc hands them out (a 4 MiB memset is a
     third of a big read's CPU), freed once the last view of them is gone. They come
     from malloc's heap like any buffer here, so a 4 MiB read reuses memory already
-    faulted in. Without glibc's ``aligned_alloc``: a bytearray, zeroed, sliced at the
-    boundary."""
+    faulted in. Without glibc: a bytearray, zeroed, sliced at the boundary."""
     libc = _libc()
-    alloc = getattr(libc, "aligned_alloc", None)
-    if alloc is None or libc is None:
+    malloc = getattr(libc, "malloc", None)
+    if malloc is None or libc is None:
         spare = bytearray(size + alignment)
         skip = -ctypes.addressof(ctypes.c_char.from_buffer(spare)) % alignment
         return memoryview(spare)[skip : skip + size]
-    alloc.argtypes = [ctypes.c_size_t, ctypes.c_size_t]
-    alloc.restype = ctypes.c_void_p
+    malloc.argtypes = [ctypes.c_size_t]
+    malloc.restype = ctypes.c_void_p
     libc.free.argtypes = [ctypes.c_void_p]
-    # C11 wants the size a multiple of the alignment.
-    address = alloc(alignment, -(-max(size, 1) // alignment) * alignment)
+    # A plain malloc with room to start at the boundary, as numpy does. aligned_alloc
+    # (memalign) splits small free chunks off each buffer, which other allocations take,
+    # keeping freed big ones from merging: OSD peak RSS under 4 MiB reads was 141-200
+    # MiB with it, 107-147 with this (bench 4M seq, 3 runs each, load 12-19).
+    address = malloc(size + alignment)
     if not address:
-        raise MemoryError(f"aligned_alloc of {size} bytes failed")
+        raise MemoryError(f"malloc of {size} bytes failed")
+    start = address + (-address % alignment)
     if zeroed:
-        ctypes.memset(address, 0, size)
-    array = (ctypes.c_ubyte * size).from_address(address)
+        ctypes.memset(start, 0, size)
+    array = (ctypes.c_ubyte * size).from_address(start)
     # The array is what every view of the memory holds on to: freed with the last one.
     weakref.finalize(array, libc.free, address)
     return memoryview(array).cast("B")
