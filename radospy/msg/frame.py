@@ -42,10 +42,10 @@ from collections.abc import Callable
 from errno import EBADMSG, EMSGSIZE, EPROTO
 from typing import NamedTuple
 
-import numpy as np
 import xxhash
 
 from radospy.common.errors import RadosError
+from radospy.common.malloc import aligned_buffer
 
 PREAMBLE = b"radospy\n"
 """First bytes each side sends: tells a radospy messenger from anything else."""
@@ -61,6 +61,8 @@ FLAG_REPLY = 0x2
 
 _U64 = 0xFFFFFFFFFFFFFFFF
 _SCRATCH_SIZE = 256 * 1024
+_BIG_ALIGN = 64
+"""Where a big frame's buffer starts (a cache line; nothing here needs more)."""
 _ONESHOT_LIMIT = 64 * 1024
 _MIN_FREE = 16 * 1024
 
@@ -309,7 +311,7 @@ class FrameDecoder:
         have = self._end - body_start
         # Uninitialised: the socket writes every byte of it, so a 4 MiB memset would
         # be a pass over the payload for nothing.
-        big = memoryview(np.empty(size, np.uint8))
+        big = aligned_buffer(size, _BIG_ALIGN, zeroed=False)
         big[:have] = self._scratch[body_start : self._end]
         self._start = self._end = 0
         self._big, self._big_head, self._big_fill = big, head, have

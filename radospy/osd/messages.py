@@ -28,7 +28,7 @@ from radospy.common.osdop import AnyOpResult, AnyOpResultView, OsdOp, ReadData
 from radospy.common.types import ReqId
 from radospy.msg.frame import BytesLike
 from radospy.msg.messages import BULK_MARK, BULK_MIN, REGISTRY, Message, message
-from radospy.osd.objectstore.transaction import Transaction
+from radospy.osd.objectstore.transaction import AnyTxOp, Transaction, WriteData
 from radospy.osd.objectstore.types import NOSNAP, ObjectId
 from radospy.osd.peering import PastInterval
 from radospy.osd.scrub import ScrubObject
@@ -139,6 +139,22 @@ class RepOp(Message):
     prev_version: Eversion = Eversion(0, 0)
     """The primary's log head before this entry: a replica applies the PG's writes in
     version order, this one after that one (several may be in flight at once)."""
+
+    def split_bulk(self) -> tuple[Message, list[BytesLike]] | None:
+        """Write data of `BULK_MIN` bytes or more goes on the wire from the buffer the
+        primary applies (the client's data), not copied into the encoded RepOp: the
+        primary holds one copy of a 4 MiB write, not two (msgspec's encoding of it is
+        a 6 MiB allocation)."""
+        bulks: list[BytesLike] = []
+        ops: list[AnyTxOp] = []
+        for op in self.txn.ops:
+            if isinstance(op, WriteData) and len(op.data) >= BULK_MIN:
+                bulks.append(op.data)
+                op = msgspec.structs.replace(op, data=BULK_MARK)
+            ops.append(op)
+        if not bulks:
+            return None
+        return msgspec.structs.replace(self, txn=Transaction(ops)), bulks
 
 
 @message(0x0204)

@@ -21,7 +21,8 @@ from radospy.msg.frame import (
     payload_size,
 )
 from radospy.msg.messages import BULK_MARK, BULK_MIN, REGISTRY, MessageRegistry
-from radospy.osd.messages import OSDOpReply, OSDOpReplyView
+from radospy.osd.messages import OSDOpReply, OSDOpReplyView, RepOp
+from radospy.osd.objectstore import ObjectId, Transaction
 
 KEY = b"k" * 16
 
@@ -112,3 +113,27 @@ def test_the_same_spliced_message_is_encoded_once() -> None:
     data = _buffer(4, BULK_MIN)
     msg = OSDOpReply(0, [o.ReadData(data)], Eversion(1, 1))  # type: ignore[arg-type]
     assert registry.encode(msg)[1] is registry.encode(msg)[1]
+
+
+def _repop(size: int) -> tuple[RepOp, bytes]:
+    oid = ObjectId("o")
+    data = bytes(range(256)) * (size // 256)
+    txn = Transaction().touch("1.0", oid).write("1.0", oid, 0, data).write("1.0", oid, size, b"x")
+    return RepOp(1, 0, 5, Eversion(5, 1), txn, b"entry"), data
+
+
+def test_a_repop_sends_its_big_writes_from_the_applied_buffer() -> None:
+    repop, data = _repop(4 << 20)
+    type_id, body = REGISTRY.encode(repop)
+    assert isinstance(body, tuple)
+    # The client's buffer itself is a part: the primary holds no encoded copy of it.
+    assert [part for part in body if part is data] == [data]
+    whole = msgspec.msgpack.encode(repop)
+    assert b"".join(body) == whole
+    assert REGISTRY.decode(type_id, whole) == repop
+
+
+def test_a_repop_of_small_writes_is_encoded_whole() -> None:
+    repop, _ = _repop(BULK_MIN - 256)
+    assert repop.split_bulk() is None
+    assert REGISTRY.encode(repop)[1] == msgspec.msgpack.encode(repop)

@@ -23,7 +23,9 @@ def test_the_same_message_is_encoded_once() -> None:
         type_id, first = REGISTRY.encode(repop)
         assert REGISTRY.encode(repop) == (type_id, first)
         assert REGISTRY.encode(repop)[1] is first
-        assert REGISTRY.decode(type_id, first) == repop
+        # A big write goes in parts, around the client's buffer (RepOp.split_bulk).
+        whole = b"".join(first) if isinstance(first, tuple) else first
+        assert REGISTRY.decode(type_id, whole) == repop
         # An equal but distinct message is encoded afresh.
         assert REGISTRY.encode(_repop(bytes(size)))[1] is not first
 
