@@ -22,18 +22,18 @@ def pool_id(cluster: RadosCluster, pool: str) -> int:
 
 def pg_states(cluster: RadosCluster) -> dict[str, int]:
     """PG state → count, as `ceph status` reports it (empty when it cannot be asked)."""
-    rc, out, _ = cluster.ceph("status", "--format", "json", timeout=10)
-    if rc != 0:
+    status = cluster.poll_json("status")
+    if status is None:
         return {}
-    return {s["state_name"]: s["count"] for s in json.loads(out)["pgmap"]["pgs_by_state"]}
+    return {s["state_name"]: s["count"] for s in status["pgmap"]["pgs_by_state"]}
 
 
 def wait_clean(cluster: RadosCluster, num_pgs: int, timeout: float, what: str = "") -> None:
     """Wait until all ``num_pgs`` PGs are active+clean and no ``pg_temp`` is left."""
 
     def clean() -> bool:
-        rc, out, _ = cluster.ceph("osd", "dump", "--format", "json", timeout=10)
-        if rc != 0 or json.loads(out)["pg_temp"]:
+        dump = cluster.poll_json("osd dump")
+        if dump is None or dump["pg_temp"]:
             return False
         return pg_states(cluster) == {"active+clean": num_pgs}
 
