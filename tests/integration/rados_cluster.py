@@ -50,7 +50,10 @@ class RadosCluster(MonCluster):
             )
             for i in range(getattr(self, "num_osds", 0))
         )
-        common = "".join(f"{k} = {v}\n" for k, v in getattr(self, "osd_conf", {}).items())
+        # Reports every second (Ceph's default is 5): the PG states that tests wait
+        # for reach the monitors sooner.
+        conf = {"osd_mon_report_interval": "1", **getattr(self, "osd_conf", {})}
+        common = "".join(f"{k} = {v}\n" for k, v in conf.items())
         with open(self.conf_path, "a") as f:
             f.write(
                 f"[global]\nmon_allow_pool_delete = true\nosd_pool_default_size = 3\n"
