@@ -79,7 +79,7 @@ class RadosCluster(MonCluster):
         for name in self.ports:
             self.mkfs(name)
             self.start(name)
-        self.quorum(timeout=30)
+        wait_for(lambda: self.poll_json("quorum_status"), 30, "a leader")
         rc, _, err = self.ceph("config", "set", "mon", "mon_allow_pool_delete", "true")
         assert rc == 0, err
         for osd in range(self.num_osds):
