@@ -82,9 +82,17 @@ class RadosCluster(MonCluster):
         wait_for(lambda: self.poll_json("quorum_status"), 30, "a leader")
         rc, _, err = self.ceph("config", "set", "mon", "mon_allow_pool_delete", "true")
         assert rc == 0, err
+        # The OSDs' mkfs (each registers with the monitors) run side by side.
+        mkfs = []
         for osd in range(self.num_osds):
-            res = self.run_tool("osd", "--mkfs", "-i", str(osd), "-c", str(self.conf_path))
-            assert res.returncode == 0, res.stderr.decode()
+            mkfs.append(subprocess.Popen(
+                [sys.executable, "-m", "radospy.cli.main", "osd", "--mkfs", "-i", str(osd),
+                 "-c", str(self.conf_path)],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=self.root, env=self._env(),
+            ))  # fmt: skip
+        for osd, proc in enumerate(mkfs):
+            _, err_bytes = proc.communicate(timeout=60)
+            assert proc.returncode == 0, err_bytes.decode()
             self.start_osd(osd)
         self.wait_osds_up(self.num_osds)
 
