@@ -87,9 +87,8 @@ def rados(cluster: FailureCluster) -> Iterator[radospy.Rados]:
 
 
 def _osds(cluster: FailureCluster) -> dict[int, dict]:
-    rc, out, err = cluster.ceph("osd", "dump", "--format", "json")
-    assert rc == 0, err
-    return {o["osd"]: o for o in json.loads(out)["osds"]}
+    dump = cluster.poll_json("osd dump")
+    return {o["osd"]: o for o in dump["osds"]} if dump is not None else {}
 
 
 def _wait_osd(cluster: FailureCluster, osd: int, up: int, in_: int, what: str) -> None:
