@@ -11,14 +11,25 @@ import json
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
 import radospy
 from radospy.common.errors import RadosError
 from tests.integration.cluster import MonCluster, wait_for
+
+FAST_FAILURE = {
+    "osd_heartbeat_interval": "1",
+    "osd_heartbeat_grace": "6",
+    "osd_mon_report_interval": "1",
+    "osd_beacon_report_interval": "1",
+    "mon_tick_interval": "1",
+}
+"""`RadosCluster(fast_failure=True)`: failures detected and reported in seconds, not
+minutes (Ceph's defaults: heartbeats every 6 s, a grace of 20 s, beacons every 300 s,
+monitor ticks every 5 s)."""
 
 
 class RadosCluster(MonCluster):
@@ -31,11 +42,22 @@ class RadosCluster(MonCluster):
         mons: tuple[str, ...] = ("a", "b", "c"),
         osd_conf: dict[str, str] | None = None,
         per_osd_conf: dict[int, dict[str, str]] | None = None,
+        mon_conf: dict[str, str] | None = None,
+        fast_failure: bool = False,
+        heartbeat_grace: int | None = None,
     ):
         self.osd_conf = osd_conf or {}
         """Options for every OSD's ``[osd]`` section."""
         self.per_osd_conf = per_osd_conf or {}
         """Options for one OSD's ``[osd.N]`` section."""
+        self.mon_conf = mon_conf or {}
+        """Options for every monitor's ``[mon]`` section."""
+        self.global_conf = dict(FAST_FAILURE) if fast_failure else {}
+        """Options for the ``[global]`` section: `FAST_FAILURE` with ``fast_failure``."""
+        if heartbeat_grace is not None:
+            # Both sides read it: an OSD reports a silent peer after it, a monitor
+            # marks the peer down after it.
+            self.global_conf["osd_heartbeat_grace"] = str(heartbeat_grace)
         super().__init__(root, list(mons))
         self.num_osds = num_osds
         self.osd_procs: dict[int, subprocess.Popen[bytes]] = {}
@@ -45,19 +67,19 @@ class RadosCluster(MonCluster):
         super().write_conf(names)
         osds = "".join(
             f"[osd.{i}]\ncrush_location = host=h{i}\n"
-            + "".join(
-                f"{k} = {v}\n" for k, v in getattr(self, "per_osd_conf", {}).get(i, {}).items()
-            )
+            + _lines(getattr(self, "per_osd_conf", {}).get(i, {}))
             for i in range(getattr(self, "num_osds", 0))
         )
         # Reports every second (Ceph's default is 5): the PG states that tests wait
         # for reach the monitors sooner.
         conf = {"osd_mon_report_interval": "1", **getattr(self, "osd_conf", {})}
-        common = "".join(f"{k} = {v}\n" for k, v in conf.items())
+        common = _lines(conf)
+        everyone = _lines(getattr(self, "global_conf", {}))
+        mons = _lines(getattr(self, "mon_conf", {}))
         with open(self.conf_path, "a") as f:
             f.write(
-                f"[global]\nmon_allow_pool_delete = true\nosd_pool_default_size = 3\n"
-                f"[osd]\nosd_data = {self.root}/osd.$id\n{common}{osds}"
+                f"[global]\nmon_allow_pool_delete = true\nosd_pool_default_size = 3\n{everyone}"
+                f"[mon]\n{mons}[osd]\nosd_data = {self.root}/osd.$id\n{common}{osds}"
             )
 
     def run_tool(
@@ -141,6 +163,20 @@ class RadosCluster(MonCluster):
 
         wait_for(up, timeout, f"{count} OSDs up")
 
+    def kill_and_mark_down(self, *osds: int) -> None:
+        """SIGKILL ``osds``, mark them down with one ``osd down`` and wait until the
+        OSDMap has them down (not waiting for the heartbeat grace)."""
+        for osd in osds:
+            self.stop_osd(osd, signal.SIGKILL)
+        rc, _, err = self.ceph("osd", "down", *map(str, osds))
+        assert rc == 0, err
+
+        def down() -> bool:
+            dump = self.poll_json("osd dump")
+            return dump is not None and not any(o["up"] for o in dump["osds"] if o["osd"] in osds)
+
+        wait_for(down, 60, " and ".join(f"osd.{o}" for o in osds) + " down")
+
     def rados(self, *args: str, stdin: bytes | None = None) -> tuple[int, bytes, str]:
         """``radospy rados -c CONF ARGS``: (exit code, stdout bytes, stderr)."""
         res = self.run_tool("rados", "-c", str(self.conf_path), *args, stdin=stdin, timeout=90)
@@ -158,6 +194,10 @@ class RadosCluster(MonCluster):
     def info(self) -> dict[str, Any]:
         """Where things are, for failure messages."""
         return {"root": str(self.root), "osds": sorted(self.osd_procs)}
+
+
+def _lines(options: dict[str, str]) -> str:
+    return "".join(f"{k} = {v}\n" for k, v in options.items())
 
 
 @contextmanager
@@ -183,3 +223,14 @@ def connected(cluster: RadosCluster, op_timeout: int = 60) -> Iterator[radospy.R
         yield r
     finally:
         r.shutdown()
+
+
+@asynccontextmanager
+async def async_connected(cluster: RadosCluster) -> AsyncIterator[radospy.AsyncRados]:
+    """An asyncio client of `cluster`, shut down on the way out."""
+    rados = radospy.AsyncRados(radospy.Rados(conffile=str(cluster.conf_path)).config)
+    await rados.connect(30)
+    try:
+        yield rados
+    finally:
+        await rados.shutdown()

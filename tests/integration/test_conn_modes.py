@@ -20,18 +20,13 @@ from tests.integration.rados_cluster import RadosCluster, running
 POOL = "modes"
 
 
-class ModesCluster(RadosCluster):
-    """A cluster whose daemons talk to each other in secure mode only."""
-
-    def write_conf(self, names: list[str]) -> None:
-        super().write_conf(names)
-        with open(self.conf_path, "a") as f:
-            f.write("[global]\nms_cluster_mode = secure\n")
+SECURE = {"ms_cluster_mode": "secure"}
+"""The daemons talk to each other in secure mode only."""
 
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RadosCluster]:
-    c = ModesCluster(tmp_path_factory.mktemp("modes"), num_osds=3)
+    c = RadosCluster(tmp_path_factory.mktemp("modes"), num_osds=3, mon_conf=SECURE, osd_conf=SECURE)
     with running(c, {POOL: 8}) as c:
         yield c
 

@@ -32,26 +32,15 @@ GRACE = 8
 DOWN_OUT = 4
 
 
-class FailureCluster(RadosCluster):
-    """A RadosCluster whose failure-detection intervals are seconds, not minutes."""
-
-    def write_conf(self, names: list[str]) -> None:
-        super().write_conf(names)
-        with open(self.conf_path, "a") as f:
-            f.write(
-                "[global]\n"
-                "osd_heartbeat_interval = 1\n"
-                f"osd_heartbeat_grace = {GRACE}\n"
-                "osd_mon_report_interval = 1\n"
-                "osd_beacon_report_interval = 1\n"
-                "mon_tick_interval = 1\n"
-                f"mon_osd_down_out_interval = {DOWN_OUT}\n"
-            )
-
-
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FailureCluster]:
-    c = FailureCluster(tmp_path_factory.mktemp("failures"), num_osds=3)
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RadosCluster]:
+    c = RadosCluster(
+        tmp_path_factory.mktemp("failures"),
+        num_osds=3,
+        fast_failure=True,
+        heartbeat_grace=GRACE,
+        mon_conf={"mon_osd_down_out_interval": str(DOWN_OUT)},
+    )
     try:
         c.bring_up()
         yield c
@@ -64,7 +53,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FailureCluster
 class Workload:
     """Writes to a fresh pool and reads back everything it had acknowledged."""
 
-    def __init__(self, cluster: FailureCluster, rados: radospy.Rados, pool: str) -> None:
+    def __init__(self, cluster: RadosCluster, rados: radospy.Rados, pool: str) -> None:
         rc, _, err = cluster.ceph("osd", "pool", "create", pool, "8")
         assert rc == 0, err
         self.ioctx = rados.open_ioctx(pool)
@@ -80,18 +69,18 @@ class Workload:
 
 
 @pytest.fixture(scope="module")
-def rados(cluster: FailureCluster) -> Iterator[radospy.Rados]:
+def rados(cluster: RadosCluster) -> Iterator[radospy.Rados]:
     conf = {"rados_osd_op_timeout": "90"}
     with radospy.Rados(conffile=str(cluster.conf_path), conf=conf) as r:
         yield r
 
 
-def _osds(cluster: FailureCluster) -> dict[int, dict]:
+def _osds(cluster: RadosCluster) -> dict[int, dict]:
     dump = cluster.poll_json("osd dump")
     return {o["osd"]: o for o in dump["osds"]} if dump is not None else {}
 
 
-def _wait_osd(cluster: FailureCluster, osd: int, up: int, in_: int, what: str) -> None:
+def _wait_osd(cluster: RadosCluster, osd: int, up: int, in_: int, what: str) -> None:
     def state() -> bool:
         info = _osds(cluster).get(osd)
         return info is not None and (info["up"], info["in"]) == (up, in_)
@@ -99,18 +88,18 @@ def _wait_osd(cluster: FailureCluster, osd: int, up: int, in_: int, what: str) -
     wait_for(state, 60, f"osd.{osd} {what}", poll=0.3)
 
 
-def _mon_logs(cluster: FailureCluster) -> str:
+def _mon_logs(cluster: RadosCluster) -> str:
     return "".join(p.read_text(errors="replace") for p in Path(cluster.root).glob("mon.*.log"))
 
 
-def _health(cluster: FailureCluster) -> str:
+def _health(cluster: RadosCluster) -> str:
     rc, out, err = cluster.ceph("health", "detail")
     assert rc == 0, err
     return str(out)
 
 
 def test_killed_osd_is_marked_down_then_out_and_back(
-    cluster: FailureCluster, rados: radospy.Rados
+    cluster: RadosCluster, rados: radospy.Rados
 ) -> None:
     work = Workload(cluster, rados, "killed")
     work.write_and_check("before")
@@ -133,7 +122,7 @@ def test_killed_osd_is_marked_down_then_out_and_back(
 
 
 def test_paused_osd_is_marked_down_and_says_so_when_resumed(
-    cluster: FailureCluster, rados: radospy.Rados
+    cluster: RadosCluster, rados: radospy.Rados
 ) -> None:
     work = Workload(cluster, rados, "paused")
     work.write_and_check("before")
@@ -168,7 +157,7 @@ def test_paused_osd_is_marked_down_and_says_so_when_resumed(
     assert rc == 0, err
 
 
-def test_nodown_keeps_a_paused_osd_up(cluster: FailureCluster, rados: radospy.Rados) -> None:
+def test_nodown_keeps_a_paused_osd_up(cluster: RadosCluster, rados: radospy.Rados) -> None:
     work = Workload(cluster, rados, "nodown")
     work.write_and_check("before")
     rc, _, err = cluster.ceph("osd", "set", "nodown")

@@ -24,30 +24,18 @@ POOL_ID = 1
 OBJECTS = 160
 
 
-class PgCluster(RadosCluster):
-    """Seconds-long failure detection, reports and stuck threshold; no automatic out
-    (the test marks the OSD out itself); a recovery sleep so backfill lasts long enough
-    to be seen."""
-
-    def write_conf(self, names: list[str]) -> None:
-        super().write_conf(names)
-        with open(self.conf_path, "a") as f:
-            f.write(
-                "[global]\n"
-                "osd_heartbeat_interval = 1\n"
-                "osd_heartbeat_grace = 8\n"
-                "osd_mon_report_interval = 1\n"
-                "osd_beacon_report_interval = 1\n"
-                "mon_tick_interval = 1\n"
-                "mon_osd_down_out_interval = 0\n"
-                "osd_recovery_sleep = 0.5\n"
-                "mon_pg_stuck_threshold = 3\n"
-            )
-
-
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgCluster]:
-    c = PgCluster(tmp_path_factory.mktemp("pgstatus"), num_osds=4)
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RadosCluster]:
+    # No automatic out (the test marks the OSD out itself); a recovery sleep so
+    # backfill lasts long enough to be seen.
+    c = RadosCluster(
+        tmp_path_factory.mktemp("pgstatus"),
+        num_osds=4,
+        fast_failure=True,
+        heartbeat_grace=8,
+        mon_conf={"mon_osd_down_out_interval": "0", "mon_pg_stuck_threshold": "3"},
+        osd_conf={"osd_recovery_sleep": "0.5"},
+    )
     with running(c, {"p": 8}):
         with connected(c) as rados:
             ioctx = rados.open_ioctx("p")
@@ -56,17 +44,17 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgCluster]:
         yield c
 
 
-def _ceph(cluster: PgCluster, *words: str) -> str:
+def _ceph(cluster: RadosCluster, *words: str) -> str:
     rc, out, err = cluster.ceph(*words)
     assert rc == 0, (words, err)
     return str(out)
 
 
-def _ceph_json(cluster: PgCluster, *words: str) -> Any:
+def _ceph_json(cluster: RadosCluster, *words: str) -> Any:
     return json.loads(_ceph(cluster, *words, "--format", "json"))
 
 
-def _all_clean(cluster: PgCluster) -> bool:
+def _all_clean(cluster: RadosCluster) -> bool:
     stats = _ceph_json(cluster, "pg", "dump", "pgs_brief")["pg_stats"]
     return len(stats) == 8 and all(s["state"] == "active+clean" for s in stats)
 
@@ -81,7 +69,7 @@ def _default_sigint() -> None:
 class Watch:
     """`radospy ceph -w` running, its stdout collected line by line."""
 
-    def __init__(self, cluster: PgCluster) -> None:
+    def __init__(self, cluster: RadosCluster) -> None:
         self.lines: list[str] = []
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "radospy.cli.main", "ceph", "-c", str(cluster.conf_path),
@@ -109,7 +97,7 @@ class Watch:
         return self.proc.returncode, err
 
 
-def test_pg_dump_map_and_query(cluster: PgCluster) -> None:
+def test_pg_dump_map_and_query(cluster: RadosCluster) -> None:
     wait_for(lambda: _all_clean(cluster), 90, "every PG active+clean")
     brief = _ceph(cluster, "pg", "dump", "pgs_brief").splitlines()
     assert brief[0].split() == ["PG_STAT", "STATE", "UP", "UP_PRIMARY", "ACTING", "ACTING_PRIMARY"]
@@ -138,7 +126,7 @@ def test_pg_dump_map_and_query(cluster: PgCluster) -> None:
     assert rc != 0 and "Error ENOENT" in err
 
 
-def test_a_killed_osd_shows_in_the_log_stuck_pgs_and_recovery(cluster: PgCluster) -> None:
+def test_a_killed_osd_shows_in_the_log_stuck_pgs_and_recovery(cluster: RadosCluster) -> None:
     wait_for(lambda: _all_clean(cluster), 90, "every PG active+clean")
     victim = 3
     watch = Watch(cluster)

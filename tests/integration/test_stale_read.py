@@ -15,7 +15,6 @@ an old map for as long as it likes; Ceph allows that, which is why the OSD must 
 
 from __future__ import annotations
 
-import json
 import signal
 import threading
 from pathlib import Path
@@ -28,33 +27,17 @@ from tests.integration.rados_cluster import RadosCluster
 GRACE = 6
 
 
-class FastFailureCluster(RadosCluster):
-    """Short heartbeat grace, so the paused primary is marked down soon."""
-
-    def write_conf(self, names: list[str]) -> None:
-        super().write_conf(names)
-        with open(self.conf_path, "a") as f:
-            f.write(
-                "[global]\n"
-                "osd_heartbeat_interval = 1\n"
-                f"osd_heartbeat_grace = {GRACE}\n"
-                "osd_mon_report_interval = 1\n"
-                "osd_beacon_report_interval = 1\n"
-                "mon_tick_interval = 1\n"
-                "mon_osd_down_out_interval = 600\n"
-            )
-
-
 def osd_up(cluster: RadosCluster, osd: int) -> bool | None:
     """Whether ``osd`` is up in the newest map; None when the monitors do not answer."""
-    rc, out, _ = cluster.ceph("osd", "dump", "--format", "json", timeout=10)
-    if rc != 0:
+    dump = cluster.poll_json("osd dump")
+    if dump is None:
         return None
-    return bool(next(o for o in json.loads(out)["osds"] if o["osd"] == osd)["up"])
+    return bool(next(o for o in dump["osds"] if o["osd"] == osd)["up"])
 
 
 def test_paused_old_primary_serves_no_stale_read(tmp_path: Path) -> None:
-    cluster = FastFailureCluster(tmp_path, num_osds=3)
+    # A short heartbeat grace, so the paused primary is marked down soon.
+    cluster = RadosCluster(tmp_path, num_osds=3, fast_failure=True, heartbeat_grace=GRACE)
     try:
         cluster.bring_up()
         for words in (

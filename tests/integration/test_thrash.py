@@ -78,26 +78,14 @@ def seeds(count: int) -> list[int]:
     return [int.from_bytes(os.urandom(4), "little") for _ in range(count)]
 
 
-class ThrashCluster(RadosCluster):
-    """Short heartbeat grace and down-out interval, short PG logs (so an OSD that was
-    down a while is backfilled rather than log-recovered)."""
-
-    def write_conf(self, names: list[str]) -> None:
-        super().write_conf(names)
-        with open(self.conf_path, "a") as f:
-            f.write(
-                "[global]\n"
-                "osd_heartbeat_interval = 1\n"
-                f"osd_heartbeat_grace = {GRACE}\n"
-                "osd_mon_report_interval = 1\n"
-                "osd_beacon_report_interval = 1\n"
-                "mon_tick_interval = 1\n"
-                "mon_osd_down_out_interval = 15\n"
-                "[osd]\n"
-                "osd_min_pg_log_entries = 30\n"
-                "osd_max_pg_log_entries = 60\n"
-                "osd_pg_log_trim_min = 10\n"
-            )
+SHORT_LOGS = {
+    "osd_min_pg_log_entries": "30",
+    "osd_max_pg_log_entries": "60",
+    "osd_pg_log_trim_min": "10",
+}
+"""Short PG logs, so an OSD that was down a while is backfilled rather than
+log-recovered."""
+DOWN_OUT = 15
 
 
 # --- the model ----------------------------------------------------------------------------
@@ -315,7 +303,7 @@ class Counters:
 class Workload:
     """Writers and readers on clients of their own, checking every read."""
 
-    cluster: ThrashCluster
+    cluster: RadosCluster
     seed: int
     snapshots: bool = True
     """Whether writers take, read and remove self-managed snapshots."""
@@ -496,7 +484,7 @@ async def read_at(ioctx: AsyncIoctx, name: str, snap: int) -> Value:
 class Thrasher:
     """Failures and data movement chosen by a seeded generator, until ``stop`` is set."""
 
-    cluster: ThrashCluster
+    cluster: RadosCluster
     seed: int
     stop: threading.Event = field(default_factory=threading.Event)
     actions: list[str] = field(default_factory=list)
@@ -622,7 +610,7 @@ class Thrasher:
 # --- the checks after thrashing -----------------------------------------------------------
 
 
-def check_replicas(cluster: ThrashCluster) -> None:
+def check_replicas(cluster: RadosCluster) -> None:
     """With every OSD stopped, each PG's replicas hold exactly its primary's copy."""
     acting = acting_sets(cluster, POOL)
     for osd in list(cluster.osd_procs):
@@ -643,7 +631,14 @@ def thrash(tmp: Path, seed: int, seconds: float, snapshots: bool) -> None:
     """One cluster, ``seconds`` of thrashing under the workload, then every check."""
     print(f"thrash seed {seed} (replay: RADOSPY_THRASH_SEED={seed})")
     log.warning("thrash seed %d", seed)
-    cluster = ThrashCluster(tmp, num_osds=NUM_OSDS)
+    cluster = RadosCluster(
+        tmp,
+        num_osds=NUM_OSDS,
+        fast_failure=True,
+        heartbeat_grace=GRACE,
+        mon_conf={"mon_osd_down_out_interval": str(DOWN_OUT)},
+        osd_conf=SHORT_LOGS,
+    )
     thrasher = Thrasher(cluster, seed)
     workload = Workload(cluster, seed, snapshots)
     try:
