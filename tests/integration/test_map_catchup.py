@@ -19,7 +19,6 @@ On a main without map catch-up, step 4 served the first writes' data.
 from __future__ import annotations
 
 import json
-import signal
 from collections.abc import Iterator
 from typing import Any
 
@@ -41,8 +40,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RadosCluster]:
     c = RadosCluster(
         tmp_path_factory.mktemp("mapcatchup"),
         num_osds=3,
-        # reports every second, so ``pg dump`` follows the PGs closely
-        osd_conf={"osd_mon_report_interval": "1", "osd_beacon_report_interval": "1"},
+        # beacons every second too (reports are every second in test clusters)
+        osd_conf={"osd_beacon_report_interval": "1"},
     )
     with running(c, {POOL: PG_NUM}):
         yield c
@@ -60,18 +59,6 @@ def ceph_json(cluster: RadosCluster, *words: str) -> Any:
 
 def osd_epoch(cluster: RadosCluster) -> int:
     return int(ceph_json(cluster, "osd", "dump")["epoch"])
-
-
-def kill_and_mark_down(cluster: RadosCluster, *osds: int) -> None:
-    for osd in osds:
-        cluster.stop_osd(osd, signal.SIGKILL)
-    ceph_ok(cluster, "osd", "down", *map(str, osds))
-
-    def down() -> bool:
-        states = {o["osd"]: o["up"] for o in ceph_json(cluster, "osd", "dump")["osds"]}
-        return not any(states[o] for o in osds)
-
-    wait_for(down, 60, f"osds {osds} down")
 
 
 def all_in_state(cluster: RadosCluster, state: str) -> bool:
@@ -94,7 +81,7 @@ def test_an_osd_back_from_down_does_not_serve_its_stale_copy(cluster: RadosClust
         write_round(ioctx, first, "first")
         acked.update(first)
         wait_clean(cluster, PG_NUM, CLEAN_BOUND)
-        kill_and_mark_down(cluster, 2)
+        cluster.kill_and_mark_down(2)
         missed_from = osd_epoch(cluster)
         write_round(ioctx, acked, "second, osd.2 down")
         ceph_ok(cluster, "osd", "out", "1")
@@ -116,7 +103,7 @@ def test_an_osd_back_from_down_does_not_serve_its_stale_copy(cluster: RadosClust
             ceph_ok(cluster, "osd", "set", flag)
             ceph_ok(cluster, "osd", "unset", flag)
         write_round(ioctx, acked, "fourth, osd.0 and osd.1")
-    kill_and_mark_down(cluster, 0, 1)
+    cluster.kill_and_mark_down(0, 1)
     assert osd_epoch(cluster) - missed_from >= 8, "osd.2 should miss many epochs"
 
     cluster.start_osd(2)

@@ -19,8 +19,6 @@ every acknowledged object is checked on every copy.
 
 from __future__ import annotations
 
-import json
-import signal
 from collections.abc import Iterator
 
 import pytest
@@ -83,18 +81,6 @@ def write(ioctx: radospy.Ioctx, tag: str, count: int) -> None:
         ACKED[name] = data
 
 
-def kill_and_mark_down(cluster: ScenarioCluster, osd: int) -> None:
-    cluster.stop_osd(osd, signal.SIGKILL)
-    rc, _, err = cluster.ceph("osd", "down", str(osd))
-    assert rc == 0, err
-
-    def down() -> bool:
-        rc, out, _ = cluster.ceph("osd", "dump", "--format", "json", timeout=10)
-        return rc == 0 and not next(o for o in json.loads(out)["osds"] if o["osd"] == osd)["up"]
-
-    wait_for(down, 60, f"osd.{osd} down")
-
-
 def check_copies(cluster: ScenarioCluster, osds: list[int]) -> dict[PgId, list[int]]:
     """Offline (OSDs stopped, then started again): each PG's copies are identical and
     hold every acknowledged object."""
@@ -124,11 +110,11 @@ def test_pg_without_its_writers_waits_for_one(
     cluster: ScenarioCluster, ioctx: radospy.Ioctx
 ) -> None:
     write(ioctx, "first", 16)
-    kill_and_mark_down(cluster, 2)
+    cluster.kill_and_mark_down(2)
     # osd.0 and osd.1 take writes that osd.2 never sees.
     write(ioctx, "second", 16)
-    kill_and_mark_down(cluster, 0)
-    kill_and_mark_down(cluster, 1)
+    cluster.kill_and_mark_down(0)
+    cluster.kill_and_mark_down(1)
     cluster.start_osd(2)
     cluster.wait_osds_up(1)
 

@@ -38,18 +38,15 @@ PG_NUM = 8
 CLEAN_BOUND = 240
 
 
-class RestartCluster(RadosCluster):
-    """Reports every second, so ``pg dump`` follows the PGs closely."""
-
-    def write_conf(self, names: list[str]) -> None:
-        super().write_conf(names)
-        with open(self.conf_path, "a") as f:
-            f.write("[global]\nosd_mon_report_interval = 1\nosd_beacon_report_interval = 1\n")
-
-
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RestartCluster]:
-    c = RestartCluster(tmp_path_factory.mktemp("peerrestart"), num_osds=3)
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RadosCluster]:
+    # beacons every second too (reports are every second in test clusters), so
+    # ``pg dump`` follows the PGs closely
+    c = RadosCluster(
+        tmp_path_factory.mktemp("peerrestart"),
+        num_osds=3,
+        osd_conf={"osd_beacon_report_interval": "1"},
+    )
     with running(c, {POOL: PG_NUM}):
         yield c
 
@@ -60,23 +57,25 @@ def ceph_json(cluster: RadosCluster, *words: str) -> Any:
     return json.loads(out)
 
 
-def kill_and_mark_down(cluster: RadosCluster, osd: int) -> None:
-    cluster.stop_osd(osd, signal.SIGKILL)
-    rc, _, err = cluster.ceph("osd", "down", str(osd))
-    assert rc == 0, err
-
-    def down() -> bool:
-        osds = ceph_json(cluster, "osd", "dump")["osds"]
-        return not next(o for o in osds if o["osd"] == osd)["up"]
-
-    wait_for(down, 60, f"osd.{osd} down")
+def leave_one_osd(cluster: RadosCluster, *osds: int) -> None:
+    """Kill and mark down ``osds`` one after the other, then wait until every PG is
+    peered (not down) on the one OSD left, below min_size."""
+    for osd in osds:
+        cluster.kill_and_mark_down(osd)
+    (left,) = cluster.osd_procs
+    wait_for(
+        lambda: pg_states(cluster) == {"undersized+degraded+peered": PG_NUM},
+        120,
+        f"every PG peered on osd.{left} alone, none down",
+        poll=1.0,
+    )
 
 
 def pg_stats(cluster: RadosCluster) -> dict[str, dict[str, Any]]:
     return {s["pgid"]: s for s in ceph_json(cluster, "pg", "dump", "pgs")["pg_stats"]}
 
 
-def test_restarted_primary_keeps_its_past_intervals(cluster: RestartCluster) -> None:
+def test_restarted_primary_keeps_its_past_intervals(cluster: RadosCluster) -> None:
     acked: dict[str, bytes] = {}
     with connected(cluster, op_timeout=180) as rados:
         ioctx = rados.open_ioctx(POOL)
@@ -84,17 +83,11 @@ def test_restarted_primary_keeps_its_past_intervals(cluster: RestartCluster) -> 
             acked[f"obj{i}"] = f"first {i}".encode() * 40
             ioctx.write_full(f"obj{i}", acked[f"obj{i}"])
         wait_clean(cluster, PG_NUM, CLEAN_BOUND)
-        kill_and_mark_down(cluster, 2)
+        cluster.kill_and_mark_down(2)
         for i in range(0, 12, 2):
             acked[f"obj{i}"] = f"second {i}, osd.2 down".encode() * 60
             ioctx.write_full(f"obj{i}", acked[f"obj{i}"])
-    kill_and_mark_down(cluster, 1)
-    wait_for(
-        lambda: pg_states(cluster) == {"undersized+degraded+peered": PG_NUM},
-        120,
-        "every PG peered on osd.0 alone",
-        poll=1.0,
-    )
+    leave_one_osd(cluster, 1)
     cluster.start_osd(2)
     cluster.wait_osds_up(2)
 
@@ -102,7 +95,7 @@ def test_restarted_primary_keeps_its_past_intervals(cluster: RestartCluster) -> 
         return sum(n for s, n in pg_states(cluster).items() if s.startswith("active")) == PG_NUM
 
     wait_for(active, 120, "every PG active on osd.0 and osd.2", poll=1.0)
-    kill_and_mark_down(cluster, 0)
+    cluster.kill_and_mark_down(0)
     rc, _, err = cluster.ceph("osd", "set", "nodown")
     assert rc == 0, err
     paused = cluster.osd_procs[2]
@@ -139,14 +132,7 @@ def test_restarted_primary_keeps_its_past_intervals(cluster: RestartCluster) -> 
     wait_clean(cluster, PG_NUM, CLEAN_BOUND)
     assert read_all(cluster, acked) == acked
 
-    kill_and_mark_down(cluster, 1)
-    kill_and_mark_down(cluster, 0)
-    wait_for(
-        lambda: pg_states(cluster) == {"undersized+degraded+peered": PG_NUM},
-        120,
-        "every PG peered on osd.2 alone, none down",
-        poll=1.0,
-    )
+    leave_one_osd(cluster, 1, 0)
     cluster.start_osd(0)
     cluster.start_osd(1)
     cluster.wait_osds_up(3)

@@ -18,7 +18,7 @@ import radospy
 from radospy.common import osdop as o
 from radospy.osd.messages import ObjectLocator
 from radospy.osd.objectstore import ObjectId, ObjectStore
-from tests.integration.rados_cluster import RadosCluster, connected, running
+from tests.integration.rados_cluster import RadosCluster, async_connected, connected, running
 
 POOL = "mytest"
 
@@ -206,10 +206,7 @@ def test_aio(client: radospy.Rados) -> None:
 
 def test_resent_op_is_applied_once(cluster: RadosCluster) -> None:
     async def run() -> None:
-        config = radospy.Rados(conffile=str(cluster.conf_path)).config
-        rados = radospy.AsyncRados(config)
-        await rados.connect(30)
-        try:
+        async with async_connected(cluster) as rados:
             ioctx = await rados.open_ioctx(POOL)
             objecter = rados.objecter
             assert objecter is not None
@@ -220,8 +217,6 @@ def test_resent_op_is_applied_once(cluster: RadosCluster) -> None:
             assert first.rc == again.rc == 0
             assert again.version == first.version
             assert await ioctx.read("resent") == b"once"
-        finally:
-            await rados.shutdown()
 
     asyncio.run(run())
     ACKED["resent"] = b"once"
@@ -229,10 +224,7 @@ def test_resent_op_is_applied_once(cluster: RadosCluster) -> None:
 
 def test_read_view_is_read_without_the_copy(cluster: RadosCluster) -> None:
     async def run() -> None:
-        config = radospy.Rados(conffile=str(cluster.conf_path)).config
-        rados = radospy.AsyncRados(config)
-        await rados.connect(30)
-        try:
+        async with async_connected(cluster) as rados:
             ioctx = await rados.open_ioctx(POOL)
             data = os.urandom(4 << 20)
             await ioctx.write_full("viewed", data)
@@ -247,8 +239,6 @@ def test_read_view_is_read_without_the_copy(cluster: RadosCluster) -> None:
             assert await ioctx.read_view("viewed", 0) == b""
             with pytest.raises(radospy.ObjectNotFound):
                 await ioctx.read_view("never-written", 10)
-        finally:
-            await rados.shutdown()
 
     asyncio.run(run())
 

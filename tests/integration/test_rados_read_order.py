@@ -15,9 +15,8 @@ from collections.abc import Iterator
 
 import pytest
 
-import radospy
 from radospy.osdmap.pg import PgId
-from tests.integration.rados_cluster import RadosCluster, running
+from tests.integration.rados_cluster import RadosCluster, async_connected, running
 
 POOL = "order"
 DEADLINE = 120.0
@@ -36,10 +35,7 @@ def test_read_waits_for_its_object_only(cluster: RadosCluster) -> None:
     assert rc == 0, err
 
     async def run() -> None:
-        config = radospy.Rados(conffile=str(cluster.conf_path)).config
-        rados = radospy.AsyncRados(config)
-        await rados.connect(30)
-        try:
+        async with async_connected(cluster) as rados:
             ioctx = await rados.open_ioctx(POOL)
             objecter = rados.objecter
             assert objecter is not None and objecter.osdmap is not None
@@ -70,8 +66,6 @@ def test_read_waits_for_its_object_only(cluster: RadosCluster) -> None:
                 proc.send_signal(signal.SIGCONT)
             await asyncio.wait_for(write_a, DEADLINE)
             assert await asyncio.wait_for(read_a, DEADLINE) == b"new a"
-        finally:
-            await rados.shutdown()
 
     try:
         asyncio.run(run())

@@ -24,7 +24,6 @@ The logs are kept short (``osd_max_pg_log_entries``) so test 2 trims past osd.2.
 from __future__ import annotations
 
 import json
-import signal
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -40,16 +39,12 @@ POOL = "recov"
 PG_NUM = 4
 
 
-class ShortLogCluster(RadosCluster):
-    """A cluster whose OSDs keep short PG logs, so a few hundred writes trim them."""
-
-    def write_conf(self, names: list[str]) -> None:
-        super().write_conf(names)
-        with open(self.conf_path, "a") as f:
-            f.write(
-                "[osd]\nosd_min_pg_log_entries = 10\nosd_max_pg_log_entries = 20\n"
-                "osd_pg_log_trim_min = 5\n"
-            )
+SHORT_LOGS = {
+    "osd_min_pg_log_entries": "10",
+    "osd_max_pg_log_entries": "20",
+    "osd_pg_log_trim_min": "5",
+}
+"""Short PG logs, so a few hundred writes trim them."""
 
 
 @dataclass
@@ -94,7 +89,7 @@ MODEL = Model()
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RadosCluster]:
-    c = ShortLogCluster(tmp_path_factory.mktemp("recovery"), num_osds=4)
+    c = RadosCluster(tmp_path_factory.mktemp("recovery"), num_osds=4, osd_conf=SHORT_LOGS)
     try:
         c.bring_up()
         rc, _, err = c.ceph("osd", "out", "3")
@@ -162,22 +157,10 @@ def wait_consistent(cluster: RadosCluster, osds: list[int], timeout: float = 180
         raise AssertionError(f"stores differ from what was acknowledged: {detail}") from None
 
 
-def kill_and_mark_down(cluster: RadosCluster, osd: int) -> None:
-    cluster.stop_osd(osd, signal.SIGKILL)
-    rc, _, err = cluster.ceph("osd", "down", str(osd))
-    assert rc == 0, err
-
-    def marked_down() -> bool:
-        rc, out, _ = cluster.ceph("osd", "dump", "--format", "json", timeout=10)
-        return rc == 0 and not next(o for o in json.loads(out)["osds"] if o["osd"] == osd)["up"]
-
-    wait_for(marked_down, 30, f"osd.{osd} down")
-
-
 def wait_pg_temp_released(cluster: RadosCluster) -> None:
     def pg_temp_released() -> bool:
-        rc, out, _ = cluster.ceph("osd", "dump", "--format", "json", timeout=10)
-        return rc == 0 and not json.loads(out)["pg_temp"]
+        dump = cluster.poll_json("osd dump")
+        return dump is not None and not dump["pg_temp"]
 
     wait_for(pg_temp_released, 120, "pg_temp entries to be cleared")
 
@@ -187,7 +170,7 @@ def test_log_recovery_after_a_restart(cluster: RadosCluster, ioctx: radospy.Ioct
         MODEL.write(ioctx, f"obj{i}", f"first {i}".encode() * 50)
         MODEL.setxattr(ioctx, f"obj{i}", "user.gen", b"1")
     wait_consistent(cluster, [0, 1, 2])
-    kill_and_mark_down(cluster, 1)
+    cluster.kill_and_mark_down(1)
     # Two of three acting OSDs left: min_size 2, so writes go on.
     for i in range(0, 16, 2):
         MODEL.write(ioctx, f"obj{i}", f"second {i}".encode() * 70)
@@ -207,14 +190,12 @@ def test_log_recovery_after_a_restart(cluster: RadosCluster, ioctx: radospy.Ioct
     wait_consistent(cluster, [0, 1, 2])
 
 
-def test_norecover_holds_recovery_until_unset(
-    cluster: RadosCluster, ioctx: radospy.Ioctx
-) -> None:
+def test_norecover_holds_recovery_until_unset(cluster: RadosCluster, ioctx: radospy.Ioctx) -> None:
     """With ``norecover`` the PGs of a restarted OSD that another OSD leads go active
     but stay recovery_wait: none of the objects it missed there are pushed (where it
     is the primary, it pulls them itself while peering). Once unset, recovery
     (several objects of a PG in flight at once) brings it up to date."""
-    kill_and_mark_down(cluster, 1)
+    cluster.kill_and_mark_down(1)
     for i in range(24):
         MODEL.write(ioctx, f"held{i}", f"written while osd.1 was down {i}".encode() * 200)
     rc, _, err = cluster.ceph("osd", "set", "norecover")
@@ -249,7 +230,7 @@ def test_norecover_holds_recovery_until_unset(
 def test_backfill_of_an_osd_whose_log_is_too_old(
     cluster: RadosCluster, ioctx: radospy.Ioctx
 ) -> None:
-    kill_and_mark_down(cluster, 2)
+    cluster.kill_and_mark_down(2)
     # Enough writes per PG that every PG log is trimmed past osd.2's last update.
     for round_ in range(3):
         for i in range(40):
@@ -298,8 +279,8 @@ def test_below_min_size_ops_wait_and_resume(cluster: RadosCluster, ioctx: radosp
     )
     wait_clean(cluster, PG_NUM, 180)
     logs = {o: (cluster.root / f"osd.{o}.log").stat().st_size for o in (1, 2, 3)}
-    kill_and_mark_down(cluster, 2)
-    kill_and_mark_down(cluster, 3)
+    cluster.kill_and_mark_down(2)
+    cluster.kill_and_mark_down(3)
 
     def peered() -> bool:
         with open(cluster.root / "osd.1.log") as f:
