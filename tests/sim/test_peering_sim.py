@@ -148,6 +148,12 @@ class Sim:
         if view.primary >= 0:
             self.peer(view)
 
+    def set_up(self, up: bool, *osds: int) -> None:
+        """Mark ``osds`` up (or down) in one new map."""
+        for osd in osds:
+            self.osds[osd].up = up
+        self.new_map()
+
     def publish(self, view: PgView, up_thru: int | None) -> None:
         """Every up OSD takes in the new map and, if it was down, the ones it missed
         first (the first after a restart without its primary's up_thru, as the OSD
@@ -433,25 +439,20 @@ def test_osds_back_from_down_take_in_the_maps_they_missed(catch_up: bool) -> Non
     a, b, c, d, e, f = sim.order
     assert sim.view().acting == (a, b, c) and sim.active
 
-    def set_up(up: bool, *osds: int) -> None:
-        for osd in osds:
-            sim.osds[osd].up = up
-        sim.new_map()
-
     for _ in range(5):
         sim.write(partial=0.0)
-    set_up(False, f)
-    set_up(False, a, b)
+    sim.set_up(False, f)
+    sim.set_up(False, a, b)
     assert sim.view().acting == (c, d, e) and sim.active
     for _ in range(5):
         sim.write(partial=0.0)
     if not catch_up:
         with pytest.raises(AssertionError):
-            set_up(False, c, d, e)
-            set_up(True, a, b)
+            sim.set_up(False, c, d, e)
+            sim.set_up(True, a, b)
         return
-    set_up(False, c, d, e)
-    set_up(True, a, b)
+    sim.set_up(False, c, d, e)
+    sim.set_up(True, a, b)
     assert sim.view().acting == (a, b)
     assert not sim.active and "down" in sim.states
 
@@ -465,22 +466,17 @@ def test_an_interval_before_the_last_activation_does_not_keep_the_pg_down() -> N
     sim.lose_alive = 0.0
     a, b, c, d, e, f = sim.order
 
-    def set_up(up: bool, *osds: int) -> None:
-        for osd in osds:
-            sim.osds[osd].up = up
-        sim.new_map()
-
     for _ in range(5):
         sim.write(partial=0.0)
-    set_up(False, f)
-    set_up(False, a)
+    sim.set_up(False, f)
+    sim.set_up(False, a)
     assert sim.view().acting == (b, c, d) and sim.active
     for _ in range(5):
         sim.write(partial=0.0)
     sim.states.clear()
-    set_up(False, b, c)
+    sim.set_up(False, b, c)
     # (a, b, c) went read-write and has no member up; (b, c, d) did and has d.
     assert sim.view().acting == (d, e)
     assert sim.active and "down" not in sim.states
-    set_up(True, a, b, c, f)
+    sim.set_up(True, a, b, c, f)
     assert sim.active

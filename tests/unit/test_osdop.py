@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import get_args
+
 import msgspec
 import pytest
 from hypothesis import given
@@ -63,6 +65,13 @@ def test_every_op_round_trips():
 
 def test_every_result_round_trips():
     assert o.decode_results(o.encode_results(EVERY_RESULT)) == EVERY_RESULT
+
+
+def test_result_view_union_differs_only_in_read_data():
+    """`AnyOpResultView` restates `AnyOpResult` with ReadDataView for ReadData: a result
+    type added to one and not the other would decode on one path only."""
+    plain, views = get_args(o.AnyOpResult), get_args(o.AnyOpResultView)
+    assert [o.ReadDataView if t is o.ReadData else t for t in plain] == list(views)
 
 
 def test_ops_encode_as_tagged_arrays():

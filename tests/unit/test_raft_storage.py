@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -170,9 +170,11 @@ def test_sqlite_store_is_held_by_one_process_at_a_time(tmp_path: Path) -> None:
 
 
 _WRITER = """
+import json
 import sys
-from radospy.raft import Entry, HardState, SqliteStorage
-s = SqliteStorage(sys.argv[1])
+from radospy import raft
+from radospy.raft import Entry, HardState
+s = getattr(raft, sys.argv[2])(sys.argv[1], **json.loads(sys.argv[3]))
 i = 0
 while True:
     i += 1
@@ -182,21 +184,27 @@ while True:
 """
 
 
-def test_sqlite_survives_sigkill_mid_write(tmp_path: Path) -> None:
-    db = tmp_path / "raft.db"
+@pytest.mark.parametrize(
+    ("store", "name", "options"),
+    [(SqliteStorage, "raft.db", {}), (WalStorage, "raft", {"segment_bytes": 50_000})],
+    ids=["sqlite", "wal"],
+)
+def test_store_survives_sigkill_mid_write(
+    tmp_path: Path, store: type[SqliteStorage | WalStorage], name: str, options: dict[str, int]
+) -> None:
+    path = tmp_path / name
     proc = subprocess.Popen(
-        [sys.executable, "-c", _WRITER, str(db)],
+        [sys.executable, "-c", _WRITER, str(path), store.__name__, json.dumps(options)],
         stdout=subprocess.PIPE,
         cwd=Path(__file__).resolve().parents[2],
     )
     try:
         assert proc.stdout is not None
         assert proc.stdout.readline().strip() == b"ready"
-        time.sleep(0.2)
     finally:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
-    s = SqliteStorage(db)
+    s = store(path, **options)
     try:
         state = s.load()
     finally:
@@ -439,42 +447,6 @@ def test_wal_is_held_by_one_process_at_a_time(tmp_path: Path) -> None:
     finally:
         s.close()
     WalStorage(tmp_path / "raft").close()
-
-
-_WAL_WRITER = """
-import sys
-from radospy.raft import Entry, HardState, WalStorage
-s = WalStorage(sys.argv[1], segment_bytes=50_000)
-i = 0
-while True:
-    i += 1
-    s.save(hard_state=HardState(i, 1, i), entries=[Entry(i, i, data=b"x" * 2000)])
-    if i == 50:
-        print("ready", flush=True)
-"""
-
-
-def test_wal_survives_sigkill_mid_write(tmp_path: Path) -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-c", _WAL_WRITER, str(tmp_path / "raft")],
-        stdout=subprocess.PIPE,
-        cwd=Path(__file__).resolve().parents[2],
-    )
-    try:
-        assert proc.stdout is not None
-        assert proc.stdout.readline().strip() == b"ready"
-    finally:
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
-    s = WalStorage(tmp_path / "raft", segment_bytes=50_000)
-    try:
-        state = s.load()
-    finally:
-        s.close()
-    last = state.entries[-1].index
-    assert last >= 50
-    assert state.hard_state == HardState(last, 1, last)
-    assert [e.index for e in state.entries] == list(range(1, last + 1))
 
 
 def _sqlite_store(path: Path) -> PersistentState:
