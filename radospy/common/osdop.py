@@ -457,6 +457,7 @@ class ReadDataView(ReadData, tag="data"):
     data: memoryview  # type: ignore[assignment]
 
 
+# AnyOpResult's members but ReadDataView for ReadData (test_osdop checks they agree).
 AnyOpResultView = (
     Status
     | ReadDataView
