@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from array import array
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -191,7 +193,7 @@ def test_the_straw2_ln_table_is_never_seen_half_built(monkeypatch: pytest.Monkey
             seen.append(len(buckets._NEG_LN))
         return real(u)
 
-    monkeypatch.setattr(buckets, "_NEG_LN", [])
+    monkeypatch.setattr(buckets, "_NEG_LN", array("q"))
     monkeypatch.setattr(buckets, "crush_ln", watched)
     table = buckets.neg_ln_table()
     assert seen == [0]
