@@ -360,3 +360,26 @@ def test_sigkill_during_bulk_overwrites_never_tears_an_object(tmp_path):
                 assert s.read(C, oid) == _pattern(gen)
             assert s.fsck() == []
         start = max(acked) + 1
+
+
+
+def test_a_planned_read_reads_what_it_looked_up_across_overwrites(tmp_path):
+    """A read planned before overwrites and filled after them returns the bytes it
+    looked up (the units it pinned are not reused meanwhile), and those units are
+    reused once it is done: the block file stops growing."""
+    size = 20 * EXTENT_SIZE
+    with ObjectStore.mkfs(tmp_path) as store:
+        store.apply(Transaction().mkcoll(C).touch(C, A).write(C, A, 0, bytes([1]) * size))
+        plan = store.plan_read(C, A)
+        assert plan.io_bytes == size
+        for gen in range(2, 5):
+            store.apply(Transaction().write(C, A, 0, bytes([gen]) * size))
+        plan.fill()
+        assert plan.result == bytes([1]) * size
+        store.apply(Transaction().write(C, A, 0, bytes([5]) * size))
+        grown = os.path.getsize(tmp_path / BLOCK_NAME)
+        for gen in range(6, 9):
+            store.apply(Transaction().write(C, A, 0, bytes([gen]) * size))
+        assert os.path.getsize(tmp_path / BLOCK_NAME) == grown
+        assert store.read(C, A) == bytes([8]) * size
+        assert store.fsck() == []

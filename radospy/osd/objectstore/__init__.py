@@ -32,7 +32,13 @@ transaction, each commit durable, on this 2-core VM, one run, load ~3 from other
   (tests, `radospy` tools) open a stopped OSD's store read-only.
 """
 
-from radospy.osd.objectstore.store import EXTENT_SIZE, MAX_OBJECT_SIZE, ObjectStore, checksum
+from radospy.osd.objectstore.store import (
+    EXTENT_SIZE,
+    MAX_OBJECT_SIZE,
+    ObjectStore,
+    ReadPlan,
+    checksum,
+)
 from radospy.osd.objectstore.transaction import Transaction
 from radospy.osd.objectstore.types import (
     NOSNAP,
@@ -52,6 +58,7 @@ __all__ = [
     "ObjectId",
     "ObjectInfo",
     "ObjectStore",
+    "ReadPlan",
     "StatFs",
     "StoreError",
     "StoreNotFound",

@@ -21,9 +21,9 @@ Crash safety (nothing unreferenced or torn ever shows, space is never reused ear
 - the block file is `fdatasync`ed before the SQLite COMMIT whose rows point at those
   units, so metadata refers to data only once the data is durable;
 - units that a transaction frees (overwrite, truncate, remove) return to the allocator
-  only after that transaction committed, and while no reader is between its lookup
-  and its `preadv`; a crash before the commit leaves the old rows pointing at intact
-  old data.
+  only after that transaction committed, and once no read that looked them up before
+  is still reading them (`reclaim.Reclaimer`); a crash before the commit leaves the old
+  rows pointing at intact old data.
 - the allocator is rebuilt on open from the units the committed rows reference, so
   units written by a transaction that never committed are simply free.
 
@@ -72,6 +72,7 @@ from radospy.common.eversion import Eversion
 from radospy.common.malloc import aligned_buffer
 from radospy.osd.objectstore import transaction as tx
 from radospy.osd.objectstore.allocator import Allocator
+from radospy.osd.objectstore.reclaim import Reclaimer
 from radospy.osd.objectstore.types import (
     ChecksumError,
     ObjectId,
@@ -344,9 +345,7 @@ class ObjectStore:
             if isinstance(exc, OSError):
                 raise StoreError(f"object store in {self.path}: {exc}", exc.errno) from exc
             raise
-        # No reader is between its lookup and its read of units freed here.
-        with self._read_lock:
-            blocks.committed()
+        blocks.committed()
 
     # --- reads ------------------------------------------------------------------------
 
@@ -382,16 +381,30 @@ class ObjectStore:
         self, cid: str, oid: ObjectId, offset: int = 0, length: int | None = None
     ) -> memoryview:
         """What `read` returns, as a view of the buffer the extents were gathered into:
-        a 4 MiB read goes from the block file to the reply with no further copy.
+        a 4 MiB read goes from the block file to the reply with no further copy."""
+        plan = self.plan_read(cid, oid, offset, length)
+        plan.fill()
+        return plan.result
 
-        One query finds the object and its extents in the range; each extent's
-        checksum is verified once, over the bytes the view shows.
+    def plan_read(
+        self, cid: str, oid: ObjectId, offset: int = 0, length: int | None = None
+    ) -> ReadPlan:
+        """A read of what `read` returns, looked up now (the object as it is now) and
+        read from the block file by `ReadPlan.fill`, which may run on another thread
+        while transactions commit: the units it reads stay allocated until it is done.
+        `StoreNotFound` when there is no such object.
+
+        One query finds the object and its extents in the range; each extent's checksum
+        is verified once, over the bytes the result shows.
         """
         first = min(offset // EXTENT_SIZE, 1 << _INDEX_BITS)
         last = (1 << _INDEX_BITS) - 1
         if length is not None:
             last = min(last, max(offset + length - 1, 0) // EXTENT_SIZE)
-        with self._read_lock:
+        # Pinned before the lookup: a transaction that frees these units commits either
+        # before it (the lookup sees them gone) or keeps them until `fill` is done.
+        pin = self._blocks.pin()
+        try:
             rows = self._query(
                 _READ_EXTENTS, (first, last, cid, oid.nspace, oid.name, _snap_to_db(oid.snap))
             )
@@ -400,7 +413,7 @@ class ObjectStore:
             size = rows[0][0]
             end = size if length is None else min(size, offset + length)
             if offset >= end:
-                return memoryview(b"")
+                return ReadPlan(self._blocks, cid, oid, memoryview(b""), 0, [], 0, 0, None)
             base = first * EXTENT_SIZE
             # The whole extents the range touches, since each checksum covers one.
             total = min(size, (last + 1) * EXTENT_SIZE) - base
@@ -408,16 +421,18 @@ class ObjectStore:
             # Every byte comes from the block file when each extent of the range is
             # there whole: the buffer needs no zeroing first.
             whole = total == len(extents) * EXTENT_SIZE and all(e[2] is not None for e in extents)
+            in_blocks = any(e[2] is not None for e in extents)
             view = _read_target(total, zeroed=not whole)
-            self._blocks.gather(view, base, extents)
-            for k, csum, _, data in extents:
-                start = (k & ((1 << _INDEX_BITS) - 1)) * EXTENT_SIZE
-                if data is not None:
-                    view[start - base : start - base + len(data)] = data
-                length_k = EXTENT_SIZE if data is None else len(data)
-                if checksum(view[start - base : start - base + length_k]) != csum:
-                    raise ChecksumError(cid, oid, start)
-        return view[offset - base : end - base]
+            plan = ReadPlan(
+                self._blocks, cid, oid, view, base, extents, offset - base, end - base,
+                pin if in_blocks else None,
+            )
+        except BaseException:
+            self._blocks.unpin(pin)
+            raise
+        if not in_blocks:
+            self._blocks.unpin(pin)
+        return plan
 
     def getxattr(self, cid: str, oid: ObjectId, name: str) -> bytes | None:
         """One extended attribute, or None when unset."""
@@ -561,6 +576,13 @@ class ObjectStore:
     def fsck(self) -> list[str]:
         """Check every object's extents against its size and checksums, and the
         database's own integrity; returns the problems found (empty when sound)."""
+        pin = self._blocks.pin()
+        try:
+            return self._fsck()
+        finally:
+            self._blocks.unpin(pin)
+
+    def _fsck(self) -> list[str]:
         problems = [
             f"database: {row[0]}" for row in self._query("PRAGMA integrity_check") if row[0] != "ok"
         ]
@@ -651,6 +673,8 @@ class _BlockFile:
         self._read_staging = (
             mmap.mmap(-1, _STAGING_SIZE) if direct_read_fd is not None else None
         )
+        self._staging_lock = threading.Lock()
+        self._reclaim = Reclaimer()
         self._allocated: list[int] = []
         self._freed: list[int] = []
         self._dirty = False
@@ -681,10 +705,12 @@ class _BlockFile:
         return None if self._allocator is None else self._allocator.used * EXTENT_SIZE
 
     def allocated_units(self) -> set[int] | None:
-        """The units the allocator has handed out (None on a read-only store)."""
+        """The units the allocator has handed out and no committed transaction freed
+        (None on a read-only store)."""
         if self._allocator is None:
             return None
-        return {u for u in range(self._allocator.size) if self._allocator.is_used(u)}
+        used = {u for u in range(self._allocator.size) if self._allocator.is_used(u)}
+        return used - self._reclaim.held_units()
 
     def close(self) -> None:
         """Close the file."""
@@ -729,6 +755,14 @@ class _BlockFile:
         """Note extents the transaction stops referencing (freed once it commits)."""
         self._freed += (loc // EXTENT_SIZE for loc in locs)
 
+    def pin(self) -> int:
+        """Keep the units freed from now on allocated until `unpin` (see `Reclaimer`)."""
+        return self._reclaim.pin()
+
+    def unpin(self, token: int) -> None:
+        """The read that pinned ``token`` is done with its units."""
+        self._reclaim.unpin(token)
+
     def read(self, loc: int) -> bytes:
         """The whole extent at byte offset `loc`."""
         return os.pread(self.fd, EXTENT_SIZE, loc)
@@ -766,7 +800,11 @@ class _BlockFile:
         # A big read with O_DIRECT into the staging buffer, then one copy: the data
         # was written around the page cache, and filling fresh page-cache pages costs
         # ~7x the CPU per MB here. Small reads stay buffered, so they can be cached.
-        staging = memoryview(self._read_staging)
+        with self._staging_lock:
+            self._read_staged(pieces, offset, memoryview(self._read_staging))
+
+    def _read_staged(self, pieces: list[memoryview], offset: int, staging: memoryview) -> None:
+        assert self._direct_read_fd is not None
         for first in range(0, len(pieces), _RUN_EXTENTS):
             chunk = pieces[first : first + _RUN_EXTENTS]
             want = len(chunk) * EXTENT_SIZE
@@ -783,9 +821,11 @@ class _BlockFile:
             os.fdatasync(self.fd)
 
     def committed(self) -> None:
-        """The transaction committed: its freed units may be allocated again."""
+        """The transaction committed: its freed units may be allocated again once no
+        read that looked them up before is reading them."""
         assert self._allocator is not None
-        self._allocator.release(self._freed)
+        self._reclaim.retire(self._freed)
+        self._allocator.release(self._reclaim.reusable())
         self._reset()
 
     def rolled_back(self) -> None:
@@ -806,6 +846,60 @@ _READ_EXTENTS = (
     f" ON e.k BETWEEN (o.id << {_INDEX_BITS}) + ? AND (o.id << {_INDEX_BITS}) + ?"
     " WHERE o.cid=? AND o.nspace=? AND o.name=? AND o.snap=? ORDER BY e.k"
 )
+
+
+class ReadPlan:
+    """A read looked up by `ObjectStore.plan_read`, its bytes not read yet: `fill` reads
+    them (on any thread, once) and verifies each extent's checksum, raising
+    `ChecksumError`; `result` is then the range asked for. `io_bytes`: how much of it
+    comes from the block file, so what `fill` waits for the disk for."""
+
+    def __init__(
+        self,
+        blocks: _BlockFile,
+        cid: str,
+        oid: ObjectId,
+        view: memoryview,
+        base: int,
+        extents: list[Any],
+        start: int,
+        end: int,
+        pin: int | None,
+    ) -> None:
+        self._blocks = blocks
+        self._cid, self._oid = cid, oid
+        self._view = view
+        self._base = base
+        self._extents = extents
+        self._start, self._end = start, end
+        self._pin = pin
+        self.io_bytes = sum(EXTENT_SIZE for e in extents if e[2] is not None)
+
+    @property
+    def result(self) -> memoryview:
+        """The bytes read (valid once `fill` returned)."""
+        return self._view[self._start : self._end]
+
+    def fill(self) -> None:
+        """Read the extents into the buffer and verify them."""
+        view, base = self._view, self._base
+        try:
+            self._blocks.gather(view, base, self._extents)
+        finally:
+            self.release()
+        for k, csum, _, data in self._extents:
+            start = (k & ((1 << _INDEX_BITS) - 1)) * EXTENT_SIZE
+            if data is not None:
+                view[start - base : start - base + len(data)] = data
+            length = EXTENT_SIZE if data is None else len(data)
+            if checksum(view[start - base : start - base + length]) != csum:
+                raise ChecksumError(self._cid, self._oid, start)
+
+    def release(self) -> None:
+        """Give the plan up without `fill` (or after it): its units may be reused."""
+        if self._pin is not None:
+            self._blocks.unpin(self._pin)
+            self._pin = None
 
 
 def _read_target(size: int, zeroed: bool) -> memoryview:
