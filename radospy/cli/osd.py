@@ -161,6 +161,7 @@ def _run(argv: list[str]) -> int:
         crush_update_on_start=config.get_bool("osd_crush_update_on_start"),
         crush_location=config.get_str("crush_location"),
         max_object_size=config.get_int("osd_max_object_size"),
+        read_threads=config.get_int("osd_read_threads"),
         throttle=Throttle(
             config.get_int("osd_max_backfills"),
             # Our stores are not rotational disks as Ceph knows them: take the _ssd value.

@@ -211,6 +211,10 @@ OPTIONS: dict[str, Option] = {
              "PG replicas per OSD above which pool creation is refused", min=1),
         _opt("osd_max_object_size", OptType.SIZE, str(128 << 20), "osd",
              "largest object accepted", min=1),
+        _opt("osd_read_threads", _I, "3", "osd",
+             "threads of an OSD that read big reads (1 MiB or more from its block file) "
+             "while its event loop serves other ops (radospy); 0: on the event loop",
+             min=0, max=64),
         _opt("osd_capacity", OptType.SIZE, "0", "osd",
              "bytes an OSD reports as its capacity and fills up to (radospy's own, as "
              "a small device for tests); 0: the size of the file system under osd_data",

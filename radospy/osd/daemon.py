@@ -43,6 +43,7 @@ import socket
 import time
 import uuid as uuid_mod
 from collections.abc import Coroutine, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from errno import EACCES, EAGAIN, EEXIST, EINVAL, EIO, ENOENT, EPERM, ESTALE, errorcode
 from pathlib import Path
@@ -103,11 +104,11 @@ from radospy.osd.messages import (
     RepOp,
     RepOpReply,
 )
-from radospy.osd.objectstore import ObjectId, ObjectStore, StoreError, Transaction
+from radospy.osd.objectstore import ObjectId, ObjectStore, ReadPlan, StoreError, Transaction
 from radospy.osd.objectstore.transaction import PgLogTrim, SetPgInfo
 from radospy.osd.objectstore.types import NOSNAP
 from radospy.osd.op_lock import PgOpLock
-from radospy.osd.ops import ExecResult, OpContext, execute
+from radospy.osd.ops import ExecResult, OpContext, execute, finish_read, plan_read_alone
 from radospy.osd.peering import PastIntervals, PgState, PgView, PriorSet
 from radospy.osd.pg_stats import PgStatTracker
 from radospy.osd.pglog import (
@@ -155,6 +156,10 @@ PID_FILE = "pid"
 
 MAP_WAIT = 10.0
 """Seconds an op from a client with a newer map waits for ours to catch up."""
+BIG_READ = 1 << 20
+"""Reads of at least this many bytes of the block file wait for the disk on a read
+thread (~1 ms or more here), so that the loop sends other replies meanwhile and several
+reads are at the disk at once; below, the handoff would cost more than the wait."""
 REPOP_ORDER_WAIT = 2.0
 """Seconds between checks of a replicated write waiting for the one before it."""
 SECRET_REFRESH = 600.0
@@ -463,6 +468,8 @@ class OsdConfig:
     crush_location: str = ""
     host: str = field(default_factory=lambda: socket.gethostname().split(".")[0])
     max_object_size: int = 128 << 20
+    read_threads: int = 3
+    """``osd_read_threads``: threads that read big reads off the event loop."""
     throttle: Throttle = field(default_factory=Throttle)
     min_pg_log_entries: int = OSD_MIN_PG_LOG_ENTRIES
     max_pg_log_entries: int = OSD_MAX_PG_LOG_ENTRIES
@@ -521,6 +528,8 @@ class OsdDaemon:
         self.recovery = Recovery(self, config.throttle)
         self.scrubber = Scrubber(self, config.scrub)
         self.committer = Committer(self.store)
+        self._readers: ThreadPoolExecutor | None = None
+        """Where big reads wait for the disk (`osd_read_threads`)."""
         self.writes_in_flight = InFlightWrites()
         """Client writes received and not answered yet: what a read orders behind."""
         self._repops: dict[asyncio.Future[Message], _RepOpInFlight] = {}
@@ -572,6 +581,8 @@ class OsdDaemon:
         self.messenger = messenger
         pid_path = cfg.data_dir / PID_FILE
         self.committer.start()
+        if cfg.read_threads:
+            self._readers = ThreadPoolExecutor(cfg.read_threads, thread_name_prefix="reader")
         try:
             await self._fetch_secrets()
             try:
@@ -611,6 +622,8 @@ class OsdDaemon:
             await messenger.shutdown()
             await monc.close()
             await self.committer.close()
+            if self._readers is not None:
+                await asyncio.to_thread(self._readers.shutdown)
             self.store.close()
             with contextlib.suppress(FileNotFoundError):
                 pid_path.unlink()
@@ -1162,6 +1175,8 @@ class OsdDaemon:
                 reply = self._read_now(conn, msg)
                 if reply is None:
                     self._spawn(self._answer(conn, tid, self._client_op(conn, msg)))
+                elif not isinstance(reply, Message):
+                    self._spawn(self._answer(conn, tid, reply))
                 elif not conn.try_reply(tid, reply):
                     self._spawn(self._answer(conn, tid, _ready(reply)))
                 return
@@ -1330,7 +1345,8 @@ class OsdDaemon:
             self._pending_growth.add(report.growth(msg.ops))
         elif self._may_read_now(pg, key, oid):
             # No await since `_admit`: nothing can have changed in between.
-            return self._counted_read(pg, oid, msg)
+            reply = self._counted_read(pg, oid, msg)
+            return reply if isinstance(reply, Message) else await reply
         while True:
             if write:
                 # A write to the chunk being scrubbed waits for that chunk only.
@@ -1363,7 +1379,10 @@ class OsdDaemon:
                         await self._wait_readable(pg, interval)
                         if pg.interval_start != interval:
                             return OSDRetry(self.epoch, "the acting set changed")
-                    return self._counted_read(pg, oid, msg)
+                    read = self._counted_read(pg, oid, msg)
+                    if isinstance(read, Message):
+                        return read
+                    break
                 pg.stats.count_write(msg.ops)
                 started = self._write(pg, oid, msg)
                 if isinstance(started, Message):
@@ -1374,11 +1393,17 @@ class OsdDaemon:
                 return await started
             finally:
                 pg.lock.end(key, token)
+        # The lock is the next op's while a big read waits for the disk: its bytes were
+        # looked up under it, and the units they are in stay allocated until read.
+        return await read
 
-    def _read_now(self, conn: Connection, msg: OSDOp) -> Message | None:
+    def _read_now(
+        self, conn: Connection, msg: OSDOp
+    ) -> Message | Coroutine[Any, Any, Message] | None:
         """The answer to a read that waits for nothing (most reads), computed at once
-        without a task, or its refusal; None when `_client_op` must handle it (it waits
-        for a newer map, for the PG to serve, or behind a write to its object)."""
+        without a task, or its refusal, or (a big read) what waits for its bytes on a
+        read thread; None when `_client_op` must handle it (it waits for a newer map,
+        for the PG to serve, or behind a write to its object)."""
         if msg.map_epoch > self.epoch:
             return None
         admitted = self._admit(conn, msg, False)
@@ -1404,12 +1429,28 @@ class OsdDaemon:
             pg.lock.barrier_held,
         )
 
-    def _counted_read(self, pg: PG, oid: ObjectId, msg: OSDOp) -> OSDOpReply:
+    def _counted_read(
+        self, pg: PG, oid: ObjectId, msg: OSDOp
+    ) -> OSDOpReply | Coroutine[Any, Any, OSDOpReply]:
+        """`_read`'s answer, counted in the PG's stats; a big read's once it is read."""
         reply = self._read(pg, oid, msg)
+        if isinstance(reply, ReadPlan):
+            return self._read_on_thread(pg, reply, msg.ops[0])  # type: ignore[arg-type]
         pg.stats.count_read(reply.results)
         return reply
 
-    def _read(self, pg: PG, oid: ObjectId, msg: OSDOp) -> OSDOpReply:
+    async def _read_on_thread(self, pg: PG, plan: ReadPlan, op: osdop.Read) -> OSDOpReply:
+        """A big read's answer once a read thread filled its plan. Shielded: a cancelled
+        op still lets the thread finish with the plan's units (and let them go)."""
+        assert self._readers is not None
+        with contextlib.suppress(StoreError):
+            await asyncio.shield(asyncio.wrap_future(self._readers.submit(plan.fill)))
+        result = finish_read(plan, op)
+        reply = OSDOpReply(result.rc, list(result.results))
+        pg.stats.count_read(reply.results)
+        return reply
+
+    def _read(self, pg: PG, oid: ObjectId, msg: OSDOp) -> OSDOpReply | ReadPlan:
         """A read of the head or, with ``msg.snap``, of the clone that holds that snap."""
         if msg.ops and isinstance(msg.ops[0], osdop.ListSnaps):
             listing = snap_txn.list_snaps(self.store, pg.cid, oid)
@@ -1419,6 +1460,11 @@ class OsdDaemon:
         target = snap_txn.read_target(self.store, pg.cid, oid, msg.snap)
         if target is None:
             return OSDOpReply(-ENOENT, [osdop.Status(rc=-ENOENT)])
+        if self._readers is not None and len(msg.ops) == 1 and type(msg.ops[0]) is osdop.Read:
+            planned = plan_read_alone(self.store, pg.cid, target, msg.ops[0], BIG_READ)
+            if isinstance(planned, ReadPlan):
+                return planned
+            return OSDOpReply(planned.rc, list(planned.results))
         now = time.time_ns()
         result = execute(self.store, pg.cid, target, msg.ops, self._ctx(now, pg.last_update))
         return OSDOpReply(result.rc, list(result.results))

@@ -42,7 +42,7 @@ from typing import Any, NamedTuple, Protocol
 
 from radospy.common import osdop as o
 from radospy.common.eversion import Eversion
-from radospy.osd.objectstore.store import MAX_OBJECT_SIZE
+from radospy.osd.objectstore.store import MAX_OBJECT_SIZE, ReadPlan
 from radospy.osd.objectstore.transaction import Transaction
 from radospy.osd.objectstore.types import ObjectId, ObjectInfo, StoreError
 
@@ -61,6 +61,10 @@ class StoreReader(Protocol):
     def read_buffer(
         self, cid: str, oid: ObjectId, offset: int = 0, length: int | None = None
     ) -> memoryview: ...
+
+    def plan_read(
+        self, cid: str, oid: ObjectId, offset: int = 0, length: int | None = None
+    ) -> ReadPlan: ...
 
     def getxattrs(self, cid: str, oid: ObjectId) -> dict[str, bytes]: ...
 
@@ -115,7 +119,8 @@ def execute(
     `info` is the object's stat when the caller has read it already (None: there is
     no such object), which saves reading it again."""
     if len(ops) == 1 and type(ops[0]) is o.Read:
-        return _read_alone(store, cid, oid, ops[0])
+        planned = plan_read_alone(store, cid, oid, ops[0], None)
+        return planned if isinstance(planned, ExecResult) else finish_read(planned, ops[0])
     engine = _Engine(_WorkingObject.load(store, cid, oid, info), ctx)
     results: list[o.OpResult] = []
     for op in ops:
@@ -128,15 +133,37 @@ def execute(
     return ExecResult(engine.state.finish(ctx), results, 0)
 
 
-def _read_alone(store: StoreReader, cid: str, oid: ObjectId, op: o.Read) -> ExecResult:
+def plan_read_alone(
+    store: StoreReader, cid: str, oid: ObjectId, op: o.Read, defer_from: int | None
+) -> ExecResult | ReadPlan:
     """A request of one read, as most are: what the engine would answer, from one store
-    query (the object's lookup and its extents) instead of a stat and then a read."""
+    query (the object's lookup and its extents) instead of a stat and then a read.
+
+    With ``defer_from``, a read that needs at least that many bytes from the block file
+    is only looked up: its plan is returned, for the caller to `ReadPlan.fill` (on a
+    thread, while other ops go on) and then `finish_read`."""
     try:
-        data = store.read_buffer(cid, oid, op.offset, op.length or None)
+        plan = store.plan_read(cid, oid, op.offset, op.length or None)
     except StoreError as exc:
-        status = o.Status(rc=-exc.errno)
-        return ExecResult(None, [status], 0 if op.failok else status.rc)
-    return ExecResult(None, [o.ReadData(data)], 0)  # type: ignore[arg-type]
+        return _read_failed(op, exc)
+    if defer_from is not None and plan.io_bytes >= defer_from:
+        return plan
+    return finish_read(plan, op)
+
+
+def finish_read(plan: ReadPlan, op: o.Read) -> ExecResult:
+    """The answer to `plan_read_alone`'s deferred read: fills the plan unless that was
+    done already (`fill` is idempotent)."""
+    try:
+        plan.fill()
+    except StoreError as exc:
+        return _read_failed(op, exc)
+    return ExecResult(None, [o.ReadData(plan.result)], 0)  # type: ignore[arg-type]
+
+
+def _read_failed(op: o.Read, exc: StoreError) -> ExecResult:
+    status = o.Status(rc=-exc.errno)
+    return ExecResult(None, [status], 0 if op.failok else status.rc)
 
 
 class _OpError(Exception):

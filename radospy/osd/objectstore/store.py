@@ -850,9 +850,10 @@ _READ_EXTENTS = (
 
 class ReadPlan:
     """A read looked up by `ObjectStore.plan_read`, its bytes not read yet: `fill` reads
-    them (on any thread, once) and verifies each extent's checksum, raising
-    `ChecksumError`; `result` is then the range asked for. `io_bytes`: how much of it
-    comes from the block file, so what `fill` waits for the disk for."""
+    them (on any thread) and verifies each extent's checksum, raising `ChecksumError`
+    (or a `StoreError` with the errno of a failed read); `result` is then the range
+    asked for. `io_bytes`: how much of it comes from the block file, so what `fill`
+    waits for the disk for."""
 
     def __init__(
         self,
@@ -873,6 +874,8 @@ class ReadPlan:
         self._extents = extents
         self._start, self._end = start, end
         self._pin = pin
+        self._filled = False
+        self._error: StoreError | None = None
         self.io_bytes = sum(EXTENT_SIZE for e in extents if e[2] is not None)
 
     @property
@@ -881,10 +884,24 @@ class ReadPlan:
         return self._view[self._start : self._end]
 
     def fill(self) -> None:
-        """Read the extents into the buffer and verify them."""
+        """Read the extents into the buffer and verify them, once: a later call returns
+        (or raises) as the first did."""
+        if not self._filled:
+            try:
+                self._fill()
+            except StoreError as exc:
+                self._error = exc
+            finally:
+                self._filled = True
+        if self._error is not None:
+            raise self._error
+
+    def _fill(self) -> None:
         view, base = self._view, self._base
         try:
             self._blocks.gather(view, base, self._extents)
+        except OSError as exc:
+            raise StoreError(f"cannot read {self._oid} of {self._cid}: {exc}", exc.errno) from exc
         finally:
             self.release()
         for k, csum, _, data in self._extents:
