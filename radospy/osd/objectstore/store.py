@@ -408,31 +408,28 @@ class ObjectStore:
             rows = self._query(
                 _READ_EXTENTS, (first, last, cid, oid.nspace, oid.name, _snap_to_db(oid.snap))
             )
-            if not rows:
-                raise StoreNotFound(f"object {oid} does not exist in collection {cid}")
-            size = rows[0][0]
-            end = size if length is None else min(size, offset + length)
-            if offset >= end:
-                return ReadPlan(self._blocks, cid, oid, memoryview(b""), 0, [], 0, 0, None)
-            base = first * EXTENT_SIZE
-            # The whole extents the range touches, since each checksum covers one.
-            total = min(size, (last + 1) * EXTENT_SIZE) - base
-            extents = [row[1:] for row in rows if row[1] is not None]
-            # Every byte comes from the block file when each extent of the range is
-            # there whole: the buffer needs no zeroing first.
-            whole = total == len(extents) * EXTENT_SIZE and all(e[2] is not None for e in extents)
-            in_blocks = any(e[2] is not None for e in extents)
-            view = _read_target(total, zeroed=not whole)
-            plan = ReadPlan(
-                self._blocks, cid, oid, view, base, extents, offset - base, end - base,
-                pin if in_blocks else None,
-            )
         except BaseException:
             self._blocks.unpin(pin)
             raise
+        if not rows:
+            self._blocks.unpin(pin)
+            raise StoreNotFound(f"object {oid} does not exist in collection {cid}")
+        size = rows[0][0]
+        end = size if length is None else min(size, offset + length)
+        base = first * EXTENT_SIZE
+        # The whole extents the range touches, since each checksum covers one.
+        total = max(min(size, (last + 1) * EXTENT_SIZE) - base, 0) if offset < end else 0
+        extents = [row[1:] for row in rows if row[1] is not None] if total else []
+        # Every byte comes from the block file when each extent of the range is there
+        # whole: the buffer needs no zeroing first.
+        whole = total == len(extents) * EXTENT_SIZE and all(e[2] is not None for e in extents)
+        in_blocks = any(e[2] is not None for e in extents)
         if not in_blocks:
             self._blocks.unpin(pin)
-        return plan
+        return ReadPlan(
+            self._blocks, cid, oid, total, not whole, base, extents,
+            offset - base, end - base, pin if in_blocks else None,
+        )
 
     def getxattr(self, cid: str, oid: ObjectId, name: str) -> bytes | None:
         """One extended attribute, or None when unset."""
@@ -860,7 +857,8 @@ class ReadPlan:
         blocks: _BlockFile,
         cid: str,
         oid: ObjectId,
-        view: memoryview,
+        size: int,
+        zeroed: bool,
         base: int,
         extents: list[Any],
         start: int,
@@ -869,7 +867,9 @@ class ReadPlan:
     ) -> None:
         self._blocks = blocks
         self._cid, self._oid = cid, oid
-        self._view = view
+        # The buffer is taken when the read starts, not while it waits for a thread.
+        self._size, self._zeroed = size, zeroed
+        self._view = memoryview(b"")
         self._base = base
         self._extents = extents
         self._start, self._end = start, end
@@ -897,7 +897,10 @@ class ReadPlan:
             raise self._error
 
     def _fill(self) -> None:
-        view, base = self._view, self._base
+        if not self._size:
+            return
+        view = self._view = _read_target(self._size, self._zeroed)
+        base = self._base
         try:
             self._blocks.gather(view, base, self._extents)
         except OSError as exc:
