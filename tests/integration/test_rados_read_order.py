@@ -87,11 +87,7 @@ def test_big_reads_keep_the_object_order(cluster: RadosCluster) -> None:
         return bytes([gen]) * size
 
     async def run() -> None:
-        config = radospy.Rados(conffile=str(cluster.conf_path)).config
-        writer, watcher = radospy.AsyncRados(config), radospy.AsyncRados(config)
-        await writer.connect(30)
-        await watcher.connect(30)
-        try:
+        async with async_connected(cluster) as writer, async_connected(cluster) as watcher:
             wio = await writer.open_ioctx(POOL)
             rio = await watcher.open_ioctx(POOL)
             acked = dict.fromkeys(names, 0)
@@ -123,8 +119,5 @@ def test_big_reads_keep_the_object_order(cluster: RadosCluster) -> None:
             finally:
                 done.set()
             assert all(await asyncio.gather(*watchers))
-        finally:
-            await writer.shutdown()
-            await watcher.shutdown()
 
     asyncio.run(run())
