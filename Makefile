@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up test soak bench lint clean
+.PHONY: up test soak bench lint clean bytecode
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -14,20 +14,27 @@ $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test,bench]'
 	touch $(STAMP)
 
-up: $(STAMP)
+# Where PYTHONDONTWRITEBYTECODE is set, every radospy process (each daemon, and each of
+# the hundreds of CLI runs the tests make) compiled the package as it started: 0.30 s
+# of CPU for `radospy ceph health`, 0.12 s with the bytecode written once here
+# (compileall skips what is current; a source edited later is compiled in memory).
+bytecode: $(STAMP)
+	$(BIN)/python -m compileall -q radospy
+
+up: bytecode
 	$(BIN)/radospy up
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-test: $(STAMP)
+test: bytecode
 	$(BIN)/ruff check .
 	$(BIN)/pytest -m "not soak" tests
 
-soak: $(STAMP)
+soak: bytecode
 	$(BIN)/pytest -m soak tests
 
-bench: $(STAMP)
+bench: bytecode
 	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:
