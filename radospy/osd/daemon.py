@@ -312,9 +312,6 @@ class PG:
     Incomplete, WaitActingChange, WaitUpThru) until the PG activates."""
     blocked_by: frozenset[int] = frozenset()
     """Primary only: the OSDs peering waits for (``pg dump``'s blocked_by)."""
-    exact_start: bool = False
-    """Whether this OSD saw every map since the one before the current interval began
-    (so ``past.current_start`` is the interval's true first epoch)."""
     readable_until: float = 0.0
     """Primary only: until when (monotonic clock) its replicas' read leases let it
     serve reads; past it the PG is ``laggy`` and reads wait (radospy.osd.read_lease)."""
@@ -919,6 +916,7 @@ class OsdDaemon:
             self.store.apply(txn)
         pgs: dict[PgId, PG] = {}
         changed: list[PG] = []
+        inexact: list[PG] = []
         for pgid, mapping in mapped.items():
             acting, primary = mapping.acting, mapping.acting_primary
             view = pg_view(osdmap, pgid, mapping)
@@ -927,27 +925,32 @@ class OsdDaemon:
                 pg = self._load_pg(pgid, osdmap, mapping)
                 kept = self.stray_pasts.pop(pgid, None)
                 if kept is not None and not gap:
-                    # Followed through the map before this one: this map goes on.
+                    # Followed through the map before this one (or reloaded at it
+                    # after a restart): this map goes on, and closes the interval
+                    # as a map taken in live would.
                     pg.past = kept
-                    if not kept.note(view):
+                    if not kept.note(view, self._closing_up_thru(kept, osdmap)):
                         pg.interval_start = kept.current_start
                 else:
                     pg.past.resume(view)
                 changed.append(pg)
-            elif pg.past.note(view, self._closing_up_thru(pg, osdmap)):
-                pg.exact_start = not gap
+            elif pg.past.note(view, self._closing_up_thru(pg.past, osdmap)):
+                if gap:
+                    pg.past.exact_start = False
                 pg.acting, pg.primary, pg.interval_start = acting, primary, osdmap.epoch
                 changed.append(pg)
-            elif gap:
+            elif gap and pg.past.exact_start:
                 # The skipped epochs may have held intervals this OSD never saw, so
-                # ``interval_start`` may predate the true start.
-                pg.exact_start = False
+                # ``interval_start`` may predate the true start; stored so, or a
+                # restart would take it for exact.
+                pg.past.exact_start = False
+                inexact.append(pg)
             pg.view = view
             pgs[pgid] = pg
         # Kept so that a restart still knows who may have served writes (Ceph keeps
         # past_intervals with the PG's info); written only when an interval changes.
         save = Transaction().set_meta(NEWEST_MAP_KEY, encode_newest_map(osdmap.epoch))
-        for pg in changed:
+        for pg in (*changed, *inexact):
             save.set_meta(past_intervals_key(pg.cid), pg.past.encode())
         stray_pasts: dict[PgId, PastIntervals] = {}
         save_strays = False
@@ -956,7 +959,7 @@ class OsdDaemon:
             left, past = self.pgs.get(pgid), self.stray_pasts.get(pgid)
             if left is not None and not gap:
                 past = left.past
-                noted = past.note(view, self._closing_up_thru(left, osdmap))
+                noted = past.note(view, self._closing_up_thru(past, osdmap))
             elif past is not None and not gap:
                 noted = past.note(view)
             else:
@@ -1033,14 +1036,15 @@ class OsdDaemon:
                 lambda: pg.interval_start != interval or time.monotonic() < pg.readable_until
             )
 
-    def _closing_up_thru(self, pg: PG, osdmap: OSDMap) -> int | None:
-        """The ``up_thru`` of the primary of ``pg``'s interval so far in the map before
-        ``osdmap`` (the last of that interval if ``osdmap`` starts a new one); None when
-        this OSD did not see that map (a jump of several epochs): the interval then
-        counts as having maybe gone read-write, as it does when this OSD did not see the
-        interval begin (its start may be later than the one the primary asked for)."""
-        prev, current = self.osdmap, pg.past.current
-        if not pg.exact_start or prev is None or current is None:
+    def _closing_up_thru(self, past: PastIntervals, osdmap: OSDMap) -> int | None:
+        """The ``up_thru`` of the primary of the interval in progress in ``past`` in the
+        map before ``osdmap`` (the last of that interval if ``osdmap`` starts a new one);
+        None when this OSD did not see that map (a jump of several epochs): the interval
+        then counts as having maybe gone read-write, as it does when this OSD did not
+        see the interval begin (``past.exact_start``; its start may be later than the one
+        the primary asked for)."""
+        prev, current = self.osdmap, past.current
+        if not past.exact_start or prev is None or current is None:
             return None
         if osdmap.epoch != prev.epoch + 1:
             return None

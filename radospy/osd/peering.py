@@ -168,6 +168,7 @@ class StoredPastIntervals(msgspec.Struct, frozen=True, array_like=True):
     intervals: list[PastInterval]
     current_start: int
     current: PgView | None
+    exact_start: bool = False
 
 
 class PastIntervals:
@@ -177,40 +178,54 @@ class PastIntervals:
     has since been clean after (they cannot hold anything the clean copies lack).
     An OSD keeps them in its store (``encode``, ``decode``) so that a restart does not
     forget who may have served writes; ``resume`` takes the first map after loading.
+
+    ``exact_start`` says whether ``current_start`` is the true first epoch of the
+    interval in progress: it began in a map that followed one this OSD saw. Only then
+    may the interval be judged by its primary's ``up_thru`` when it closes (a later
+    start than the true one could take an ``up_thru`` between the two for "never went
+    read-write"). It is stored with the intervals, so that the first interval to close
+    after a restart is judged as it would have been without the restart.
     """
 
-    __slots__ = ("current", "current_start", "intervals")
+    __slots__ = ("current", "current_start", "exact_start", "intervals")
 
     def __init__(self) -> None:
         self.intervals: list[PastInterval] = []
         self.current: PgView | None = None
         self.current_start = 0
+        self.exact_start = False
 
     def note(self, view: PgView, primary_up_thru: int | None = None) -> bool:
         """Take the PG's view at a new epoch; True when it starts a new interval.
 
         ``primary_up_thru`` is the closing interval's primary's ``up_thru`` in the last
-        map of that interval, when the maps record it; without it an interval whose
-        acting set reached ``min_size`` is assumed to have gone read-write.
+        map of that interval, when the maps record it (Ceph's ``maybe_went_rw``: the
+        primary asks for it before it activates); it counts only when ``exact_start``
+        holds. Without it an interval whose acting set reached ``min_size`` is assumed
+        to have gone read-write. A new interval's start counts as exact (``view``
+        follows the map noted before): a caller that skipped maps clears
+        ``exact_start``; the first view's start is not known to be exact.
         """
         old = self.current
         if old is not None and view.epoch <= old.epoch:
             return False
         if old is None:
-            self.current, self.current_start = view, view.epoch
+            self.current, self.current_start, self.exact_start = view, view.epoch, False
             return True
         if not is_new_interval(old, view):
             self.current = view
             return False
         went_rw = old.can_serve and (
-            primary_up_thru is None or primary_up_thru >= self.current_start
+            primary_up_thru is None
+            or not self.exact_start
+            or primary_up_thru >= self.current_start
         )
         self.intervals.append(
             PastInterval(
                 self.current_start, view.epoch - 1, old.up, old.acting, old.primary, went_rw
             )
         )
-        self.current, self.current_start = view, view.epoch
+        self.current, self.current_start, self.exact_start = view, view.epoch, True
         return True
 
     def resume(self, view: PgView) -> None:
@@ -232,7 +247,7 @@ class PastIntervals:
                 old.can_serve,
             )
         )  # fmt: skip
-        self.current, self.current_start = view, view.epoch
+        self.current, self.current_start, self.exact_start = view, view.epoch, False
 
     def reload(self, view: PgView) -> None:
         """Take ``view`` after loading these intervals from the store, when the OSD's
@@ -242,7 +257,7 @@ class PastIntervals:
         The interval in progress then goes on unless ``view`` differs from it, which
         only intervals stored without that guarantee can show: those are closed as
         ``resume`` closes them. Intervals stored as of a later epoch (written when the
-        PG went clean) already hold ``view``.
+        PG went clean) already hold ``view``. ``exact_start`` is kept as stored.
         """
         old = self.current
         if old is None:
@@ -257,7 +272,9 @@ class PastIntervals:
     def encode(self) -> bytes:
         """The bytes an OSD stores (``decode`` reads them back)."""
         return _PAST_ENCODER.encode(
-            StoredPastIntervals(self.intervals, self.current_start, self.current)
+            StoredPastIntervals(
+                self.intervals, self.current_start, self.current, self.exact_start
+            )
         )
 
     @classmethod
@@ -268,6 +285,7 @@ class PastIntervals:
         past = cls()
         past.intervals = list(stored.intervals)
         past.current, past.current_start = stored.current, stored.current_start
+        past.exact_start = stored.exact_start
         return past
 
     def trim(self, last_epoch_clean: int) -> None:

@@ -406,7 +406,7 @@ class Recovery:
         assert result.log is not None and result.info is not None
         # An interval whose start this OSD may have missed (it skipped epochs) began
         # at the latest in the current epoch: asking up_thru through it is safe.
-        want = interval if pg.exact_start else max(interval, osd.epoch)
+        want = interval if pg.past.exact_start else max(interval, osd.epoch)
         if not await self._wait_up_thru(pg, interval, want):
             log.info("%s: pg %s waits for up_thru %d", osd.entity, pg.pgid, want)
             return False

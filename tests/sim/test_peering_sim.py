@@ -156,8 +156,9 @@ class Sim:
 
     def publish(self, view: PgView, up_thru: int | None) -> None:
         """Every up OSD takes in the new map and, if it was down, the ones it missed
-        first (the first after a restart without its primary's up_thru, as the OSD
-        shell reloads its PGs without knowing whether it saw their interval begin)."""
+        first: after a restart the OSD shell reloads its PGs' intervals at the last map
+        it took in, and closes the interval then in progress by its primary's up_thru
+        in that map when it had seen that interval begin (``exact_start``)."""
         self.maps.append((view, up_thru))
         for osd in self.osds:
             if not osd.up:
@@ -166,8 +167,8 @@ class Sim:
             if len(missed) > 1 and not self.catch_up:
                 osd.past.resume(view)
             else:
-                for i, (v, ut) in enumerate(missed):
-                    osd.past.note(v, ut if len(missed) == 1 or i > 0 else None)
+                for v, ut in missed:
+                    osd.past.note(v, ut)
             osd.seen = len(self.maps)
 
     def known_intervals(self, me: int, last_epoch_clean: int) -> list[PastInterval]:

@@ -4,6 +4,7 @@ epoch after it, ends up with the intervals it would have had without the restart
 
 from __future__ import annotations
 
+import msgspec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -54,15 +55,39 @@ def test_restarts_with_the_stored_epoch_keep_every_interval(
         prev_up_thru = up_thru
         if i + 1 in restarts:
             # Stored with the map of this epoch; the restarted OSD reloads them at
-            # that map and, not knowing the primary's up_thru there, takes none.
+            # that map, and has the primary's up_thru there (it asked for that map).
             past = PastIntervals.decode(past.encode())
             past.reload(view)
-            prev_up_thru = None
     assert _bounds(past.intervals) == _bounds(expected.intervals)
     assert (past.current, past.current_start) == (expected.current, expected.current_start)
-    # Without an up_thru an interval can only count as read-write more often.
-    for got, want in zip(past.intervals, expected.intervals, strict=True):
-        assert got.maybe_went_rw or not want.maybe_went_rw
+    # Judged as without the restarts: the interval in progress at a restart is judged
+    # by its primary's up_thru, as its start was stored as exact (not the first one).
+    assert past.intervals == expected.intervals
+    assert past.exact_start == expected.exact_start
+
+
+def test_only_an_interval_whose_start_was_seen_is_judged_by_up_thru() -> None:
+    """The first view's interval, and one begun after skipped maps, may have begun
+    earlier than this OSD saw: an up_thru taken between the two must not make it
+    "never went read-write", so it counts as read-write whatever the up_thru."""
+    past = PastIntervals()
+    past.note(_view(3, (0, 1, 2)))
+    assert not past.exact_start
+    past.note(_view(5, (0, 1)), 2)
+    assert past.exact_start and past.intervals[-1].maybe_went_rw
+    past.note(_view(8, (1, 2)), 4)
+    assert not past.intervals[-1].maybe_went_rw
+    past.resume(_view(12, (2,)))
+    assert not past.exact_start
+    past.note(_view(13, (0, 2)), 9)
+    assert past.intervals[-1].maybe_went_rw
+    # A map that goes on after a restart judges the interval in progress by up_thru.
+    past.note(_view(14, (0, 1, 2)))
+    stored = PastIntervals.decode(past.encode())
+    assert stored.exact_start and stored.current_start == 14
+    stored.reload(_view(15, (0, 1, 2)))
+    stored.note(_view(16, (1,)), 13)
+    assert not stored.intervals[-1].maybe_went_rw
 
 
 def _view(epoch: int, acting: tuple[int, ...]) -> PgView:
@@ -84,3 +109,9 @@ def test_intervals_stored_without_the_guarantee_close_as_after_a_gap() -> None:
     past.reload(_view(9, (2,)))
     assert past.intervals == [PastInterval(3, 8, (0, 1, 2), (0, 1, 2), 0, True)]
     assert past.current_start == 9
+
+
+def test_intervals_stored_before_exact_start_was_kept_load_as_inexact() -> None:
+    stored = msgspec.msgpack.encode([[], 5, None])
+    past = PastIntervals.decode(stored)
+    assert (past.current_start, past.exact_start) == (5, False)

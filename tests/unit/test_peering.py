@@ -91,9 +91,10 @@ def test_intervals_close_on_acting_change_and_note_rw() -> None:
 
 def test_up_thru_decides_whether_an_interval_went_rw() -> None:
     past = PastIntervals()
+    past.note(view(4, (1, 2)))
     past.note(view(5, (0, 1, 2)))
     past.note(view(7, (0, 1)), primary_up_thru=4)
-    assert not past.intervals[0].maybe_went_rw
+    assert not past.intervals[1].maybe_went_rw
 
 
 def test_past_intervals_survive_a_restart() -> None:
