@@ -89,6 +89,7 @@ from radospy.osd.messages import (
     OSDOpReply,
     OSDRetry,
     PGActivate,
+    PGActivated,
     PGBackfillDone,
     PGList,
     PGListReply,
@@ -1208,6 +1209,8 @@ class OsdDaemon:
             return await rec.handle_query(msg)
         if isinstance(msg, PGActivate):
             return await rec.handle_activate(msg)
+        if isinstance(msg, PGActivated):
+            return await rec.handle_activated(msg)
         if isinstance(msg, PGPull):
             return await rec.handle_pull(msg)
         if isinstance(msg, PGPush):
@@ -1897,7 +1900,8 @@ class _RepOpSuperseded(Exception):
 
 
 PEERING_MESSAGES = (
-    PGQuery, PGActivate, PGPull, PGPush, PGScan, PGBackfillDone, PGScrubMap, PGRemove,
+    PGQuery, PGActivate, PGActivated, PGPull, PGPush, PGScan, PGBackfillDone, PGScrubMap,
+    PGRemove,
 )  # fmt: skip
 
 

@@ -342,6 +342,18 @@ class PGRemove(Message):
     map_epoch: _U32
 
 
+@message(0x0220)
+class PGActivated(Message):
+    """Primary → member once every member activated and committed: the PG went active
+    in `last_epoch_started`, which the member records in its history (Ceph's
+    ``share_pg_info`` after ``AllReplicasActivated``). Answered with `PGAck`."""
+
+    pool: _POOL
+    pg_seed: _U32
+    map_epoch: _U32
+    last_epoch_started: _U32
+
+
 @message(0x021A)
 class PGAck(Message):
     """A member's plain acknowledgement of a peering or recovery message."""

@@ -388,7 +388,8 @@ class MemberPlan:
     """How to bring one acting member (the primary included) up to date.
 
     ``info`` is the member's info once it has merged the authoritative log; ``missing``
-    the objects it must then receive (empty for backfill, which copies everything).
+    the objects it must then receive (for a backfill, which copies everything else,
+    those the copy it is filled from misses itself).
     """
 
     osd: int
@@ -405,8 +406,11 @@ class PeeringResult:
     and ``info`` are the primary's merged log and info, ``remove`` the objects the
     primary must delete from its store, ``members`` the plan per acting member, and
     ``sources`` for each object the primary misses the OSDs that hold it at the needed
-    version. Otherwise peering is stuck (``down`` or ``incomplete``) and only ``state``
-    and ``blocked_by`` are meaningful.
+    version. ``started`` is the epoch the activation starts (every member's
+    ``last_epoch_started``; 0 when the PG only goes ``peered``): once every member has
+    activated, the primary records it in the history (`record_started`). Otherwise
+    peering is stuck (``down`` or ``incomplete``) and only ``state`` and ``blocked_by``
+    are meaningful.
     """
 
     state: PgState
@@ -418,6 +422,7 @@ class PeeringResult:
     sources: dict[ObjectId, list[int]] = field(default_factory=dict)
     blocked_by: frozenset[int] = frozenset()
     want_acting: tuple[int, ...] = ()
+    started: int = 0
 
     @property
     def ok(self) -> bool:
@@ -447,8 +452,16 @@ def peer(
     remove: frozenset[ObjectId] = frozenset()
     if auth != me and needs_backfill(auth_report.log.tail, mine.info):
         log = auth_report.log.copy()
-        info = _backfill_info(auth_report.info, mine.info)
+        # What the authoritative copy still misses itself (a member activated but not
+        # yet recovered) is not copied from it, stale: it is missing here too, and
+        # comes from an OSD that has it (``sources``).
         missing = PgMissing()
+        for oid, item in auth_report.missing.items().items():
+            missing.add(oid, item.need)
+        info = msgspec.structs.replace(
+            _backfill_info(auth_report.info, mine.info),
+            last_complete=last_complete_for(log, log.head, missing),
+        )
         members[me] = MemberPlan(me, Recovery.BACKFILL, info, missing)
     else:
         log = mine.log.copy()
@@ -479,7 +492,8 @@ def peer(
     # ``peered`` (recovering, no client I/O) as Ceph does with the default
     # osd_allow_recovery_below_min_size, and serves once enough members are complete.
     sources = _sources(me, missing, log, reports, auth)
-    if len(view.acting) >= view.min_size:
+    started = epoch if len(view.acting) >= view.min_size else 0
+    if started:
         # Only an interval that may serve writes starts an epoch (Ceph's
         # PeeringState::activate: "only update primary last_epoch_started if we will go
         # active", i.e. acting_set_writeable, acting.size() >= min_size): a ``peered``
@@ -490,10 +504,11 @@ def peer(
         # from an older interval, and the older copy's unacknowledged entries made
         # authoritative get the same version numbers as the writes this interval took.
         for plan in members.values():
-            plan.info = _activated(plan.info, epoch)
+            plan.info = _activated(plan.info, started)
     return PeeringResult(
-        PgState.PEERING | remapped, auth, log, members[me].info, remove, members, sources
-    )
+        PgState.PEERING | remapped, auth, log, members[me].info, remove, members, sources,
+        started=started,
+    )  # fmt: skip
 
 
 def _member_plan(osd: int, report: PeerReport | None, log: PgLog, info: PgInfo) -> MemberPlan:
@@ -553,11 +568,22 @@ def _backfill_info(auth_info: PgInfo, old: PgInfo) -> PgInfo:
 
 
 def _activated(info: PgInfo, epoch: int) -> PgInfo:
-    history = msgspec.structs.replace(
-        info.history,
-        last_epoch_started=max(info.history.last_epoch_started, epoch),
-    )
-    return msgspec.structs.replace(info, last_epoch_started=epoch, history=history)
+    """A member's info as it activates in ``epoch``: its own ``last_epoch_started``
+    only. The history's (which bounds the prior set) waits for every member to have
+    activated (`record_started`): a copy claiming it sooner would let peering skip
+    the older intervals while a member of this one still lacks what they hold."""
+    return msgspec.structs.replace(info, last_epoch_started=epoch)
+
+
+def record_started(info: PgInfo, last_epoch_started: int) -> PgInfo:
+    """``info`` with its history recording that the PG went active in
+    ``last_epoch_started``: what the primary stores, and shares with every member,
+    once all of them have activated and committed that epoch (Ceph's
+    ``Active::react(AllReplicasActivated)`` and ``share_pg_info``)."""
+    if info.history.last_epoch_started >= last_epoch_started:
+        return info
+    history = msgspec.structs.replace(info.history, last_epoch_started=last_epoch_started)
+    return msgspec.structs.replace(info, history=history)
 
 
 def _sources(

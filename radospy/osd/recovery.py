@@ -55,6 +55,7 @@ from radospy.osd.messages import (
     ObjectState,
     PGAck,
     PGActivate,
+    PGActivated,
     PGActivateReply,
     PGBackfillDone,
     PGNotify,
@@ -77,6 +78,7 @@ from radospy.osd.peering import (
     peer,
     pg_state,
     pg_state_string,
+    record_started,
 )
 from radospy.osd.peering import (
     Recovery as Plan,
@@ -416,7 +418,9 @@ class Recovery:
             mine = result.members[me]
             if mine.recovery is Plan.BACKFILL:
                 assert result.auth is not None
-                await self._backfill_self(pg, result.log, result.info, result.auth)
+                await self._backfill_self(
+                    pg, result.log, result.info, result.auth, mine.missing, result.sources
+                )
             else:
                 await self._merge_own(
                     pg, result.log, result.info, result.remove, mine.missing, result.sources,
@@ -444,6 +448,9 @@ class Recovery:
                     pg.backfill[member] = BACKFILL_START
                 else:
                     pg.peer_missing[member] = PgMissing.decode(reply.missing)
+            if result.started:
+                others = [m for m in result.members if m != me]
+                await self._record_started(pg, result.started, others)
             # Serve only once the previous primaries' read leases ran out (Ceph's
             # WAIT state; radospy.osd.read_lease).
             waited = prior_primaries(pg.past.intervals, history.last_epoch_started, me)
@@ -459,6 +466,24 @@ class Recovery:
             osd._map_changed.notify_all()
         log.info("%s: pg %s activated: %s", osd.entity, pg.pgid, pg_state_string(pg.state))
         return True
+
+    async def _record_started(self, pg: PG, epoch: int, members: list[int]) -> None:
+        """Every member activated in ``epoch`` and committed it: record that in the
+        PG's history here and on every member, before the PG serves (Ceph's
+        ``AllReplicasActivated`` and ``share_pg_info``). Recorded any sooner, a crash
+        of this primary mid-activation could leave a history that lets peering skip
+        the intervals before, while a member that never activated still lacks what
+        they hold."""
+        osd = self.osd
+        pg.info = record_started(pg.info, epoch)
+        await asyncio.to_thread(osd.store.apply, Transaction().set_pginfo(pg.cid, pg.info.encode()))
+        msg = PGActivated(pg.pgid.pool, pg.pgid.seed, osd.epoch, epoch)
+        replies = await asyncio.gather(
+            *(osd.osd_request(member, msg, QUERY_TIMEOUT) for member in members)
+        )
+        for member, reply in zip(members, replies, strict=True):
+            if not isinstance(reply, PGAck):
+                raise RadosError(f"osd.{member} answered {type(reply).__name__}", EAGAIN)
 
     async def _wait_up_thru(self, pg: PG, interval: int, want: int) -> bool:
         """Whether the map records this OSD alive through ``want`` (its ``up_thru``),
@@ -529,7 +554,13 @@ class Recovery:
             if len(txn):
                 await asyncio.to_thread(store.apply, txn)
         pg.log, pg.info, pg.missing = pglog, info, missing
-        for oid, item in missing.by_need():
+        await self._pull_missing(pg, sources)
+
+    async def _pull_missing(self, pg: PG, sources: dict[ObjectId, list[int]]) -> None:
+        """Pull every object ``pg.missing`` lists from the OSDs ``sources`` names (the
+        primary's own recovery before it activates), each stored as it comes."""
+        store, cid = self.osd.store, pg.cid
+        for oid, item in pg.missing.by_need():
             state = await self._pull(pg, oid, item.need, sources.get(oid, []))
             snaps = await self._pull_snaps(pg, oid, sources.get(oid, []))
             txn = put_with_snaps(store, Transaction(), cid, [(oid, state), *snaps])
@@ -596,8 +627,17 @@ class Recovery:
             raise RadosError(f"osd.{source} answered {type(reply).__name__}", EAGAIN)
         return reply.state
 
-    async def _backfill_self(self, pg: PG, pglog: PgLog, info: PgInfo, auth: int) -> None:
-        """Copy every object of the PG from ``auth``, the primary's copy being too old."""
+    async def _backfill_self(
+        self,
+        pg: PG,
+        pglog: PgLog,
+        info: PgInfo,
+        auth: int,
+        missing: PgMissing,
+        sources: dict[ObjectId, list[int]],
+    ) -> None:
+        """Copy every object of the PG from ``auth``, the primary's copy being too old;
+        those ``auth`` misses itself (``missing``) come from ``sources`` instead."""
         osd, store, cid = self.osd, self.osd.store, pg.cid
         # Until the copy is complete it keeps its old last_epoch_started: an incomplete
         # copy claiming the new one would make every complete copy look outdated
@@ -621,6 +661,8 @@ class Recovery:
             if not isinstance(scan, PGScanReply):
                 raise RadosError(f"osd.{auth} answered {type(scan).__name__}", EAGAIN)
             for oid in scan.objects:
+                if oid in missing:
+                    continue
                 reply = await osd.osd_request(
                     auth, PGPull(pg.pgid.pool, pg.pgid.seed, osd.epoch, oid), QUERY_TIMEOUT
                 )
@@ -631,8 +673,9 @@ class Recovery:
             if scan.done or not scan.objects:
                 break
             after = scan.objects[-1]
-        pg.info = msgspec.structs.replace(info, last_backfill=None)
+        pg.info, pg.missing = msgspec.structs.replace(info, last_backfill=None), missing.copy()
         await asyncio.to_thread(store.apply, Transaction().set_pginfo(cid, pg.info.encode()))
+        await self._pull_missing(pg, sources)
         log.info("%s: pg %s backfilled itself from osd.%d", osd.entity, pg.pgid, auth)
 
     # --- primary: recovery and backfill --------------------------------------------------
@@ -976,6 +1019,19 @@ class Recovery:
             await asyncio.to_thread(store.apply, write_log(txn, cid, mylog, info))
             pg.log, pg.info, pg.missing = mylog, info, missing
         return PGActivateReply(missing.encode())
+
+    async def handle_activated(self, msg: PGActivated) -> PGAck:
+        """Record in the PG's history that it went active in ``msg.last_epoch_started``
+        (every member activated then)."""
+        pg = await self._require_pg(msg.pool, msg.pg_seed, msg.map_epoch)
+        async with pg.lock:
+            self._check_current(pg)
+            info = record_started(pg.info, msg.last_epoch_started)
+            if info is not pg.info:
+                txn = Transaction().set_pginfo(pg.cid, info.encode())
+                await asyncio.to_thread(self.osd.store.apply, txn)
+                pg.info = info
+        return PGAck()
 
     async def handle_pull(self, msg: PGPull) -> PGPush:
         """Send an object of the PG as this OSD stores it."""

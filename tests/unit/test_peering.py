@@ -22,6 +22,7 @@ from radospy.osd.peering import (
     peer,
     pg_state,
     pg_state_string,
+    record_started,
 )
 from radospy.osd.pglog import ZERO, LogEntry, LogOp, PgHistory, PgInfo, PgLog, PgMissing
 from radospy.osdmap.pg import PgId
@@ -174,9 +175,49 @@ def test_activated_members_take_the_primarys_history() -> None:
     v = view(4, (0, 1, 2))
     result = peer(0, v, build_prior_set([], v, bool, 2), reports, 4)
     assert result.ok
+    assert result.started == 4
     for member in result.members.values():
         assert member.info.history.last_epoch_clean == 2
-        assert member.info.history.last_epoch_started == 4
+        # Each member's own epoch now; the history's once every member activated.
+        assert member.info.last_epoch_started == 4
+        assert member.info.history.last_epoch_started == 1
+        assert record_started(member.info, 4).history.last_epoch_started == 4
+
+
+def test_record_started_never_moves_the_history_back() -> None:
+    info = PgInfo(PGID, history=PgHistory(last_epoch_started=7))
+    assert record_started(info, 5) is info
+    assert record_started(info, 9).history == PgHistory(last_epoch_started=9)
+
+
+def test_a_peered_activation_starts_no_epoch() -> None:
+    alone = PgView(5, (2,), 2, (2,), 2, 3, 2)
+    result = peer(2, alone, build_prior_set([], alone, bool, 0), {2: report([], les=1)}, 5)
+    assert result.ok and result.started == 0
+
+
+def test_a_primary_backfilled_from_a_copy_missing_objects_pulls_those_elsewhere() -> None:
+    """osd.1, the authoritative copy, activated but had not yet recovered A (osd.2 has
+    it): the primary backfilled from osd.1 does not copy osd.1's stale A but lists it
+    missing, with osd.2 as its source, and is complete only up to before A."""
+    entries = [mod(B, 2, 2), mod(A, 2, 3, Eversion(1, 1))]
+    auth = report(entries, tail=Eversion(1, 1), les=3)
+    missing = PgMissing()
+    missing.add(A, Eversion(2, 3), Eversion(1, 1))
+    auth = PeerReport(
+        msgspec.structs.replace(auth.info, last_complete=Eversion(2, 2)), auth.log, missing
+    )
+    holder = report(entries, tail=Eversion(1, 1), les=2)
+    empty = PeerReport(PgInfo(PGID), PgLog(ZERO, None, []), PgMissing())
+    v = PgView(4, (0, 1), 0, (0, 1), 0, 3, 3)  # min_size 3: no pg_temp to ask for
+    prior = build_prior_set([], v, bool, 0)
+    result = peer(0, v, prior, {0: empty, 1: auth, 2: holder}, 4)
+    assert result.ok and result.auth == 1
+    mine = result.members[0]
+    assert mine.recovery is Recovery.BACKFILL
+    assert list(mine.missing) == [A] and mine.missing.items()[A].need == Eversion(2, 3)
+    assert mine.info.last_complete == Eversion(2, 2)
+    assert result.sources[A] == [2]
 
 
 def test_peer_takes_the_newest_log_and_plans_log_recovery() -> None:
