@@ -44,6 +44,7 @@ from radospy.osd.daemon import (
     run_daemon,
 )
 from radospy.osd.heartbeat_service import heartbeat_config
+from radospy.osd.map_wait import MapWaitPolicy
 from radospy.osd.read_lease import lease_interval
 from radospy.osd.recovery import Throttle
 from radospy.osd.scrub import ScrubSchedule
@@ -181,6 +182,10 @@ def _run(argv: list[str]) -> int:
             config.get_float("osd_pool_default_read_lease_ratio"),
         ),
         beacon_interval=float(config.get_int("osd_beacon_report_interval")),
+        map_wait=MapWaitPolicy(
+            config.get_float("osd_map_wait_resubscribe_interval"),
+            config.get_float("osd_map_wait_timeout"),
+        ),
         scrub=ScrubSchedule(
             min_interval=config.get_float("osd_scrub_min_interval"),
             max_interval=config.get_float("osd_scrub_max_interval"),

@@ -5,8 +5,10 @@ object's PG and acting primary with the same placement code the OSDs run, and se
 op there. An op is sent again — under the same reqid, which the PG log de-duplicates —
 when the primary it went to is no longer the primary in a newer map, when that OSD
 answers ``OSDRetry`` (our map is stale), or when no primary is up yet (it then waits for
-a map that has one). Every op gives up with ETIMEDOUT after ``rados_osd_op_timeout``
-seconds (0: never). Everything is a coroutine on the caller's loop; nothing blocks it.
+a map that has one); and after a backoff when the OSD answers EAGAIN (its map stayed
+older than ours: ``radospy.osd.map_wait``). Every op gives up with ETIMEDOUT after
+``rados_osd_op_timeout`` seconds (0: never). Everything is a coroutine on the caller's
+loop; nothing blocks it.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import secrets
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from errno import ENOENT, ETIMEDOUT
+from errno import EAGAIN, ENOENT, ETIMEDOUT
 from typing import TypeVar
 
 from radospy.auth.crypto import CryptoKey
@@ -33,6 +35,7 @@ from radospy.msg.config import MessengerConfig
 from radospy.msg.connection import Connection, ConnectionClosed, RequestTimeout
 from radospy.msg.messages import ErrorReply, Message
 from radospy.msg.messenger import Messenger
+from radospy.osd.map_wait import eagain_backoff
 from radospy.osd.messages import (
     OP_FLAG_RETRY,
     ListEntry,
@@ -342,6 +345,7 @@ class Objecter:
         limit = self.op_timeout if timeout is None else timeout
         deadline = loop.time() + limit if limit > 0 else None
         resend = False
+        eagains = 0
         while True:
             if deadline is not None and loop.time() >= deadline:
                 raise RadosError("operation timed out", ETIMEDOUT)
@@ -359,6 +363,15 @@ class Objecter:
             if isinstance(reply, OSDRetry):
                 await self._next_map(max(reply.map_epoch, target.epoch + 1) - 1, deadline)
                 continue
+            if isinstance(reply, OSDOpReply) and reply.rc == -EAGAIN:
+                # Not served yet (the OSD waited in vain for our map): sent again after
+                # a backoff, or at once under a newer map, as Ceph's objecter resubmits
+                # an op answered -EAGAIN.
+                delay = eagain_backoff(eagains)
+                eagains += 1
+                log.info("osd.%d answered EAGAIN; sending again in %.1fs", target.primary, delay)
+                await self._pause(delay, deadline)
+                continue
             if isinstance(reply, ErrorReply):
                 raise reply.to_error()
             if isinstance(reply, OSDOpReply) and not isinstance(reply, reply_type):
@@ -367,6 +380,14 @@ class Objecter:
             if not isinstance(reply, reply_type):
                 raise RadosError(f"unexpected {type(reply).__name__} from osd.{target.primary}")
             return reply
+
+    async def _pause(self, delay: float, deadline: float | None) -> None:
+        """Wait ``delay`` seconds (not past ``deadline``, loop time), or until a new map."""
+        if deadline is not None:
+            delay = min(delay, max(deadline - asyncio.get_running_loop().time(), 0))
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(delay):
+                await self._map_event.wait()
 
     async def _send_once(
         self,

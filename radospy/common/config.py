@@ -167,6 +167,12 @@ OPTIONS: dict[str, Option] = {
              "report a peer whose heartbeat address refuses connections at once"),
         _opt("osd_beacon_report_interval", _I, "300", "osd",
              "seconds between an OSD's beacons to the monitors", min=1),
+        _opt("osd_map_wait_resubscribe_interval", _F, "10", "osd",
+             "seconds between an OSD's requests to the monitors for newer maps while "
+             "an op waits for the epoch its client named", min=0.1),
+        _opt("osd_map_wait_timeout", _F, "30", "osd",
+             "seconds an op waits for the osdmap epoch its client named before the "
+             "OSD answers EAGAIN (the client sends it again)", min=0.1),
         _opt("mon_client_ping_interval", _F, "10", "client osd",
              "seconds of silence from the monitor before a client sends it a keepalive",
              min=0.01),

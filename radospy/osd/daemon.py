@@ -83,6 +83,7 @@ from radospy.osd import pg_query, pg_stats, report, snap_txn, trim_order
 from radospy.osd.committer import Committer
 from radospy.osd.heartbeat import HeartbeatConfig
 from radospy.osd.heartbeat_service import HeartbeatService
+from radospy.osd.map_wait import MapWaitPolicy, Step, decide
 from radospy.osd.messages import (
     ListEntry,
     OSDOp,
@@ -155,8 +156,6 @@ KEYRING = "keyring"
 OSD_INFO = "osd_info"
 PID_FILE = "pid"
 
-MAP_WAIT = 10.0
-"""Seconds an op from a client with a newer map waits for ours to catch up."""
 BIG_READ = 1 << 20
 """Reads of at least this many bytes of the block file wait for the disk on a read
 thread (~1 ms or more here), so that the loop sends other replies meanwhile and several
@@ -483,6 +482,8 @@ class OsdConfig:
     replica's grant of a read lease lasts."""
     beacon_interval: float = 300.0
     """``osd_beacon_report_interval``: seconds between beacons to the monitors."""
+    map_wait: MapWaitPolicy = field(default_factory=MapWaitPolicy)
+    """How an op that names a newer map than ours waits for it (radospy.osd.map_wait)."""
     messenger: MessengerConfig = field(
         default_factory=lambda: MessengerConfig(ms_initial_backoff=0.1, ms_max_backoff=2.0)
     )
@@ -513,6 +514,8 @@ class OsdDaemon:
         """Map messages in arrival order; None: start from the map taken in before a
         restart, found to be the newest (see `_start_at_base`)."""
         self._follower = OSDMapFollower(every_epoch=True)
+        self._maps_asked: float | None = None
+        """Loop time this OSD last asked the monitors for newer maps for a waiting op."""
         self._placed: Placed | None = None
         """The placement of the newest map taken in, which the next map may reuse."""
         self.stray_pasts: dict[PgId, PastIntervals] = {}
@@ -1162,6 +1165,31 @@ class OsdDaemon:
         )
         return TrimStep.DONE if await self._commit(pg, trimmed.txn, entry) else TrimStep.STOP
 
+    async def _wait_op_map(self, epoch: int, who: str) -> bool:
+        """Wait until our map is at least ``epoch``, the one an op from ``who`` named,
+        asking the monitors for newer maps now and then (radospy.osd.map_wait); False
+        when it did not come in time."""
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        while True:
+            now = loop.time()
+            since = None if self._maps_asked is None else now - self._maps_asked
+            decision = decide(epoch, self.epoch, now - start, since, self.config.map_wait)
+            if decision.step is Step.READY:
+                return True
+            if decision.step is Step.GIVE_UP:
+                log.info(
+                    "%s: op from %s waited %.1fs for osdmap e%d, have e%d",
+                    self.entity, who, now - start, epoch, self.epoch,
+                )  # fmt: skip
+                return False
+            if decision.ask and self.monc is not None:
+                self._maps_asked = now
+                log.info("%s: asking the monitors for osdmaps after e%d (an op named e%d)",
+                         self.entity, self._follower.epoch, epoch)  # fmt: skip
+                self.monc.subscribe("osdmap", self._follower.resubscribe_from, self._on_map)
+            await self._wait_map(epoch, decision.wait)
+
     async def _wait_map(self, epoch: int, timeout: float) -> bool:
         """Wait until our map is at least ``epoch``; False at the deadline."""
         try:
@@ -1279,8 +1307,8 @@ class OsdDaemon:
     ) -> PG | OSDRetry:
         """The PG an op addresses, if this OSD is its primary under the newer of the
         two maps; else the answer that makes the client resend."""
-        if map_epoch > self.epoch:
-            await self._wait_map(map_epoch, MAP_WAIT)
+        if map_epoch > self.epoch and not await self._wait_op_map(map_epoch, "a client"):
+            raise RadosError(f"no osdmap e{map_epoch} yet", EAGAIN)
         osdmap = self.osdmap
         if osdmap is None:
             return OSDRetry(map_epoch, "no map yet")
@@ -1332,8 +1360,12 @@ class OsdDaemon:
         return _Admitted(pg, oid, (loc.pool, loc.nspace, loc.name), pool)
 
     async def _client_op(self, conn: Connection, msg: OSDOp) -> Message:
-        if msg.map_epoch > self.epoch:
-            await self._wait_map(msg.map_epoch, MAP_WAIT)
+        if msg.map_epoch > self.epoch and not await self._wait_op_map(
+            msg.map_epoch, conn.peer_name
+        ):
+            # Never judged under an older map than its client's (the pool's flags may
+            # have changed since): the client sends it again after a backoff.
+            return OSDOpReply(-EAGAIN, [])
         write = may_write(msg.ops)
         while (admitted := self._admit(conn, msg, write)) is None:
             async with self._map_changed:
@@ -1763,7 +1795,9 @@ class OsdDaemon:
         if not conn.peer_name.startswith("osd."):
             raise RadosError(f"{conn.peer_name} may not replicate", EACCES)
         if msg.map_epoch > self.epoch:
-            await self._wait_map(msg.map_epoch, MAP_WAIT)
+            # Applied under our map if the primary's does not come in time, as before
+            # the primary's was asked for: the primary resends what fails.
+            await self._wait_op_map(msg.map_epoch, conn.peer_name)
         pg = self.pgs.get(PgId(msg.pool, msg.pg_seed))
         if pg is None:
             raise RadosError(f"pg {msg.pool}.{msg.pg_seed:x} is not mapped here", ENOENT)
