@@ -169,9 +169,10 @@ class MonState:
         old = self.osdmap
         new.epoch = old.epoch + 1
         new.modified = format_stamp(stamp)
-        if _up_set(new) != _up_set(old):
+        up_changed, in_changed = _up_in_changed(old, new)
+        if up_changed:
             self.last_up_change = stamp
-        if _in_set(new) != _in_set(old):
+        if in_changed:
             self.last_in_change = stamp
         self.osdmap = new
         if self.history is not None:
@@ -243,9 +244,21 @@ class MonState:
         )
 
 
-def _up_set(osdmap: OSDMap) -> set[int]:
-    return {osd for osd in range(osdmap.max_osd) if osdmap.is_up(osd)}
+def _up_in_changed(old: OSDMap, new: OSDMap) -> tuple[bool, bool]:
+    """Whether any OSD went up or down, and whether any went in or out.
 
-
-def _in_set(osdmap: OSDMap) -> set[int]:
-    return {osd for osd in range(osdmap.max_osd) if osdmap.is_in(osd)}
+    Only OSDs whose state or reweight differ are asked about: this runs for every
+    epoch every monitor applies, and most epochs change neither.
+    """
+    up = in_ = False
+    for osd, (a, b) in enumerate(zip(old.osds, new.osds, strict=False)):
+        if a.state != b.state or a.weight != b.weight:
+            up = up or old.is_up(osd) != new.is_up(osd)
+            in_ = in_ or old.is_in(osd) != new.is_in(osd)
+    # OSD ids only one of the maps has (max_osd changed) are neither up nor in in the
+    # other one.
+    for osdmap in (old, new):
+        for osd in range(min(old.max_osd, new.max_osd), osdmap.max_osd):
+            up = up or osdmap.is_up(osd)
+            in_ = in_ or osdmap.is_in(osd)
+    return up, in_

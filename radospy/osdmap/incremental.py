@@ -111,13 +111,18 @@ def diff(old: OSDMap, new: OSDMap) -> Incremental:
         fields["crush"] = codec.encode(new.crush)
     if new.max_osd != old.max_osd:
         fields["max_osd"] = new.max_osd
-    blank = OsdInfo()
+    # OSD entries and pools are compared by their field dicts: a dataclass's generated
+    # __eq__ builds two tuples per call, and this runs for every epoch a monitor applies.
+    before = [info.__dict__ for info in old.osds]
+    before += [OsdInfo().__dict__] * (new.max_osd - old.max_osd)
     new_osds = {
-        osd: info
-        for osd, info in enumerate(new.osds)
-        if info != (old.osds[osd] if osd < old.max_osd else blank)
+        osd: info for osd, info in enumerate(new.osds) if info.__dict__ != before[osd]
     }
-    new_pools = {pid: pool for pid, pool in new.pools.items() if old.pools.get(pid) != pool}
+    new_pools = {
+        pid: pool
+        for pid, pool in new.pools.items()
+        if pid not in old.pools or old.pools[pid].__dict__ != pool.__dict__
+    }
     old_pools = sorted(set(old.pools) - set(new.pools))
     profiles = {
         name: dict(profile)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import json
+import random
 
 import msgpack
 from hypothesis import HealthCheck, given, settings
@@ -20,6 +21,7 @@ from radospy.mon.state import MonState
 from radospy.osdmap.pg import PgId
 
 from .mon_helpers import FSID, Mon, split, with_osds
+from .test_osdmap_incremental import _mutate
 
 SCRIPT = [
     "osd create",
@@ -317,3 +319,23 @@ def test_random_sequences_only_produce_results(steps: list[tuple[str, list[str]]
             assert isinstance(result, CommandResult)
             assert mon.state.snapshot() == before
     assert replica.snapshot() == mon.state.snapshot()
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), steps=st.integers(1, 30))
+def test_up_and_in_change_stamps_follow_the_up_and_in_sets(seed: int, steps: int) -> None:
+    # commit_osdmap looks only at OSDs whose state or reweight changed; it must stamp a
+    # change exactly when the set of up (in) OSDs differs, max_osd changes included.
+    rng = random.Random(seed)
+    state = MonState.bootstrap(FSID)
+    for step in range(steps):
+        old = state.osdmap
+        new = old.copy()
+        for _ in range(rng.randrange(1, 4)):
+            _mutate(new, rng)
+        stamp = float(step + 1)
+        state.commit_osdmap(new, stamp)
+        up = [{o for o in range(m.max_osd) if m.is_up(o)} for m in (old, new)]
+        in_ = [{o for o in range(m.max_osd) if m.is_in(o)} for m in (old, new)]
+        assert (state.last_up_change == stamp) == (up[0] != up[1])
+        assert (state.last_in_change == stamp) == (in_[0] != in_[1])
