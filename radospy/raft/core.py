@@ -13,7 +13,12 @@ carries out a :class:`Ready`, in this order::
     node.advance(rd)
     serve(rd.read_states)           # each once applied >= its index
 
-and steps nothing into the node between ``ready()`` and the end of ``save_ready``.
+and steps nothing into the node between ``ready()`` and the end of ``save_ready``. A
+leader's Ready (``send_first``) may instead be persisted in the background, in order
+behind every earlier save: the driver then calls ``advance(rd, durable=False)`` and,
+once the save is on stable storage, ``persisted(index, term)`` of its last entry. The
+leader counts its own copy of an entry toward a commit only from then on (as etcd's
+asynchronous storage writes do), so a commit never rests on a copy a crash can lose.
 
 Design choices (see the thesis and etcd for the alternatives):
 
@@ -159,13 +164,13 @@ class Ready:
     committed_entries: tuple[Entry, ...] = ()
     read_states: tuple[ReadState, ...] = ()
     send_first: bool = False
-    """Whether ``messages`` may go out before ``entries`` are persisted, so that the
-    followers write to their disks while the leader writes to its own (thesis
-    §10.2.1). True for a leader whose term and vote are already durable: its messages
-    (appends, heartbeats, snapshots, read answers) promise nothing about its own disk.
-    A follower acknowledges only what it persisted itself, and the leader counts its
-    own new entries toward a commit only when it handles an acknowledgement, which the
-    driver steps in only after this Ready is persisted."""
+    """Whether ``messages`` may go out before ``entries`` are persisted, and the
+    persisting may go on in the background, so that the followers write to their disks
+    while the leader writes to its own (thesis §10.2.1). True for a leader whose term
+    and vote are already durable: its messages (appends, heartbeats, snapshots, read
+    answers) promise nothing about its own disk. A follower acknowledges only what it
+    persisted itself, and the leader counts its own entries toward a commit only once
+    the driver reports them durable (:meth:`RaftNode.advance`, :meth:`RaftNode.persisted`)."""
     must_sync: bool = False
     """Whether persisting must reach stable storage before the messages go out: true
     for new entries, a snapshot or compaction, or a new term or vote. A commit index
@@ -388,10 +393,14 @@ class RaftNode:
         self._readying = True
         return rd
 
-    def advance(self, rd: Ready) -> None:
-        """Acknowledge that ``rd`` was persisted, sent and applied."""
+    def advance(self, rd: Ready, durable: bool = True) -> None:
+        """Acknowledge that ``rd`` was sent, applied and persisted — or, with
+        ``durable=False`` (only for a ``send_first`` Ready), handed to storage to be
+        persisted in the background, in order: :meth:`persisted` tells when it is."""
         if not self._readying:
             raise RuntimeError("advance() without a Ready")
+        if not durable and not rd.send_first:
+            raise RuntimeError("only a leader's Ready may be persisted in the background")
         self._readying = False
         if rd.hard_state is not None:
             self._prev_hard = rd.hard_state
@@ -404,6 +413,20 @@ class RaftNode:
                 break
         if rd.committed_entries:
             self.log.applied_to(rd.committed_entries[-1].index)
+        if durable and rd.entries:
+            self.persisted(rd.entries[-1].index, rd.entries[-1].term)
+
+    def persisted(self, index: int, term: int) -> None:
+        """Learn that the entries up to ``index`` (of ``term``) are on stable storage.
+
+        Ignored when that entry was replaced meanwhile. A leader counts its own copy
+        toward a commit from now on, which may commit and tell the followers."""
+        if not self.log.durable_to(index, term) or self.role is not Role.LEADER:
+            return
+        me = self.progress.get(self.id)
+        if me is not None and me.maybe_update(self.log.durable) and self._maybe_commit():
+            self._bcast_append(commit_only=True)
+            self._apply_committed_conf()
 
     def _hard_state(self) -> HardState:
         return HardState(self.term, self.vote, self.log.committed)
@@ -667,10 +690,8 @@ class RaftNode:
     def _append_and_send(self, kind: EntryKind, data: bytes) -> int:
         index = self.log.last_index + 1
         self.log.append([Entry(self.term, index, kind, data)])
-        self.progress[self.id].maybe_update(index)
-        self._maybe_commit()
+        # Our own copy counts once it is durable (persisted()), not now.
         self._bcast_append()
-        self._apply_committed_conf()
         return index
 
     def _maybe_commit(self) -> bool:
@@ -816,7 +837,7 @@ class RaftNode:
         for v in self._conf.voters:
             self.progress[v] = Progress(match=0, next=last + 1)
         me = self.progress.setdefault(self.id, Progress(match=0, next=last + 1))
-        me.match = last
+        me.match = self.log.durable
         me.recent_active = True
         me.become_replicate()
         # Conf changes of earlier terms may still be uncommitted in our log.

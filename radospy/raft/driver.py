@@ -4,14 +4,19 @@ One :class:`RaftDriver` owns one :class:`~radospy.raft.core.RaftNode`. Inputs (t
 peer messages, proposals, read requests) only mutate the node; a single loop task then
 drains every :class:`~radospy.raft.core.Ready` in the order Raft's safety needs::
 
-    persist (SQLite, one transaction) → send → apply → advance → release reads
+    persist (one save, durable) → send → apply → advance → release reads
 
-except that a leader sends first when the Ready allows it (``send_first``): its appends
-are then on their way to the followers, whose disks work in parallel with its own. All
-of it runs synchronously inside one loop turn, so no input interleaves with a Ready
-half carried out (in particular, no acknowledgement is counted before the leader's own
-write), and proposals that arrive while the disk is busy are persisted together in the
-next Ready (group commit for free).
+except for a leader whose Ready allows it (``send_first``): it sends first, so that its
+appends are on their way to the followers, whose disks work in parallel with its own,
+and its save runs in the background on the storage thread
+(:class:`~radospy.raft.writer.StorageWriter`) while the loop goes on taking
+acknowledgements, proposals and reads. The node counts the leader's own copy of the
+entries toward a commit only once that save is reported durable
+(:meth:`~radospy.raft.core.RaftNode.persisted`). Every save, background or not, reaches
+the storage in the order the Readys came; a Ready that must be persisted before its
+messages leave (a follower's acknowledgement, a vote) waits for every earlier save.
+Proposals that arrive while the disk is busy are persisted together in the next Ready
+(group commit for free).
 
 Peers are reached through a :class:`Transport`; :class:`MessengerTransport` carries
 Raft messages over the radospy messenger as :class:`RaftMessage` frames, written to the
@@ -49,7 +54,8 @@ from radospy.raft.messages import (
     decode_message,
     encode_message,
 )
-from radospy.raft.storage import Storage, save_ready
+from radospy.raft.storage import Storage
+from radospy.raft.writer import StorageWriter
 
 log = logging.getLogger("radospy.raft")
 
@@ -154,7 +160,9 @@ class RaftDriver:
         )
         self.id = node_id
         self.config = config
-        self._storage = storage
+        self._writer = StorageWriter(storage)
+        self._failure: BaseException | None = None
+        """A background save's error: it ends the loop."""
         self._sm = state_machine
         self._transport = transport
         self._on_applied = on_applied
@@ -183,11 +191,13 @@ class RaftDriver:
         return self._task
 
     async def stop(self) -> None:
-        """Stop the loop and fail everything still waiting."""
+        """Stop the loop, wait for the saves handed to storage and fail everything
+        still waiting; the storage may be closed afterwards."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        self._writer.close()
         self._fail_all(RadosError("monitor is shutting down", EAGAIN))
 
     # --- views ----------------------------------------------------------------------
@@ -287,6 +297,8 @@ class RaftDriver:
                 self._drain()
                 self._wake.clear()
                 await self._wake.wait()
+                if self._failure is not None:
+                    raise self._failure
                 if self._tick_due:
                     self._tick_due = False
                     self.node.tick()
@@ -305,29 +317,32 @@ class RaftDriver:
             rd = self.node.ready()
             # A failure here (disk full, say) must not advance: it ends the loop, and
             # the daemon with it, rather than acknowledge what was never persisted.
-            self._handle_ready(rd)
-            self.node.advance(rd)
+            durable = self._handle_ready(rd)
+            self.node.advance(rd, durable=durable)
             self._release(rd)
         self._maybe_snapshot()
 
-    def _handle_ready(self, rd: Ready) -> None:
+    def _handle_ready(self, rd: Ready) -> bool:
+        """Carry out ``rd`` but its advance; whether its save is already durable."""
         if rd.soft_state is not None:
             self._role_changed(rd.soft_state.role, rd.soft_state.lead)
+        durable = not rd.send_first
         if rd.send_first and rd.committed_entries and not rd.must_sync:
             # A leader's commit with nothing to persist: its messages (the new commit
             # index for the followers, heartbeats) leave after the proposers' replies,
             # which are written by the tasks that applying the entries wakes; they go
             # first in the loop's queue. Raft lets any message be delayed.
-            save_ready(self._storage, rd)
             asyncio.get_running_loop().call_soon(self._send, rd.messages)
+            self._save_in_background(rd)
         elif rd.send_first:
-            # The leader's appends leave before its own fsync so that the followers'
-            # fsyncs run at the same time as its own (etcd's order).
+            # The leader's appends leave before its own write and fdatasync, which go
+            # on in the background, so that the followers' fsyncs run at the same time
+            # as its own (etcd's order) and the loop meanwhile takes their answers.
             self._send(rd.messages)
             self._transport.flush()
-            save_ready(self._storage, rd)
+            self._save_in_background(rd)
         else:
-            save_ready(self._storage, rd)
+            self._writer.save(rd)
             self._send(rd.messages)
             # A follower's acknowledgement leaves now, not after the entries this Ready
             # also applies: the leader's commit waits for it.
@@ -339,6 +354,22 @@ class RaftDriver:
             log.info("raft %x: restored snapshot at index %d", self.id, rd.snapshot.index)
         for entry in rd.committed_entries:
             self._apply(entry)
+        return durable
+
+    def _save_in_background(self, rd: Ready) -> None:
+        if not (rd.hard_state or rd.entries or rd.snapshot or rd.compaction):
+            return
+        last = rd.entries[-1] if rd.entries else None
+
+        def done(error: BaseException | None) -> None:
+            if error is not None:
+                # Nothing more may be written; the loop ends, and the daemon with it.
+                self._failure = error
+            elif last is not None:
+                self.node.persisted(last.index, last.term)
+            self._wake.set()
+
+        self._writer.start(rd, done)
 
     def _send(self, messages: tuple[Message, ...]) -> None:
         for msg in messages:

@@ -1,9 +1,11 @@
 """The in-memory view of one node's Raft log.
 
 The log is a snapshot (everything up to ``snapshot.index``, compacted away) followed by
-``entries``. Entries up to ``stable`` are known to be on disk; the rest are *unstable*:
-the next ``Ready`` hands them to the driver to persist. The view mirrors the durable
-storage exactly, so a restart rebuilds it from ``Storage.load()`` with nothing unstable.
+``entries``. Entries up to ``stable`` were handed to storage (written, or being written
+in order behind the earlier ones); the rest are *unstable*: the next ``Ready`` hands them
+to the driver to persist. Entries up to ``durable`` are known to be on stable storage: a
+leader counts its own copy toward a commit only up to there. The view mirrors the
+storage, so a restart rebuilds it from ``Storage.load()`` with nothing unstable.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ class RaftLog:
         self.snapshot = snapshot
         self.entries: list[Entry] = list(entries)
         self.stable = self.last_index
+        self.durable = self.last_index
         self.snapshot_unstable = False
         self.committed = max(min(committed, self.last_index), snapshot.index)
         self.applied = snapshot.index
@@ -109,6 +112,7 @@ class RaftLog:
         del self.entries[first - self.first_index :]
         # Entries replaced on disk must be written again, overwriting the stale suffix.
         self.stable = min(self.stable, first - 1)
+        self.durable = min(self.durable, first - 1)
         self.entries.extend(entries)
 
     def maybe_append(
@@ -139,10 +143,20 @@ class RaftLog:
         self.applied = max(self.applied, index)
 
     def stable_to(self, index: int, term: int) -> None:
-        """Record that entries up to ``index`` of ``term`` are on disk; ignored when the
-        entry was replaced after the Ready that carried it."""
+        """Record that entries up to ``index`` of ``term`` were handed to storage;
+        ignored when the entry was replaced after the Ready that carried it."""
         if self.match_term(index, term) and index > self.stable:
             self.stable = index
+
+    def durable_to(self, index: int, term: int) -> bool:
+        """Record that entries up to ``index`` of ``term`` reached stable storage;
+        whether that is news. Ignored when the entry was replaced (or compacted away)
+        since: by log matching, an entry still held with the same term stands for the
+        same prefix that was written."""
+        if index > self.durable and index <= self.stable and self.match_term(index, term):
+            self.durable = index
+            return True
+        return False
 
     def unstable_entries(self) -> list[Entry]:
         """Entries not yet handed to storage."""
@@ -158,6 +172,7 @@ class RaftLog:
         self.snapshot = snapshot
         self.entries = []
         self.stable = snapshot.index
+        self.durable = snapshot.index
         self.snapshot_unstable = True
         self.committed = snapshot.index
         self.applied = snapshot.index
@@ -170,5 +185,6 @@ class RaftLog:
             raise ValueError(f"already compacted to {self.snapshot.index}")
         del self.entries[: snapshot.index - self.snapshot.index]
         self.snapshot = snapshot
-        # Applied entries were persisted before they were applied.
+        # Applied entries are committed, so they were handed to storage in the Ready
+        # that sent them; they may still be on their way to the disk (``durable``).
         self.stable = max(self.stable, snapshot.index)

@@ -7,6 +7,14 @@ linearizable reads. A crashed node keeps exactly what its storage made durable (
 without sync since the last synced one are lost): the core is discarded and rebuilt
 from ``Storage.load()``.
 
+A leader's Readys are persisted in the background, as the driver's storage thread does:
+each save reaches the storage only after a random delay (``write_delay_ms``, often
+longer than a round trip to a follower), in order behind the earlier ones, and the core
+hears of it through ``persisted``; a Ready that must be durable before its messages
+leave first waits for every save before it. A crash loses the background saves not yet
+done (all of them, or all but a prefix), so a leader whose own copy was counted toward a
+commit before it was durable would lose acknowledged writes.
+
 Invariants are checked as the run goes (each raises :class:`InvariantViolation`):
 
 * election safety: at most one leader per term;
@@ -83,6 +91,8 @@ class SimConfig:
     """Chance of crashing in the middle of carrying out a Ready."""
     converge_ms: int = 6000
     """Liveness bound: time allowed, after healing, to commit and converge."""
+    write_delay_ms: int = 30
+    """A background save takes 1..this many ms (0: leaders persist in the foreground)."""
 
 
 @dataclass
@@ -109,6 +119,8 @@ class SimNode:
         self.values: list[bytes] = []
         self.applied = 0
         self.restarts = 0
+        self.writing: list[tuple[int, Ready]] = []
+        """Background saves not yet on storage: (when done, Ready), in order."""
 
     def start(self, sim: SimConfig) -> None:
         """Boot from whatever storage holds (a fresh founder bootstraps)."""
@@ -125,6 +137,7 @@ class SimNode:
         )
         self.raft = RaftNode(cfg, state)
         self.values, self.applied = [], 0
+        self.writing = []
         if state.snapshot is not None:
             self.restore(state.snapshot)
 
@@ -218,6 +231,12 @@ class Sim:
         elif kind == "read":
             self._client_read()
             self._at(self.now + self.rng.randrange(20, 80), "read")
+        elif kind == "written":
+            assert isinstance(payload, tuple)
+            self._written(*payload)
+        elif kind == "persisted":
+            assert isinstance(payload, tuple)
+            self._persisted(*payload)
         elif kind == "reboot":
             assert isinstance(payload, int)
             node = self.nodes[payload]
@@ -258,14 +277,15 @@ class Sim:
         crash = self.faults_on and self.cfg.crashes and self.rng.random() < self.cfg.crash_in_ready
         # Crash between persisting and sending (whichever comes first), or before
         # applying.
-        first, then = save_ready, self._send_all
+        background = rd.send_first and self.cfg.write_delay_ms > 0
+        first, then = self._save_now, self._send_all
         if rd.send_first:
-            first, then = then, first
-        first(node.storage, rd)
+            first, then = then, (self._save_later if background else first)
+        first(node, rd)
         if crash and self.rng.random() < 0.5:
             self._crash(node)
             return
-        then(node.storage, rd)
+        then(node, rd)
         if crash:
             self._crash(node)
             return
@@ -274,14 +294,48 @@ class Sim:
             self._check_snapshot(rd.snapshot)
         for e in rd.committed_entries:
             self._apply(node, e)
-        raft.advance(rd)
+        raft.advance(rd, durable=not background)
         for rs in rd.read_states:
             self._serve_read(node, rs.ctx, rs.index)
         self._maybe_compact(node, raft)
 
-    def _send_all(self, _storage: Storage, rd: Ready) -> None:
+    def _send_all(self, _node: SimNode, rd: Ready) -> None:
         for m in rd.messages:
             self._send(m)
+
+    def _save_now(self, node: SimNode, rd: Ready) -> None:
+        """Persist ``rd`` before going on, behind every background save."""
+        self._finish_writes(node, len(node.writing))
+        save_ready(node.storage, rd)
+
+    def _save_later(self, node: SimNode, rd: Ready) -> None:
+        """Start persisting ``rd`` in the background; done after the earlier saves."""
+        after = node.writing[-1][0] if node.writing else self.now
+        done = max(after, self.now + 1 + self.rng.randrange(self.cfg.write_delay_ms))
+        node.writing.append((done, rd))
+        self._at(done, "written", (node.id, node.raft))
+
+    def _written(self, nid: int, raft: RaftNode) -> None:
+        node = self.nodes[nid]
+        if node.raft is raft:  # else it crashed meanwhile, losing what was not done
+            done = sum(1 for when, _ in node.writing if when <= self.now)
+            self._finish_writes(node, done)
+
+    def _persisted(self, nid: int, raft: RaftNode, index: int, term: int) -> None:
+        node = self.nodes[nid]
+        if node.raft is raft:
+            raft.persisted(index, term)
+            self._after_input(node)
+
+    def _finish_writes(self, node: SimNode, count: int) -> None:
+        """The first ``count`` background saves reach the storage; the core hears of
+        each (later, as the driver's loop would, for saves waited for)."""
+        done, node.writing = node.writing[:count], node.writing[count:]
+        for _, rd in done:
+            save_ready(node.storage, rd)
+            if rd.entries:
+                last = rd.entries[-1]
+                self._at(self.now, "persisted", (node.id, node.raft, last.index, last.term))
 
     def _send(self, m: Message) -> None:
         if self.rng.random() < self.loss:
@@ -318,7 +372,10 @@ class Sim:
             self._handle_ready(node, raft.ready())
 
     def _crash(self, node: SimNode) -> None:
+        # Background saves still running: a prefix of them may have made it.
+        self._finish_writes(node, self.rng.randrange(len(node.writing) + 1))
         node.raft = None
+        node.writing = []
         if isinstance(node.storage, MemoryStorage):
             node.storage.crash()
         self.stats.crashes += 1

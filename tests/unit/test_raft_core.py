@@ -287,7 +287,70 @@ def test_commits_only_entries_of_its_own_term_by_counting() -> None:
     node.step(MsgAppResp(2, 1, 3, index=4))
     assert node.committed == 3  # index 4 is of term 2: a quorum holding it is not enough
     node.step(MsgAppResp(2, 1, 3, index=5))
+    assert node.committed == 3  # the leader's own copy of 5 is not known durable yet
+    _flush(node)
     assert node.committed == 5
+
+
+def test_a_leader_counts_its_own_entries_only_once_they_are_durable() -> None:
+    c = Cluster(3)
+    leader = c.elect(1)
+    c.isolate(3)
+    index = leader.propose(b"x")
+    rd = leader.ready()
+    assert rd.send_first and rd.entries[-1].index == index
+    leader.advance(rd, durable=False)  # the save goes on in the background
+    for m in rd.messages:
+        if m.to == 2:
+            c.nodes[2].step(m)
+    c.pump()  # node 2's acknowledgement reaches the leader
+    assert leader.progress[2].match == index
+    assert leader.committed < index  # one durable copy of two needed
+    leader.persisted(index, leader.term)
+    assert leader.committed == index
+    c.pump()
+    assert c.data(1) == c.data(2) == [b"x"]
+
+
+def test_a_lone_voter_commits_once_its_save_is_durable() -> None:
+    c = Cluster(1)
+    c.tick(25)
+    node = c.nodes[1]
+    index = node.propose(b"a")
+    rd = node.ready()
+    node.advance(rd, durable=False)
+    assert not node.has_ready() and node.committed < index
+    node.persisted(index, node.term)
+    assert node.committed == index
+    assert _flush(node).committed_entries[-1].data == b"a"
+
+
+def test_only_a_leaders_ready_may_be_persisted_in_the_background() -> None:
+    node = Cluster(3).nodes[2]
+    node.step(MsgVote(1, 2, 2, 3, 1))
+    rd = node.ready()
+    assert not rd.send_first
+    with pytest.raises(RuntimeError):
+        node.advance(rd, durable=False)
+
+
+def test_a_save_reported_after_its_entries_were_replaced_counts_for_nothing() -> None:
+    c = Cluster(3)
+    old = c.elect(1)
+    c.isolate(1)
+    index = old.propose(b"lost")
+    old.advance(old.ready(), durable=False)
+    stale_term = old.term
+    c.tick(40)  # nodes 2 and 3 elect one of them
+    new = next(n for n in (c.nodes[2], c.nodes[3]) if n.role is Role.LEADER)
+    new.propose(b"kept")
+    c.pump()
+    c.cut.clear()
+    c.tick()  # the old leader steps down and takes the new leader's entries
+    assert old.role is Role.FOLLOWER and old.log.term(index) != stale_term
+    durable = old.log.durable
+    old.persisted(index, stale_term)
+    assert old.log.durable == durable
 
 
 def test_new_leader_appends_an_empty_entry() -> None:

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import threading
 from collections.abc import Awaitable, Callable
-from errno import ETIMEDOUT
+from errno import ENOSPC, ETIMEDOUT
+from typing import Any
 
 import msgspec
 import pytest
 
+from radospy.common.errors import RadosError
 from radospy.raft import ConfChange, ConfChangeOp, Entry, MemoryStorage, Message, NotLeader
+from radospy.raft.core import Ready
 from radospy.raft.driver import DriverConfig, QuorumTimeout, RaftDriver
 from radospy.raft.storage import Storage
+from radospy.raft.writer import StorageFailed, StorageWriter
 
 FAST = DriverConfig(tick_interval=0.01, election_tick=10, snapshot_entries=20)
 
@@ -140,3 +146,78 @@ async def test_a_cut_off_leader_times_out_its_barrier_and_proposal_as_quorum_tim
         await leader.propose(b"cut off", 0.5)
     for d in drivers:
         await d.stop()
+
+
+class GatedStorage(MemoryStorage):
+    """Memory storage whose saves wait while the gate is closed, or fail when told."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = threading.Event()
+        self.gate.set()
+        self.fail = False
+
+    def save(self, **kwargs: Any) -> None:
+        if not self.gate.wait(10.0):
+            raise TimeoutError("gate never opened")
+        if self.fail:
+            raise OSError(ENOSPC, "No space left on device")
+        super().save(**kwargs)
+
+
+@pytest.mark.asyncio
+async def test_a_leader_commits_on_its_followers_while_its_own_save_is_still_running() -> None:
+    net = Net()
+    storages = {i: GatedStorage() for i in (1, 2, 3)}
+    drivers = [make(net, i, s, (1, 2, 3)) for i, s in storages.items()]
+    await retry(lambda d: d.propose(b"first", 2.0), net)
+    leader = await leader_of(net)
+    storages[leader.id].gate.clear()
+    try:
+        # Both followers persisted it: a majority of durable copies without the
+        # leader's, whose loop goes on while its storage thread waits.
+        assert await leader.propose(b"second", 5.0) == 2
+        assert leader.node.log.durable < leader.node.committed
+    finally:
+        storages[leader.id].gate.set()
+    await until(lambda: leader.node.log.durable == leader.node.log.last_index)
+    for d in drivers:
+        await d.stop()
+    assert [e.data for e in storages[leader.id].load().entries if e.data][-2:] == [
+        b"first",
+        b"second",
+    ]
+
+
+@pytest.mark.asyncio
+async def test_a_failed_background_save_ends_the_leaders_loop() -> None:
+    net = Net()
+    storages = {i: GatedStorage() for i in (1, 2, 3)}
+    drivers = [make(net, i, s, (1, 2, 3)) for i, s in storages.items()]
+    leader = await leader_of(net)
+    task = leader._task
+    assert task is not None
+    storages[leader.id].fail = True
+    with pytest.raises((QuorumTimeout, RadosError)):
+        await leader.propose(b"never saved here", 1.0)
+    await until(task.done)
+    assert isinstance(task.exception(), OSError)
+    for d in drivers:
+        with contextlib.suppress(OSError):  # the leader's stop() re-raises how it ended
+            await d.stop()
+
+
+@pytest.mark.asyncio
+async def test_after_a_failed_save_the_writer_writes_nothing_more() -> None:
+    storage = GatedStorage()
+    writer = StorageWriter(storage)
+    errors: list[BaseException | None] = []
+    storage.fail = True
+    writer.start(Ready(entries=(Entry(1, 1, data=b"a"),), must_sync=True), errors.append)
+    await until(lambda: bool(errors))
+    assert isinstance(errors[0], OSError)
+    storage.fail = False
+    with pytest.raises(StorageFailed):
+        writer.save(Ready(entries=(Entry(1, 1, data=b"b"),), must_sync=True))
+    writer.close()
+    assert storage.load().entries == ()
