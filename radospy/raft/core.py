@@ -32,6 +32,10 @@ Design choices (see the thesis and etcd for the alternatives):
   only then releases the index; followers forward the request to the leader. A leader
   that has not yet committed an entry of its term queues reads until it has.
 * Proposals are never forwarded: a non-leader raises :class:`NotLeader` with its hint.
+* A new commit index is not broadcast at once (etcd's leader sends an empty append at
+  every commit): it rides on the next append to each follower, and the driver calls
+  :meth:`RaftNode.send_commit` for what is still unsent when no proposal came in time
+  (:attr:`RaftNode.commit_unsent`). Heartbeats carry it too.
 """
 
 from __future__ import annotations
@@ -425,8 +429,36 @@ class RaftNode:
             return
         me = self.progress.get(self.id)
         if me is not None and me.maybe_update(self.log.durable) and self._maybe_commit():
-            self._bcast_append(commit_only=True)
             self._apply_committed_conf()
+
+    @property
+    def commit_unsent(self) -> bool:
+        """Whether this leader knows of a commit some follower has not been sent yet, as
+        far as it was sent the entries: the next append to it will carry it, or
+        :meth:`send_commit`."""
+        if self.role is not Role.LEADER:
+            return False
+        return any(self._commit_owed(pid, pr) for pid, pr in self.progress.items())
+
+    def send_commit(self) -> None:
+        """Tell every follower that has not been sent it the commit index now, with an
+        empty append (etcd's leader sends one at every commit; this one waits for the
+        driver, so that the next proposal's append may carry it instead)."""
+        if self.role is not Role.LEADER:
+            return
+        for pid, pr in self.progress.items():
+            if self._commit_owed(pid, pr):
+                self._send_append(pid, commit_only=True)
+                # Even if nothing could go (a snapshot pending): the next append or
+                # heartbeat carries it, and the driver must not be asked again.
+                pr.sent_commit = max(pr.sent_commit, self.log.committed)
+
+    def _commit_owed(self, pid: int, pr: Progress) -> bool:
+        return (
+            pid != self.id
+            and pr.sent_commit < min(self.log.committed, pr.next - 1)
+            and not pr.is_paused(self._cfg.max_inflight)
+        )
 
     def _hard_state(self) -> HardState:
         return HardState(self.term, self.vote, self.log.committed)
@@ -628,11 +660,10 @@ class RaftNode:
             pr.become_replicate()
         elif pr.state is ProgressState.REPLICATE:
             pr.free_to(m.index)
-        if self._maybe_commit():
-            # Followers learn a commit at once (as etcd's do): what they apply is what
-            # they serve (maps to subscribers, keys to authenticate).
-            self._bcast_append(commit_only=True)
-        elif was_paused:
+        # A new commit index goes to the followers with the next append (a proposal's,
+        # or the one send_commit makes when the driver sees none coming).
+        self._maybe_commit()
+        if was_paused:
             self._send_append(m.frm)
         while self._send_append(m.frm, send_if_empty=False):
             pass
@@ -722,6 +753,7 @@ class RaftNode:
             if pid != self.id:
                 commit = min(pr.match, self.log.committed)
                 self._send(MsgHeartbeat(self.id, pid, self.term, commit=commit, ctx=ctx))
+                pr.sent_commit = max(pr.sent_commit, commit)
 
     def _send_append(self, to: int, send_if_empty: bool = True, commit_only: bool = False) -> bool:
         """Send the next MsgApp (or a MsgSnap) to ``to``; whether anything was sent.
@@ -755,6 +787,7 @@ class RaftNode:
             )
         )
         pr.sent_entries(entries[-1].index if entries else None)
+        pr.sent_commit = max(pr.sent_commit, self.log.committed)
         return True
 
     def _send_snapshot(self, to: int, pr: Progress) -> bool:

@@ -123,6 +123,11 @@ class DriverConfig:
     """Ticks between a leader's heartbeats."""
     snapshot_entries: int = 2000
     """Applied entries since the last snapshot that trigger a new one plus compaction."""
+    commit_delay: float = 0.005
+    """Seconds a leader gives the next proposal's append to carry a new commit index to
+    the followers before it sends an append of its own for it (0: at once). Under a
+    steady stream of changes the commit then rides on the next entry: half the appends,
+    and one Ready instead of two per entry on each follower."""
 
 
 @dataclass
@@ -176,6 +181,7 @@ class RaftDriver:
         self._wake = asyncio.Event()
         self._tick_due = False
         self._tick_timer: asyncio.TimerHandle | None = None
+        self._commit_timer: asyncio.TimerHandle | None = None
         self._task: asyncio.Task[None] | None = None
         self.last_heard: dict[int, float] = {}
         """Loop time of the last message received from each peer."""
@@ -303,8 +309,9 @@ class RaftDriver:
                     self._tick_due = False
                     self.node.tick()
         finally:
-            if self._tick_timer is not None:
-                self._tick_timer.cancel()
+            for timer in (self._tick_timer, self._commit_timer):
+                if timer is not None:
+                    timer.cancel()
 
     def _on_tick_timer(self) -> None:
         self._tick_due = True
@@ -313,14 +320,31 @@ class RaftDriver:
         self._tick_timer = loop.call_later(self.config.tick_interval, self._on_tick_timer)
 
     def _drain(self) -> None:
-        while self.node.has_ready():
-            rd = self.node.ready()
-            # A failure here (disk full, say) must not advance: it ends the loop, and
-            # the daemon with it, rather than acknowledge what was never persisted.
-            durable = self._handle_ready(rd)
-            self.node.advance(rd, durable=durable)
-            self._release(rd)
+        while True:
+            while self.node.has_ready():
+                rd = self.node.ready()
+                # A failure here (disk full, say) must not advance: it ends the loop,
+                # and the daemon with it, rather than acknowledge what was never
+                # persisted.
+                durable = self._handle_ready(rd)
+                self.node.advance(rd, durable=durable)
+                self._release(rd)
+            if not self.node.commit_unsent:
+                break
+            if self.config.commit_delay > 0:
+                if self._commit_timer is None:
+                    loop = asyncio.get_running_loop()
+                    self._commit_timer = loop.call_later(
+                        self.config.commit_delay, self._on_commit_timer
+                    )
+                break
+            self.node.send_commit()
         self._maybe_snapshot()
+
+    def _on_commit_timer(self) -> None:
+        self._commit_timer = None
+        self.node.send_commit()
+        self._wake.set()
 
     def _handle_ready(self, rd: Ready) -> bool:
         """Carry out ``rd`` but its advance; whether its save is already durable."""

@@ -29,6 +29,8 @@ class Progress:
     pending_snapshot: int = 0
     snapshot_ticks: int = 0
     recent_active: bool = False
+    sent_commit: int = 0
+    """The highest commit index sent to it (in an append or a heartbeat)."""
     inflight: deque[int] = field(default_factory=deque)
 
     def is_paused(self, max_inflight: int) -> bool:

@@ -93,6 +93,8 @@ class SimConfig:
     """Liveness bound: time allowed, after healing, to commit and converge."""
     write_delay_ms: int = 30
     """A background save takes 1..this many ms (0: leaders persist in the foreground)."""
+    commit_delay_ms: int = 5
+    """A leader sends a commit no proposal carried after 0..this many ms."""
 
 
 @dataclass
@@ -121,6 +123,8 @@ class SimNode:
         self.restarts = 0
         self.writing: list[tuple[int, Ready]] = []
         """Background saves not yet on storage: (when done, Ready), in order."""
+        self.commit_timer = False
+        """Whether a leader's send_commit is due (the driver's commit_delay)."""
 
     def start(self, sim: SimConfig) -> None:
         """Boot from whatever storage holds (a fresh founder bootstraps)."""
@@ -138,6 +142,7 @@ class SimNode:
         self.raft = RaftNode(cfg, state)
         self.values, self.applied = [], 0
         self.writing = []
+        self.commit_timer = False
         if state.snapshot is not None:
             self.restore(state.snapshot)
 
@@ -234,6 +239,9 @@ class Sim:
         elif kind == "written":
             assert isinstance(payload, tuple)
             self._written(*payload)
+        elif kind == "send_commit":
+            assert isinstance(payload, tuple)
+            self._send_commit(*payload)
         elif kind == "persisted":
             assert isinstance(payload, tuple)
             self._persisted(*payload)
@@ -269,6 +277,18 @@ class Sim:
             self._handle_ready(node, node.raft.ready())
         if node.raft is not None:
             self._check_leader(node, node.raft)
+            if node.raft.commit_unsent and not node.commit_timer:
+                # A new commit waits a little for a proposal's append to carry it.
+                node.commit_timer = True
+                when = self.now + self.rng.randrange(self.cfg.commit_delay_ms + 1)
+                self._at(when, "send_commit", (node.id, node.raft))
+
+    def _send_commit(self, nid: int, raft: RaftNode) -> None:
+        node = self.nodes[nid]
+        if node.raft is raft:
+            node.commit_timer = False
+            raft.send_commit()
+            self._after_input(node)
 
     def _handle_ready(self, node: SimNode, rd: Ready) -> None:
         raft = node.raft

@@ -74,8 +74,9 @@ class Cluster:
             if j != i:
                 self.cut |= {(i, j), (j, i)}
 
-    def pump(self) -> None:
-        """Run every Ready and deliver every message until nothing moves."""
+    def pump(self, send_commits: bool = True) -> None:
+        """Run every Ready and deliver every message until nothing moves; a leader
+        sends a commit no append carried unless ``send_commits`` is False."""
         moved = True
         while moved:
             moved = False
@@ -91,6 +92,10 @@ class Cluster:
                         self.sent.append(m)
                         if (m.frm, m.to) not in self.cut and m.to in self.nodes:
                             self.nodes[m.to].step(m)
+                if send_commits and node.commit_unsent:
+                    # As a driver does when no proposal came to carry the commit.
+                    node.send_commit()
+                    moved = True
 
     def tick(self, times: int = 1) -> None:
         for _ in range(times):
@@ -411,6 +416,40 @@ def test_followers_learn_a_commit_at_once_without_answering_it() -> None:
     # One answer per follower for the entry; none for the commit that followed it.
     assert sorted(m.frm for m in c.sent if isinstance(m, MsgAppResp)) == [2, 3]
     assert any(isinstance(m, MsgApp) and m.quiet and m.commit == index for m in c.sent)
+
+
+def test_a_commit_rides_on_the_next_proposals_append() -> None:
+    c = Cluster(3)
+    leader = c.elect(1)
+    first = leader.propose(b"x")
+    c.pump(send_commits=False)
+    assert leader.committed == first and leader.commit_unsent
+    assert all(c.nodes[i].committed < first for i in (2, 3))
+    c.sent.clear()
+    second = leader.propose(b"y")
+    c.pump(send_commits=False)
+    assert all(c.data(i) == [b"x"] for i in (2, 3))  # learnt from y's append
+    appends = [m for m in c.sent if isinstance(m, MsgApp)]
+    assert len(appends) == 2 and all(m.entries for m in appends)
+    assert leader.committed == second and leader.commit_unsent
+    leader.send_commit()
+    c.pump(send_commits=False)
+    assert all(c.data(i) == [b"x", b"y"] for i in (2, 3))
+    assert not leader.commit_unsent
+
+
+def test_a_follower_read_brings_the_commit_it_waits_for() -> None:
+    c = Cluster(3)
+    leader = c.elect(1)
+    index = leader.propose(b"x")
+    c.pump(send_commits=False)
+    follower = c.nodes[2]
+    assert follower.committed < index
+    follower.read_index(b"r")
+    c.pump(send_commits=False)
+    assert c.reads[2] == [ReadState(index, b"r")]
+    # The read's heartbeat round carried the commit: it serves the read at once.
+    assert c.data(2) == [b"x"]
 
 
 def test_an_answer_lost_before_a_quiet_commit_is_recovered_by_the_heartbeat() -> None:
