@@ -28,6 +28,13 @@ def pg_states(cluster: RadosCluster) -> dict[str, int]:
     return {s["state_name"]: s["count"] for s in status["pgmap"]["pgs_by_state"]}
 
 
+def pg_dump(cluster: RadosCluster, what: str = "pgs") -> list[dict[str, Any]]:
+    """``pg dump WHAT``'s ``pg_stats`` (``pgs`` or ``pgs_brief``), asked through the
+    cluster's polling client; empty when it cannot be asked."""
+    dump = cluster.poll_json("pg dump", dumpcontents=[what])
+    return [] if dump is None else list(dump["pg_stats"])
+
+
 def wait_clean(cluster: RadosCluster, num_pgs: int, timeout: float, what: str = "") -> None:
     """Wait until all ``num_pgs`` PGs are active+clean and no ``pg_temp`` is left."""
 

@@ -138,7 +138,7 @@ class RadosCluster(MonCluster):
             proc.kill()
             proc.wait(timeout=10)
 
-    def poll_json(self, prefix: str, **args: str) -> Any:
+    def poll_json(self, prefix: str, **args: Any) -> Any:
         """A monitor command's JSON answer through one client kept for the cluster's
         life, or None when it fails or times out. For the condition checks that tests
         repeat every second: a ``radospy ceph`` process costs ~0.4 s of CPU to start,

@@ -26,7 +26,7 @@ import pytest
 
 import radospy
 from tests.integration.cluster import wait_for
-from tests.integration.pg_checks import pg_states, wait_clean
+from tests.integration.pg_checks import pg_dump, pg_states, wait_clean
 from tests.integration.rados_cluster import RadosCluster, connected, running
 
 POOL = "catchup"
@@ -110,7 +110,7 @@ def test_an_osd_back_from_down_does_not_serve_its_stale_copy(cluster: RadosClust
     cluster.wait_osds_up(1)
 
     def down_pgs() -> dict[str, Any]:
-        stats = ceph_json(cluster, "pg", "dump", "pgs")["pg_stats"]
+        stats = pg_dump(cluster)
         found = {s["pgid"]: s for s in stats if s["up_primary"] == 2 or s["acting"] == [2]}
         if len(found) == PG_NUM and all(s["state"] == "down" for s in found.values()):
             return found

@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 
 from tests.integration.cluster import wait_for
-from tests.integration.pg_checks import wait_clean
+from tests.integration.pg_checks import pg_dump, wait_clean
 from tests.integration.rados_cluster import RadosCluster, connected, running
 
 POOL = "noup"
@@ -74,9 +74,9 @@ def write_round(cluster: RadosCluster, acked: dict[str, bytes], label: str) -> N
 
 def reported_at(cluster: RadosCluster, osd: int, epoch: int) -> bool:
     """Whether a PG whose primary is ``osd`` was reported at ``epoch`` or later."""
-    out = ceph_ok(cluster, "pg", "dump", "pgs", "--format", "json")
-    stats = json.loads(out)["pg_stats"]
-    return any(s["acting_primary"] == osd and s["reported_epoch"] >= epoch for s in stats)
+    return any(
+        s["acting_primary"] == osd and s["reported_epoch"] >= epoch for s in pg_dump(cluster)
+    )
 
 
 def test_an_osd_restarted_under_noup_comes_back_when_it_is_unset(

@@ -30,7 +30,7 @@ from typing import Any
 import pytest
 
 from tests.integration.cluster import wait_for
-from tests.integration.pg_checks import acting_sets, pg_states, wait_clean
+from tests.integration.pg_checks import acting_sets, pg_dump, pg_states, wait_clean
 from tests.integration.rados_cluster import RadosCluster, connected, running
 
 POOL = "restart"
@@ -72,7 +72,7 @@ def leave_one_osd(cluster: RadosCluster, *osds: int) -> None:
 
 
 def pg_stats(cluster: RadosCluster) -> dict[str, dict[str, Any]]:
-    return {s["pgid"]: s for s in ceph_json(cluster, "pg", "dump", "pgs")["pg_stats"]}
+    return {s["pgid"]: s for s in pg_dump(cluster)}
 
 
 def test_restarted_primary_keeps_its_past_intervals(cluster: RadosCluster) -> None:

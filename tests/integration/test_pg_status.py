@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from tests.integration.cluster import wait_for
+from tests.integration.pg_checks import pg_dump
 from tests.integration.rados_cluster import RadosCluster, connected, running
 
 POOL_ID = 1
@@ -55,7 +56,7 @@ def _ceph_json(cluster: RadosCluster, *words: str) -> Any:
 
 
 def _all_clean(cluster: RadosCluster) -> bool:
-    stats = _ceph_json(cluster, "pg", "dump", "pgs_brief")["pg_stats"]
+    stats = pg_dump(cluster, "pgs_brief")
     return len(stats) == 8 and all(s["state"] == "active+clean" for s in stats)
 
 
@@ -153,7 +154,7 @@ def test_a_killed_osd_shows_in_the_log_stuck_pgs_and_recovery(cluster: RadosClus
         # PGs turn undersized one by one as their primaries peer, and each is listed as
         # stuck only once it has been so for mon_pg_stuck_threshold.
         pgs = stuck()
-        stats = _ceph_json(cluster, "pg", "dump", "pgs_brief")["pg_stats"]
+        stats = pg_dump(cluster, "pgs_brief")
         undersized = {s["pgid"] for s in stats if "undersized" in s["state"]}
         return stats if pgs and set(pgs) == undersized else None
 

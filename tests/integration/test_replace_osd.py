@@ -24,7 +24,7 @@ from radospy.osdmap.osdmap import OSDMap
 from radospy.osdmap.pg import PgId
 from radospy.osdmap.whatif import changed_pgs, operator_step, placement_of, up_sets
 from tests.integration.cluster import wait_for
-from tests.integration.pg_checks import wait_clean
+from tests.integration.pg_checks import pg_dump, wait_clean
 from tests.integration.rados_cluster import RadosCluster, connected, running
 
 POOL = "repl"
@@ -49,10 +49,7 @@ def _up_sets(cluster: RadosCluster) -> dict[PgId, frozenset[int]]:
 
 def _reported_as(cluster: RadosCluster, want: dict[PgId, frozenset[int]]) -> bool:
     """Every PG active and reported with the up set `want` has for it."""
-    rc, out, _ = cluster.ceph("pg", "dump", "pgs", "--format", "json", timeout=20)
-    if rc != 0:
-        return False
-    stats = json.loads(out)["pg_stats"]
+    stats = pg_dump(cluster)
     return len(stats) == len(want) and all(
         "active" in pg["state"].split("+")
         and "stale" not in pg["state"]
