@@ -98,8 +98,19 @@ class Watch:
         return self.proc.returncode, err
 
 
+def _all_clean_and_counted(cluster: RadosCluster) -> bool:
+    """Every PG active+clean and every object the fixture wrote in the reported stats
+    (the PGs stay active+clean while it writes; their counts follow a report later)."""
+    stats = pg_dump(cluster)
+    return (
+        len(stats) == 8
+        and all(s["state"] == "active+clean" for s in stats)
+        and sum(s["stat_sum"]["num_objects"] for s in stats) == OBJECTS
+    )
+
+
 def test_pg_dump_map_and_query(cluster: RadosCluster) -> None:
-    wait_for(lambda: _all_clean(cluster), 90, "every PG active+clean")
+    wait_for(lambda: _all_clean_and_counted(cluster), 90, "every PG clean, every object counted")
     brief = _ceph(cluster, "pg", "dump", "pgs_brief").splitlines()
     assert brief[0].split() == ["PG_STAT", "STATE", "UP", "UP_PRIMARY", "ACTING", "ACTING_PRIMARY"]
     assert sorted(line.split()[0] for line in brief[1:]) == [f"1.{s}" for s in range(8)]
