@@ -330,6 +330,10 @@ class RaftDriver:
                 self.node.advance(rd, durable=durable)
                 self._release(rd)
             if not self.node.commit_unsent:
+                if self._commit_timer is not None:
+                    # An append carried it: no wake-up for nothing.
+                    self._commit_timer.cancel()
+                    self._commit_timer = None
                 break
             if self.config.commit_delay > 0:
                 if self._commit_timer is None:
@@ -389,9 +393,12 @@ class RaftDriver:
             if error is not None:
                 # Nothing more may be written; the loop ends, and the daemon with it.
                 self._failure = error
+                self._wake.set()
             elif last is not None:
                 self.node.persisted(last.index, last.term)
-            self._wake.set()
+                # Usually the followers committed it already: nothing to do then.
+                if self.node.has_ready() or self.node.commit_unsent:
+                    self._wake.set()
 
         self._writer.start(rd, done)
 
