@@ -3,14 +3,16 @@ back once the flag is cleared, on real processes: 3 monitors and 3 OSDs, a pool 
 size 3 (issue #5).
 
 1. every object written once, every PG active+clean; ``noup`` and ``nodown`` set
-   (epochs every OSD takes in: osd.2 reports its PGs at the newest);
-2. osd.2 is killed (SIGKILL) and restarted at once: the newest map is the one it took
+   (epochs every OSD takes in: the primary of the first PG, osd.V below, reports its
+   PGs at the newest; which OSD that is depends on the CRUSH weights, which follow
+   the file system's size);
+2. osd.V is killed (SIGKILL) and restarted at once: the newest map is the one it took
    in before (``catching up on osdmap epochs after E``, E the newest epoch), its boot
    is ignored under ``noup`` (its ``up_from`` does not change) and its peers' failure
    reports under ``nodown``: no epoch comes for it, and it starts from the map it has;
-3. ``nodown`` unset and osd.2 marked down: it takes that map in and stays down under
+3. ``nodown`` unset and osd.V marked down: it takes that map in and stays down under
    ``noup``; the objects are overwritten on osd.0 and osd.1;
-4. ``noup`` unset: osd.2 is marked up, its PGs peer and recover the overwrites, every
+4. ``noup`` unset: osd.V is marked up, its PGs peer and recover the overwrites, every
    PG is active+clean and every acknowledged write reads back.
 """
 
@@ -88,33 +90,40 @@ def test_an_osd_restarted_under_noup_comes_back_when_it_is_unset(
     ceph_ok(cluster, "osd", "set", "noup")
     ceph_ok(cluster, "osd", "set", "nodown")
     flags_epoch = int(osd_dump(cluster)["epoch"])
-    wait_for(lambda: reported_at(cluster, 2, flags_epoch), 60, f"osd.2 at epoch {flags_epoch}")
+    victim = int(pg_dump(cluster)[0]["acting_primary"])
+    wait_for(
+        lambda: reported_at(cluster, victim, flags_epoch), 60, f"osd.{victim} at {flags_epoch}"
+    )
 
-    up_from = osd_info(cluster, 2)["up_from"]
-    cluster.stop_osd(2, signal.SIGKILL)
-    cluster.start_osd(2)
-    catching_up = re.compile(r"osd\.2: catching up on osdmap epochs after (\d+)")
+    up_from = osd_info(cluster, victim)["up_from"]
+    cluster.stop_osd(victim, signal.SIGKILL)
+    cluster.start_osd(victim)
+    catching_up = re.compile(rf"osd\.{victim}: catching up on osdmap epochs after (\d+)")
     found = wait_for(
-        lambda: catching_up.search(osd_log(cluster, 2)), 60, "osd.2 restarted from its map"
+        lambda: catching_up.search(osd_log(cluster, victim)),
+        60,
+        f"osd.{victim} restarted from its map",
     )
     assert int(found.group(1)) == flags_epoch
     wait_for(
-        lambda: osd_log(cluster, 2).count("osd.2: booted at") == 2, 60, "osd.2 started again"
+        lambda: osd_log(cluster, victim).count(f"osd.{victim}: booted at") == 2,
+        60,
+        f"osd.{victim} started again",
     )
-    assert osd_info(cluster, 2)["up_from"] == up_from, "noup: osd.2's boot is ignored"
+    assert osd_info(cluster, victim)["up_from"] == up_from, "noup: the boot is ignored"
 
     ceph_ok(cluster, "osd", "unset", "nodown")
-    ceph_ok(cluster, "osd", "down", "2")
+    ceph_ok(cluster, "osd", "down", str(victim))
     wait_for(
-        lambda: "wrongly marked me down" in osd_log(cluster, 2),
+        lambda: "wrongly marked me down" in osd_log(cluster, victim),
         60,
-        "osd.2 took in the map that marks it down",
+        f"osd.{victim} took in the map that marks it down",
     )
-    write_round(cluster, acked, "second, osd.2 down")
-    assert not is_up(cluster, 2), "noup: osd.2 stays down"
+    write_round(cluster, acked, f"second, osd.{victim} down")
+    assert not is_up(cluster, victim), "noup: the OSD stays down"
 
     ceph_ok(cluster, "osd", "unset", "noup")
-    wait_for(lambda: is_up(cluster, 2), 60, "osd.2 up once noup is unset")
+    wait_for(lambda: is_up(cluster, victim), 60, f"osd.{victim} up once noup is unset")
     wait_clean(cluster, PG_NUM, CLEAN_BOUND)
     with connected(cluster, op_timeout=180) as rados:
         ioctx = rados.open_ioctx(POOL)
