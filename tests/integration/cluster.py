@@ -144,6 +144,12 @@ class MonCluster:
         )  # fmt: skip
         return res.returncode, res.stdout, res.stderr
 
+    def ceph_ok(self, *words: str) -> str:
+        """``radospy ceph WORDS``'s stdout, asserting it succeeded."""
+        rc, out, err = self.ceph(*words)
+        assert rc == 0, (words, err)
+        return out
+
     def quorum(self, timeout: float = 20.0) -> dict[str, Any]:
         """``quorum_status`` once some monitor leads."""
 

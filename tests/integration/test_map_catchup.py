@@ -47,14 +47,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RadosCluster]:
         yield c
 
 
-def ceph_ok(cluster: RadosCluster, *words: str) -> str:
-    rc, out, err = cluster.ceph(*words)
-    assert rc == 0, (words, err)
-    return out
-
-
 def ceph_json(cluster: RadosCluster, *words: str) -> Any:
-    return json.loads(ceph_ok(cluster, *words, "--format", "json"))
+    return json.loads(cluster.ceph_ok(*words, "--format", "json"))
 
 
 def osd_epoch(cluster: RadosCluster) -> int:
@@ -72,8 +66,8 @@ def write_round(ioctx: Any, acked: dict[str, bytes], label: str) -> None:
 
 
 def test_an_osd_back_from_down_does_not_serve_its_stale_copy(cluster: RadosCluster) -> None:
-    ceph_ok(cluster, "osd", "pool", "set", POOL, "min_size", "1")
-    ceph_ok(cluster, "osd", "set", "noout")
+    cluster.ceph_ok("osd", "pool", "set", POOL, "min_size", "1")
+    cluster.ceph_ok("osd", "set", "noout")
     acked: dict[str, bytes] = {}
     first: dict[str, bytes] = {}
     with connected(cluster, op_timeout=180) as rados:
@@ -84,7 +78,7 @@ def test_an_osd_back_from_down_does_not_serve_its_stale_copy(cluster: RadosClust
         cluster.kill_and_mark_down(2)
         missed_from = osd_epoch(cluster)
         write_round(ioctx, acked, "second, osd.2 down")
-        ceph_ok(cluster, "osd", "out", "1")
+        cluster.ceph_ok("osd", "out", "1")
         wait_for(
             lambda: all_in_state(cluster, "active+undersized+degraded"),
             120,
@@ -92,7 +86,7 @@ def test_an_osd_back_from_down_does_not_serve_its_stale_copy(cluster: RadosClust
             poll=1.0,
         )
         write_round(ioctx, acked, "third, osd.0 alone")
-        ceph_ok(cluster, "osd", "in", "1")
+        cluster.ceph_ok("osd", "in", "1")
         wait_for(
             lambda: all_in_state(cluster, "active+undersized+degraded"),
             CLEAN_BOUND,
@@ -100,8 +94,8 @@ def test_an_osd_back_from_down_does_not_serve_its_stale_copy(cluster: RadosClust
             poll=1.0,
         )
         for flag in ("noscrub", "nodeep-scrub"):
-            ceph_ok(cluster, "osd", "set", flag)
-            ceph_ok(cluster, "osd", "unset", flag)
+            cluster.ceph_ok("osd", "set", flag)
+            cluster.ceph_ok("osd", "unset", flag)
         write_round(ioctx, acked, "fourth, osd.0 and osd.1")
     cluster.kill_and_mark_down(0, 1)
     assert osd_epoch(cluster) - missed_from >= 8, "osd.2 should miss many epochs"

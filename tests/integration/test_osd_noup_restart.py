@@ -44,14 +44,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RadosCluster]:
         yield c
 
 
-def ceph_ok(cluster: RadosCluster, *words: str) -> str:
-    rc, out, err = cluster.ceph(*words)
-    assert rc == 0, (words, err)
-    return out
-
-
 def osd_dump(cluster: RadosCluster) -> dict[str, Any]:
-    return json.loads(ceph_ok(cluster, "osd", "dump", "--format", "json"))
+    return json.loads(cluster.ceph_ok("osd", "dump", "--format", "json"))
 
 
 def osd_info(cluster: RadosCluster, osd: int) -> dict[str, Any]:
@@ -87,8 +81,8 @@ def test_an_osd_restarted_under_noup_comes_back_when_it_is_unset(
     acked: dict[str, bytes] = {}
     write_round(cluster, acked, "first")
     wait_clean(cluster, PG_NUM, CLEAN_BOUND)
-    ceph_ok(cluster, "osd", "set", "noup")
-    ceph_ok(cluster, "osd", "set", "nodown")
+    cluster.ceph_ok("osd", "set", "noup")
+    cluster.ceph_ok("osd", "set", "nodown")
     flags_epoch = int(osd_dump(cluster)["epoch"])
     victim = int(pg_dump(cluster)[0]["acting_primary"])
     wait_for(
@@ -112,8 +106,8 @@ def test_an_osd_restarted_under_noup_comes_back_when_it_is_unset(
     )
     assert osd_info(cluster, victim)["up_from"] == up_from, "noup: the boot is ignored"
 
-    ceph_ok(cluster, "osd", "unset", "nodown")
-    ceph_ok(cluster, "osd", "down", str(victim))
+    cluster.ceph_ok("osd", "unset", "nodown")
+    cluster.ceph_ok("osd", "down", str(victim))
     wait_for(
         lambda: "wrongly marked me down" in osd_log(cluster, victim),
         60,
@@ -122,7 +116,7 @@ def test_an_osd_restarted_under_noup_comes_back_when_it_is_unset(
     write_round(cluster, acked, f"second, osd.{victim} down")
     assert not is_up(cluster, victim), "noup: the OSD stays down"
 
-    ceph_ok(cluster, "osd", "unset", "noup")
+    cluster.ceph_ok("osd", "unset", "noup")
     wait_for(lambda: is_up(cluster, victim), 60, f"osd.{victim} up once noup is unset")
     wait_clean(cluster, PG_NUM, CLEAN_BOUND)
     with connected(cluster, op_timeout=180) as rados:
