@@ -19,7 +19,7 @@ pushes objects with `PGPush`, and backfills itself from another OSD with `PGScan
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import msgspec
 
@@ -28,7 +28,7 @@ from radospy.common.osdop import AnyOpResult, AnyOpResultView, OsdOp, ReadData
 from radospy.common.types import ReqId
 from radospy.msg.frame import BytesLike
 from radospy.msg.messages import BULK_MARK, BULK_MIN, REGISTRY, Message, message
-from radospy.osd.objectstore.transaction import AnyTxOp, Transaction, WriteData
+from radospy.osd.objectstore.transaction import Transaction, WriteData
 from radospy.osd.objectstore.types import NOSNAP, ObjectId
 from radospy.osd.peering import PastInterval
 from radospy.osd.scrub import ScrubObject
@@ -73,6 +73,24 @@ class OSDOp(Message):
     snap: _SNAP = NOSNAP
 
 
+_Item = TypeVar("_Item", bound=msgspec.Struct)
+
+
+def _lift_bulks(
+    items: list[_Item], carrier: type[ReadData] | type[WriteData]
+) -> tuple[list[_Item], list[BytesLike]]:
+    """``items`` with the data of each ``carrier`` of `BULK_MIN` bytes or more replaced
+    by `BULK_MARK`, and those data in order: what `Message.split_bulk` sends apart."""
+    bulks: list[BytesLike] = []
+    lifted: list[_Item] = []
+    for item in items:
+        if isinstance(item, carrier) and len(item.data) >= BULK_MIN:
+            bulks.append(item.data)
+            item = msgspec.structs.replace(item, data=BULK_MARK)
+        lifted.append(item)
+    return lifted, bulks
+
+
 @message(0x0201)
 class OSDOpReply(Message):
     """The outcome: `rc` 0 or the first failing op's negative errno, one result per op
@@ -87,13 +105,7 @@ class OSDOpReply(Message):
     def split_bulk(self) -> tuple[Message, list[BytesLike]] | None:
         """Read data of `BULK_MIN` bytes or more goes on the wire from the buffer the
         store read it into, not copied into the encoded reply first."""
-        bulks: list[BytesLike] = []
-        results: list[AnyOpResult] = []
-        for result in self.results:
-            if isinstance(result, ReadData) and len(result.data) >= BULK_MIN:
-                bulks.append(result.data)
-                result = msgspec.structs.replace(result, data=BULK_MARK)
-            results.append(result)
+        results, bulks = _lift_bulks(self.results, ReadData)
         if not bulks:
             return None
         return msgspec.structs.replace(self, results=results), bulks
@@ -145,13 +157,7 @@ class RepOp(Message):
         primary applies (the client's data), not copied into the encoded RepOp: the
         primary holds one copy of a 4 MiB write, not two (msgspec's encoding of it is
         a 6 MiB allocation)."""
-        bulks: list[BytesLike] = []
-        ops: list[AnyTxOp] = []
-        for op in self.txn.ops:
-            if isinstance(op, WriteData) and len(op.data) >= BULK_MIN:
-                bulks.append(op.data)
-                op = msgspec.structs.replace(op, data=BULK_MARK)
-            ops.append(op)
+        ops, bulks = _lift_bulks(self.txn.ops, WriteData)
         if not bulks:
             return None
         return msgspec.structs.replace(self, txn=Transaction(ops)), bulks
