@@ -251,6 +251,13 @@ def pg_collection(pgid: PgId) -> str:
 # --- authentication --------------------------------------------------------------------
 
 
+class _DeferredRead(NamedTuple):
+    """A request of one big read, looked up on the loop, for a read thread to fill."""
+
+    plan: ReadPlan
+    op: osdop.Read
+
+
 @dataclass
 class _OsdAuth:
     """cephx for an OSD: tickets from the monitors when it dials (monitors and peer
@@ -1473,24 +1480,33 @@ class OsdDaemon:
     ) -> OSDOpReply | Coroutine[Any, Any, OSDOpReply]:
         """`_read`'s answer, counted in the PG's stats; a big read's once it is read."""
         reply = self._read(pg, oid, msg)
-        if isinstance(reply, ReadPlan):
-            return self._read_on_thread(pg, reply, msg.ops[0])  # type: ignore[arg-type]
+        if isinstance(reply, _DeferredRead):
+            return self._read_on_thread(pg, reply)
         pg.stats.count_read(reply.results)
         return reply
 
-    async def _read_on_thread(self, pg: PG, plan: ReadPlan, op: osdop.Read) -> OSDOpReply:
+    async def _read_on_thread(self, pg: PG, deferred: _DeferredRead) -> OSDOpReply:
         """A big read's answer once a read thread filled its plan. Shielded: a cancelled
         op still lets the thread finish with the plan's units (and let them go)."""
         assert self._readers is not None
+        plan = deferred.plan
+        try:
+            filled = self._readers.submit(plan.fill)
+        except RuntimeError:
+            # The pool is shut down: the OSD is stopping, and the plan's pin must not
+            # outlive the op.
+            plan.release()
+            raise
         with contextlib.suppress(StoreError):
-            await asyncio.shield(asyncio.wrap_future(self._readers.submit(plan.fill)))
-        result = finish_read(plan, op)
+            await asyncio.shield(asyncio.wrap_future(filled))
+        result = finish_read(plan, deferred.op)
         reply = OSDOpReply(result.rc, list(result.results))
         pg.stats.count_read(reply.results)
         return reply
 
-    def _read(self, pg: PG, oid: ObjectId, msg: OSDOp) -> OSDOpReply | ReadPlan:
-        """A read of the head or, with ``msg.snap``, of the clone that holds that snap."""
+    def _read(self, pg: PG, oid: ObjectId, msg: OSDOp) -> OSDOpReply | _DeferredRead:
+        """A read of the head or, with ``msg.snap``, of the clone that holds that snap;
+        a big one only looked up, for a read thread to fill."""
         if msg.ops and isinstance(msg.ops[0], osdop.ListSnaps):
             listing = snap_txn.list_snaps(self.store, pg.cid, oid)
             if listing is None:
@@ -1499,10 +1515,11 @@ class OsdDaemon:
         target = snap_txn.read_target(self.store, pg.cid, oid, msg.snap)
         if target is None:
             return OSDOpReply(-ENOENT, [osdop.Status(rc=-ENOENT)])
-        if self._readers is not None and len(msg.ops) == 1 and type(msg.ops[0]) is osdop.Read:
-            planned = plan_read_alone(self.store, pg.cid, target, msg.ops[0], BIG_READ)
+        op = msg.ops[0] if len(msg.ops) == 1 else None
+        if self._readers is not None and type(op) is osdop.Read:
+            planned = plan_read_alone(self.store, pg.cid, target, op, BIG_READ)
             if isinstance(planned, ReadPlan):
-                return planned
+                return _DeferredRead(planned, op)
             return OSDOpReply(planned.rc, list(planned.results))
         now = time.time_ns()
         result = execute(self.store, pg.cid, target, msg.ops, self._ctx(now, pg.last_update))
