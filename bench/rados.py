@@ -13,6 +13,12 @@ what starting, connecting and stopping cost it (a `rados lspools` run, the cheap
 two): ~0.35 s for radospy's Python, which would otherwise be ~0.3 ms per MB of a
 1 GB run.
 
+The 4 MiB write stops at the same number of objects on both (--objects-4m, 48 per
+second of run by default, below either's write rate here), so that both sequential
+reads read back the same bytes (without it, the store that writes faster has more to
+read); the table's "4M objects read" row shows whether both reached the limit. The
+4 MiB read row is the median of SEQ_4M_RUNS reads of that set; its CPU rows, the first's.
+
 radospy runs as `radospy up --daemon` / `radospy down`; Ceph as
 /work/shared/reference-ceph/start.sh --new DIR --no-rgw / stop.sh (skipped, with a note,
 when `ceph-osd`, `rados` or the scripts are missing, or with --no-ceph).
@@ -28,6 +34,7 @@ import os
 import re
 import resource
 import shutil
+import statistics
 import sys
 import tempfile
 import threading
@@ -41,6 +48,10 @@ from proc import run as _run
 REFERENCE = Path(os.environ.get("CEPH_REFERENCE", "/work/shared/reference-ceph"))
 POOL = "bench"
 PG_NUM = "32"
+SEQ_4M_RUNS = 3
+"""The 4 MiB sequential read is run this many times (the median is reported): one read
+of a few GB takes 2-4 s, and this VM's disk gives such a read 0.7-2 GB/s from one
+second to the next, so one run alone says little."""
 
 
 @dataclass
@@ -98,11 +109,18 @@ def _children_cpu() -> float:
 
 
 def run_suite(
-    rados: Callable[..., str], seconds: int, threads: int, result: Result, pids: list[int]
+    rados: Callable[..., str],
+    seconds: int,
+    threads: int,
+    objects_4m: int,
+    result: Result,
+    pids: list[int],
 ) -> None:
     """The four runs through ``rados(*args) -> stdout``; rows into ``result``, with the
-    OSDs' CPU time per MB of each (``pids``) and the client's of the reads."""
+    OSDs' CPU time per MB of each (``pids``) and the client's of the reads. The 4 MiB
+    write stops at ``objects_4m`` objects (0: no limit)."""
     t = str(threads)
+    caps = {"4M": str(objects_4m), "4K": "0"}
     start_up = []
     for _ in range(2):
         before = _children_cpu()
@@ -110,7 +128,10 @@ def run_suite(
         start_up.append(_children_cpu() - before)
     for label, size in (("4M", "4M"), ("4K", "4K")):
         before = cpu_seconds(pids)
-        out = rados("bench", str(seconds), "write", "-b", size, "-t", t, "--no-cleanup")
+        out = rados(
+            "bench", str(seconds), "write", "-b", size, "-t", t, "--no-cleanup",
+            "--max-objects", caps[label],
+        )  # fmt: skip
         cpu = cpu_seconds(pids) - before
         print(out, file=sys.stderr)
         if label == "4M":
@@ -125,7 +146,12 @@ def run_suite(
         client_cpu = max(_children_cpu() - client_before - min(start_up), 0.0)
         print(out, file=sys.stderr)
         if label == "4M":
-            result.rows["4M seq MB/s"] = _summary_value(out, "Bandwidth (MB/sec)")
+            again = [rados("bench", str(seconds), "seq", "-t", t) for _ in range(SEQ_4M_RUNS - 1)]
+            print(*again, sep="\n", file=sys.stderr)
+            result.rows["4M seq MB/s"] = statistics.median(
+                _summary_value(o, "Bandwidth (MB/sec)") for o in (out, *again)
+            )
+            result.rows["4M objects read"] = _summary_value(out, "Total reads made")
         else:
             result.rows["4K seq IOPS"] = _summary_value(out, "Average IOPS")
         result.rows[f"{label} seq OSD CPU ms/MB"] = _cpu_ms_per_mb(out, "Total reads made", cpu)
@@ -136,7 +162,7 @@ def run_suite(
 
 
 
-def bench_radospy(seconds: int, threads: int) -> Result:
+def bench_radospy(seconds: int, threads: int, objects_4m: int) -> Result:
     """radospy: `radospy up --daemon` in a temp dir, the runs, `radospy down`."""
     result = Result()
     radospy = [sys.executable, "-m", "radospy.cli.main"]
@@ -154,14 +180,14 @@ def bench_radospy(seconds: int, threads: int) -> Result:
                 return _run([*radospy, "rados", "-c", conf, "-p", POOL, *args])
 
             with RssSampler(pids) as rss:
-                run_suite(rados, seconds, threads, result, pids)
+                run_suite(rados, seconds, threads, objects_4m, result, pids)
             result.max_rss_mib = rss.peak
         finally:
             _run([*radospy, "down", "--data", str(data)])
     return result
 
 
-def bench_ceph(seconds: int, threads: int) -> Result:
+def bench_ceph(seconds: int, threads: int, objects_4m: int) -> Result:
     """Ceph: start.sh --new DIR --no-rgw, the runs, stop.sh; a note when it can't run."""
     missing = [b for b in ("ceph-osd", "ceph-mon", "rados", "ceph") if shutil.which(b) is None]
     if missing or not (REFERENCE / "start.sh").exists():
@@ -180,7 +206,7 @@ def bench_ceph(seconds: int, threads: int) -> Result:
                 return _run(["rados", "-c", conf, "-p", POOL, *args], cwd=tmp)
 
             with RssSampler(pids) as rss:
-                run_suite(rados, seconds, threads, result, pids)
+                run_suite(rados, seconds, threads, objects_4m, result, pids)
             result.max_rss_mib = rss.peak
         finally:
             _run([str(REFERENCE / "stop.sh"), str(data)], timeout=120)
@@ -190,6 +216,7 @@ def bench_ceph(seconds: int, threads: int) -> Result:
 ROWS = (
     "4M write MB/s",
     "4M seq MB/s",
+    "4M objects read",
     "4K write IOPS",
     "4K seq IOPS",
     "4M write avg latency (s)",
@@ -233,13 +260,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=int, default=12, help="length of each run (12)")
     parser.add_argument("--threads", type=int, default=16, help="ops in flight (16)")
+    parser.add_argument(
+        "--objects-4m",
+        type=int,
+        help="stop the 4 MiB write at this many objects (48 per second of --seconds; 0: none)",
+    )
     parser.add_argument("--no-ceph", action="store_true", help="skip the Ceph reference")
     args = parser.parse_args()
-    ours = bench_radospy(args.seconds, args.threads)
-    ceph = Result(note="--no-ceph") if args.no_ceph else bench_ceph(args.seconds, args.threads)
+    objects_4m = args.seconds * 48 if args.objects_4m is None else args.objects_4m
+    ours = bench_radospy(args.seconds, args.threads, objects_4m)
+    ceph = (
+        Result(note="--no-ceph")
+        if args.no_ceph
+        else bench_ceph(args.seconds, args.threads, objects_4m)
+    )
     print(
         f"rados bench, {args.seconds} s per run, {args.threads} in flight, pool size 3,"
-        " 3 OSDs, 1 mon"
+        f" 3 OSDs, 1 mon; 4 MiB writes stop at {objects_4m or 'no limit of'} objects"
     )
     print(table(ours, ceph))
     print(f"load average at the end: {os.getloadavg()[0]:.1f} (2 cores)")
