@@ -15,10 +15,11 @@ This follows Ceph's doc/dev/peering.rst and ``PeeringState`` for replicated pool
 * ``peer`` takes what the prior set answered (each member's info, log and missing set),
   chooses the authoritative log with ``find_best_info`` (the newest ``last_update``
   among the OSDs that went active in the newest interval that did), merges it into the
-  primary's log (divergent entries rolled back, their objects marked missing or
-  removed), and decides per acting member: nothing to do, log recovery of exactly the
-  objects its missing set names, or backfill when its log does not overlap the
-  authoritative one (or an earlier backfill did not finish). Too few complete members
+  primary's log from where the two part (``last_shared``; divergent entries rolled
+  back, their objects marked missing or removed), and decides per acting member:
+  nothing to do, log recovery of exactly the objects its missing set names, or
+  backfill when its log shares no entry with the authoritative one (or an earlier
+  backfill did not finish). Too few complete members
   for ``min_size``, or no usable log at all, is ``incomplete``.
 
 No I/O here: the OSD shell (``radospy.osd.recovery``) gathers the inputs and carries out
@@ -450,7 +451,7 @@ def peer(
     auth_report = reports[auth]
     members: dict[int, MemberPlan] = {}
     remove: frozenset[ObjectId] = frozenset()
-    if auth != me and needs_backfill(auth_report.log.tail, mine.info):
+    if auth != me and needs_backfill(auth_report.log, mine.info, mine.log):
         log = auth_report.log.copy()
         # What the authoritative copy still misses itself (a member activated but not
         # yet recovered) is not copied from it, stale: it is missing here too, and
@@ -513,7 +514,7 @@ def peer(
 
 def _member_plan(osd: int, report: PeerReport | None, log: PgLog, info: PgInfo) -> MemberPlan:
     """How a member other than the primary catches up with the merged ``log``."""
-    if report is None or needs_backfill(log.tail, report.info):
+    if report is None or needs_backfill(log, report.info, report.log):
         base = report.info if report is not None else PgInfo(info.pgid)
         return MemberPlan(osd, Recovery.BACKFILL, _backfill_info(info, base), PgMissing())
     peer_view = proc_replica_log(log, report.info, report.log, report.missing)

@@ -26,6 +26,7 @@ delete from its store.
 from __future__ import annotations
 
 import bisect
+import itertools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
@@ -450,6 +451,16 @@ class PgLog:
         if entry.version <= self.head or entry.version.version <= self.head.version:
             raise PgLogError(f"log entry {entry.version} does not follow head {self.head}")
 
+    def knows(self, version: Eversion) -> bool:
+        """Whether `version` is on this log's line of history as far as the log still
+        tells: its tail (the last entry trimmed), its head, or one of its entries."""
+        if version in (self.tail, self.head):
+            return True
+        if not self.tail < version < self.head:
+            return False
+        i = bisect.bisect_left(self._entries, version, key=_version_of)
+        return i < len(self._entries) and self._entries[i].version == version
+
     def append(self, entry: LogEntry) -> None:
         """Add a new entry at the head."""
         self.check_append(entry)
@@ -518,31 +529,40 @@ class PgLog:
         """Bring this log in line with the authoritative `olog` (`PGLog::merge_log`).
 
         Used by a primary adopting the authoritative log and by a replica applying
-        the log its primary sends at activation. Entries of this log that `olog`
-        does not have are divergent and thrown out; entries `olog` has beyond this
-        log are appended and their objects become missing. Updates `missing` in
-        place; `olog` is only read. The logs must overlap (`needs_backfill` tells
-        when they do not).
+        the log its primary sends at activation. The logs part after the newest
+        entry both hold (`last_shared`): entries of this log after it are divergent
+        and thrown out; entries of `olog` after it are appended and their objects
+        become missing. Updates `missing` in place; `olog` is only read. The logs
+        must share an entry (`last_shared` is None when they do not: backfill).
         """
-        if self.is_null() and olog.tail != ZERO:
-            raise PgLogError(f"empty log cannot merge {olog!r}: backfill needed")
-        if self.head < olog.tail or olog.head < self.tail:
-            raise PgLogError(f"{self!r} and {olog!r} do not overlap: backfill needed")
-        remove: set[ObjectId] = set()
-        divergent: list[LogEntry] = []
-        orig_tail = self.tail
+        shared = last_shared(olog, self)
+        if shared is None:
+            raise PgLogError(f"{self!r} shares no entry with {olog!r}: backfill needed")
         if olog.tail < self.tail:
             self._extend_tail(olog)
             info = msgspec.structs.replace(info, log_tail=self.tail)
-        if olog.head < self.head:
-            info = self._rewind_divergent(olog.head, info, missing, remove, divergent)
-        if olog.head > self.head:
-            info = self._extend_head(olog, oinfo, info, orig_tail, missing, remove, divergent)
+        # Everything of ours after the last entry both logs hold is divergent and
+        # undone first, against the history both share (as the primary reckons it in
+        # proc_replica_log); then everything of theirs after it is new to us.
+        dropped = self.rewind_to(shared) if self.head > shared else []
+        remove = _merge_divergent_entries(dropped, info, missing)
+        new = olog.entries_after(shared)
+        for entry in new:
+            self.append(entry)
+            if not info.covers(entry.oid):
+                continue
+            missing.add_next_event(entry)
+            if entry.is_delete:
+                remove.add(entry.oid)
+        self.head = olog.head
+        info = msgspec.structs.replace(info, last_update=olog.head)
+        if new:
+            info = msgspec.structs.replace(info, last_user_version=oinfo.last_user_version)
         self._merge_dups(olog)
         info = msgspec.structs.replace(
             info, last_complete=last_complete_for(self, info.last_update, missing)
         )
-        return MergeResult(info, frozenset(remove), tuple(divergent))
+        return MergeResult(info, frozenset(remove), tuple(dropped))
 
     def encode(self) -> bytes:
         """The whole log as msgpack (for messages; the store keeps one row per entry)."""
@@ -605,54 +625,6 @@ class PgLog:
             self._index(entry)
         self.tail = olog.tail
 
-    def _rewind_divergent(
-        self,
-        newhead: Eversion,
-        info: PgInfo,
-        missing: PgMissing,
-        remove: set[ObjectId],
-        divergent: list[LogEntry],
-    ) -> PgInfo:
-        """`rewind_divergent_log`: drop our entries after the authoritative head."""
-        dropped = self.rewind_to(newhead)
-        info = msgspec.structs.replace(
-            info, last_update=newhead, last_complete=min(info.last_complete, newhead)
-        )
-        remove |= _merge_divergent_entries(self, dropped, info, missing)
-        divergent.extend(dropped)
-        return info
-
-    def _extend_head(
-        self,
-        olog: PgLog,
-        oinfo: PgInfo,
-        info: PgInfo,
-        orig_tail: Eversion,
-        missing: PgMissing,
-        remove: set[ObjectId],
-        divergent: list[LogEntry],
-    ) -> PgInfo:
-        # The newest authoritative entry we could also have is where the logs part:
-        # everything of ours after it is divergent, everything of theirs is new.
-        start = bisect.bisect_right(olog.entries, self.head, key=_version_of)
-        lower_bound = max(olog.tail, orig_tail)
-        if start:
-            lower_bound = max(lower_bound, olog.entries[start - 1].version)
-        dropped = self.rewind_to(lower_bound)
-        for entry in olog.entries[start:]:
-            self.append(entry)
-            if not info.covers(entry.oid):
-                continue
-            missing.add_next_event(entry)
-            if entry.is_delete:
-                remove.add(entry.oid)
-        remove |= _merge_divergent_entries(self, dropped, info, missing)
-        divergent.extend(dropped)
-        self.head = olog.head
-        return msgspec.structs.replace(
-            info, last_update=olog.head, last_user_version=oinfo.last_user_version
-        )
-
     def _merge_dups(self, olog: PgLog) -> None:
         """`merge_log_dups`: keep the union of both dup lists, below our tail."""
         if not olog.dups and not self._dups:
@@ -670,23 +642,24 @@ def _version_of(entry: LogEntry) -> Eversion:
 
 
 def _merge_divergent_entries(
-    log: PgLog, entries: Sequence[LogEntry], info: PgInfo, missing: PgMissing
+    entries: Sequence[LogEntry], info: PgInfo, missing: PgMissing
 ) -> set[ObjectId]:
-    """Undo divergent entries object by object; returns the objects to remove."""
+    """Undo divergent entries (those after where the logs part) object by object;
+    returns the objects to remove. What the authoritative log changed after that
+    point is accounted for afterwards (`PgMissing.add_next_event`), which also covers
+    Ceph's case 1 (an object changed again by the authoritative log)."""
     by_object: dict[ObjectId, list[LogEntry]] = {}
     for entry in entries:
         if not entry.is_error:
             by_object.setdefault(entry.oid, []).append(entry)
     remove: set[ObjectId] = set()
     for oid, object_entries in by_object.items():
-        if info.covers(oid) and _merge_object_divergent(log, oid, object_entries, missing):
+        if info.covers(oid) and _merge_object_divergent(oid, object_entries, missing):
             remove.add(oid)
     return remove
 
 
-def _merge_object_divergent(
-    log: PgLog, oid: ObjectId, entries: list[LogEntry], missing: PgMissing
-) -> bool:
+def _merge_object_divergent(oid: ObjectId, entries: list[LogEntry], missing: PgMissing) -> bool:
     """`_merge_object_divergent_entries` for one object, without local rollback.
 
     Returns whether the local copy must be removed.
@@ -694,12 +667,6 @@ def _merge_object_divergent(
     prior = entries[0].prior_version
     # A divergent delete already removed the local copy (unless it was missing).
     stored = oid in missing or not entries[-1].is_delete
-    latest = log.latest(oid)
-    if latest is not None and latest.version >= entries[0].version:
-        # Case 1: the authoritative log changed the object again afterwards and
-        # the merge already made it missing at that version; our copy is useless.
-        missing.revise_have(oid, ZERO)
-        return stored
     if prior == ZERO or entries[0].is_clone:
         # Case 2: the object did not exist before the divergent entries.
         missing.rm(oid)
@@ -717,26 +684,56 @@ def _merge_object_divergent(
     return stored
 
 
+def last_shared(log: PgLog, other: PgLog) -> Eversion | None:
+    """The newest version on both logs' lines of history: where `other` parts from
+    `log` (Ceph's "merge_log point (usually last shared)"). `None` when neither log
+    still holds a version of the other's line (one was trimmed past where they part,
+    or they do not overlap): `other`'s copy cannot be caught up from `log`, only
+    backfilled.
+
+    An eversion names one change (one primary per epoch gives out versions), so two
+    logs holding the same version agree up to it. Entries of `log` below `other`'s
+    head need not be in `other`: a copy down while an interval took an entry can come
+    back with a later one of its own that was never acknowledged (taken by an
+    interval that had thrown the first out as divergent, before a later peering
+    without that copy took the first back), so the parting point is searched for,
+    not assumed to be the newest entry of `log` at or before `other`'s head.
+    """
+    entries = other.entries
+    below = bisect.bisect_right(entries, log.head, key=_version_of)
+    candidates = itertools.chain(
+        (other.head,),
+        (entries[i].version for i in range(below - 1, -1, -1)),
+        (other.tail,),
+    )
+    for version in candidates:
+        if version > log.head:
+            continue
+        if version < log.tail:
+            return None
+        if log.knows(version):
+            return version
+    return None
+
+
 def proc_replica_log(log: PgLog, oinfo: PgInfo, olog: PgLog, omissing: PgMissing) -> PeerView:
     """The primary's reckoning of a peer against the authoritative `log`.
 
-    As `PGLog::proc_replica_log`: finds where the peer's log `olog` parts from `log`,
-    treats the peer's later entries as divergent, and returns the peer's info with
-    `last_update` moved back to the common point, plus its missing set with the
-    divergent objects. The peer's log itself is left untouched: the primary then sends
-    it `log.copy_after(view.info.last_update)` and accounts for those entries with
+    As `PGLog::proc_replica_log`: finds where the peer's log `olog` parts from `log`
+    (`last_shared`, which must not be None: the peer is backfilled then), treats the
+    peer's later entries as divergent, and returns the peer's info with `last_update`
+    moved back to the common point, plus its missing set with the divergent objects.
+    The peer's log itself is left untouched: the primary then sends it
+    `log.copy_after(view.info.last_update)` and accounts for those entries with
     `catch_up_missing`.
     """
     omissing = omissing.copy()
     if olog.head < log.tail or olog.head == log.head:
         return PeerView(oinfo, omissing)
-    start = bisect.bisect_right(log.entries, olog.head, key=_version_of)
-    limit = max(olog.tail, log.tail)
-    common = log.entries[start - 1].version if start else None
-    lu = common if common is not None and common >= limit else limit
-    folog = olog.copy()
-    dropped = folog.rewind_to(lu)
-    _merge_divergent_entries(folog, dropped, oinfo, omissing)
+    lu = last_shared(log, olog)
+    if lu is None:
+        raise PgLogError(f"{olog!r} shares no entry with {log!r}: backfill needed")
+    _merge_divergent_entries(olog.entries_after(lu), oinfo, omissing)
     last_update = min(lu, oinfo.last_update)
     oinfo = msgspec.structs.replace(
         oinfo,
@@ -772,13 +769,14 @@ def last_complete_for(log: PgLog, last_update: Eversion, missing: PgMissing) -> 
     return log.entries[end - 1].version if end else ZERO
 
 
-def needs_backfill(auth_log_tail: Eversion, peer_info: PgInfo) -> bool:
+def needs_backfill(auth_log: PgLog, peer_info: PgInfo, peer_log: PgLog) -> bool:
     """Whether a peer cannot be recovered from the authoritative log alone.
 
-    True when its last update is older than the log's tail (the logs do not overlap)
-    or when an earlier backfill into it did not finish.
+    True when an earlier backfill into it did not finish, or when the logs share no
+    entry (`last_shared`): its last update is older than the log's tail, or the
+    logs part before one of them was trimmed.
     """
-    return peer_info.is_incomplete or peer_info.last_update < auth_log_tail
+    return peer_info.is_incomplete or last_shared(auth_log, peer_log) is None
 
 
 def find_best_info(infos: Mapping[int, PgInfo], primary: int) -> int | None:

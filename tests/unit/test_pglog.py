@@ -40,6 +40,7 @@ from radospy.osd.pglog import (
     catch_up_missing,
     find_best_info,
     last_complete_for,
+    last_shared,
     needs_backfill,
     proc_replica_log,
     target_log_entries,
@@ -335,6 +336,40 @@ def test_divergent_entry_on_a_missing_object() -> None:
     assert len(missing) == 0  # the stored copy is the right one
 
 
+def test_merge_finds_where_the_logs_part_below_the_copys_head() -> None:
+    """The peering simulation's seed 136 (p 0.25): a copy took C at 3'4 in an interval
+    that had thrown B's 2'4 out as divergent; a later peering without that copy took
+    2'4 back (its copy qualified, newer than what was acknowledged) and the PG wrote
+    A at 5'5. The copy's log holds 1'3, not 2'4, although its head is past 2'4: the
+    logs part at 1'3, so the copy lacks B's 2'4 and its C 3'4 is divergent."""
+    auth = base_log()
+    auth.append(modify(B, ev(2, 4), ev(1, 2), tid=4))
+    auth.append(modify(A, ev(5, 5), ev(1, 1), tid=6))
+    mine = base_log()
+    mine.append(modify(C, ev(3, 4), ev(1, 3), tid=5))
+    stale = mine.copy()
+    assert last_shared(auth, mine) == ev(1, 3)
+    view = proc_replica_log(auth, info_of(mine), mine, PgMissing())
+    assert view.info.last_update == ev(1, 3)
+    peer_missing = catch_up_missing(auth, view.info, view.missing)
+    missing = PgMissing()
+    result = mine.merge_log(auth, info_of(auth), info_of(mine), missing)
+    assert result.divergent == (modify(C, ev(3, 4), ev(1, 3), tid=5),)
+    assert result.remove == {C}
+    assert missing.items() == {
+        C: MissingItem(ev(1, 3)),
+        B: MissingItem(ev(2, 4), ev(1, 2)),
+        A: MissingItem(ev(5, 5), ev(1, 1)),
+    }
+    assert missing == peer_missing
+    assert [e.version for e in mine.entries] == [e.version for e in auth.entries]
+    # Trimmed past where they part, the log cannot catch the copy up.
+    trimmed = auth.copy()
+    trimmed.trim(ev(2, 4))
+    assert last_shared(trimmed, stale) is None
+    assert needs_backfill(trimmed, info_of(stale), stale)
+
+
 def test_merge_extends_the_tail_with_older_history() -> None:
     auth = base_log()
     mine = PgLog(ev(1, 2), entries=[modify(C, ev(1, 3), tid=3)])
@@ -346,14 +381,14 @@ def test_merge_extends_the_tail_with_older_history() -> None:
 def test_merge_refuses_logs_that_do_not_overlap() -> None:
     auth = PgLog(ev(2, 10), entries=[modify(A, ev(2, 11), ev(1, 1))])
     mine = base_log()
-    assert needs_backfill(auth.tail, info_of(mine))
+    assert needs_backfill(auth, info_of(mine), mine)
     with pytest.raises(PgLogError):
         mine.merge_log(auth, info_of(auth), info_of(mine), PgMissing())
     with pytest.raises(PgLogError):
         PgLog().merge_log(auth, info_of(auth), info_of(PgLog()), PgMissing())
-    assert not needs_backfill(auth.tail, info_of(PgLog(ev(2, 10))))
+    assert not needs_backfill(auth, info_of(PgLog(ev(2, 10))), PgLog(ev(2, 10)))
     incomplete = msgspec.structs.replace(info_of(auth), last_backfill=A)
-    assert needs_backfill(auth.tail, incomplete)
+    assert needs_backfill(auth, incomplete, auth)
 
 
 def test_proc_replica_log_matches_the_replicas_own_merge() -> None:
@@ -530,7 +565,7 @@ class Cluster:
         auth = find_best_info(infos, primary=acting[0])
         assert auth is not None
         primary = self.draw(st.sampled_from(acting))
-        if needs_backfill(self.osds[auth].log.tail, self.osds[primary].info):
+        if needs_backfill(self.osds[auth].log, self.osds[primary].info, self.osds[primary].log):
             primary = auth
         self.acting, self.primary = acting, primary
         self.peer(auth)
@@ -547,7 +582,7 @@ class Cluster:
             if r_id == self.primary:
                 continue
             r = self.osds[r_id]
-            if needs_backfill(p.log.tail, r.info):
+            if needs_backfill(p.log, r.info, r.log):
                 self.backfill(r, p)
                 continue
             view = proc_replica_log(p.log, r.info, r.log, r.missing)
