@@ -14,12 +14,12 @@ This follows Ceph's doc/dev/peering.rst and ``PeeringState`` for replicated pool
   down OSDs: the PG is ``down`` until one returns.
 * ``peer`` takes what the prior set answered (each member's info, log and missing set),
   chooses the authoritative log with ``find_best_info`` (the newest ``last_update``
-  among the OSDs that went active in the newest interval that did), merges it into the
-  primary's log from where the two part (``last_shared``; divergent entries rolled
-  back, their objects marked missing or removed), and decides per acting member:
-  nothing to do, log recovery of exactly the objects its missing set names, or
-  backfill when its log shares no entry with the authoritative one (or an earlier
-  backfill did not finish). Too few complete members
+  among the complete copies that reach what the newest activation bounds as
+  acknowledged), merges it into the primary's log from where the two part
+  (``last_shared``; divergent entries rolled back, their objects marked missing or
+  removed), and decides per acting member: nothing to do, log recovery of exactly the
+  objects its missing set names, or backfill when its log shares no entry with the
+  authoritative one (or an earlier backfill did not finish). Too few complete members
   for ``min_size``, or no usable log at all, is ``incomplete``.
 
 No I/O here: the OSD shell (``radospy.osd.recovery``) gathers the inputs and carries out
@@ -347,8 +347,9 @@ def build_prior_set(
     every copy that answered: ``merged_history``) are skipped, as Ceph's
     ``iterate_mayberw_back_to`` skips them: a later interval went active, so the
     copies it activated hold everything acknowledged before it, and an OSD reporting
-    that epoch is one of them (``find_best_info`` then prefers such a copy). Without
-    this an old interval whose members are all gone would keep the PG ``down``.
+    that epoch is one of them (``find_best_info`` then takes a log at least as new as
+    theirs). Without this an old interval whose members are all gone would keep the
+    PG ``down``.
     """
     probe = {o for o in (*current.acting, *current.up) if o >= 0 and is_up(o)}
     down: set[int] = set()

@@ -782,20 +782,32 @@ def needs_backfill(auth_log: PgLog, peer_info: PgInfo, peer_log: PgLog) -> bool:
 def find_best_info(infos: Mapping[int, PgInfo], primary: int) -> int | None:
     """The OSD whose log is authoritative, for a replicated pool (`find_best_info`).
 
-    Among the OSDs that went active in the newest interval that did (the highest
-    `last_epoch_started`), and whose copy is complete, take the newest `last_update`;
-    ties go to a longer log, then to a copy with nothing missing, then to the primary.
-    `None` when no OSD qualifies.
+    As Ceph's (doc/dev/osd_internals/last_epoch_started.rst): the newest epoch a copy
+    says the PG went active in (a history's `last_epoch_started`, or a complete copy's
+    own) bounds the writes acknowledged so far by `min_last_update_acceptable`; every
+    complete copy whose `last_update` reaches that bound qualifies, whatever its own
+    `last_epoch_started`. Among them the newest `last_update` wins; ties go to a
+    longer log, then to a copy with nothing missing, then to the primary. `None` when
+    no OSD qualifies.
+
+    A copy that qualifies with an older `last_epoch_started` holds entries no
+    acknowledged write contradicts. Taking only the copies of the newest epoch instead
+    would lose writes: a primary that died mid-activation keeps that epoch with the
+    log it adopted, while the others may since have taken (peered, without it) a
+    newer entry of an object over that log's version, which then no copy holds.
     """
     max_les = 0
     for info in infos.values():
         max_les = max(max_les, info.history.last_epoch_started)
         if not info.is_incomplete:
             max_les = max(max_les, info.last_epoch_started)
+    acceptable = min_last_update_acceptable(infos, max_les)
+    if acceptable is None:
+        return None
     candidates = [
         (osd, info)
         for osd, info in infos.items()
-        if info.last_epoch_started >= max_les and not info.is_incomplete
+        if info.last_update >= acceptable and not info.is_incomplete
     ]
     if not candidates:
         return None
@@ -807,6 +819,21 @@ def find_best_info(infos: Mapping[int, PgInfo], primary: int) -> int | None:
         return (info.last_update, -tail.epoch, -tail.version, not info.has_missing, osd == primary)
 
     return max(candidates, key=rank)[0]
+
+
+def min_last_update_acceptable(infos: Mapping[int, PgInfo], max_les: int) -> Eversion | None:
+    """The oldest `last_update` among the copies that went active in epoch `max_les`
+    or later (Ceph's `min_last_update_acceptable`), `None` when there is none.
+
+    Every write acknowledged to a client was committed by every member of its
+    interval after each recorded its activation epoch; every copy that activated in
+    that interval or later holds it, so this is an upper bound on what was
+    acknowledged: a log reaching it loses none of those writes.
+    """
+    return min(
+        (info.last_update for info in infos.values() if info.last_epoch_started >= max_les),
+        default=None,
+    )
 
 
 def target_log_entries(

@@ -520,16 +520,37 @@ def test_a_primary_dying_mid_activation_loses_nothing(seed: int) -> None:
     assert sim.crashes > 0
 
 
+# Seeds that lost writes with deaths at a quarter of the activation steps. 971 and
+# 5429 (as 977, 1342, 1876, 2429 and 2684 of 0-2999): a primary died mid-activation
+# keeping its new last_epoch_started with the log it had adopted; the others, peered
+# without it, took a newer entry of an object over that log's version; peering
+# preferred the dead primary's log for its epoch when it came back, and no copy held
+# the version it needed (find_best_info now takes any complete log reaching
+# min_last_update_acceptable, as Ceph). 136 and 2380: with that rule, a copy's log
+# may lack an entry below its own head (taken back after the copy's interval had
+# thrown it out); merging assumed the newest authoritative entry at or before the
+# copy's head was shared (merges now search for it: last_shared).
+@pytest.mark.parametrize("seed", [136, 971, 2380, 5429])
+def test_deaths_at_a_quarter_of_the_activation_steps_lose_nothing(seed: int) -> None:
+    sim = Sim(seed, crash_activation=0.25)
+    for _ in range(300):
+        sim.step()
+    sim.heal()
+    assert sim.crashes > 0
+
+
 def test_deaths_mid_activation_leave_objects_unfound_for_a_while() -> None:
     """The runs above reach the case where a member activated, the primary died before
     recovering it, and the only other holders are down (Ceph's ``recovery_unfound``)."""
-    unfound = 0
-    for seed in range(40):
+
+    def unfound(seed: int) -> int:
         sim = Sim(seed, crash_activation=0.1)
         for _ in range(300):
             sim.step()
-        unfound += sim.unfound
-    assert unfound > 0
+        return sim.unfound
+
+    # Up to the first run that reaches it (the runs themselves are checked above).
+    assert any(unfound(seed) for seed in range(40))
 
 
 def test_simulation_reaches_down_and_backfill() -> None:

@@ -207,7 +207,8 @@ def test_a_primary_backfilled_from_a_copy_missing_objects_pulls_those_elsewhere(
     auth = PeerReport(
         msgspec.structs.replace(auth.info, last_complete=Eversion(2, 2)), auth.log, missing
     )
-    holder = report(entries, tail=Eversion(1, 1), les=2)
+    # A shorter log than osd.1's, which is why osd.1's is authoritative.
+    holder = report(entries[1:], tail=Eversion(2, 2), les=2)
     empty = PeerReport(PgInfo(PGID), PgLog(ZERO, None, []), PgMissing())
     v = PgView(4, (0, 1), 0, (0, 1), 0, 3, 3)  # min_size 3: no pg_temp to ask for
     prior = build_prior_set([], v, bool, 0)
@@ -314,3 +315,48 @@ def test_an_activation_of_min_size_members_starts_an_epoch_while_one_is_backfill
     result = peer(0, v, build_prior_set([], v, bool, 0), {0: empty, 1: behind_tail}, 4)
     assert result.ok and result.members[0].recovery is Recovery.BACKFILL
     assert result.members[1].info.last_epoch_started == 4
+
+
+def test_a_primary_back_from_dying_mid_activation_does_not_roll_back_newer_copies() -> None:
+    """The sequence of the peering simulation's seed 5429 (p 0.25), which lost a write.
+
+    osd.0 and osd.1 acknowledge A at 2'2; a write of A at 2'3 reaches osd.0 only
+    before it goes down. osd.2 peers as primary with osd.1 in epoch 4, adopts osd.1's
+    log, stores its own last_epoch_started 4 and dies before pulling A or activating
+    osd.1. osd.1, alone, peers (``peered``) with osd.0 back as a stray: osd.0's log is
+    the newest, so osd.1 recovers A at 2'3 over the 2'2 it acknowledged. When osd.2
+    returns, its epoch 4 only bounds what was acknowledged (2'2): osd.1's newer log
+    qualifies and wins (Ceph's min_last_update_acceptable). Preferring osd.2's log for
+    its newer epoch would make A's 2'3 divergent and need 2'2, which no copy holds.
+    """
+    base = [mod(A, 1, 1)]
+    acked = [*base, mod(A, 2, 2, Eversion(1, 1))]
+    osd0 = report([*acked, mod(A, 2, 3, Eversion(2, 2))], les=2)
+    osd1 = report(acked, les=2)
+    v4 = view(4, (2, 1))
+    started = peer(2, v4, build_prior_set([], v4, bool, 0), {2: report(base, les=1), 1: osd1}, 4)
+    assert started.ok and started.auth == 1 and started.started == 4
+    assert started.log is not None
+    mine = started.members[2]
+    assert mine.info.last_epoch_started == 4 and list(mine.missing) == [A]
+    # osd.2 stored that and died.
+    osd2 = PeerReport(mine.info, started.log.copy(), mine.missing.copy())
+
+    v5 = view(5, (1,))
+    alone = peer(1, v5, build_prior_set([], v5, bool, 0), {1: osd1, 0: osd0}, 5)
+    assert alone.ok and alone.started == 0 and alone.auth == 0
+    assert alone.log is not None and alone.sources == {A: [0]}
+    assert alone.members[1].missing.items()[A].need == Eversion(2, 3)
+    # osd.1 pulled A at 2'3 from osd.0: complete, with the log up to 2'3.
+    info1 = alone.members[1].info
+    info1 = msgspec.structs.replace(info1, last_complete=info1.last_update)
+    assert info1.last_epoch_started == 2
+    osd1 = PeerReport(info1, alone.log.copy(), PgMissing())
+
+    v6 = view(6, (2, 1))
+    back = peer(2, v6, build_prior_set([], v6, bool, 0), {2: osd2, 1: osd1}, 6)
+    assert back.ok and back.auth == 1
+    assert back.log is not None and back.log.head == Eversion(2, 3)
+    assert back.members[2].missing.items()[A].need == Eversion(2, 3)
+    assert back.sources == {A: [1]}
+    assert back.members[1].recovery is Recovery.NONE
