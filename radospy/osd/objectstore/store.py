@@ -333,6 +333,7 @@ class ObjectStore:
             for txn in txns:
                 for op in txn.ops:
                     apply(op)
+            apply.finish()
             # The data first: a committed row never points at data not yet durable.
             blocks.sync()
             db.execute("COMMIT")
@@ -1002,11 +1003,30 @@ def _store_error(path: Path, exc: sqlite3.Error) -> StoreError:
 
 
 class _Applier:
-    """Carries out transaction steps on a database inside an open SQL transaction."""
+    """Carries out transaction steps on a database inside an open SQL transaction;
+    `finish` before the commit.
+
+    It remembers what it looked up or wrote for the rest of the SQL transaction (a
+    group commit of several ops), so that one op's steps do not ask the database again
+    what an earlier step of it (or of an op before it) settled: an object's row (id and
+    size), that a collection exists. An object's new size waits in memory for the
+    `SetObjectInfo` that a write's steps end with, and goes into the same UPDATE (or
+    `finish` writes it). A 4 KiB write of a new object then costs 5 statements
+    instead of 13 (its `Touch` inserts without looking up first).
+    """
 
     def __init__(self, db: sqlite3.Connection, blocks: _BlockFile) -> None:
         self.db = db
         self.blocks = blocks
+        self._objects: dict[tuple[str, ObjectId], tuple[int, int] | None] = {}
+        """(cid, oid) -> (id, size) as this transaction has made it; None: no such object."""
+        self._collections: set[str] = set()
+        """Collections known to exist."""
+        self._sizes: dict[int, int] = {}
+        """Object id -> its new size, not yet written to its row."""
+        self._fresh: set[int] = set()
+        """Objects created in this transaction that have no extent in the block file
+        (so an extent written to them frees nothing)."""
         self._handlers: dict[type, Callable[[Any], None]] = {
             tx.MakeCollection: self._mkcoll,
             tx.RemoveCollection: self._rmcoll,
@@ -1033,13 +1053,30 @@ class _Applier:
     def __call__(self, op: tx.AnyTxOp) -> None:
         self._handlers[type(op)](op)
 
+    def finish(self) -> None:
+        """Write what still waits in memory (object sizes): call before the commit."""
+        if self._sizes:
+            self._write_sizes()
+
+    def _write_sizes(self) -> None:
+        self.db.executemany(
+            "UPDATE objects SET size=? WHERE id=?",
+            [(size, object_id) for object_id, size in self._sizes.items()],
+        )
+        self._sizes.clear()
+
     # --- lookups ----------------------------------------------------------------------
 
     def _find(self, cid: str, oid: ObjectId) -> tuple[int, int] | None:
-        return self.db.execute(
+        key = (cid, oid)
+        if key in self._objects:
+            return self._objects[key]
+        found = self.db.execute(
             "SELECT id, size FROM objects WHERE cid=? AND nspace=? AND name=? AND snap=?",
             (cid, oid.nspace, oid.name, _snap_to_db(oid.snap)),
         ).fetchone()
+        self._objects[key] = found
+        return found
 
     def _object(self, cid: str, oid: ObjectId) -> tuple[int, int]:
         found = self._find(cid, oid)
@@ -1048,8 +1085,11 @@ class _Applier:
         return found
 
     def _require_collection(self, cid: str) -> None:
+        if cid in self._collections:
+            return
         if self.db.execute("SELECT 1 FROM collections WHERE cid=?", (cid,)).fetchone() is None:
             raise StoreNotFound(f"collection {cid} does not exist")
+        self._collections.add(cid)
 
     def _extent(self, object_id: int, index: int, cid: str, oid: ObjectId) -> bytes:
         row = self.db.execute(
@@ -1075,7 +1115,8 @@ class _Applier:
 
     def _put_extent(self, object_id: int, index: int, data: bytes | memoryview) -> None:
         key = _key(object_id, index)
-        self._free_blocks(key, key)
+        if object_id not in self._fresh:
+            self._free_blocks(key, key)
         self.db.execute(
             "INSERT OR REPLACE INTO extents VALUES (?, ?, NULL, ?)", (key, checksum(data), data)
         )
@@ -1083,7 +1124,10 @@ class _Applier:
     def _put_blocks(self, object_id: int, first: int, pieces: list[memoryview]) -> None:
         """Extents `first`, `first + 1`, … (whole ones) into the block file."""
         start = _key(object_id, first)
-        self._free_blocks(start, start + len(pieces) - 1)
+        if object_id in self._fresh:
+            self._fresh.discard(object_id)
+        else:
+            self._free_blocks(start, start + len(pieces) - 1)
         locs = self.blocks.write(pieces)
         self.db.executemany(
             "INSERT OR REPLACE INTO extents VALUES (?, ?, ?, NULL)",
@@ -1093,8 +1137,10 @@ class _Applier:
             ],
         )
 
-    def _set_size(self, object_id: int, size: int) -> None:
-        self.db.execute("UPDATE objects SET size=? WHERE id=?", (size, object_id))
+    def _set_size(self, cid: str, oid: ObjectId, object_id: int, size: int) -> None:
+        """The object's new size: in memory until `_set_object_info` or `finish`."""
+        self._objects[(cid, oid)] = (object_id, size)
+        self._sizes[object_id] = size
 
     def _drop_extents_from(self, object_id: int, index: int) -> None:
         first, last = _key(object_id, index), _key(object_id, (1 << _INDEX_BITS) - 1)
@@ -1105,6 +1151,7 @@ class _Applier:
 
     def _mkcoll(self, op: tx.MakeCollection) -> None:
         self.db.execute("INSERT OR IGNORE INTO collections(cid) VALUES (?)", (op.cid,))
+        self._collections.add(op.cid)
 
     def _rmcoll(self, op: tx.RemoveCollection) -> None:
         ids = [r[0] for r in self.db.execute("SELECT id FROM objects WHERE cid=?", (op.cid,))]
@@ -1112,18 +1159,32 @@ class _Applier:
             self._drop_object(object_id)
         self.db.execute("DELETE FROM pglog WHERE cid=?", (op.cid,))
         self.db.execute("DELETE FROM collections WHERE cid=?", (op.cid,))
+        self._collections.discard(op.cid)
+        for key in [key for key in self._objects if key[0] == op.cid]:
+            self._objects[key] = None
 
     # --- objects ----------------------------------------------------------------------
 
     def _touch(self, op: tx.Touch) -> None:
-        if self._find(op.cid, op.oid) is not None:
+        key = (op.cid, op.oid)
+        if self._objects.get(key) is not None:
             return
         self._require_collection(op.cid)
-        self.db.execute(
-            "INSERT INTO objects(cid, nspace, name, snap, size, mtime_ns, v_epoch, v_version)"
-            " VALUES (?, ?, ?, ?, 0, 0, 0, 0)",
+        # Ops touch objects they found missing: insert first, look up only if it was there.
+        cursor = self.db.execute(
+            "INSERT OR IGNORE INTO objects(cid, nspace, name, snap, size, mtime_ns, v_epoch,"
+            " v_version) VALUES (?, ?, ?, ?, 0, 0, 0, 0)",
             (op.cid, op.oid.nspace, op.oid.name, _snap_to_db(op.oid.snap)),
         )
+        if cursor.rowcount != 1:
+            self._objects.pop(key, None)
+            self._find(op.cid, op.oid)
+            return
+        object_id = cursor.lastrowid
+        assert object_id is not None
+        self._objects[(op.cid, op.oid)] = (object_id, 0)
+        # Its id may be one a removed object had, whose extents went with it.
+        self._fresh.add(object_id)
 
     def _write(self, op: tx.WriteData) -> None:
         object_id, size = self._object(op.cid, op.oid)
@@ -1156,7 +1217,7 @@ class _Applier:
         if whole:
             self._put_blocks(object_id, whole_first, whole)
         if end > size:
-            self._set_size(object_id, end)
+            self._set_size(op.cid, op.oid, object_id, end)
 
     def _zero(self, op: tx.ZeroData) -> None:
         object_id, size = self._object(op.cid, op.oid)
@@ -1189,17 +1250,20 @@ class _Applier:
                     self._put_extent(object_id, index, old[:keep])
                 index += 1
             self._drop_extents_from(object_id, index)
-        self._set_size(object_id, op.size)
+        self._set_size(op.cid, op.oid, object_id, op.size)
 
     def _remove(self, op: tx.RemoveObject) -> None:
         object_id, _ = self._object(op.cid, op.oid)
         self._drop_object(object_id)
+        self._objects[(op.cid, op.oid)] = None
 
     def _clone(self, op: tx.CloneObject) -> None:
-        src_id, _ = self._object(op.cid, op.src)
+        src_id, src_size = self._object(op.cid, op.src)
         old = self._find(op.cid, op.dst)
         if old is not None:
             self._drop_object(old[0])
+        if self._sizes:
+            self._write_sizes()  # the copy takes the source's row as it is now
         cursor = self.db.execute(
             "INSERT INTO objects(cid, nspace, name, snap, size, mtime_ns, v_epoch, v_version,"
             " omap_header) SELECT cid, ?, ?, ?, size, mtime_ns, v_epoch, v_version, omap_header"
@@ -1207,6 +1271,8 @@ class _Applier:
             (op.dst.nspace, op.dst.name, _snap_to_db(op.dst.snap), src_id),
         )
         dst_id = cursor.lastrowid
+        assert dst_id is not None
+        self._objects[(op.cid, op.dst)] = (dst_id, src_size)
         # Extents are keyed (object id, index): re-key the source's under the copy's
         # id; those in the block file get their own copy there (units are not shared).
         src_range = (_key(src_id, 0), _key(src_id, (1 << _INDEX_BITS) - 1))
@@ -1231,16 +1297,19 @@ class _Applier:
         self.db.execute(copy_omap, (dst_id, src_id))
 
     def _drop_object(self, object_id: int) -> None:
+        self._sizes.pop(object_id, None)
+        self._fresh.discard(object_id)
         self._drop_extents_from(object_id, 0)
         self.db.execute("DELETE FROM xattrs WHERE id=?", (object_id,))
         self.db.execute("DELETE FROM omap WHERE id=?", (object_id,))
         self.db.execute("DELETE FROM objects WHERE id=?", (object_id,))
 
     def _set_object_info(self, op: tx.SetObjectInfo) -> None:
-        object_id, _ = self._object(op.cid, op.oid)
+        object_id, size = self._object(op.cid, op.oid)
+        self._sizes.pop(object_id, None)
         self.db.execute(
-            "UPDATE objects SET mtime_ns=?, v_epoch=?, v_version=? WHERE id=?",
-            (op.mtime_ns, op.version.epoch, op.version.version, object_id),
+            "UPDATE objects SET size=?, mtime_ns=?, v_epoch=?, v_version=? WHERE id=?",
+            (size, op.mtime_ns, op.version.epoch, op.version.version, object_id),
         )
 
     # --- xattrs and omap --------------------------------------------------------------
