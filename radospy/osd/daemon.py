@@ -1225,7 +1225,8 @@ class OsdDaemon:
             self.writes_in_flight.add(key)
             self._spawn(self._answer(conn, tid, self._client_op(conn, msg), key))
         elif isinstance(msg, RepOp):
-            self._spawn(self._answer(conn, tid, self._rep_op(conn, msg)))
+            if not self._rep_op_now(conn, msg, tid):
+                self._spawn(self._answer(conn, tid, self._rep_op(conn, msg)))
         elif isinstance(msg, PGList):
             self._spawn(self._answer(conn, tid, self._pg_list(conn, msg)))
         elif isinstance(msg, PGScrubLs):
@@ -1808,6 +1809,59 @@ class OsdDaemon:
         await self._ensure_tickets()
         return await self.messenger.connect(addr, f"osd.{osd}")
 
+    def _rep_op_now(self, conn: Connection, msg: RepOp, tid: int) -> bool:
+        """Start the replicated write ``msg`` at once, without a task, when it waits for
+        nothing (most do): the next version of a PG whose op lock nobody holds, under
+        our map; its reply goes out from the commit's callback. False when `_rep_op`
+        must handle it (which checks, waits for and refuses everything else)."""
+        pg = self.pgs.get(PgId(msg.pool, msg.pg_seed))
+        if (
+            pg is None
+            or msg.map_epoch > self.epoch
+            or pg.lock.locked()
+            or msg.prev_version != pg.last_update
+            or pg.interval_start == RETIRED
+            or msg.map_epoch < pg.info.last_epoch_started
+            or not conn.peer_name.startswith("osd.")
+        ):
+            return False
+        try:
+            entry = LogEntry.decode(msg.log_entry)
+        except (msgspec.DecodeError, msgspec.ValidationError, PgLogError):
+            return False
+        if entry.version <= pg.last_update:
+            return False
+        # Nothing can run between these checks and the start: no await in between.
+        key = (msg.pool, entry.oid.nspace, entry.oid.name)
+        try:
+            local = self._start_rep_op(pg, msg.txn, entry)
+        except Exception as exc:  # answered as `_rep_op`'s would be
+            self._spawn(self._answer(conn, tid, _raise(exc)))
+            return True
+        token = pg.lock.begin(key, ordered=False)
+        reply = RepOpReply(msg.pool, msg.pg_seed, msg.version)
+        local.add_done_callback(
+            functools.partial(self._rep_op_done, conn, tid, pg, key, token, reply)
+        )
+        return True
+
+    def _rep_op_done(
+        self,
+        conn: Connection,
+        tid: int,
+        pg: PG,
+        key: ObjectKey,
+        token: asyncio.Future[None],
+        reply: Message,
+        local: asyncio.Future[None],
+    ) -> None:
+        """A write `_rep_op_now` started is durable here (or failed): answer the primary."""
+        pg.lock.end(key, token)
+        if local.cancelled() or local.exception() is not None:
+            self._spawn(self._answer(conn, tid, local))
+        elif not conn.try_reply(tid, reply):
+            self._spawn(self._answer(conn, tid, _ready(reply)))
+
     async def _rep_op(self, conn: Connection, msg: RepOp) -> Message:
         if not conn.peer_name.startswith("osd."):
             raise RadosError(f"{conn.peer_name} may not replicate", EACCES)
@@ -1959,6 +2013,10 @@ PEERING_MESSAGES = (
 async def _ready(reply: Message) -> Message:
     """An answer already computed, for `_answer` to send once the send queue has room."""
     return reply
+
+
+async def _raise(exc: BaseException) -> Message:
+    raise exc
 
 
 async def _refuse(conn: Connection) -> Message:

@@ -64,10 +64,13 @@ class PgOpLock:
         """Wait (holding the lock) until no write of object ``key`` is in flight."""
         await self._writes.wait_finished(key)
 
-    def begin(self, key: ObjectKey) -> asyncio.Future[None]:
+    def begin(self, key: ObjectKey, ordered: bool = True) -> asyncio.Future[None]:
         """Register a write of object ``key`` that finishes after the lock is released;
-        the token to pass to `end`. Call holding the lock, after `wait_object`."""
-        assert self._mutex.locked(), "begin() holding the lock"
+        the token to pass to `end`. Call holding the lock, after `wait_object`; or,
+        with ``ordered=False``, while nobody holds it, in the same step of the event
+        loop as the check (a replicated write that waits for nothing starts so,
+        without a task: as if it took the lock and released it at once)."""
+        assert self._mutex.locked() == ordered, "begin() holding the lock, or not at all"
         token = self._writes.begin(key)
         self._in_flight += 1
         self._idle.clear()
