@@ -150,13 +150,17 @@ def _raise_for_dead_loop(
 ) -> None:
     """A loop that should run as long as the monitor failed: log why and stop the
     monitor with a MonError (a leader whose status or failure loop died would go on
-    answering while no longer logging health or marking OSDs down)."""
+    answering while no longer logging health or marking OSDs down). Each failed loop
+    is logged once, with its traceback; the error names the first."""
+    first: MonError | None = None
     for task, name in loops.items():
-        exc = task.exception() if task in done else None
+        exc = task.exception() if task in done and not task.cancelled() else None
         if exc is None:
             continue
         log.error("%s: %s loop failed", entity, name, exc_info=exc)
-        raise MonError(f"{name} loop failed: {exc!r}")
+        first = first or MonError(f"{name} loop failed: {exc!r}")
+    if first is not None:
+        raise first
 
 
 def mon_node_id(name: str) -> int:

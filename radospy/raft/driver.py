@@ -198,11 +198,16 @@ class RaftDriver:
 
     async def stop(self) -> None:
         """Stop the loop, wait for the saves handed to storage and fail everything
-        still waiting; the storage may be closed afterwards."""
+        still waiting; the storage may be closed afterwards.
+
+        An error the loop already ended with is not raised here: it stays the result
+        of the task :meth:`start` returned, for whoever watches that task to report.
+        Raised here, from the ``finally`` of a daemon shutting down because of it (or
+        of something else), it would replace the error being handled and cut the rest
+        of the shutdown short."""
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await asyncio.wait([self._task])
         self._writer.close()
         self._fail_all(RadosError("monitor is shutting down", EAGAIN))
 
