@@ -7,14 +7,16 @@ drains every :class:`~radospy.raft.core.Ready` in the order Raft's safety needs:
     persist (one save, durable) → send → apply → advance → release reads
 
 except for a leader whose Ready allows it (``send_first``): it sends first, so that its
-appends are on their way to the followers, whose disks work in parallel with its own,
-and its save runs in the background on the storage thread
-(:class:`~radospy.raft.writer.StorageWriter`) while the loop goes on taking
-acknowledgements, proposals and reads. The node counts the leader's own copy of the
-entries toward a commit only once that save is reported durable
-(:meth:`~radospy.raft.core.RaftNode.persisted`). Every save, background or not, reaches
-the storage in the order the Readys came; a Ready that must be persisted before its
-messages leave (a follower's acknowledgement, a vote) waits for every earlier save.
+appends are on their way to the followers, whose disks work in parallel with its own.
+Its save then runs either on the loop's thread, as a follower's does, or in the
+background on the storage thread (:class:`~radospy.raft.writer.StorageWriter`) while
+the loop goes on taking acknowledgements, proposals and reads: the background pays off
+while changes are pipelined, and costs a thread hand-off each way otherwise
+(:class:`~radospy.raft.save_policy.LeaderSavePolicy` decides). The node counts the
+leader's own copy of the entries toward a commit only once that save is reported
+durable (:meth:`~radospy.raft.core.RaftNode.persisted`). Every save, background or not,
+reaches the storage in the order the Readys came; a Ready that must be persisted before
+its messages leave (a follower's acknowledgement, a vote) waits for every earlier save.
 Proposals that arrive while the disk is busy are persisted together in the next Ready
 (group commit for free).
 
@@ -54,6 +56,7 @@ from radospy.raft.messages import (
     decode_message,
     encode_message,
 )
+from radospy.raft.save_policy import LeaderSavePolicy
 from radospy.raft.storage import Storage
 from radospy.raft.writer import StorageWriter
 
@@ -128,6 +131,10 @@ class DriverConfig:
     the followers before it sends an append of its own for it (0: at once). Under a
     steady stream of changes the commit then rides on the next entry: half the appends,
     and one Ready instead of two per entry on each follower."""
+    inline_save_streak: int = 4
+    """A leader saves new entries on its loop's thread once this many Readys in a row
+    carried entries with no earlier one still in flight (changes one at a time); 0:
+    always on the storage thread (see :class:`~radospy.raft.save_policy.LeaderSavePolicy`)."""
 
 
 @dataclass
@@ -166,6 +173,7 @@ class RaftDriver:
         self.id = node_id
         self.config = config
         self._writer = StorageWriter(storage)
+        self._save_policy = LeaderSavePolicy(config.inline_save_streak)
         self._failure: BaseException | None = None
         """A background save's error: it ends the loop."""
         self._sm = state_machine
@@ -359,21 +367,20 @@ class RaftDriver:
         """Carry out ``rd`` but its advance; whether its save is already durable."""
         if rd.soft_state is not None:
             self._role_changed(rd.soft_state.role, rd.soft_state.lead)
-        durable = not rd.send_first
+        durable = True
         if rd.send_first and rd.committed_entries and not rd.must_sync:
             # A leader's commit with nothing to persist: its messages (the new commit
             # index for the followers, heartbeats) leave after the proposers' replies,
             # which are written by the tasks that applying the entries wakes; they go
             # first in the loop's queue. Raft lets any message be delayed.
             asyncio.get_running_loop().call_soon(self._send, rd.messages)
-            self._save_in_background(rd)
+            durable = self._save_leader(rd)
         elif rd.send_first:
-            # The leader's appends leave before its own write and fdatasync, which go
-            # on in the background, so that the followers' fsyncs run at the same time
-            # as its own (etcd's order) and the loop meanwhile takes their answers.
+            # The leader's appends leave before its own write and fdatasync, so that
+            # the followers' fsyncs run at the same time as its own (etcd's order).
             self._send(rd.messages)
             self._transport.flush()
-            self._save_in_background(rd)
+            durable = self._save_leader(rd)
         else:
             self._writer.save(rd)
             self._send(rd.messages)
@@ -388,6 +395,15 @@ class RaftDriver:
         for entry in rd.committed_entries:
             self._apply(entry)
         return durable
+
+    def _save_leader(self, rd: Ready) -> bool:
+        """Save a leader's Ready on the loop's thread or in the background, as the policy
+        says; whether it is already durable."""
+        if self._save_policy.inline(rd, self.node.committed, self._writer.busy):
+            self._writer.save(rd)
+            return True
+        self._save_in_background(rd)
+        return False
 
     def _save_in_background(self, rd: Ready) -> None:
         if not (rd.hard_state or rd.entries or rd.snapshot or rd.compaction):

@@ -6,9 +6,10 @@ Saves run one at a time in the order they were handed over, each behind every ea
 one, so the storage sees exactly the sequence of saves a synchronous driver would make.
 A save may run in the background (:meth:`StorageWriter.start`: the caller is told when
 it is done) or in the foreground (:meth:`StorageWriter.save`: it returns once this save
-and every earlier one are done). While nothing runs in the background a foreground save
-is made on the caller's thread, so a follower, whose saves are all in the foreground,
-pays no thread hand-off for them.
+and every earlier one are done). While no background save is queued or running, a
+foreground save is made on the caller's thread — even if the loop has not yet been told
+that the last background one finished — so a follower, whose saves are all in the
+foreground, and a leader saving on its loop pay no thread hand-off for them.
 
 Once a save fails, every later one fails too without touching the storage: a log with a
 save missing in the middle must not be written on.
@@ -35,37 +36,43 @@ class StorageWriter:
     def __init__(self, storage: Storage) -> None:
         self._storage = storage
         self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="raft-storage")
-        self._background = 0
-        """Background saves whose completion the loop has not yet been told of."""
+        # Each counter is written by one thread only (the loop's, the storage
+        # thread's): no lock needed for the loop to compare them.
+        self._submitted = 0
+        """Saves handed to the storage thread."""
+        self._finished = 0
+        """Saves the storage thread has carried out (successfully or not)."""
         self._failure: BaseException | None = None
 
     @property
     def busy(self) -> bool:
-        """Whether a background save is still running or unreported."""
-        return self._background > 0
+        """Whether a background save is queued or running on the storage thread."""
+        return self._finished != self._submitted
 
     def start(self, rd: Ready, done: Callable[[BaseException | None], None]) -> None:
         """Save ``rd`` in the background; ``done(error)`` is called on the event loop
         (``error`` None on success) once it is on storage, after every earlier save."""
         loop = asyncio.get_running_loop()
-        self._background += 1
 
         def finished(future: concurrent.futures.Future[None]) -> None:
-            loop.call_soon_threadsafe(report, future.exception())
+            loop.call_soon_threadsafe(done, future.exception())
 
-        def report(error: BaseException | None) -> None:
-            self._background -= 1
-            done(error)
-
-        self._pool.submit(self._save, rd).add_done_callback(finished)
+        self._submitted += 1
+        self._pool.submit(self._save_in_thread, rd).add_done_callback(finished)
 
     def save(self, rd: Ready) -> None:
         """Save ``rd`` now, behind every background save; raises what the save raised."""
-        if self._background == 0:
-            # The thread is idle and stays so: nothing else submits to it meanwhile.
+        if not self.busy:
+            # The thread is idle and stays so: only the caller submits to it.
             self._save(rd)
         else:
-            self._pool.submit(self._save, rd).result()
+            self._pool.submit(self._save_in_thread, rd).result()
+
+    def _save_in_thread(self, rd: Ready) -> None:
+        try:
+            self._save(rd)
+        finally:
+            self._finished += 1
 
     def close(self) -> None:
         """Wait for every save handed over; later saves are refused."""

@@ -13,7 +13,9 @@ longer than a round trip to a follower), in order behind the earlier ones, and t
 hears of it through ``persisted``; a Ready that must be durable before its messages
 leave first waits for every save before it. A crash loses the background saves not yet
 done (all of them, or all but a prefix), so a leader whose own copy was counted toward a
-commit before it was durable would lose acknowledged writes.
+commit before it was durable would lose acknowledged writes. As the driver may, a leader
+with no background save pending sometimes (``leader_inline``) persists a Ready on the
+spot instead, after sending its messages, and advances it as durable.
 
 Invariants are checked as the run goes (each raises :class:`InvariantViolation`):
 
@@ -93,6 +95,8 @@ class SimConfig:
     """Liveness bound: time allowed, after healing, to commit and converge."""
     write_delay_ms: int = 30
     """A background save takes 1..this many ms (0: leaders persist in the foreground)."""
+    leader_inline: float = 0.3
+    """Chance that a leader with no background save pending persists a Ready at once."""
     commit_delay_ms: int = 5
     """A leader sends a commit no proposal carried after 0..this many ms."""
 
@@ -298,6 +302,8 @@ class Sim:
         # Crash between persisting and sending (whichever comes first), or before
         # applying.
         background = rd.send_first and self.cfg.write_delay_ms > 0
+        if background and not node.writing and self.rng.random() < self.cfg.leader_inline:
+            background = False
         first, then = self._save_now, self._send_all
         if rd.send_first:
             first, then = then, (self._save_later if background else first)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from errno import ENOSPC, ETIMEDOUT
 from typing import Any
@@ -20,6 +22,11 @@ from radospy.raft.storage import Storage
 from radospy.raft.writer import StorageFailed, StorageWriter
 
 FAST = DriverConfig(tick_interval=0.01, election_tick=10, snapshot_entries=20)
+BACKGROUND = dataclasses.replace(FAST, inline_save_streak=0)
+"""A leader's synced saves all go to its storage thread."""
+STEADY = dataclasses.replace(FAST, election_tick=100)
+"""Elections only after a second of silence: one leader throughout, even when the
+machine is loaded."""
 
 
 class ListMachine:
@@ -55,13 +62,19 @@ class Net:
         """Deliveries are already scheduled by `send`."""
 
 
-def make(net: Net, node_id: int, storage: Storage, peers: tuple[int, ...]) -> RaftDriver:
+def make(
+    net: Net,
+    node_id: int,
+    storage: Storage,
+    peers: tuple[int, ...],
+    config: DriverConfig = FAST,
+) -> RaftDriver:
     if not storage.load().entries and peers:
         from radospy.raft import HardState, bootstrap_entries
 
         boot = bootstrap_entries(peers)
         storage.save(entries=boot, hard_state=HardState(1, 0, len(boot)))
-    driver = RaftDriver(node_id, storage, ListMachine(), net, FAST)
+    driver = RaftDriver(node_id, storage, ListMachine(), net, config)
     net.drivers[node_id] = driver
     driver.start()
     return driver
@@ -169,7 +182,7 @@ class GatedStorage(MemoryStorage):
 async def test_a_leader_commits_on_its_followers_while_its_own_save_is_still_running() -> None:
     net = Net()
     storages = {i: GatedStorage() for i in (1, 2, 3)}
-    drivers = [make(net, i, s, (1, 2, 3)) for i, s in storages.items()]
+    drivers = [make(net, i, s, (1, 2, 3), BACKGROUND) for i, s in storages.items()]
     await retry(lambda d: d.propose(b"first", 2.0), net)
     leader = await leader_of(net)
     storages[leader.id].gate.clear()
@@ -193,7 +206,7 @@ async def test_a_leader_commits_on_its_followers_while_its_own_save_is_still_run
 async def test_a_failed_background_save_ends_the_leaders_loop() -> None:
     net = Net()
     storages = {i: GatedStorage() for i in (1, 2, 3)}
-    drivers = [make(net, i, s, (1, 2, 3)) for i, s in storages.items()]
+    drivers = [make(net, i, s, (1, 2, 3), BACKGROUND) for i, s in storages.items()]
     leader = await leader_of(net)
     task = leader._task
     assert task is not None
@@ -224,3 +237,93 @@ async def test_after_a_failed_save_the_writer_writes_nothing_more() -> None:
         writer.save(Ready(entries=(Entry(1, 1, data=b"b"),), must_sync=True))
     writer.close()
     assert storage.load().entries == ()
+
+
+class ThreadRecordingStorage(MemoryStorage):
+    """Memory storage that records, for each save of entries, whether it ran on the
+    event loop's thread (the main thread here) or on the storage thread."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entry_saves_on_loop: list[bool] = []
+        self.saves_on_storage_thread = 0
+
+    def save(self, **kwargs: Any) -> None:
+        on_loop = threading.current_thread() is threading.main_thread()
+        if kwargs.get("entries"):
+            self.entry_saves_on_loop.append(on_loop)
+        if not on_loop:
+            self.saves_on_storage_thread += 1
+        super().save(**kwargs)
+
+
+@pytest.mark.asyncio
+async def test_a_leader_committing_one_change_at_a_time_saves_on_its_loop() -> None:
+    """One change in flight at a time: once the streak is reached, the leader's own
+    entries are written on its loop's thread and durable before they commit, and no
+    save of it goes to the storage thread any more (nor does a commit index's)."""
+    net = Net()
+    storages = {i: ThreadRecordingStorage() for i in (1, 2, 3)}
+    drivers = [make(net, i, s, (1, 2, 3), STEADY) for i, s in storages.items()]
+    await retry(lambda d: d.propose(b"warm-up", 2.0), net)
+    leader = await leader_of(net)
+    term = leader.term
+    storage = storages[leader.id]
+    for n in range(FAST.inline_save_streak):
+        await leader.propose(b"w%d" % n, 2.0)
+    # The saves handed to the storage thread before the streak was reached are done.
+    await until(lambda: not leader._writer.busy)
+    threaded = storage.saves_on_storage_thread
+    saves = len(storage.entry_saves_on_loop)
+    for n in range(10):
+        assert await leader.propose(b"x%d" % n, 2.0) == FAST.inline_save_streak + 2 + n
+        # Saved before the commit, not reported later by the storage thread.
+        assert leader.node.log.durable == leader.node.log.last_index
+    assert storage.entry_saves_on_loop[saves:] == [True] * 10
+    assert storage.saves_on_storage_thread == threaded
+    assert leader.is_leader and leader.term == term
+    for d in drivers:
+        await d.stop()
+    assert [e.data for e in storage.load().entries if e.data][-1] == b"x9"
+
+
+@pytest.mark.asyncio
+async def test_with_no_streak_a_leaders_entries_are_all_saved_in_the_background() -> None:
+    net = Net()
+    storages = {i: ThreadRecordingStorage() for i in (1, 2, 3)}
+    config = dataclasses.replace(STEADY, inline_save_streak=0)
+    drivers = [make(net, i, s, (1, 2, 3), config) for i, s in storages.items()]
+    await retry(lambda d: d.propose(b"warm-up", 2.0), net)
+    leader = await leader_of(net)
+    term = leader.term
+    await until(lambda: not leader._writer.busy)
+    saves = len(storages[leader.id].entry_saves_on_loop)
+    for n in range(10):
+        await leader.propose(b"x%d" % n, 2.0)
+    # It may commit on its followers' copies before its own are written.
+    await until(lambda: not leader._writer.busy)
+    assert storages[leader.id].entry_saves_on_loop[saves:] == [False] * 10
+    assert leader.is_leader and leader.term == term
+    for d in drivers:
+        await d.stop()
+
+
+@pytest.mark.asyncio
+async def test_the_writer_is_idle_once_its_thread_is_done_before_the_loop_hears_of_it() -> None:
+    """A foreground save may follow a background one as soon as the storage thread has
+    finished it, on the caller's thread, though the loop has not yet run the report
+    (a leader whose followers committed its entry cuts the next Ready before that)."""
+    storage = ThreadRecordingStorage()
+    writer = StorageWriter(storage)
+    reports: list[BaseException | None] = []
+    writer.start(Ready(entries=(Entry(1, 1, data=b"a"),), must_sync=True), reports.append)
+    deadline = time.monotonic() + 10
+    while writer.busy:  # the loop is blocked here: the report cannot run meanwhile
+        assert time.monotonic() < deadline, "the storage thread never finished"
+        time.sleep(0.001)
+    assert reports == []
+    writer.save(Ready(entries=(Entry(1, 2, data=b"b"),), must_sync=True))
+    assert storage.entry_saves_on_loop == [False, True]
+    await until(lambda: reports == [None])
+    writer.close()
+    assert [e.data for e in storage.load().entries] == [b"a", b"b"]
