@@ -11,6 +11,7 @@ import json
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
@@ -62,6 +63,7 @@ class RadosCluster(MonCluster):
         self.num_osds = num_osds
         self.osd_procs: dict[int, subprocess.Popen[bytes]] = {}
         self._poller: radospy.Rados | None = None
+        self._poller_lock = threading.Lock()
 
     def write_conf(self, names: list[str]) -> None:
         super().write_conf(names)
@@ -143,16 +145,25 @@ class RadosCluster(MonCluster):
         life, or None when it fails or times out. For the condition checks that tests
         repeat every second: a ``radospy ceph`` process costs ~0.4 s of CPU to start,
         which the daemons under test then lack on a 2-core machine."""
-        try:
-            if self._poller is None:
-                poller = radospy.Rados(conffile=str(self.conf_path))
-                poller.connect(timeout=10)
-                self._poller = poller
-            cmd = json.dumps({"prefix": prefix, "format": "json", **args})
-            rc, out, _ = self._poller.mon_command(cmd, timeout=10)
-        except RadosError:
-            return None
+        rc, out, _ = self.mon_command(prefix, timeout=10, format="json", **args)
         return json.loads(out) if rc == 0 else None
+
+    def mon_command(
+        self, prefix: str, timeout: int = 30, **args: Any
+    ) -> tuple[int, bytes, str]:
+        """A monitor command through the polling client (see `poll_json`): (rc, output,
+        status or error); a client that cannot reach the monitors gives its errno."""
+        try:
+            with self._poller_lock:
+                if self._poller is None:
+                    poller = radospy.Rados(conffile=str(self.conf_path))
+                    poller.connect(timeout=10)
+                    self._poller = poller
+            cmd = json.dumps({"prefix": prefix, **args})
+            rc, out, status = self._poller.mon_command(cmd, timeout=timeout)
+        except RadosError as exc:
+            return -exc.errno, b"", str(exc)
+        return rc, out, status
 
     def wait_osds_up(self, count: int, timeout: float = 60.0) -> None:
         """Wait until ``count`` OSDs are up in the OSDMap."""

@@ -18,7 +18,6 @@ size 3 (issue #5).
 
 from __future__ import annotations
 
-import json
 import re
 import signal
 from collections.abc import Iterator
@@ -45,7 +44,11 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RadosCluster]:
 
 
 def osd_dump(cluster: RadosCluster) -> dict[str, Any]:
-    return json.loads(cluster.ceph_ok("osd", "dump", "--format", "json"))
+    """``osd dump`` through the cluster's polling client (`is_up` is polled: not a
+    `radospy ceph` process per poll)."""
+    dump = cluster.poll_json("osd dump")
+    assert dump is not None, "osd dump failed"
+    return dict(dump)
 
 
 def osd_info(cluster: RadosCluster, osd: int) -> dict[str, Any]:

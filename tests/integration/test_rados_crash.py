@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import logging
 import os
 import random
@@ -57,10 +56,13 @@ def _config(cluster: RadosCluster, op_timeout: int) -> Config:
     return radospy.Rados(conffile=str(cluster.conf_path), conf=conf).config
 
 
-def _up_from(cluster: RadosCluster) -> dict[int, int]:
-    rc, out, err = cluster.ceph("osd", "dump", "--format", "json", timeout=10)
-    assert rc == 0, err
-    return {o["osd"]: o["up_from"] for o in json.loads(out)["osds"] if o["up"]}
+def _up_from(cluster: RadosCluster) -> dict[int, int] | None:
+    """Each up OSD's ``up_from``, asked through the cluster's polling client (not a
+    `radospy ceph` process per poll); None when the monitors cannot be asked."""
+    dump = cluster.poll_json("osd dump")
+    if dump is None:
+        return None
+    return {o["osd"]: o["up_from"] for o in dump["osds"] if o["up"]}
 
 
 def _restart_osds(cluster: RadosCluster, osds: list[int], before: dict[int, int]) -> None:
@@ -69,11 +71,8 @@ def _restart_osds(cluster: RadosCluster, osds: list[int], before: dict[int, int]
         cluster.start_osd(osd)
 
     def booted() -> bool:
-        try:
-            now = _up_from(cluster)
-        except AssertionError:
-            return False
-        return all(now.get(osd, 0) > before.get(osd, 0) for osd in osds)
+        now = _up_from(cluster)
+        return now is not None and all(now.get(osd, 0) > before.get(osd, 0) for osd in osds)
 
     wait_for(booted, 90, f"osds {osds} booted again", poll=0.5)
 
@@ -257,6 +256,7 @@ def test_kill_every_daemon_under_load(cluster: RadosCluster) -> None:
         log.warning("kill-everything round with seed %d", seed)
         print(f"kill-everything round: seed {seed}")
         before = _up_from(cluster)
+        assert before is not None
         asyncio.run(_load_and_kill(cluster, ledger, random.Random(seed)))
         assert ledger.reads > 0 and ledger.acked
         _restart_everything(cluster, before)
@@ -295,6 +295,7 @@ def test_osd_killed_and_restarted_during_appends(cluster: RadosCluster) -> None:
                     wait_for, lambda: sum(map(len, done.values())) >= 40, 120, "40 appends", 0.01
                 )
                 before = await asyncio.to_thread(_up_from, cluster)
+                assert before is not None
                 await asyncio.to_thread(cluster.stop_osd, victim, signal.SIGKILL)
                 await asyncio.to_thread(_restart_osds, cluster, [victim], before)
                 restarted.set()

@@ -50,9 +50,16 @@ def _ceph_json(cluster: RadosCluster, *words: str) -> Any:
     return json.loads(out)
 
 
-def _pool_df(cluster: RadosCluster, name: str) -> dict[str, Any]:
-    pools = _ceph_json(cluster, "df", "detail")["pools"]
-    return next(p["stats"] for p in pools if p["name"] == name)
+# What the tests ask again and again goes through the cluster's polling client, not a
+# `radospy ceph` process per poll (~0.3 s of CPU each, which the daemons then lack).
+
+
+def _pool_df(cluster: RadosCluster, name: str) -> dict[str, Any] | None:
+    """``df detail``'s stats of pool ``name``; None when the monitors cannot be asked."""
+    df = cluster.poll_json("df", detail="detail")
+    if df is None:
+        return None
+    return dict(next(p["stats"] for p in df["pools"] if p["name"] == name))
 
 
 def _create_pool(cluster: RadosCluster, name: str, pg_num: int = 8) -> None:
@@ -110,6 +117,8 @@ def test_df_figures_follow_what_was_written(cluster: RadosCluster, client: rados
         # Each PG's primary reports on its own schedule: the count can already be right
         # while one PG still reports the removed object and another not yet its new one.
         stats = _pool_df(cluster, "stats")
+        if stats is None:
+            return None
         counted = stats["objects"] == len(sizes)
         stored = stats["stored"] >= sum(sizes.values())
         used = stats["bytes_used"] >= 3 * sum(sizes.values())
@@ -147,25 +156,30 @@ def test_df_figures_follow_what_was_written(cluster: RadosCluster, client: rados
 def test_a_new_leader_learns_the_stats_from_the_next_reports(cluster: RadosCluster) -> None:
     """SIGKILL the leader: the next one starts with no stats and rebuilds them from the
     OSDs' reports, passed on by a monitor that does not lead when an OSD talks to one."""
-    before = _pool_df(cluster, "stats")["objects"]
+    stats = _pool_df(cluster, "stats")
+    assert stats is not None
+    before = stats["objects"]
     leader = cluster.quorum()["quorum_leader_name"]
     cluster.kill(leader)
     try:
 
         def rebuilt() -> bool:
-            rc, out, _ = cluster.ceph("osd", "df", "--format", "json", timeout=10)
-            if rc != 0:
+            osd_df = cluster.poll_json("osd df")
+            if osd_df is None or not all(n["kb"] == CAPACITY // 1024 for n in osd_df["nodes"]):
                 return False
-            nodes = json.loads(out)["nodes"]
-            if not all(n["kb"] == CAPACITY // 1024 for n in nodes):
-                return False
-            return bool(_pool_df(cluster, "stats")["objects"] == before)
+            stats = _pool_df(cluster, "stats")
+            return stats is not None and stats["objects"] == before
 
         wait_for(rebuilt, DEADLINE, "every OSD's stats at the new leader")
         assert cluster.quorum()["quorum_leader_name"] != leader
     finally:
         cluster.start(leader)
-    wait_for(lambda: len(cluster.quorum()["quorum_names"]) == 3, DEADLINE, "3 monitors again")
+    wait_for(
+        lambda: (status := cluster.poll_json("quorum_status"))
+        and len(status["quorum_names"]) == 3,
+        DEADLINE,
+        "3 monitors again",
+    )
 
 
 def test_quota_refuses_writes_with_edquot_and_loses_nothing(
@@ -237,11 +251,14 @@ def test_full_osds_refuse_writes_with_enospc_and_lose_nothing(
         assert filled * block <= 1.1 * CAPACITY, f"{filled} MiB acked on {CAPACITY // MIB} MiB"
         for name, data in acked.items():
             assert ioctx.read(name, block) == data
-        health = wait_for(
-            lambda: (out := cluster.ceph("health", "detail")[1]) and "OSD_FULL" in out and out,
+        wait_for(
+            lambda: (answer := cluster.poll_json("health", detail="detail"))
+            and "OSD_FULL" in answer["checks"],
             DEADLINE,
             "OSD_FULL in health",
         )
+        rc, health, err = cluster.ceph("health", "detail")
+        assert rc == 0, err
         assert health.startswith("HEALTH_ERR")
         assert "pool 'fill' is full (no space)" in health
         dump = _ceph_json(cluster, "osd", "dump")
