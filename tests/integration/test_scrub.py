@@ -242,12 +242,15 @@ def test_repair_of_the_primarys_own_copy(cluster: RadosCluster, client: radospy.
     restart_damaged(cluster, primary, lambda: flip_extent(cluster, primary, pgid,
                                                           PRIMARY_CORRUPT, 0))  # fmt: skip
     # Reading the damaged copy fails on the primary; repair pulls a good one to it.
+    # No scrub counted errors before it, so health says 0 at once: the wait is for the
+    # repair's own log line.
     expect(cluster, ["pg", "repair", pgid], 0)
+    log = cluster.root / f"osd.{primary}.log"
+    repaired = f"repaired {PRIMARY_CORRUPT} on osd.{primary}"
+    wait_for(lambda: repaired in log.read_text(errors="replace"), 120, "the repair")
     for osd in where["acting"]:
         copy = copy_of(cluster, osd, pgid, PRIMARY_CORRUPT)
         assert copy is not None and copy[0] == content(PRIMARY_CORRUPT), osd
-    log = (cluster.root / f"osd.{primary}.log").read_text()
-    assert f"repaired {PRIMARY_CORRUPT} on osd.{primary}" in log
     assert client.open_ioctx(POOL).read(PRIMARY_CORRUPT, 1 << 20) == content(PRIMARY_CORRUPT)
 
 
