@@ -125,8 +125,11 @@ COMMAND_TIMEOUT = 10.0
 AUTH_BARRIER_TIMEOUT = 5.0
 """Seconds a monitor waits to confirm an entity unknown to it (below the messenger's
 ms_connection_ready_timeout, so the peer is told to retry rather than timed out)."""
-WRITE_ATTEMPTS = 5
-"""Times a change refused with EAGAIN at apply time is validated and proposed again."""
+WRITE_ATTEMPTS = 20
+"""Times a change refused with EAGAIN at apply time is validated and proposed again.
+Ceph's monitor retries a pool op until it applies; five proved too few while a thrash
+test's self-managed snapshots were created and removed beside map changes (a client
+got EAGAIN once), and each attempt waits for the changes before it to apply."""
 MAX_BATCH = 256
 """Changes carried by one Raft entry at most."""
 MAX_ENTRIES_IN_FLIGHT = 2
