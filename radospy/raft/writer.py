@@ -66,7 +66,8 @@ class StorageWriter:
             # The thread is idle and stays so: only the caller submits to it.
             self._save(rd)
         else:
-            self._pool.submit(self._save_in_thread, rd).result()
+            # Not counted as a background save: the caller waits for it right here.
+            self._pool.submit(self._save, rd).result()
 
     def _save_in_thread(self, rd: Ready) -> None:
         try:

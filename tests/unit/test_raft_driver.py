@@ -327,3 +327,32 @@ async def test_the_writer_is_idle_once_its_thread_is_done_before_the_loop_hears_
     await until(lambda: reports == [None])
     writer.close()
     assert [e.data for e in storage.load().entries] == [b"a", b"b"]
+
+
+@pytest.mark.asyncio
+async def test_the_writer_is_idle_again_after_a_save_that_queued_behind_a_background_one() -> None:
+    """A foreground save made while a background one runs goes through the storage
+    thread; once both are done the writer is idle, so later saves run on the caller's
+    thread again (they did not: the queued save was counted as finished but never as
+    handed over)."""
+    storage = GatedStorage()
+    writer = StorageWriter(storage)
+    reports: list[BaseException | None] = []
+    storage.gate.clear()
+    writer.start(Ready(entries=(Entry(1, 1, data=b"a"),), must_sync=True), reports.append)
+
+    def open_once_queued() -> None:
+        # The foreground save is queued behind the gated one: only then may it run.
+        deadline = time.monotonic() + 10
+        while writer._pool._work_queue.qsize() == 0 and time.monotonic() < deadline:
+            time.sleep(0.001)
+        storage.gate.set()
+
+    opener = threading.Thread(target=open_once_queued)
+    opener.start()
+    writer.save(Ready(entries=(Entry(1, 2, data=b"b"),), must_sync=True))
+    opener.join()
+    await until(lambda: reports == [None])
+    assert not writer.busy
+    writer.close()
+    assert [e.data for e in storage.load().entries] == [b"a", b"b"]
