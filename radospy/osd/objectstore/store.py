@@ -69,7 +69,7 @@ from typing import Any
 import xxhash
 
 from radospy.common.eversion import Eversion
-from radospy.common.malloc import aligned_buffer
+from radospy.common.hugepages import HugeBufferPool, huge_buffer
 from radospy.osd.objectstore import transaction as tx
 from radospy.osd.objectstore.allocator import Allocator
 from radospy.osd.objectstore.reclaim import Reclaimer
@@ -98,6 +98,11 @@ _STAGING_SIZE = 1 << 20
 _RUN_EXTENTS = _STAGING_SIZE // EXTENT_SIZE
 # Runs of at least this many extents (1 MiB) are read with O_DIRECT.
 _DIRECT_READ_MIN = 16
+# Reads of up to a default object (4 MiB) take their buffer from a pool that keeps
+# this many idle: as many as an OSD's read threads and a reply being sent each
+# (`osd_read_threads` is 3), 16 MiB resident at most.
+_POOLED_READ_SIZE = 4 << 20
+_POOLED_READ_BUFFERS = 4
 # What O_DIRECT needs of a buffer's address: a page (the logical block size divides it).
 _DIRECT_ALIGN = mmap.PAGESIZE
 PAGE_SIZE = 16384
@@ -672,6 +677,7 @@ class _BlockFile:
             mmap.mmap(-1, _STAGING_SIZE) if direct_read_fd is not None else None
         )
         self._staging_lock = threading.Lock()
+        self._read_buffers = HugeBufferPool(_POOLED_READ_SIZE, _POOLED_READ_BUFFERS)
         self._reclaim = Reclaimer()
         self._allocated: list[int] = []
         self._freed: list[int] = []
@@ -760,6 +766,18 @@ class _BlockFile:
     def unpin(self, token: int) -> None:
         """The read that pinned ``token`` is done with its units."""
         self._reclaim.unpin(token)
+
+    def read_target(self, size: int, zeroed: bool) -> memoryview:
+        """A buffer of ``size`` bytes for a read, ``zeroed`` or not (a 4 MiB memset is a
+        third of a read's CPU). A big one starts on a huge page boundary, so that
+        `gather` reads into it with O_DIRECT in few, big requests (`hugepages`), and
+        comes from a small pool, so its pages are not faulted in and zeroed again for
+        every read."""
+        if size < _DIRECT_READ_MIN * EXTENT_SIZE:
+            return memoryview(bytearray(size))
+        if size <= self._read_buffers.capacity:
+            return self._read_buffers.take(size, zeroed)
+        return huge_buffer(size)
 
     def read(self, loc: int) -> bytes:
         """The whole extent at byte offset `loc`."""
@@ -900,7 +918,7 @@ class ReadPlan:
     def _fill(self) -> None:
         if not self._size:
             return
-        view = self._view = _read_target(self._size, self._zeroed)
+        view = self._view = self._blocks.read_target(self._size, self._zeroed)
         base = self._base
         try:
             self._blocks.gather(view, base, self._extents)
@@ -921,15 +939,6 @@ class ReadPlan:
         if self._pin is not None:
             self._blocks.unpin(self._pin)
             self._pin = None
-
-
-def _read_target(size: int, zeroed: bool) -> memoryview:
-    """A buffer of ``size`` bytes for a read, ``zeroed`` or not (a 4 MiB memset is a
-    third of a read's CPU); a big one starts on a page boundary, so that `_BlockFile`
-    can read into it with O_DIRECT."""
-    if size < _DIRECT_READ_MIN * EXTENT_SIZE:
-        return memoryview(bytearray(size))
-    return aligned_buffer(size, _DIRECT_ALIGN, zeroed)
 
 
 def _zero_past(pieces: list[memoryview], got: int) -> None:
