@@ -450,6 +450,9 @@ def peer(
     if auth is None:
         return PeeringResult(PgState.INCOMPLETE, blocked_by=prior.down)
     auth_report = reports[auth]
+    # The primary merges every answer's history into its own (Ceph's proc_replica_info
+    # and update_history), and stores it with its info at activation.
+    history = merged_history(r.info.history for r in reports.values())
     members: dict[int, MemberPlan] = {}
     remove: frozenset[ObjectId] = frozenset()
     if auth != me and needs_backfill(auth_report.log, mine.info, mine.log):
@@ -461,7 +464,7 @@ def peer(
         for oid, item in auth_report.missing.items().items():
             missing.add(oid, item.need)
         info = msgspec.structs.replace(
-            _backfill_info(auth_report.info, mine.info),
+            _adopted(_backfill_info(auth_report.info, mine.info), mine.info, history),
             last_complete=last_complete_for(log, log.head, missing),
         )
         members[me] = MemberPlan(me, Recovery.BACKFILL, info, missing)
@@ -472,6 +475,7 @@ def peer(
         if auth != me:
             merged = log.merge_log(auth_report.log, auth_report.info, info, missing)
             info, remove = merged.info, merged.remove
+        info = _adopted(info, auth_report.info, history)
         kind = Recovery.LOG if len(missing) else Recovery.NONE
         members[me] = MemberPlan(me, kind, info, missing)
     for osd in dict.fromkeys((*view.acting, *view.up)):
@@ -527,6 +531,9 @@ def _member_plan(osd: int, report: PeerReport | None, log: PgLog, info: PgInfo) 
         last_complete=last_complete_for(log, log.head, peer_missing),
         log_tail=log.tail,
         last_user_version=info.last_user_version,
+        # The primary's epoch unless the member's own is newer (Ceph's activate on a
+        # replica): the member then holds the log that epoch vouches for.
+        last_epoch_started=max(report.info.last_epoch_started, info.last_epoch_started),
         # What the PG's history says is true of every copy (Ceph's replicas take the
         # primary's history at activation): a member that peers later starts from it.
         history=report.info.history.merge(info.history),
@@ -566,6 +573,22 @@ def _backfill_info(auth_info: PgInfo, old: PgInfo) -> PgInfo:
         last_complete=auth_info.last_update,
         last_backfill=BACKFILL_START,
         history=auth_info.history.merge(old.history),
+    )
+
+
+def _adopted(info: PgInfo, other: PgInfo, history: PgHistory) -> PgInfo:
+    """The primary's ``info`` once it holds the log of ``other`` (Ceph's
+    proc_master_log): the newer of the two ``last_epoch_started``, and ``history``.
+
+    Its log then holds every write the other copy's epoch vouches for, so it may claim
+    that epoch. Keeping an older one would leave a complete copy below the history's
+    ``last_epoch_started``: should the copies that claim it go away, no copy would
+    reach what find_best_info then requires, and the PG would stay incomplete.
+    """
+    return msgspec.structs.replace(
+        info,
+        last_epoch_started=max(info.last_epoch_started, other.last_epoch_started),
+        history=info.history.merge(history),
     )
 
 

@@ -360,3 +360,68 @@ def test_a_primary_back_from_dying_mid_activation_does_not_roll_back_newer_copie
     assert back.members[2].missing.items()[A].need == Eversion(2, 3)
     assert back.sources == {A: [1]}
     assert back.members[1].recovery is Recovery.NONE
+
+
+def test_a_primary_adopting_a_log_takes_its_epoch_and_history() -> None:
+    """osd.2 and osd.1, too few to serve (``peered``), adopt the log of osd.0, a stray
+    that went active in epoch 3: as Ceph's proc_master_log, the primary takes the newer
+    last_epoch_started of the two and merges osd.0's history (every answer's, as
+    proc_replica_info does), so that what it stores says what its log now holds; the
+    replica takes the primary's epoch (Ceph's activate)."""
+    base = [mod(A, 1, 1)]
+    stale = report(base, les=1)
+    newer = report([*base, mod(B, 3, 2)], les=3)
+    newer = PeerReport(
+        msgspec.structs.replace(
+            newer.info, history=PgHistory(last_epoch_started=3, last_epoch_clean=2)
+        ),
+        newer.log,
+        newer.missing,
+    )
+    cleaner = report(base, les=1)
+    cleaner = PeerReport(
+        msgspec.structs.replace(cleaner.info, history=PgHistory(last_epoch_clean=4)),
+        cleaner.log,
+        cleaner.missing,
+    )
+    peered = PgView(5, (2, 1), 2, (2, 1), 2, 3, 3)
+    prior = build_prior_set([], peered, bool, 0)
+    result = peer(2, peered, prior, {2: stale, 0: newer, 1: cleaner}, 5)
+    assert result.ok and result.auth == 0 and result.started == 0
+    assert result.info is not None
+    assert result.info.last_epoch_started == 3
+    assert result.info.history == PgHistory(last_epoch_started=3, last_epoch_clean=4)
+    replica = result.members[1]
+    assert replica.recovery is Recovery.LOG
+    assert replica.info.last_epoch_started == 3
+    assert replica.info.history == result.info.history
+
+
+def test_a_primary_backfilled_while_peered_keeps_its_newer_epoch() -> None:
+    """osd.0 went active in epoch 5 and its log shares no entry with osd.1's, whose own
+    epoch is older: osd.0 alone backfills itself from osd.1 (``peered``). Its copy then
+    holds what its epoch 5 vouches for, so it keeps that epoch; taking osd.1's older
+    one under a history that says 5 left no complete copy reaching it, and the PG
+    incomplete for good once osd.1 was gone."""
+    own = report([mod(A, 5, 1), mod(B, 5, 2)], les=5)
+    own = PeerReport(
+        msgspec.structs.replace(own.info, history=PgHistory(last_epoch_started=5)),
+        own.log,
+        own.missing,
+    )
+    source = report([mod(A, 5, 4, Eversion(5, 1)), mod(B, 5, 5)], tail=Eversion(5, 3), les=3)
+    alone = PgView(6, (0,), 0, (0,), 0, 3, 2)
+    result = peer(0, alone, build_prior_set([], alone, bool, 0), {0: own, 1: source}, 6)
+    assert result.ok and result.auth == 1 and result.started == 0
+    assert result.log is not None
+    mine = result.members[0]
+    assert mine.recovery is Recovery.BACKFILL
+    assert mine.info.last_epoch_started == 5
+    assert mine.info.history.last_epoch_started == 5
+
+    # The backfill done, osd.1 goes away: osd.0's complete copy is enough.
+    done = msgspec.structs.replace(mine.info, last_backfill=None)
+    later = PgView(7, (0,), 0, (0,), 0, 3, 2)
+    reports = {0: PeerReport(done, result.log.copy(), PgMissing())}
+    again = peer(0, later, build_prior_set([], later, bool, 5), reports, 7)
+    assert again.ok and again.auth == 0
