@@ -83,7 +83,7 @@ from radospy.osd.peering import (
 from radospy.osd.peering import (
     Recovery as Plan,
 )
-from radospy.osd.pglog import ZERO, PgInfo, PgLog, PgLogError, PgMissing
+from radospy.osd.pglog import ZERO, PgHistory, PgInfo, PgLog, PgLogError, PgMissing
 from radospy.osd.read_lease import prior_primaries, prior_readable_until_ub
 from radospy.osd.removal_gate import RemovalGate
 from radospy.osd.snap_txn import SNAPSET_ATTR, clone_of, snap_objects, snapdir_of
@@ -381,6 +381,7 @@ class Recovery:
         # set when a notify moves last_epoch_started forward); intervals that ended
         # before it was last clean are dropped, as Ceph keeps them only back to then.
         history = merged_history(r.info.history for r in reports.values())
+        await self.update_history(pg, interval, history)
         pg.past.trim(history.last_epoch_clean)
         prior = pg.prior = build_prior_set(
             pg.past.intervals, view, osdmap.is_up, history.last_epoch_started
@@ -466,6 +467,22 @@ class Recovery:
             osd._map_changed.notify_all()
         log.info("%s: pg %s activated: %s", osd.entity, pg.pgid, pg_state_string(pg.state))
         return True
+
+    async def update_history(self, pg: PG, interval: int, history: PgHistory) -> None:
+        """Merge what the copies that answered know of the PG's history into this one's
+        and store it, whether or not the PG then activates (Ceph's ``update_history``
+        on each notify, written with the info): a restart, or the copy that knew of an
+        activation or a clean epoch going away, does not make this primary forget it
+        and look less far back than it must. Nothing is written when the history does
+        not move, nor once ``interval`` is over."""
+        if pg.info.history.merge(history) == pg.info.history:
+            return
+        async with pg.lock:
+            if pg.interval_start != interval:
+                return
+            pg.info = msgspec.structs.replace(pg.info, history=pg.info.history.merge(history))
+            txn = Transaction().set_pginfo(pg.cid, pg.info.encode())
+            await asyncio.to_thread(self.osd.store.apply, txn)
 
     async def _record_started(self, pg: PG, epoch: int, members: list[int]) -> None:
         """Every member activated in ``epoch`` and committed it: record that in the

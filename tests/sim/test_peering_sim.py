@@ -231,6 +231,11 @@ class Sim:
         # to the newest epoch any of them says the PG went active in.
         reports = {o.osd: o.report() for o in self.osds if o.up}
         history = merged_history(r.info.history for r in reports.values())
+        # Stored by the primary whether or not it activates (Recovery.update_history).
+        primary = self.osds[me]
+        primary.info = msgspec.structs.replace(
+            primary.info, history=primary.info.history.merge(history)
+        )
         les = history.last_epoch_started
         known = self.known_intervals(me, history.last_epoch_clean)
         prior = build_prior_set(known, view, lambda o: self.osds[o].up, les)
@@ -257,7 +262,6 @@ class Sim:
             return
         if not self.activate(me, result):
             return
-        primary = self.osds[me]
         self.active = True
         self.activations += 1
         self.check(view)
