@@ -116,6 +116,7 @@ def _run(argv: list[str]) -> int:
         failure=failure_config(config),
         tick_interval=float(config.get_int("mon_tick_interval")),
         pg_stuck_threshold=float(config.get_int("mon_pg_stuck_threshold")),
+        op_retry_timeout=config.get_float("mon_op_retry_timeout"),
     )
     mon_config = dataclasses.replace(mon_config, messenger=mon_config.messenger.with_modes(config))
     # Check the store before detaching, so a bad data directory fails in the foreground.

@@ -205,6 +205,11 @@ OPTIONS: dict[str, Option] = {
         _opt("mon_pg_stuck_threshold", _I, "60", "mon",
              "seconds a PG may stay inactive, unclean, undersized, degraded or stale "
              "before it counts as stuck", min=1),
+        _opt("mon_op_retry_timeout", _F, "30", "mon",
+             "seconds a monitor validates and proposes again a change refused at apply "
+             "time (the state moved on) before answering ETIMEDOUT (radospy's own; "
+             "Ceph's monitor waits indefinitely, its default is mon_op_complaint_time's)",
+             min=0),
         _opt("mon_tick_interval", _I, "5", "mon",
              "seconds between the leader's checks of timers (down-out, beacons)", min=1),
         _opt("mon_osd_nearfull_ratio", _F, "0.85", "mon",

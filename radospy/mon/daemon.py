@@ -38,7 +38,7 @@ import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from errno import EACCES, EAGAIN, EBUSY, EEXIST, EINVAL, EIO, ENOENT
+from errno import EACCES, EAGAIN, EBUSY, EEXIST, EINVAL, EIO, ENOENT, ETIMEDOUT
 from pathlib import Path
 from typing import Any
 
@@ -125,11 +125,6 @@ COMMAND_TIMEOUT = 10.0
 AUTH_BARRIER_TIMEOUT = 5.0
 """Seconds a monitor waits to confirm an entity unknown to it (below the messenger's
 ms_connection_ready_timeout, so the peer is told to retry rather than timed out)."""
-WRITE_ATTEMPTS = 20
-"""Times a change refused with EAGAIN at apply time is validated and proposed again.
-Ceph's monitor retries a pool op until it applies; five proved too few while a thrash
-test's self-managed snapshots were created and removed beside map changes (a client
-got EAGAIN once), and each attempt waits for the changes before it to apply."""
 MAX_BATCH = 256
 """Changes carried by one Raft entry at most."""
 MAX_ENTRIES_IN_FLIGHT = 2
@@ -250,6 +245,9 @@ class MonConfig:
     """``mon_tick_interval``: seconds between the leader's failure-timer checks."""
     pg_stuck_threshold: float = 60.0
     """``mon_pg_stuck_threshold``: seconds before a PG in a bad state counts as stuck."""
+    op_retry_timeout: float = 30.0
+    """``mon_op_retry_timeout``: seconds a change refused with EAGAIN at apply time is
+    validated and proposed again before the command is answered ETIMEDOUT."""
 
 
 class MonDaemon:
@@ -505,16 +503,21 @@ class MonDaemon:
 
         A change is validated against the state the changes accepted before it lead to
         and joins the write pipeline; one refused with EAGAIN at apply time (validated
-        against a change that did not happen as expected) is validated again. An answer
-        without a change must not reflect changes that may never commit, nor miss one
-        committed by a newer leader: it is given only from the committed state, once
-        everything accepted before it is applied and a ReadIndex barrier confirmed this
-        monitor still leads.
+        against a change that did not happen as expected) is validated again, as Ceph's
+        monitor keeps a pool op waiting for the next proposal until it applies. Each
+        attempt waits for the changes before it, so the retries are bounded by time
+        (``mon_op_retry_timeout``), not by a count that a busy cluster outruns: past
+        the deadline the command is answered ETIMEDOUT, as a Ceph client's monitor op
+        that did not complete in time. An answer without a change must not reflect
+        changes that may never commit, nor miss one committed by a newer leader: it is
+        given only from the committed state, once everything accepted before it is
+        applied and a ReadIndex barrier confirmed this monitor still leads.
         """
         assert self.driver is not None and self._pipeline is not None
         pipeline = self._pipeline
+        deadline = time.monotonic() + self.config.op_retry_timeout
         settled = False
-        for _ in range(WRITE_ATTEMPTS):
+        while True:
             cached = self.machine.result_of(msg.nonce, msg.seq)
             if cached is not None:
                 return cached
@@ -531,11 +534,14 @@ class MonDaemon:
                 if applied.rc != -EAGAIN:
                     return applied
                 settled = False
-                continue
-            await pipeline.drained()
-            await self.driver.read_barrier(COMMAND_TIMEOUT)
-            settled = True
-        return CommandResult(-EAGAIN, b"", "the monitors' state kept changing; retry")
+            else:
+                await pipeline.drained()
+                await self.driver.read_barrier(COMMAND_TIMEOUT)
+                settled = True
+            if time.monotonic() >= deadline:
+                timeout = self.config.op_retry_timeout
+                outs = f"the monitors' state kept changing for {timeout:g} s; retry"
+                return CommandResult(-ETIMEDOUT, b"", outs)
 
     async def _daemon_command(
         self, conn: Connection, prefix: str, cmd: dict[str, Any], caps: MonCap, msg: MonCommand
