@@ -3,7 +3,7 @@
 `MonCluster` writes a keyring, a monmap and a config file into a temporary directory,
 creates and starts monitors as `radospy mon ...` processes, kills them by PID with
 SIGKILL, and waits on conditions with deadlines (never sleeps as a means of
-synchronisation).
+synchronisation), polling through one client kept for the cluster's life.
 """
 
 from __future__ import annotations
@@ -14,15 +14,18 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import radospy
 from radospy.auth.crypto import CryptoKey
 from radospy.auth.keyring import EntityAuth, EntityName, Keyring
 from radospy.common.addr import Addr
 from radospy.common.config import Config
+from radospy.common.errors import RadosError
 from radospy.mon.client import MonClientConfig, client_config
 from radospy.mon.monmap import MonMap
 
@@ -79,6 +82,8 @@ class MonCluster:
             monmap.add(name, Addr("127.0.0.1", port))
         self.monmap_path = root / "monmap"
         self.monmap_path.write_bytes(monmap.encode())
+        self._poller: radospy.Rados | None = None
+        self._poller_lock = threading.Lock()
         self.write_conf(list(self.ports))
 
     def write_conf(self, names: list[str]) -> None:
@@ -131,9 +136,41 @@ class MonCluster:
         proc.wait(timeout=10)
 
     def close(self) -> None:
-        """Kill every monitor still running."""
+        """Stop the polling client and kill every monitor still running."""
+        self.close_poller()
         for name in list(self.procs):
             self.kill(name)
+
+    def close_poller(self) -> None:
+        """Shut the polling client down (the next poll connects a new one)."""
+        with self._poller_lock:
+            poller, self._poller = self._poller, None
+        if poller is not None:
+            poller.shutdown()
+
+    def poll_json(self, prefix: str, **args: Any) -> Any:
+        """A monitor command's JSON answer through one client kept for the cluster's
+        life, or None when it fails or times out. For the condition checks that tests
+        repeat every fraction of a second: a ``radospy ceph`` process costs ~0.4 s of
+        CPU to start, which the daemons under test then lack on a 2-core machine."""
+        rc, out, _ = self.mon_command(prefix, timeout=10, format="json", **args)
+        return json.loads(out) if rc == 0 else None
+
+    def mon_command(self, prefix: str, timeout: int = 30, **args: Any) -> tuple[int, bytes, str]:
+        """A monitor command through the polling client (see `poll_json`): (rc, output,
+        status or error); a client that cannot reach the monitors gives its errno."""
+        try:
+            with self._poller_lock:
+                if self._poller is None:
+                    poller = radospy.Rados(conffile=str(self.conf_path))
+                    poller.connect(timeout=10)
+                    self._poller = poller
+                client = self._poller
+            cmd = json.dumps({"prefix": prefix, **args})
+            rc, out, status = client.mon_command(cmd, timeout=timeout)
+        except RadosError as exc:
+            return -exc.errno, b"", str(exc)
+        return rc, out, status
 
     def ceph(self, *words: str, entity: str = "client.admin", timeout: float = 20.0) -> Any:
         """``radospy ceph WORDS`` as ``entity``; (exit code, stdout, stderr)."""
@@ -151,13 +188,10 @@ class MonCluster:
         return out
 
     def quorum(self, timeout: float = 20.0) -> dict[str, Any]:
-        """``quorum_status`` once some monitor leads."""
-
-        def status() -> dict[str, Any] | None:
-            rc, out, _ = self.ceph("quorum_status", timeout=5.0)
-            return json.loads(out) if rc == 0 else None
-
-        result: dict[str, Any] = wait_for(status, timeout, "a leader")
+        """``quorum_status`` once some monitor leads (through the polling client)."""
+        result: dict[str, Any] = wait_for(
+            lambda: self.poll_json("quorum_status"), timeout, "a leader"
+        )
         return result
 
     def client_config(self, timeout: float = 20.0) -> MonClientConfig:

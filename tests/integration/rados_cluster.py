@@ -7,18 +7,15 @@ stopped by the PIDs this module started, and waited on with deadlines.
 
 from __future__ import annotations
 
-import json
 import signal
 import subprocess
 import sys
-import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
 import radospy
-from radospy.common.errors import RadosError
 from tests.integration.cluster import MonCluster, wait_for
 
 FAST_FAILURE = {
@@ -62,8 +59,6 @@ class RadosCluster(MonCluster):
         super().__init__(root, list(mons))
         self.num_osds = num_osds
         self.osd_procs: dict[int, subprocess.Popen[bytes]] = {}
-        self._poller: radospy.Rados | None = None
-        self._poller_lock = threading.Lock()
 
     def write_conf(self, names: list[str]) -> None:
         super().write_conf(names)
@@ -103,7 +98,7 @@ class RadosCluster(MonCluster):
         for name in self.ports:
             self.mkfs(name)
             self.start(name)
-        wait_for(lambda: self.poll_json("quorum_status"), 30, "a leader")
+        self.quorum(timeout=30)
         rc, _, err = self.ceph("config", "set", "mon", "mon_allow_pool_delete", "true")
         assert rc == 0, err
         # The OSDs' mkfs (each registers with the monitors) run side by side.
@@ -140,31 +135,6 @@ class RadosCluster(MonCluster):
             proc.kill()
             proc.wait(timeout=10)
 
-    def poll_json(self, prefix: str, **args: Any) -> Any:
-        """A monitor command's JSON answer through one client kept for the cluster's
-        life, or None when it fails or times out. For the condition checks that tests
-        repeat every second: a ``radospy ceph`` process costs ~0.4 s of CPU to start,
-        which the daemons under test then lack on a 2-core machine."""
-        rc, out, _ = self.mon_command(prefix, timeout=10, format="json", **args)
-        return json.loads(out) if rc == 0 else None
-
-    def mon_command(
-        self, prefix: str, timeout: int = 30, **args: Any
-    ) -> tuple[int, bytes, str]:
-        """A monitor command through the polling client (see `poll_json`): (rc, output,
-        status or error); a client that cannot reach the monitors gives its errno."""
-        try:
-            with self._poller_lock:
-                if self._poller is None:
-                    poller = radospy.Rados(conffile=str(self.conf_path))
-                    poller.connect(timeout=10)
-                    self._poller = poller
-            cmd = json.dumps({"prefix": prefix, **args})
-            rc, out, status = self._poller.mon_command(cmd, timeout=timeout)
-        except RadosError as exc:
-            return -exc.errno, b"", str(exc)
-        return rc, out, status
-
     def wait_osds_up(self, count: int, timeout: float = 60.0) -> None:
         """Wait until ``count`` OSDs are up in the OSDMap."""
 
@@ -195,9 +165,7 @@ class RadosCluster(MonCluster):
 
     def close(self) -> None:
         """Stop the polling client and every OSD, then kill every monitor."""
-        if self._poller is not None:
-            self._poller.shutdown()
-            self._poller = None
+        self.close_poller()
         for osd in list(self.osd_procs):
             self.stop_osd(osd)
         super().close()

@@ -134,8 +134,8 @@ def test_a_killed_monitor_is_mon_down_until_it_is_back(mons3: MonCluster) -> Non
     mons3.kill(victim)
 
     def health() -> dict[str, Any] | None:
-        rc, out, _ = mons3.ceph("health", "detail", "--format", "json", timeout=5.0)
-        return json.loads(out) if rc == 0 else None
+        answer: dict[str, Any] | None = mons3.poll_json("health", detail="detail")
+        return answer
 
     def mon_down() -> dict[str, Any] | None:
         found = health()
