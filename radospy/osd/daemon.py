@@ -138,6 +138,7 @@ from radospy.osd.recovery import (
     past_intervals_key,
     replica_info,
 )
+from radospy.osd.rep_op_admission import RepOpAdmission, admit_rep_op
 from radospy.osd.scrub import ScrubSchedule
 from radospy.osd.scrubber import Scrubber
 from radospy.osd.superblock import NEWEST_MAP_KEY, decode_newest_map, encode_newest_map
@@ -1811,17 +1812,14 @@ class OsdDaemon:
 
     def _rep_op_now(self, conn: Connection, msg: RepOp, tid: int) -> bool:
         """Start the replicated write ``msg`` at once, without a task, when it waits for
-        nothing (most do): the next version of a PG whose op lock nobody holds, under
-        our map; its reply goes out from the commit's callback. False when `_rep_op`
-        must handle it (which checks, waits for and refuses everything else)."""
+        nothing (most do): one `admit_rep_op` applies, to a PG whose op lock nobody
+        holds, under our map; its reply goes out from the commit's callback. False when
+        `_rep_op` must handle it (which checks, waits for and refuses everything else)."""
         pg = self.pgs.get(PgId(msg.pool, msg.pg_seed))
         if (
             pg is None
             or msg.map_epoch > self.epoch
             or pg.lock.locked()
-            or msg.prev_version != pg.last_update
-            or pg.interval_start == RETIRED
-            or msg.map_epoch < pg.info.last_epoch_started
             or not conn.peer_name.startswith("osd.")
         ):
             return False
@@ -1829,7 +1827,15 @@ class OsdDaemon:
             entry = LogEntry.decode(msg.log_entry)
         except (msgspec.DecodeError, msgspec.ValidationError, PgLogError):
             return False
-        if entry.version <= pg.last_update:
+        admission = admit_rep_op(
+            entry.version,
+            msg.prev_version,
+            msg.map_epoch,
+            pg.last_update,
+            pg.info.last_epoch_started,
+            pg.interval_start == RETIRED,
+        )
+        if admission is not RepOpAdmission.APPLY:
             return False
         # Nothing can run between these checks and the start: no await in between.
         key = (msg.pool, entry.oid.nspace, entry.oid.name)
@@ -1881,29 +1887,30 @@ class OsdDaemon:
         waits, interval = 0, pg.interval_start
         while True:
             async with pg.lock.ordered():
-                if entry.version <= pg.last_update:
-                    # Already applied (or being applied): the primary resent after a
-                    # reconnect. Acknowledged once durable here.
+                admission = admit_rep_op(
+                    entry.version,
+                    msg.prev_version,
+                    msg.map_epoch,
+                    pg.last_update,
+                    pg.info.last_epoch_started,
+                    pg.interval_start == RETIRED,
+                )
+                if admission is RepOpAdmission.DUPLICATE:
                     await pg.lock.wait_object(key)
                     return RepOpReply(msg.pool, msg.pg_seed, msg.version)
-                if pg.interval_start == RETIRED:
+                if admission is RepOpAdmission.RETIRED:
                     raise RadosError(f"pg {pg.pgid} is not mapped here any more", ENOENT)
-                if msg.map_epoch < pg.info.last_epoch_started:
-                    # Sent before this copy was activated by a newer interval's primary:
-                    # a write of an interval that is over must not land after its
-                    # peering.
-                    raise RadosError(
-                        f"pg {pg.pgid}: replication op from an older interval", ESTALE
-                    )
+                if admission is RepOpAdmission.STALE:
+                    raise RadosError(f"pg {pg.pgid}: replication op from an older interval", ESTALE)
                 if waits and pg.interval_start != interval:
                     # The write it waited for belongs to an interval that is over.
                     raise RadosError(f"pg {pg.pgid}: its interval changed", ESTALE)
-                if msg.prev_version <= pg.last_update:
+                if admission is RepOpAdmission.APPLY:
                     local = self._start_rep_op(pg, txn, entry)
                     token = pg.lock.begin(key)
                     break
-            # The write before this one (resent, or sent by a task that dialled this
-            # OSD) is not here yet: it comes first, as the primary logged them.
+            # WAIT: the write before this one (resent, or sent by a task that dialled
+            # this OSD) is not here yet.
             if waits == 1:
                 log.warning(
                     "%s: pg %s: %s waits for %s before it",
