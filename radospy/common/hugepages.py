@@ -15,7 +15,10 @@ an aligned huge page for the kernel to use one. Elsewhere the buffers are the sa
 mappings on small pages, which work, only without the bigger requests.
 
 A fresh huge page costs its zeroing at the first touch (~0.3 ms per 2 MiB here), so
-`HugeBufferPool` keeps a few buffers and hands them out again.
+`HugeBufferPool` keeps a few buffers and hands them out again. These buffers are not
+malloc's, so they cannot reuse what the heap holds free after a burst of 4 MiB writes
+(`malloc`): the pool returns that to the kernel before it maps more. OSD peak RSS in
+4 MiB reads right after 4 MiB writes: 155-167 MiB without, 111-123 with (3 runs each).
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ import mmap
 import threading
 import weakref
 from pathlib import Path
+
+from radospy.common.malloc import release_free_memory
 
 _THP = Path("/sys/kernel/mm/transparent_hugepage")
 _DEFAULT_HUGE_PAGE = 2 << 20
@@ -96,6 +101,10 @@ class HugeBufferPool:
             mapping = self._idle.pop() if self._idle else None
         fresh = mapping is None
         if mapping is None:
+            # New memory: first hand back what malloc's heap holds free (the 4 MiB
+            # buffers of a write burst that just ended, kept until the daemon's next
+            # periodic trim), or RSS would carry both at once. ~2 us when it holds none.
+            release_free_memory()
             mapping = _Mapping(self.capacity)
         array = (ctypes.c_ubyte * size).from_address(mapping.address)
         # The array is what every view of the buffer holds on to; the finalizer holds

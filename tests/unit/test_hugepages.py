@@ -6,6 +6,9 @@ from __future__ import annotations
 import ctypes
 import gc
 import os
+import subprocess
+import sys
+import textwrap
 import threading
 
 import pytest
@@ -107,3 +110,34 @@ def test_an_unpooled_buffer_is_zeroed_and_aligned() -> None:
     view = huge_buffer(5 * MiB)
     assert len(view) == 5 * MiB and address(view) % huge_page_size() == 0
     assert bytes(view) == bytes(len(view))
+
+
+AFTER_A_WRITE_BURST = textwrap.dedent(
+    """
+    from radospy.common.hugepages import HugeBufferPool
+    from radospy.common.malloc import tune_for_big_buffers
+
+    def rss_kib():
+        for line in open("/proc/self/status"):
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+
+    assert tune_for_big_buffers()
+    burst = [bytearray(4 << 20) for _ in range(16)]
+    for b in burst:
+        b[::4096] = b"x" * len(b[::4096])
+    # Free all but the last, which keeps the heap's top from being trimmed on free.
+    del burst[:-1]
+    before = rss_kib()
+    view = HugeBufferPool(4 << 20, keep=1).take(4 << 20)
+    view[::4096] = b"y" * len(view[::4096])
+    print(rss_kib() - before)
+    """
+)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc and /proc only")
+def test_a_new_pool_buffer_takes_the_place_of_what_the_heap_holds_free() -> None:
+    grown = int(subprocess.check_output([sys.executable, "-c", AFTER_A_WRITE_BURST], text=True))
+    # 15 x 4 MiB lay free in the heap: handed back, they more than pay for the new 4 MiB.
+    assert grown < -32 * 1024
