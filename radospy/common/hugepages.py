@@ -86,6 +86,7 @@ class HugeBufferPool:
         self._keep = keep
         self._idle: collections.deque[_Mapping] = collections.deque()
         self._lock = threading.Lock()
+        self._taken = 0
 
     @property
     def idle(self) -> int:
@@ -99,6 +100,7 @@ class HugeBufferPool:
             raise ValueError(f"a buffer of {size} bytes from a pool of {self.capacity}")
         with self._lock:
             mapping = self._idle.pop() if self._idle else None
+            self._taken += 1
         fresh = mapping is None
         if mapping is None:
             # New memory: first hand back what malloc's heap holds free (the 4 MiB
@@ -113,6 +115,20 @@ class HugeBufferPool:
         if zeroed and not fresh:
             ctypes.memset(mapping.address, 0, size)
         return memoryview(array).cast("B")
+
+    def trim(self) -> int:
+        """Unmap the idle buffers if none was taken since the last call (a daemon calls
+        this every few seconds: a pool that sat unused for a whole interval gives its
+        memory back, one in use keeps it); how many were unmapped."""
+        with self._lock:
+            taken, self._taken = self._taken, 0
+            if taken:
+                return 0
+            idle = list(self._idle)
+            self._idle.clear()
+        for mapping in idle:
+            mapping.close()
+        return len(idle)
 
     def _give_back(self, mapping: _Mapping) -> None:
         with self._lock:

@@ -681,11 +681,13 @@ class OsdDaemon:
                 log.warning("%s: cannot refresh service secrets: %s", self.entity, exc)
 
     async def _trim_loop(self) -> None:
-        # Big buffers come from the heap (radospy.common.malloc): hand back what is
-        # free now and then, so that RSS falls once a burst of 4 MiB ops is over.
+        # Big buffers come from the heap (radospy.common.malloc) and from the store's
+        # pool of read buffers: hand back what is free now and then, so that RSS falls
+        # once a burst of 4 MiB ops is over.
         while True:
             await asyncio.sleep(TRIM_INTERVAL)
             await asyncio.to_thread(release_free_memory)
+            self.store.release_idle_buffers()
 
     async def _report_loop(self) -> None:
         while True:

@@ -75,6 +75,22 @@ def test_the_pool_keeps_at_most_keep_idle_buffers(taken: int, keep: int) -> None
     assert pool.idle == min(taken, keep)
 
 
+def test_trim_gives_back_the_idle_buffers_of_a_pool_unused_since_the_last_trim() -> None:
+    pool = HugeBufferPool(MiB, keep=3)
+    views = [pool.take(MiB) for _ in range(3)]
+    del views
+    # Taken from since the last trim: in use, so it keeps its buffers.
+    assert pool.trim() == 0 and pool.idle == 3
+    assert pool.trim() == 3 and pool.idle == 0
+    held = pool.take(MiB)
+    pool.trim()
+    # A buffer out at the time is not the pool's to unmap: it comes back afterwards.
+    assert pool.trim() == 0
+    held[:4] = b"live"
+    del held
+    assert pool.idle == 1
+
+
 def test_a_size_the_pool_cannot_hold_is_refused() -> None:
     pool = HugeBufferPool(2 * MiB, keep=1)
     with pytest.raises(ValueError):
