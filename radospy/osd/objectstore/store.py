@@ -99,12 +99,14 @@ _RUN_EXTENTS = _STAGING_SIZE // EXTENT_SIZE
 # Runs of at least this many extents (1 MiB) are read with O_DIRECT.
 _DIRECT_READ_MIN = 16
 # Reads of up to a default object (4 MiB) take their buffer from a pool that keeps
-# this many idle (32 MiB resident at most, given back once the reads stop: the OSD's
-# periodic trim). With 16 reads in flight on 3 OSDs, a pool of 4 mapped a new buffer
-# (and zeroed its huge pages) for ~20 % of reads; of 8, ~3 %: OSD CPU per 4 MiB
-# sequential read run 1.51-1.90 s -> 1.24-1.29 s (384 objects, /tmp/lead/cpu.sh).
+# this many idle (16 MiB resident at most, given back once the reads stop: the OSD's
+# periodic trim). 8 would map fewer new buffers (with 16 reads in flight on 3 OSDs a
+# pool of 4 maps one, and the kernel zeroes its huge pages, for ~20 % of reads; 8 for
+# ~3 %: OSD CPU per 384-object sequential read run 1.51-1.90 s -> 1.24-1.29 s), but its
+# idle 32 MiB sit beside the heap's buffers of a 4 MiB write burst that starts before
+# the trim: OSD peak RSS in such a burst 160-164 MiB with 8, 144-148 with 4 (target 150).
 _POOLED_READ_SIZE = 4 << 20
-_POOLED_READ_BUFFERS = 8
+_POOLED_READ_BUFFERS = 4
 # What O_DIRECT needs of a buffer's address: a page (the logical block size divides it).
 _DIRECT_ALIGN = mmap.PAGESIZE
 PAGE_SIZE = 16384
