@@ -1829,14 +1829,7 @@ class OsdDaemon:
             entry = LogEntry.decode(msg.log_entry)
         except (msgspec.DecodeError, msgspec.ValidationError, PgLogError):
             return False
-        admission = admit_rep_op(
-            entry.version,
-            msg.prev_version,
-            msg.map_epoch,
-            pg.last_update,
-            pg.info.last_epoch_started,
-            pg.interval_start == RETIRED,
-        )
+        admission = _rep_op_admission(pg, msg, entry)
         if admission is not RepOpAdmission.APPLY:
             return False
         # Nothing can run between these checks and the start: no await in between.
@@ -1889,14 +1882,7 @@ class OsdDaemon:
         waits, interval = 0, pg.interval_start
         while True:
             async with pg.lock.ordered():
-                admission = admit_rep_op(
-                    entry.version,
-                    msg.prev_version,
-                    msg.map_epoch,
-                    pg.last_update,
-                    pg.info.last_epoch_started,
-                    pg.interval_start == RETIRED,
-                )
+                admission = _rep_op_admission(pg, msg, entry)
                 if admission is RepOpAdmission.DUPLICATE:
                     await pg.lock.wait_object(key)
                     return RepOpReply(msg.pool, msg.pg_seed, msg.version)
@@ -2017,6 +2003,18 @@ PEERING_MESSAGES = (
     PGQuery, PGActivate, PGActivated, PGPull, PGPush, PGScan, PGBackfillDone, PGScrubMap,
     PGRemove,
 )  # fmt: skip
+
+
+def _rep_op_admission(pg: PG, msg: RepOp, entry: LogEntry) -> RepOpAdmission:
+    """`admit_rep_op` for a RepOp carrying `entry` to `pg` as it is now."""
+    return admit_rep_op(
+        entry.version,
+        msg.prev_version,
+        msg.map_epoch,
+        pg.last_update,
+        pg.info.last_epoch_started,
+        pg.interval_start == RETIRED,
+    )
 
 
 async def _ready(reply: Message) -> Message:

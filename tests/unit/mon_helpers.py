@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import random
+import socket
+import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from radospy.auth.caps import MonCap
+from radospy.auth.crypto import CryptoKey
+from radospy.auth.keyring import EntityAuth, EntityName, Keyring
+from radospy.common.addr import Addr
 from radospy.mon.commands import CommandContext, CommandResult, Propose, handle_command, parse_argv
+from radospy.mon.daemon import MonConfig, mkfs
+from radospy.mon.monmap import MonMap
 from radospy.mon.quorum import QuorumView
 from radospy.mon.state import MonState
 
@@ -65,3 +73,27 @@ def with_osds(n: int, up: bool = True) -> Mon:
         if up:
             mon.ok(f"osd boot {osd}")
     return mon
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def single_monitor_config(tmp_path: Path, op_retry_timeout: float | None = None) -> MonConfig:
+    """The config of monitor ``a``, alone in its monmap, made (mkfs) under ``tmp_path``:
+    for a `MonDaemon` run in this process."""
+    keyring = Keyring()
+    keyring.entities[EntityName.parse("mon.")] = EntityAuth(
+        CryptoKey.generate(time.time()), {"mon": "allow *"}
+    )
+    monmap = MonMap.create()
+    monmap.add("a", Addr("127.0.0.1", free_port()))
+    data_dir = tmp_path / "mon.a"
+    mkfs("a", data_dir, monmap, keyring)
+    if op_retry_timeout is None:
+        return MonConfig("a", data_dir)
+    return MonConfig("a", data_dir, op_retry_timeout=op_retry_timeout)

@@ -5,25 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
-import time
 from errno import ENOSPC
 from pathlib import Path
 
 import pytest
 
-from radospy.auth.crypto import CryptoKey
-from radospy.auth.keyring import EntityAuth, EntityName, Keyring
-from radospy.common.addr import Addr
 from radospy.mon.daemon import (
-    MonConfig,
     MonDaemon,
     MonError,
     _open_store,
     _raise_for_dead_loop,
-    mkfs,
 )
-from radospy.mon.monmap import MonMap
+
+from .mon_helpers import single_monitor_config
 
 
 async def _fail() -> None:
@@ -78,13 +72,6 @@ def test_every_failed_loop_is_logged_once_and_the_first_named(
     ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def test_a_monitor_whose_raft_store_fails_stops_with_that_error_reported_once(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -92,15 +79,8 @@ def test_a_monitor_whose_raft_store_fails_stops_with_that_error_reported_once(
     store closed, "stopped" logged) and ends with a MonError naming the loop and the
     disk's error, which is logged once with its traceback, not raised again by the
     driver's stop() in place of the MonError."""
-    keyring = Keyring()
-    keyring.entities[EntityName.parse("mon.")] = EntityAuth(
-        CryptoKey.generate(time.time()), {"mon": "allow *"}
-    )
-    monmap = MonMap.create()
-    monmap.add("a", Addr("127.0.0.1", _free_port()))
-    data_dir = tmp_path / "mon.a"
-    mkfs("a", data_dir, monmap, keyring)
-    daemon = MonDaemon(MonConfig("a", data_dir))
+    config = single_monitor_config(tmp_path)
+    daemon = MonDaemon(config)
     saves: list[str] = []
 
     def disk_full(**kwargs: object) -> None:
@@ -124,4 +104,4 @@ def test_a_monitor_whose_raft_store_fails_stops_with_that_error_reported_once(
     assert errors[0].exc_info is not None and isinstance(errors[0].exc_info[1], OSError)
     assert "mon.a: stopped" in [r.getMessage() for r in caplog.records]
     # The store was closed: another monitor process could open it now.
-    _open_store(data_dir).close()
+    _open_store(config.data_dir).close()

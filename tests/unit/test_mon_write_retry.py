@@ -10,43 +10,26 @@ machine refuses with EAGAIN, as a change validated against a state that moved on
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from collections.abc import Awaitable, Callable
 from errno import ETIMEDOUT
 from pathlib import Path
 from typing import TypeVar
 
-from radospy.auth.crypto import CryptoKey
-from radospy.auth.keyring import EntityAuth, EntityName, Keyring
-from radospy.common.addr import Addr
 from radospy.mon.cmdspec import CommandResult, Propose
-from radospy.mon.daemon import MonConfig, MonDaemon, mkfs
+from radospy.mon.daemon import MonDaemon
 from radospy.mon.machine import MonMapEntry
 from radospy.mon.messages import MonCommand
 from radospy.mon.monmap import MonMap
 from radospy.mon.state import MonState
 
+from .mon_helpers import single_monitor_config
+
 T = TypeVar("T")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def _monitor(tmp_path: Path, op_retry_timeout: float) -> MonDaemon:
-    keyring = Keyring()
-    keyring.entities[EntityName.parse("mon.")] = EntityAuth(
-        CryptoKey.generate(time.time()), {"mon": "allow *"}
-    )
-    monmap = MonMap.create()
-    monmap.add("a", Addr("127.0.0.1", _free_port()))
-    data_dir = tmp_path / "mon.a"
-    mkfs("a", data_dir, monmap, keyring)
-    return MonDaemon(MonConfig("a", data_dir, op_retry_timeout=op_retry_timeout))
+    return MonDaemon(single_monitor_config(tmp_path, op_retry_timeout))
 
 
 def _on_leader(daemon: MonDaemon, scenario: Callable[[], Awaitable[T]]) -> T:
