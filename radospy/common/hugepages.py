@@ -61,7 +61,6 @@ class _Mapping:
 
     def __init__(self, capacity: int) -> None:
         page = huge_page_size()
-        self.capacity = capacity
         # Room to start the span on a huge page boundary, wherever the kernel maps it.
         self._map = mmap.mmap(-1, capacity + page, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
         base = ctypes.addressof(ctypes.c_char.from_buffer(self._map))
