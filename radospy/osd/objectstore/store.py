@@ -680,12 +680,7 @@ class _BlockFile:
         self._direct_fd = direct_fd
         self._direct_read_fd = direct_read_fd
         # Page-aligned, as O_DIRECT wants; reused, so written through once faulted in.
-        # One for the writer, one for the readers (which take turns).
         self._staging = mmap.mmap(-1, _STAGING_SIZE) if direct_fd is not None else None
-        self._read_staging = (
-            mmap.mmap(-1, _STAGING_SIZE) if direct_read_fd is not None else None
-        )
-        self._staging_lock = threading.Lock()
         self.read_buffers = HugeBufferPool(_POOLED_READ_SIZE, _POOLED_READ_BUFFERS)
         self._reclaim = Reclaimer()
         self._allocated: list[int] = []
@@ -731,9 +726,8 @@ class _BlockFile:
         for fd in (self._direct_fd, self._direct_read_fd):
             if fd is not None:
                 os.close(fd)
-        for staging in (self._staging, self._read_staging):
-            if staging is not None:
-                staging.close()
+        if self._staging is not None:
+            self._staging.close()
 
     def write(self, pieces: list[memoryview]) -> list[int]:
         """Write each piece (a whole extent) to a newly allocated unit; their byte
@@ -814,31 +808,19 @@ class _BlockFile:
             self._read_run(run, run_loc)
 
     def _read_run(self, pieces: list[memoryview], offset: int) -> None:
-        if self._read_staging is None or len(pieces) < _DIRECT_READ_MIN:
-            _zero_past(pieces, os.preadv(self.fd, pieces, offset))
-            return
-        if self._direct_read_fd is not None and _address(pieces[0]) % _DIRECT_ALIGN == 0:
-            # Each piece starts a multiple of EXTENT_SIZE after the first: all aligned,
-            # so the disk's data lands in the reply buffer itself, with no copy.
-            _zero_past(pieces, os.preadv(self._direct_read_fd, pieces, offset))
-            return
-        # A big read with O_DIRECT into the staging buffer, then one copy: the data
-        # was written around the page cache, and filling fresh page-cache pages costs
-        # ~7x the CPU per MB here. Small reads stay buffered, so they can be cached.
-        with self._staging_lock:
-            self._read_staged(pieces, offset, memoryview(self._read_staging))
-
-    def _read_staged(self, pieces: list[memoryview], offset: int, staging: memoryview) -> None:
-        assert self._direct_read_fd is not None
-        for first in range(0, len(pieces), _RUN_EXTENTS):
-            chunk = pieces[first : first + _RUN_EXTENTS]
-            want = len(chunk) * EXTENT_SIZE
-            got = os.preadv(self._direct_read_fd, [staging[:want]], offset + first * EXTENT_SIZE)
-            # Past the end of a damaged file: zeros (which fail the checksum), not
-            # what the buffer held from an earlier read.
-            staging[got:want] = bytes(want - got)
-            for at, piece in enumerate(chunk):
-                piece[:] = staging[at * EXTENT_SIZE : (at + 1) * EXTENT_SIZE]
+        # A big run goes around the page cache, into the reply buffer itself: the data
+        # was written with O_DIRECT, and filling fresh page-cache pages costs ~7x the
+        # CPU per MB here. Its pieces start a multiple of EXTENT_SIZE after the first,
+        # which `read_target` places on a page boundary. Small runs stay buffered, so
+        # they can be cached.
+        direct = (
+            self._direct_read_fd is not None
+            and len(pieces) >= _DIRECT_READ_MIN
+            and _address(pieces[0]) % _DIRECT_ALIGN == 0
+        )
+        fd = self._direct_read_fd if direct else self.fd
+        assert fd is not None
+        _zero_past(pieces, os.preadv(fd, pieces, offset))
 
     def sync(self) -> None:
         """Make what this transaction wrote durable."""
