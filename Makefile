@@ -32,9 +32,10 @@ up: bytecode
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
+# Two workers, each taking whole files (module-scoped clusters start once per file).
 test: bytecode
 	$(BIN)/ruff check .
-	$(BIN)/pytest -m "not soak" tests
+	$(BIN)/pytest -n 2 --dist loadfile -m "not soak" tests
 
 soak: bytecode
 	$(BIN)/pytest -m soak tests
