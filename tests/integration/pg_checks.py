@@ -36,13 +36,19 @@ def pg_dump(cluster: RadosCluster, what: str = "pgs") -> list[dict[str, Any]]:
 
 
 def wait_clean(cluster: RadosCluster, num_pgs: int, timeout: float, what: str = "") -> None:
-    """Wait until all ``num_pgs`` PGs are active+clean and no ``pg_temp`` is left."""
+    """Wait until all ``num_pgs`` PGs are active+clean, no ``pg_temp`` is left, and each
+    PG's state was reported by its acting set of the latest OSDMap: right after a map
+    change the PG map still shows what the previous primary last reported (active+clean
+    of the old mapping) until the new primary peers and reports."""
 
     def clean() -> bool:
         dump = cluster.poll_json("osd dump")
         if dump is None or dump["pg_temp"]:
             return False
-        return pg_states(cluster) == {"active+clean": num_pgs}
+        if pg_states(cluster) != {"active+clean": num_pgs}:
+            return False
+        reported = {p["pgid"]: p["acting"] for p in pg_dump(cluster, "pgs_brief")}
+        return reported == current_acting(cluster)
 
     try:
         wait_for(clean, timeout, "every PG active+clean", poll=1.0)
@@ -50,6 +56,24 @@ def wait_clean(cluster: RadosCluster, num_pgs: int, timeout: float, what: str = 
         raise AssertionError(
             f"{what}PGs not active+clean after {timeout}s: {pg_states(cluster)}"
         ) from None
+
+
+def current_acting(cluster: RadosCluster) -> dict[str, list[int]]:
+    """Each PG of every pool (as ``pg dump`` names it) and its acting set in the
+    latest OSDMap."""
+    r = radospy.Rados(conffile=str(cluster.conf_path))
+    r.connect(timeout=30)
+    try:
+        r.wait_for_latest_osdmap()
+        osdmap = r._core._objecter().osdmap
+        assert osdmap is not None
+        return {
+            str(PgId(pid, s)): list(osdmap.pg_to_up_acting_osds(PgId(pid, s)).acting)
+            for pid, pool in osdmap.pools.items()
+            for s in range(pool.pg_num)
+        }
+    finally:
+        r.shutdown()
 
 
 def acting_sets(cluster: RadosCluster, pool: str) -> dict[PgId, list[int]]:
