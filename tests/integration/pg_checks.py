@@ -9,6 +9,7 @@ from typing import Any
 
 import radospy
 from radospy.osd.objectstore import ObjectId, ObjectStore
+from radospy.osdmap.osdmap import OSDMap
 from radospy.osdmap.pg import PgId
 from tests.integration.cluster import wait_for
 from tests.integration.rados_cluster import RadosCluster
@@ -58,39 +59,38 @@ def wait_clean(cluster: RadosCluster, num_pgs: int, timeout: float, what: str = 
         ) from None
 
 
-def current_acting(cluster: RadosCluster) -> dict[str, list[int]]:
-    """Each PG of every pool (as ``pg dump`` names it) and its acting set in the
-    latest OSDMap."""
+def latest_osdmap(cluster: RadosCluster) -> OSDMap:
+    """The latest OSDMap, as a client gets it."""
     r = radospy.Rados(conffile=str(cluster.conf_path))
     r.connect(timeout=30)
     try:
         r.wait_for_latest_osdmap()
         osdmap = r._core._objecter().osdmap
         assert osdmap is not None
-        return {
-            str(PgId(pid, s)): list(osdmap.pg_to_up_acting_osds(PgId(pid, s)).acting)
-            for pid, pool in osdmap.pools.items()
-            for s in range(pool.pg_num)
-        }
+        return osdmap
     finally:
         r.shutdown()
+
+
+def current_acting(cluster: RadosCluster) -> dict[str, list[int]]:
+    """Each PG of every pool (as ``pg dump`` names it) and its acting set in the
+    latest OSDMap."""
+    osdmap = latest_osdmap(cluster)
+    return {
+        str(PgId(pid, s)): list(osdmap.pg_to_up_acting_osds(PgId(pid, s)).acting)
+        for pid, pool in osdmap.pools.items()
+        for s in range(pool.pg_num)
+    }
 
 
 def acting_sets(cluster: RadosCluster, pool: str) -> dict[PgId, list[int]]:
     """Each PG of ``pool`` and its acting set in the latest OSDMap."""
     pid = pool_id(cluster, pool)
-    r = radospy.Rados(conffile=str(cluster.conf_path))
-    r.connect(timeout=30)
-    try:
-        r.wait_for_latest_osdmap()
-        osdmap = r._core._objecter().osdmap
-        assert osdmap is not None
-        return {
-            PgId(pid, s): list(osdmap.pg_to_up_acting_osds(PgId(pid, s)).acting)
-            for s in range(osdmap.pools[pid].pg_num)
-        }
-    finally:
-        r.shutdown()
+    osdmap = latest_osdmap(cluster)
+    return {
+        PgId(pid, s): list(osdmap.pg_to_up_acting_osds(PgId(pid, s)).acting)
+        for s in range(osdmap.pools[pid].pg_num)
+    }
 
 
 def object_dump(store: ObjectStore, cid: str) -> dict[ObjectId, tuple[Any, ...]]:

@@ -19,12 +19,10 @@ from collections.abc import Iterator
 
 import pytest
 
-import radospy
-from radospy.osdmap.osdmap import OSDMap
 from radospy.osdmap.pg import PgId
 from radospy.osdmap.whatif import changed_pgs, operator_step, placement_of, up_sets
 from tests.integration.cluster import wait_for
-from tests.integration.pg_checks import pg_dump, wait_clean
+from tests.integration.pg_checks import latest_osdmap, pg_dump, wait_clean
 from tests.integration.rados_cluster import RadosCluster, connected, running
 
 POOL = "repl"
@@ -58,19 +56,6 @@ def _reported_as(cluster: RadosCluster, want: dict[PgId, frozenset[int]]) -> boo
     )
 
 
-def _osdmap(cluster: RadosCluster) -> OSDMap:
-    """The latest OSDMap, as a client gets it."""
-    r = radospy.Rados(conffile=str(cluster.conf_path))
-    r.connect(timeout=30)
-    try:
-        r.wait_for_latest_osdmap()
-        osdmap = r._core._objecter().osdmap
-        assert osdmap is not None
-        return osdmap
-    finally:
-        r.shutdown()
-
-
 def _ceph(cluster: RadosCluster, *args: str) -> tuple[int, str, str]:
     rc, out, err = cluster.ceph(*args, timeout=30)
     return int(rc), str(out), str(err)
@@ -100,7 +85,7 @@ def test_destroy_and_recreate_moves_only_the_pgs_of_the_disk(cluster: RadosClust
             acked[f"obj{i}"] = f"before {i} ".encode() * (40 + i)
             ioctx.write_full(f"obj{i}", acked[f"obj{i}"])
     wait_clean(cluster, PG_NUM, CLEAN_BOUND)
-    before_map = _osdmap(cluster)
+    before_map = latest_osdmap(cluster)
     before = _up_sets(cluster)
     assert before == up_sets(before_map)
     holding = {pg for pg, members in before.items() if VICTIM in members}
