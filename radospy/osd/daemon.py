@@ -111,7 +111,7 @@ from radospy.osd.objectstore.transaction import PgLogTrim, SetPgInfo
 from radospy.osd.objectstore.types import NOSNAP
 from radospy.osd.op_lock import PgOpLock
 from radospy.osd.ops import ExecResult, OpContext, execute, finish_read, plan_read_alone
-from radospy.osd.peering import PastIntervals, PgState, PgView, PriorSet
+from radospy.osd.peering import PastIntervals, PgState, PgView, PriorSet, enter_interval
 from radospy.osd.pg_stats import PgStatTracker
 from radospy.osd.pglog import (
     OSD_MAX_PG_LOG_ENTRIES,
@@ -351,6 +351,13 @@ def load_pg(store: ObjectStore, pgid: PgId, cid: str) -> tuple[PgLog, PgInfo]:
     head = max(info.last_update, entries[-1].version if entries else ZERO)
     pglog = PgLog(info.log_tail, head, entries)
     return pglog, msgspec.structs.replace(info, last_update=head)
+
+
+def _enter_interval(pg: PG, old: PgView | None, view: PgView) -> None:
+    """Record in ``pg``'s history that ``view`` starts a new interval after ``old``."""
+    pg.info = msgspec.structs.replace(
+        pg.info, history=enter_interval(pg.info.history, old, view)
+    )
 
 
 def load_past_intervals(store: ObjectStore, cid: str) -> PastIntervals:
@@ -942,30 +949,41 @@ class OsdDaemon:
                     # Followed through the map before this one (or reloaded at it
                     # after a restart): this map goes on, and closes the interval
                     # as a map taken in live would.
-                    pg.past = kept
-                    if not kept.note(view, self._closing_up_thru(kept, osdmap)):
+                    pg.past, before = kept, kept.current
+                    if kept.note(view, self._closing_up_thru(kept, osdmap)):
+                        _enter_interval(pg, before, view)
+                    else:
                         pg.interval_start = kept.current_start
                 else:
+                    start = pg.past.current_start
                     pg.past.resume(view)
+                    if pg.past.current_start != start:
+                        _enter_interval(pg, None, view)
                 changed.append(pg)
-            elif pg.past.note(view, self._closing_up_thru(pg.past, osdmap)):
-                if gap:
+            else:
+                before = pg.past.current
+                if pg.past.note(view, self._closing_up_thru(pg.past, osdmap)):
+                    if gap:
+                        pg.past.exact_start = False
+                    pg.acting, pg.primary, pg.interval_start = acting, primary, osdmap.epoch
+                    _enter_interval(pg, None if gap else before, view)
+                    changed.append(pg)
+                elif gap and pg.past.exact_start:
+                    # The skipped epochs may have held intervals this OSD never saw, so
+                    # ``interval_start`` may predate the true start; stored so, or a
+                    # restart would take it for exact.
                     pg.past.exact_start = False
-                pg.acting, pg.primary, pg.interval_start = acting, primary, osdmap.epoch
-                changed.append(pg)
-            elif gap and pg.past.exact_start:
-                # The skipped epochs may have held intervals this OSD never saw, so
-                # ``interval_start`` may predate the true start; stored so, or a
-                # restart would take it for exact.
-                pg.past.exact_start = False
-                inexact.append(pg)
+                    inexact.append(pg)
             pg.view = view
             pgs[pgid] = pg
         # Kept so that a restart still knows who may have served writes (Ceph keeps
-        # past_intervals with the PG's info); written only when an interval changes.
+        # past_intervals with the PG's info); written only when an interval changes,
+        # with the info whose history records when it began.
         save = Transaction().set_meta(NEWEST_MAP_KEY, encode_newest_map(osdmap.epoch))
         for pg in (*changed, *inexact):
             save.set_meta(past_intervals_key(pg.cid), pg.past.encode())
+        for pg in changed:
+            save.set_pginfo(pg.cid, pg.info.encode())
         stray_pasts: dict[PgId, PastIntervals] = {}
         save_strays = False
         for pgid, mapping in strays.items():

@@ -151,6 +151,23 @@ def is_new_interval(old: PgView, new: PgView) -> bool:
     )
 
 
+def enter_interval(history: PgHistory, old: PgView | None, new: PgView) -> PgHistory:
+    """``history`` as the PG enters the interval ``new`` starts (Ceph's
+    ``start_peering_interval``): ``same_interval_since`` is ``new``'s epoch, and so is
+    ``same_up_since`` when the up set or its primary changed, ``same_primary_since``
+    when the acting primary did. ``old`` is the view at the last map of the interval
+    that ends; ``None`` when this copy does not know it (its first map, or maps it
+    skipped), which counts as everything having changed."""
+    up_moved = old is None or old.up != new.up or old.up_primary != new.up_primary
+    primary_moved = old is None or old.primary != new.primary
+    return msgspec.structs.replace(
+        history,
+        same_interval_since=new.epoch,
+        same_up_since=new.epoch if up_moved else history.same_up_since,
+        same_primary_since=new.epoch if primary_moved else history.same_primary_since,
+    )
+
+
 class PastInterval(msgspec.Struct, frozen=True, array_like=True):
     """A closed interval: epochs ``first..last`` with these sets."""
 
@@ -572,7 +589,8 @@ def _backfill_info(auth_info: PgInfo, old: PgInfo) -> PgInfo:
         auth_info,
         last_complete=auth_info.last_update,
         last_backfill=BACKFILL_START,
-        history=auth_info.history.merge(old.history),
+        # The interval epochs stay the copy's own: it computed them from its maps.
+        history=old.history.merge(auth_info.history),
     )
 
 
@@ -602,12 +620,17 @@ def _activated(info: PgInfo, epoch: int) -> PgInfo:
 
 def record_started(info: PgInfo, last_epoch_started: int) -> PgInfo:
     """``info`` with its history recording that the PG went active in
-    ``last_epoch_started``: what the primary stores, and shares with every member,
-    once all of them have activated and committed that epoch (Ceph's
+    ``last_epoch_started``, in the interval that began at its ``same_interval_since``
+    (``last_interval_started``): what the primary stores, and shares with every
+    member, once all of them have activated and committed that epoch (Ceph's
     ``Active::react(AllReplicasActivated)`` and ``share_pg_info``)."""
     if info.history.last_epoch_started >= last_epoch_started:
         return info
-    history = msgspec.structs.replace(info.history, last_epoch_started=last_epoch_started)
+    history = msgspec.structs.replace(
+        info.history,
+        last_epoch_started=last_epoch_started,
+        last_interval_started=info.history.same_interval_since,
+    )
     return msgspec.structs.replace(info, history=history)
 
 

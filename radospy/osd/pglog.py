@@ -180,7 +180,16 @@ class MissingItem(msgspec.Struct, frozen=True, array_like=True):
 
 
 class PgHistory(msgspec.Struct, frozen=True, array_like=True):
-    """`pg_history_t`: the epochs peering reasons about."""
+    """`pg_history_t`: the epochs peering reasons about.
+
+    `same_up_since`, `same_interval_since` and `same_primary_since` are the epochs the
+    up set, the interval and the acting primary last changed in, as this OSD's maps
+    say (`radospy.osd.peering.enter_interval`). `last_interval_started` and
+    `last_interval_clean` are the first epochs of the intervals that
+    `last_epoch_started` and `last_epoch_clean` fall in. The last two fields came
+    later: an info stored without them decodes with 0 (msgspec fills trailing
+    defaults).
+    """
 
     epoch_created: _U32 = 0
     last_epoch_started: _U32 = 0
@@ -188,14 +197,19 @@ class PgHistory(msgspec.Struct, frozen=True, array_like=True):
     same_up_since: _U32 = 0
     same_interval_since: _U32 = 0
     same_primary_since: _U32 = 0
+    last_interval_started: _U32 = 0
+    last_interval_clean: _U32 = 0
 
     def merge(self, other: PgHistory) -> PgHistory:
-        """Take the newer of the fields that a map cannot recompute (`merge`)."""
+        """Take the newer of the fields that a map cannot recompute (`merge`); the
+        `same_*_since` epochs stay this copy's own."""
         return msgspec.structs.replace(
             self,
             epoch_created=max(self.epoch_created, other.epoch_created),
             last_epoch_started=max(self.last_epoch_started, other.last_epoch_started),
             last_epoch_clean=max(self.last_epoch_clean, other.last_epoch_clean),
+            last_interval_started=max(self.last_interval_started, other.last_interval_started),
+            last_interval_clean=max(self.last_interval_clean, other.last_interval_clean),
         )
 
 

@@ -251,10 +251,15 @@ def recovery_window(missing: Iterable[PgMissing], size: int) -> list[ObjectId]:
 
 def replica_info(primary_info: PgInfo, own: PgInfo, missing: PgMissing) -> PgInfo:
     """A member's info after applying a replicated write: the primary's, but its own
-    ``last_complete`` while it still misses objects and its own ``last_backfill``."""
+    ``last_complete`` while it still misses objects, its own ``last_backfill``, and its
+    own history merged with the primary's (the interval epochs it computed from its
+    maps stay, as Ceph's replicas merge the primary's ``pg_history_t``)."""
     last_complete = own.last_complete if len(missing) else primary_info.last_complete
     return msgspec.structs.replace(
-        primary_info, last_complete=last_complete, last_backfill=own.last_backfill
+        primary_info,
+        last_complete=last_complete,
+        last_backfill=own.last_backfill,
+        history=own.history.merge(primary_info.history),
     )
 
 
@@ -718,15 +723,20 @@ class Recovery:
             await self._release_pg_temp(pg, interval)
 
     async def _mark_clean(self, pg: PG, interval: int) -> None:
-        """The PG is clean: its history records the epoch (``last_epoch_clean``, as
-        Ceph's ``try_mark_clean``) and the intervals before it are forgotten, every
+        """The PG is clean: its history records the epoch (``last_epoch_clean``, and
+        the first epoch of its interval as ``last_interval_clean``, as Ceph's
+        ``try_mark_clean``) and the intervals before it are forgotten, every
         copy of this interval holding all they may have acknowledged. Stored together;
         under the PG's barrier, so no write's info is overwritten with an older one."""
         osd = self.osd
         async with pg.lock:
             if pg.interval_start != interval:
                 return
-            history = msgspec.structs.replace(pg.info.history, last_epoch_clean=osd.epoch)
+            history = msgspec.structs.replace(
+                pg.info.history,
+                last_epoch_clean=osd.epoch,
+                last_interval_clean=pg.info.history.same_interval_since,
+            )
             pg.info = msgspec.structs.replace(pg.info, history=history)
             pg.past.trim(osd.epoch)
             txn = Transaction().set_pginfo(pg.cid, pg.info.encode())
@@ -1011,8 +1021,12 @@ class Recovery:
         store, cid = self.osd.store, pg.cid
         async with pg.lock:
             self._check_current(pg)
+            # The primary's history, but the interval epochs this copy computed itself.
+            history = pg.info.history.merge(oinfo.history)
             if msg.backfill:
-                info = msgspec.structs.replace(oinfo, last_backfill=BACKFILL_START)
+                info = msgspec.structs.replace(
+                    oinfo, last_backfill=BACKFILL_START, history=history
+                )
                 txn = write_log(Transaction().rmcoll(cid).mkcoll(cid), cid, olog, info)
                 await asyncio.to_thread(store.apply, txn)
                 pg.log, pg.info, pg.missing = olog, info, PgMissing()
@@ -1022,7 +1036,7 @@ class Recovery:
             info = msgspec.structs.replace(
                 merged.info,
                 last_epoch_started=oinfo.last_epoch_started,
-                history=oinfo.history,
+                history=history,
                 last_backfill=pg.info.last_backfill,
             )
             txn = Transaction()

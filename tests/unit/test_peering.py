@@ -4,8 +4,12 @@ random ones)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import msgspec
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from radospy.common.eversion import Eversion
 from radospy.osd.objectstore.types import ObjectId
@@ -18,6 +22,7 @@ from radospy.osd.peering import (
     PgView,
     Recovery,
     build_prior_set,
+    enter_interval,
     merged_history,
     peer,
     pg_state,
@@ -425,3 +430,60 @@ def test_a_primary_backfilled_while_peered_keeps_its_newer_epoch() -> None:
     reports = {0: PeerReport(done, result.log.copy(), PgMissing())}
     again = peer(0, later, build_prior_set([], later, bool, 5), reports, 7)
     assert again.ok and again.auth == 0
+
+
+def test_enter_interval_moves_only_what_changed() -> None:
+    history = PgHistory(epoch_created=1, same_up_since=3, same_interval_since=4,
+                        same_primary_since=3)  # fmt: skip
+    old = view(4, (0, 1, 2))
+    # The acting set changed (pg_temp), not the up set nor the primary.
+    temp = enter_interval(history, old, view(6, (0, 2), up=(0, 1, 2)))
+    assert (temp.same_up_since, temp.same_interval_since, temp.same_primary_since) == (3, 6, 3)
+    # osd.0 went down: up set and primary change.
+    down = enter_interval(history, old, view(7, (1, 2)))
+    assert (down.same_up_since, down.same_interval_since, down.same_primary_since) == (7, 7, 7)
+    # An unknown previous view (first map, or maps skipped) moves all three.
+    first = enter_interval(history, None, old)
+    assert (first.same_up_since, first.same_interval_since, first.same_primary_since) == (4, 4, 4)
+    assert first.epoch_created == 1
+
+
+_SETS = st.lists(st.integers(0, 3), min_size=1, max_size=3, unique=True).map(tuple)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(_SETS, _SETS, st.integers(1, 3)), min_size=1, max_size=12))
+def test_enter_interval_tracks_when_each_set_last_changed(
+    maps: list[tuple[tuple[int, ...], tuple[int, ...], int]],
+) -> None:
+    """Fed every map, as an OSD's map handling does: ``same_interval_since`` is where
+    the past intervals say the current one began, ``same_up_since`` and
+    ``same_primary_since`` the first epoch of the last run of maps with that up set
+    (and up primary) and that acting primary."""
+    past, history = PastIntervals(), PgHistory()
+    views = [
+        PgView(epoch, up, up[0], acting, acting[0], 3, min_size)
+        for epoch, (up, acting, min_size) in enumerate(maps, start=1)
+    ]
+    for v in views:
+        before = past.current
+        if past.note(v):
+            history = enter_interval(history, before, v)
+
+    def run_start(pick: Callable[[PgView], object]) -> int:
+        start = views[-1].epoch
+        for v in reversed(views):
+            if pick(v) != pick(views[-1]):
+                break
+            start = v.epoch
+        return start
+
+    assert history.same_interval_since == past.current_start
+    assert history.same_up_since == run_start(lambda v: (v.up, v.up_primary))
+    assert history.same_primary_since == run_start(lambda v: v.primary)
+
+
+def test_record_started_notes_the_interval_it_started_in() -> None:
+    info = PgInfo(PGID, history=PgHistory(last_epoch_started=7, same_interval_since=9))
+    started = record_started(info, 10).history
+    assert (started.last_epoch_started, started.last_interval_started) == (10, 9)

@@ -453,7 +453,7 @@ def test_codecs_round_trip() -> None:
     assert back.lookup_reqid(rid(1)) == log.lookup_reqid(rid(1))
     for entry in log:
         assert LogEntry.decode(entry.encode()) == entry
-    info = PgInfo(PGID, ev(2, 4), ev(1, 3), ev(1, 2), 4, A, 2, PgHistory(1, 2, 1, 2, 2, 2))
+    info = PgInfo(PGID, ev(2, 4), ev(1, 3), ev(1, 2), 4, A, 2, PgHistory(1, 2, 1, 2, 2, 2, 2, 1))
     assert PgInfo.decode(info.encode()) == info
     other = ObjectId("x", "ns", 3)
     missing = PgMissing({A: MissingItem(ev(2, 4), ev(1, 1)), other: MissingItem(ev(1, 1))})
@@ -707,3 +707,23 @@ class Cluster:
 @given(data=st.data(), steps=st.integers(1, 60))
 def test_divergent_histories_converge(data: st.DataObject, steps: int) -> None:
     Cluster(data).run(steps)
+
+
+def test_an_info_stored_before_the_interval_fields_still_decodes() -> None:
+    """A ``pg_history_t`` of six epochs (as stored before ``last_interval_started``
+    and ``last_interval_clean``) decodes, the two new epochs 0."""
+    stored = msgspec.msgpack.decode(
+        PgInfo(PGID, ev(2, 4), history=PgHistory(1, 5, 3, 4, 6, 4)).encode()
+    )
+    stored[-1] = stored[-1][:6]
+    info = PgInfo.decode(msgspec.msgpack.encode(stored))
+    assert info.history == PgHistory(1, 5, 3, 4, 6, 4, 0, 0)
+    assert info.last_update == ev(2, 4)
+
+
+def test_history_merge_takes_the_newest_epochs_but_keeps_its_own_intervals() -> None:
+    mine = PgHistory(1, 5, 3, same_up_since=4, same_interval_since=6, same_primary_since=4,
+                     last_interval_started=4, last_interval_clean=2)  # fmt: skip
+    theirs = PgHistory(1, 7, 2, same_up_since=9, same_interval_since=9, same_primary_since=9,
+                       last_interval_started=6, last_interval_clean=1)  # fmt: skip
+    assert mine.merge(theirs) == PgHistory(1, 7, 3, 4, 6, 4, 6, 2)
