@@ -130,6 +130,11 @@ def test_pg_dump_map_and_query(cluster: RadosCluster) -> None:
     assert json.loads(match.group(2)) == pg0["up"]
     query = json.loads(_ceph(cluster, "pg", "1.0", "query"))
     assert query["state"] == "active+clean"
+    history = query["info"]["history"]
+    assert history["same_interval_since"] > 0
+    # Active and clean in the interval it is in.
+    assert history["last_interval_started"] == history["same_interval_since"]
+    assert history["last_interval_clean"] == history["same_interval_since"]
     assert query["info"]["pgid"] == "1.0"
     assert query["up"] == query["acting"] == pg0["up"]
     assert query["info"]["stats"]["stat_sum"]["num_objects"] == pg0["stat_sum"]["num_objects"]
@@ -138,9 +143,19 @@ def test_pg_dump_map_and_query(cluster: RadosCluster) -> None:
     assert rc != 0 and "Error ENOENT" in err
 
 
+def _history(cluster: RadosCluster, pgid: str) -> dict[str, int]:
+    return dict(json.loads(_ceph(cluster, "pg", pgid, "query"))["info"]["history"])
+
+
 def test_a_killed_osd_shows_in_the_log_stuck_pgs_and_recovery(cluster: RadosCluster) -> None:
     wait_for(lambda: _all_clean(cluster), 90, "every PG active+clean")
-    victim = 3
+    before = {s["pgid"]: s for s in pg_dump(cluster, "pgs_brief")}
+    # An OSD serving some PGs but not all, so that both kinds can be checked (CRUSH
+    # may put osd.3 in all eight).
+    victim = max(o for o in range(4) if 0 < sum(o in s["acting"] for s in before.values()) < 8)
+    affected = sorted(p for p, s in before.items() if victim in s["acting"])
+    unaffected = sorted(p for p, s in before.items() if victim not in s["acting"])
+    intervals_before = {p: _history(cluster, p)["same_interval_since"] for p in unaffected}
     watch = Watch(cluster)
     try:
         wait_for(lambda: any("  cluster:" in line for line in watch.lines), 30, "-w status")
@@ -171,6 +186,8 @@ def test_a_killed_osd_shows_in_the_log_stuck_pgs_and_recovery(cluster: RadosClus
 
     stats = wait_for(stuck_are_undersized, 60, "every undersized PG listed as stuck")
     assert all(victim not in s["acting"] for s in stats)
+    led = {p for p in affected if before[p]["acting_primary"] == victim}
+    _check_interval_epochs(cluster, victim, affected, led, intervals_before)
     health = _ceph(cluster, "health", "detail")
     assert "PG_DEGRADED: Degraded data redundancy: " in health
     assert "is stuck undersized for " in health
@@ -199,3 +216,43 @@ def test_a_killed_osd_shows_in_the_log_stuck_pgs_and_recovery(cluster: RadosClus
     wait_for(lambda: _all_clean(cluster), 120, "active+clean after backfill")
     progress = _ceph(cluster, "progress")
     assert f"[Complete]: Rebalancing after osd.{victim} marked out" in progress
+
+
+def _check_interval_epochs(
+    cluster: RadosCluster,
+    victim: int,
+    affected: list[str],
+    led: set[str],
+    intervals_before: dict[str, int],
+) -> None:
+    """`pg query`'s history after ``victim`` was marked down: the PGs it served began
+    a new interval in the epoch it went down in (``down_at`` in `osd dump`), with a
+    new up set, a new primary where it led them (``led``), and went active in it; the
+    others are still in the interval they were in before."""
+
+    def affected_active() -> bool:
+        states = {s["pgid"]: s["state"] for s in pg_dump(cluster, "pgs_brief")}
+        return all(states.get(p, "").startswith("active+undersized") for p in affected)
+
+    wait_for(affected_active, 60, "the PGs the OSD served active again without it")
+    osds = _ceph_json(cluster, "osd", "dump")["osds"]
+    down_at = next(o["down_at"] for o in osds if o["osd"] == victim)
+    # Under load another OSD may be wrongly marked down meanwhile (and up again): its
+    # map changes start later intervals for the PGs it serves.
+    others_moved = any(
+        max(o["up_from"], o["down_at"]) > down_at for o in osds if o["osd"] != victim
+    )
+    for pgid in affected:
+        history = _history(cluster, pgid)
+        if others_moved:
+            assert history["same_interval_since"] >= down_at, (pgid, history)
+        else:
+            assert history["same_interval_since"] == down_at, (pgid, history)
+            assert history["same_up_since"] == down_at, (pgid, history)
+            new_primary = history["same_primary_since"] == down_at
+            assert new_primary == (pgid in led), (pgid, history)
+        assert history["last_interval_started"] == history["same_interval_since"], history
+        assert history["last_epoch_started"] >= history["same_interval_since"], history
+    if not others_moved:
+        for pgid, since in intervals_before.items():
+            assert _history(cluster, pgid)["same_interval_since"] == since, pgid
