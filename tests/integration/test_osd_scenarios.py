@@ -99,9 +99,10 @@ def check_copies(cluster: ScenarioCluster, osds: list[int]) -> dict[PgId, list[i
     finally:
         for store in stores.values():
             store.close()
+        # Started again even when the check fails, so the next scenario fails on its own.
+        for osd in running:
+            cluster.start_osd(osd)
     assert not problems, problems[:10]
-    for osd in running:
-        cluster.start_osd(osd)
     cluster.wait_osds_up(len(running))
     return acting
 
