@@ -141,6 +141,8 @@ class PgStat(msgspec.Struct, frozen=True, array_like=True):
     blocked_by: list[int] = msgspec.field(default_factory=list)
     """The OSDs peering waits for (down ones that may hold writes, or members that
     do not answer)."""
+    last_epoch_clean: _U32 = 0
+    """The epoch the PG was last clean in, as its history says."""
 
 
 @message(0x0105)

@@ -148,7 +148,7 @@ def pg_json(pg: PgStat) -> dict[str, Any]:
         "log_start": str(pg.log_tail),
         "ondisk_log_start": str(pg.log_tail),
         "created": 0,
-        "last_epoch_clean": 0,
+        "last_epoch_clean": pg.last_epoch_clean,
         "parent": "0.0",
         "parent_split_bits": 0,
         "last_scrub": pg.last_scrub,

@@ -742,6 +742,7 @@ class OsdDaemon:
         return report.pg_stat(
             pg.pgid, state, pg.view, self.epoch, usage, pg.log, pg.stats, counts,
             pg.interval_start, len(pg.missing), self.scrubber.record(pg), pg.blocked_by,
+            pg.info.history.last_epoch_clean,
         )  # fmt: skip
 
     async def _pg_query(self, conn: Connection, msg: PGQueryCmd) -> Message:

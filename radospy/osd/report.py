@@ -79,6 +79,7 @@ def pg_stat(
     missing_on_primary: int,
     scrub: ScrubRecord | None = None,
     blocked_by: frozenset[int] = frozenset(),
+    last_epoch_clean: int = 0,
 ) -> PgStat:
     """One primary PG's report line, its state as `ceph pg dump` prints it."""
     objects, size = usage
@@ -126,6 +127,7 @@ def pg_stat(
         num_bytes_recovered=tracker.num_bytes_recovered,
         num_keys_recovered=tracker.num_keys_recovered,
         blocked_by=sorted(blocked_by),
+        last_epoch_clean=last_epoch_clean,
     )
 
 

@@ -180,7 +180,8 @@ def _reported(mon: Mon) -> PGMap:
     osdmap = mon.state.osdmap
     pgmap.note_pgs(osdmap, T0 - 100)
     pgs = [
-        _pg(0, num_objects=3, num_bytes=300, log_size=3, ondisk_log_size=3, reported_seq=7),
+        _pg(0, num_objects=3, num_bytes=300, log_size=3, ondisk_log_size=3, reported_seq=7,
+            last_epoch_clean=4),
         _pg(1, DEGRADED, acting=(0, 1), last_fullsized=T0 - 90, num_objects=1,
             num_object_copies=3, num_objects_degraded=1),
     ]  # fmt: skip
@@ -208,6 +209,7 @@ def test_pg_dump_pgs_brief_and_json() -> None:
     stats = body["pg_map"]["pg_stats"]
     assert [s["pgid"] for s in stats] == ["1.0", "1.1", "1.2", "1.3"]
     assert stats[0]["reported_seq"] == 7 and stats[0]["stat_sum"]["num_objects"] == 3
+    assert [s["last_epoch_clean"] for s in stats[:2]] == [4, 0]
     assert body["pg_map"]["pg_stats_sum"]["stat_sum"]["num_bytes"] == 300
     rc, out, outs = _run(mon, pgmap, "pg dump", T0)
     assert out.startswith("version 3\nstamp ") and outs == "dumped all"
