@@ -1020,7 +1020,7 @@ class Recovery:
             raise RadosError(f"malformed activation: {exc}", EINVAL) from None
         store, cid = self.osd.store, pg.cid
         async with pg.lock:
-            self._check_current(pg)
+            self._check_current(pg, msg.map_epoch)
             # The primary's history, but the interval epochs this copy computed itself.
             history = pg.info.history.merge(oinfo.history)
             if msg.backfill:
@@ -1056,7 +1056,7 @@ class Recovery:
         (every member activated then)."""
         pg = await self._require_pg(msg.pool, msg.pg_seed, msg.map_epoch)
         async with pg.lock:
-            self._check_current(pg)
+            self._check_current(pg, msg.map_epoch)
             info = record_started(pg.info, msg.last_epoch_started)
             if info is not pg.info:
                 txn = Transaction().set_pginfo(pg.cid, info.encode())
@@ -1088,12 +1088,12 @@ class Recovery:
         pg = await self._require_pg(msg.pool, msg.pg_seed, msg.map_epoch)
         store, cid = self.osd.store, pg.cid
         async with pg.lock:
-            self._check_current(pg)
+            self._check_current(pg, msg.map_epoch)
             objects = [(msg.oid, msg.state), *msg.snaps]
             txn = put_with_snaps(store, Transaction(), cid, objects)
         await asyncio.to_thread(store.apply, txn)
         async with pg.lock:
-            self._check_current(pg)
+            self._check_current(pg, msg.map_epoch)
             pg.missing.rm(msg.oid)
             if not len(pg.missing) and pg.info.last_complete != pg.info.last_update:
                 pg.info = msgspec.structs.replace(pg.info, last_complete=pg.info.last_update)
@@ -1131,24 +1131,32 @@ class Recovery:
         """The backfill into this copy finished (or reached ``last_backfill``)."""
         pg = await self._require_pg(msg.pool, msg.pg_seed, msg.map_epoch)
         async with pg.lock:
-            self._check_current(pg)
+            self._check_current(pg, msg.map_epoch)
             pg.info = msgspec.structs.replace(pg.info, last_backfill=msg.last_backfill)
             txn = Transaction().set_pginfo(pg.cid, pg.info.encode())
             await asyncio.to_thread(self.osd.store.apply, txn)
         return PGAck()
 
-    def _check_current(self, pg: PG) -> None:
-        """EAGAIN when ``pg`` left this OSD while a message for it waited for its lock
-        (its state is no longer what the store holds)."""
+    def _check_current(self, pg: PG, map_epoch: int) -> None:
+        """EAGAIN when ``pg`` left this OSD, or a message sent in ``map_epoch`` belongs
+        to an interval before the PG's current one (Ceph's ``old_peering_msg``) —
+        checked again after each wait for the PG's lock, since a new interval may begin
+        meanwhile: an older primary's push must not store an object, nor take it off a
+        missing set the new interval's peering built."""
         if pg.interval_start == RETIRED:
             raise RadosError(f"pg {pg.pgid} is not mapped here any more", EAGAIN)
+        if map_epoch < pg.interval_start:
+            raise RadosError(
+                f"pg {pg.pgid}: message of e{map_epoch} from before its interval "
+                f"(since e{pg.interval_start})",
+                EAGAIN,
+            )
 
     async def _require_pg(self, pool: int, seed: int, map_epoch: int) -> PG:
         pg = await self._pg_for(pool, seed, map_epoch)
         if pg is None:
             raise RadosError(f"pg {pool}.{seed:x} is not mapped here", ENOENT)
-        if map_epoch < pg.interval_start:
-            raise RadosError(f"pg {pool}.{seed:x}: message from an older interval", EAGAIN)
+        self._check_current(pg, map_epoch)
         return pg
 
 
