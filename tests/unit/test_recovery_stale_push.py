@@ -10,6 +10,7 @@ here is a stand-in holding a real store; the recovery code is the real one.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from errno import EAGAIN
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from radospy.osd.messages import ObjectState, PGAck, PGPush
 from radospy.osd.objectstore import ObjectId, ObjectStore, Transaction
 from radospy.osd.op_lock import PgOpLock
 from radospy.osd.peering import PgView
-from radospy.osd.pglog import PgInfo, PgLog, PgMissing
+from radospy.osd.pglog import PgInfo, PgLog
 from radospy.osd.read_order import InFlightWrites
 from radospy.osd.recovery import Recovery, Throttle
 from radospy.osdmap.pg import PgId
@@ -35,34 +36,40 @@ OLD = ObjectState(b"older interval", {}, {}, b"", Eversion(5, 3), 1)
 
 class ReplicaOsd:
     """Just what `Recovery` asks of its OSD when a push arrives: its map epoch, its
-    PGs and its store."""
+    PGs and its store (a real one). The PG is in an interval begun in e5 and misses
+    object ``A``."""
 
-    def __init__(self, store: ObjectStore, pg: PG) -> None:
-        self.store = store
+    def __init__(self, root: Path) -> None:
+        self.store = ObjectStore.mkfs(root / "store")
+        self.store.apply(Transaction().mkcoll(CID))
         self.epoch = 5
-        self.whoami = 1
-        self.entity = "osd.1"
-        self.pgs = {PGID: pg}
+        view = PgView(5, (0, 1), 0, (0, 1), 0, 2, 1)
+        lock = PgOpLock(InFlightWrites())
+        self.pg = PG(PGID, CID, [0, 1], 0, 5, PgLog(), PgInfo(PGID), view, lock=lock)
+        self.pg.missing.add(A, Eversion(6, 1))
+        self.pgs = {PGID: self.pg}
+        self.recovery = Recovery(self, Throttle())  # type: ignore[arg-type]
 
 
-def push_across_new_interval(tmp_path: Path, new_interval: bool) -> tuple[object, ObjectStore]:
+@pytest.fixture
+def osd(tmp_path: Path) -> Iterator[ReplicaOsd]:
+    replica = ReplicaOsd(tmp_path)
+    try:
+        yield replica
+    finally:
+        replica.store.close()
+
+
+def push_across_new_interval(osd: ReplicaOsd, new_interval: bool) -> object:
     """Deliver a push sent in e5 while the PG's lock is held; before the lock is
     released, the PG enters an interval begun in e6 (or, without ``new_interval``,
-    stays in its own). What the push answered, and the store."""
-    store = ObjectStore.mkfs(tmp_path / "store")
-    store.apply(Transaction().mkcoll(CID))
-    view = PgView(5, (0, 1), 0, (0, 1), 0, 2, 1)
-    pg = PG(PGID, CID, [0, 1], 0, 5, PgLog(), PgInfo(PGID), view, lock=PgOpLock(InFlightWrites()))
-    missing = PgMissing()
-    missing.add(A, Eversion(6, 1))
-    pg.missing = missing
-    osd = ReplicaOsd(store, pg)
-    recovery = Recovery(osd, Throttle())  # type: ignore[arg-type]
+    stays in its own). What the push answered."""
+    pg = osd.pg
 
     async def run() -> object:
         async with pg.lock:
             push = asyncio.create_task(
-                recovery.handle_push(PGPush(PGID.pool, PGID.seed, 5, A, OLD))
+                osd.recovery.handle_push(PGPush(PGID.pool, PGID.seed, 5, A, OLD))
             )
             # Steps of the event loop until the push waits for the lock (a few).
             for _ in range(100):
@@ -77,11 +84,7 @@ def push_across_new_interval(tmp_path: Path, new_interval: bool) -> tuple[object
         except RadosError as exc:
             return exc
 
-    try:
-        return asyncio.run(run()), store
-    except BaseException:
-        store.close()
-        raise
+    return asyncio.run(run())
 
 
 def _waiting_for_lock(pg: PG) -> bool:
@@ -90,37 +93,23 @@ def _waiting_for_lock(pg: PG) -> bool:
 
 
 def test_a_push_of_an_older_interval_is_refused_after_waiting_for_the_lock(
-    tmp_path: Path,
+    osd: ReplicaOsd,
 ) -> None:
-    answer, store = push_across_new_interval(tmp_path, new_interval=True)
-    try:
-        assert isinstance(answer, RadosError) and answer.errno == EAGAIN, answer
-        assert store.stat(CID, A) is None
-    finally:
-        store.close()
+    answer = push_across_new_interval(osd, new_interval=True)
+    assert isinstance(answer, RadosError) and answer.errno == EAGAIN, answer
+    assert osd.store.stat(CID, A) is None
+    assert A in osd.pg.missing
 
 
-def test_a_push_of_the_current_interval_is_stored(tmp_path: Path) -> None:
-    answer, store = push_across_new_interval(tmp_path, new_interval=False)
-    try:
-        assert isinstance(answer, PGAck), answer
-        assert store.read(CID, A) == b"older interval"
-    finally:
-        store.close()
+def test_a_push_of_the_current_interval_is_stored(osd: ReplicaOsd) -> None:
+    answer = push_across_new_interval(osd, new_interval=False)
+    assert isinstance(answer, PGAck), answer
+    assert osd.store.read(CID, A) == b"older interval"
+    assert A not in osd.pg.missing
 
 
-def test_a_push_sent_before_the_interval_is_refused_at_once(tmp_path: Path) -> None:
-    store = ObjectStore.mkfs(tmp_path / "store")
-    try:
-        store.apply(Transaction().mkcoll(CID))
-        view = PgView(5, (0, 1), 0, (0, 1), 0, 2, 1)
-        pg = PG(
-            PGID, CID, [0, 1], 0, 5, PgLog(), PgInfo(PGID), view, lock=PgOpLock(InFlightWrites())
-        )
-        recovery = Recovery(ReplicaOsd(store, pg), Throttle())  # type: ignore[arg-type]
-        with pytest.raises(RadosError) as caught:
-            asyncio.run(recovery.handle_push(PGPush(PGID.pool, PGID.seed, 4, A, OLD)))
-        assert caught.value.errno == EAGAIN
-        assert store.stat(CID, A) is None
-    finally:
-        store.close()
+def test_a_push_sent_before_the_interval_is_refused_at_once(osd: ReplicaOsd) -> None:
+    with pytest.raises(RadosError) as caught:
+        asyncio.run(osd.recovery.handle_push(PGPush(PGID.pool, PGID.seed, 4, A, OLD)))
+    assert caught.value.errno == EAGAIN
+    assert osd.store.stat(CID, A) is None
